@@ -1,0 +1,310 @@
+//! Demand places: population mesh cells placed in municipalities, or, without population,
+//! a 500 m grid inside each municipality weighted by area.
+//!
+//! A cell belongs to the municipality containing its centre. A centre in no polygon (a
+//! coastal cell) goes to the nearest municipality within 1 km; farther ones are rejected.
+
+use crate::error::{Error, Location, Reject, Result};
+use crate::inputs::mesh::{Level, Mesh};
+use crate::inputs::municipalities::Municipality;
+use crate::inputs::population::PopulationCell;
+use crate::inputs::rules::DemandColumn;
+use crate::progress::Progress;
+use geo::indexed::IntervalTreeMultiPolygon;
+use geo::{Contains, Coord, InteriorPoint};
+use rayon::prelude::*;
+use rstar::primitives::{GeomWithData, Rectangle};
+use rstar::{RTree, AABB};
+use serde::Serialize;
+
+/// How far a coastal cell's centre may lie outside every polygon and still be placed, metres.
+pub const COAST_SNAP_M: f64 = 1000.0;
+
+/// One place where demand sits.
+#[derive(Debug, Clone, PartialEq)]
+pub struct DemandCell {
+    pub mesh: Mesh,
+    /// Index into the municipalities.
+    pub municipality: usize,
+    pub lon: f64,
+    pub lat: f64,
+    pub population: f64,
+    pub population_65plus: f64,
+    pub population_75plus: Option<f64>,
+    /// The rules' demand column (or the area in km² on a synthetic grid).
+    pub demand: f64,
+}
+
+/// What demand stands for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(tag = "basis", rename_all = "snake_case")]
+pub enum DemandBasis {
+    /// People, from population files, in the rules' demand column.
+    Population { column: DemandColumn },
+    /// No population was given: a 500 m grid (JIS half mesh) inside each municipality,
+    /// each point weighted by its area in km².
+    AreaGrid,
+}
+
+impl DemandBasis {
+    pub fn describe(&self) -> String {
+        match self {
+            DemandBasis::Population { column } => column.as_str().to_string(),
+            DemandBasis::AreaGrid => "area_km2 (no population given: 500 m grid weighted by area)".into(),
+        }
+    }
+}
+
+/// Demand places, sorted by municipality then mesh code.
+#[derive(Debug, Clone)]
+pub struct Demand {
+    pub cells: Vec<DemandCell>,
+    pub basis: DemandBasis,
+    /// Cells placed by the 1 km coastal rule.
+    pub snapped_to_coast: usize,
+}
+
+impl Demand {
+    pub fn places(&self) -> Vec<(f64, f64)> {
+        self.cells.iter().map(|c| (c.lon, c.lat)).collect()
+    }
+}
+
+/// Finds the municipality of a point.
+pub struct MunicipalityLocator<'a> {
+    municipalities: &'a [Municipality],
+    tree: RTree<GeomWithData<Rectangle<[f64; 2]>, usize>>,
+    shapes: Vec<IntervalTreeMultiPolygon<f64>>,
+}
+
+impl<'a> MunicipalityLocator<'a> {
+    pub fn new(municipalities: &'a [Municipality]) -> Self {
+        let boxes = municipalities
+            .iter()
+            .enumerate()
+            .map(|(i, m)| {
+                GeomWithData::new(
+                    Rectangle::from_corners([m.bbox.min().x, m.bbox.min().y], [m.bbox.max().x, m.bbox.max().y]),
+                    i,
+                )
+            })
+            .collect();
+        let shapes = municipalities
+            .par_iter()
+            .map(|m| IntervalTreeMultiPolygon::new(&m.geometry))
+            .collect();
+        MunicipalityLocator {
+            municipalities,
+            tree: RTree::bulk_load(boxes),
+            shapes,
+        }
+    }
+
+    /// The municipality whose polygon contains the point (the lowest code if several do).
+    pub fn containing(&self, lon: f64, lat: f64) -> Option<usize> {
+        let c = Coord { x: lon, y: lat };
+        self.tree
+            .locate_all_at_point(&[lon, lat])
+            .map(|g| g.data)
+            .filter(|&i| self.shapes[i].contains(&c))
+            .min()
+    }
+
+    /// The municipality nearest to the point within `limit_m` metres, and the distance.
+    pub fn nearest_within(&self, lon: f64, lat: f64, limit_m: f64) -> Option<(usize, f64)> {
+        let dlat = limit_m / 111_000.0;
+        let dlon = dlat / lat.to_radians().cos().max(0.1);
+        let envelope = AABB::from_corners([lon - dlon, lat - dlat], [lon + dlon, lat + dlat]);
+        self.tree
+            .locate_in_envelope_intersecting(&envelope)
+            .map(|g| (g.data, boundary_distance_m(&self.municipalities[g.data], lon, lat)))
+            .filter(|&(_, d)| d <= limit_m)
+            .min_by(|a, b| a.1.total_cmp(&b.1).then(a.0.cmp(&b.0)))
+    }
+}
+
+/// Distance from a point to a municipality's boundary, metres, in a local equirectangular
+/// projection around the point (exact enough at the 1 km scale it is used for).
+fn boundary_distance_m(m: &Municipality, lon: f64, lat: f64) -> f64 {
+    let ky = crate::reach::EARTH_RADIUS_M.to_radians();
+    let kx = ky * lat.to_radians().cos();
+    let project = |c: Coord<f64>| ((c.x - lon) * kx, (c.y - lat) * ky);
+    let mut best = f64::INFINITY;
+    for poly in &m.geometry.0 {
+        for ring in std::iter::once(poly.exterior()).chain(poly.interiors()) {
+            for line in ring.lines() {
+                let (ax, ay) = project(line.start);
+                let (bx, by) = project(line.end);
+                let (dx, dy) = (bx - ax, by - ay);
+                let len2 = dx * dx + dy * dy;
+                let t = if len2 > 0.0 {
+                    (-(ax * dx + ay * dy) / len2).clamp(0.0, 1.0)
+                } else {
+                    0.0
+                };
+                let (px, py) = (ax + t * dx, ay + t * dy);
+                best = best.min((px * px + py * py).sqrt());
+            }
+        }
+    }
+    best
+}
+
+/// The cells of one population file, with the file's name for rejects.
+pub struct PopulationInput {
+    pub file: String,
+    pub cells: Vec<PopulationCell>,
+    pub has_75plus: bool,
+}
+
+/// Places population cells in municipalities. Cells that fit none are returned as rejects.
+pub fn place_population(
+    inputs: &[PopulationInput],
+    municipalities: &[Municipality],
+    column: DemandColumn,
+    progress: Progress,
+) -> Result<(Demand, Vec<Reject>)> {
+    if column == DemandColumn::Population75Plus {
+        if let Some(bad) = inputs.iter().find(|p| !p.has_75plus) {
+            return Err(Error::input(
+                &bad.file,
+                Location::Line(1),
+                "the rules take demand from population_75plus, but this file has no such column",
+            ));
+        }
+    }
+    let locator = MunicipalityLocator::new(municipalities);
+    let all: Vec<(&str, &PopulationCell)> = inputs
+        .iter()
+        .flat_map(|p| p.cells.iter().map(move |c| (p.file.as_str(), c)))
+        .collect();
+    let bar = progress.bar(all.len() as u64, "placing");
+    let placed: Vec<std::result::Result<(DemandCell, bool), Reject>> = all
+        .par_iter()
+        .map(|&(file, cell)| {
+            let c = cell.mesh.centre();
+            let (municipality, snapped) = match locator.containing(c.x, c.y) {
+                Some(m) => (m, false),
+                None => match locator.nearest_within(c.x, c.y, COAST_SNAP_M) {
+                    Some((m, _)) => (m, true),
+                    None => {
+                        return Err(Reject::new(
+                            file,
+                            Location::Line(cell.line),
+                            format!(
+                                "centre of mesh {} (lon {:.5}, lat {:.5}) is in no municipality and more than 1 km from all of them",
+                                cell.mesh, c.x, c.y
+                            ),
+                        ))
+                    }
+                },
+            };
+            let demand = match column {
+                DemandColumn::Population => cell.population,
+                DemandColumn::Population65Plus => cell.population_65plus,
+                DemandColumn::Population75Plus => cell.population_75plus.unwrap_or(0.0),
+            };
+            bar.inc(1);
+            Ok((
+                DemandCell {
+                    mesh: cell.mesh,
+                    municipality,
+                    lon: c.x,
+                    lat: c.y,
+                    population: cell.population,
+                    population_65plus: cell.population_65plus,
+                    population_75plus: cell.population_75plus,
+                    demand,
+                },
+                snapped,
+            ))
+        })
+        .collect();
+    bar.finish_and_clear();
+    let mut cells = Vec::with_capacity(placed.len());
+    let mut rejects = Vec::new();
+    let mut snapped_to_coast = 0;
+    for p in placed {
+        match p {
+            Ok((cell, snapped)) => {
+                snapped_to_coast += usize::from(snapped);
+                cells.push(cell);
+            }
+            Err(r) => rejects.push(r),
+        }
+    }
+    cells.sort_by(|a, b| a.municipality.cmp(&b.municipality).then(a.mesh.cmp(&b.mesh)));
+    Ok((
+        Demand {
+            cells,
+            basis: DemandBasis::Population { column },
+            snapped_to_coast,
+        },
+        rejects,
+    ))
+}
+
+/// Without population: the centres of the 500 m (half) mesh cells inside each municipality,
+/// each weighted by its area in km². A municipality too small to hold a cell centre gets one
+/// point at an interior point, weighted by its whole area.
+pub fn area_grid(municipalities: &[Municipality]) -> Demand {
+    let level = Level::Half;
+    let per_municipality: Vec<Vec<DemandCell>> = municipalities
+        .par_iter()
+        .enumerate()
+        .map(|(i, m)| {
+            let shape = IntervalTreeMultiPolygon::new(&m.geometry);
+            let (min, max) = (m.bbox.min(), m.bbox.max());
+            let (Some(sw), Some(ne)) = (
+                Mesh::containing(min.x, min.y, level),
+                Mesh::containing(max.x, max.y, level),
+            ) else {
+                return Vec::new();
+            };
+            let (h, w) = (level.height_deg(), level.width_deg());
+            let rows = ((ne.south_west().y - sw.south_west().y) / h).round() as i64;
+            let cols = ((ne.south_west().x - sw.south_west().x) / w).round() as i64;
+            let mut out = Vec::new();
+            for r in 0..=rows {
+                for c in 0..=cols {
+                    let lat = sw.centre().y + r as f64 * h;
+                    let lon = sw.centre().x + c as f64 * w;
+                    if !shape.contains(&Coord { x: lon, y: lat }) {
+                        continue;
+                    }
+                    if let Some(mesh) = Mesh::containing(lon, lat, level) {
+                        out.push(grid_cell(mesh, i, lon, lat, mesh.area_km2()));
+                    }
+                }
+            }
+            if out.is_empty() {
+                if let Some(p) = m.geometry.interior_point() {
+                    if let Some(mesh) = Mesh::containing(p.x(), p.y(), level) {
+                        out.push(grid_cell(mesh, i, p.x(), p.y(), m.area_km2));
+                    }
+                }
+            }
+            out
+        })
+        .collect();
+    let mut cells: Vec<DemandCell> = per_municipality.into_iter().flatten().collect();
+    cells.sort_by(|a, b| a.municipality.cmp(&b.municipality).then(a.mesh.cmp(&b.mesh)));
+    Demand {
+        cells,
+        basis: DemandBasis::AreaGrid,
+        snapped_to_coast: 0,
+    }
+}
+
+fn grid_cell(mesh: Mesh, municipality: usize, lon: f64, lat: f64, area: f64) -> DemandCell {
+    DemandCell {
+        mesh,
+        municipality,
+        lon,
+        lat,
+        population: 0.0,
+        population_65plus: 0.0,
+        population_75plus: None,
+        demand: area,
+    }
+}

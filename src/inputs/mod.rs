@@ -1,0 +1,159 @@
+//! Inputs: municipalities, population, institutions and rules, read and checked.
+//!
+//! Every reader takes a [`Source`] (bytes and a name), returns what it accepted together
+//! with its rejects, and fails with an [`Error::Input`](crate::error::Error::Input) for a
+//! file-level problem. [`load`] reads a whole study.
+
+pub mod institutions;
+pub mod mesh;
+pub mod municipalities;
+pub mod population;
+pub mod rules;
+pub mod source;
+
+use crate::demand::{self, Demand, PopulationInput};
+use crate::error::{Reject, Result};
+use crate::progress::Progress;
+use institutions::{read_institutions, Institution};
+use municipalities::{read_municipalities, Municipality, MunicipalityKeys};
+use population::read_population;
+use rules::Rules;
+use serde::Serialize;
+pub use source::Source;
+use std::collections::HashSet;
+
+/// The files of one study.
+#[derive(Debug, Clone)]
+pub struct InputSources {
+    pub municipalities: Source,
+    pub population: Vec<Source>,
+    pub institutions: Vec<Source>,
+    /// `None`: the built-in rules.
+    pub rules: Option<Source>,
+    pub keys: MunicipalityKeys,
+}
+
+/// How one file was read: the no-lost-rows account (read = accepted + rejected).
+#[derive(Debug, Clone, Serialize)]
+pub struct FileReport {
+    pub file: String,
+    pub role: &'static str,
+    pub read: usize,
+    pub accepted: usize,
+    pub rejected: usize,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub encoding: Option<source::TextEncoding>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub notes: Vec<String>,
+}
+
+/// A study, read and checked: what every analysis starts from.
+#[derive(Debug, Clone)]
+pub struct Study {
+    /// Sorted by code.
+    pub municipalities: Vec<Municipality>,
+    pub demand: Demand,
+    pub institutions: Vec<Institution>,
+    pub rules: Rules,
+    pub rules_source: String,
+    pub rejects: Vec<Reject>,
+    pub files: Vec<FileReport>,
+}
+
+/// Reads every input of a study. File-level problems stop here, before anything is written.
+pub fn load(sources: &InputSources, progress: Progress) -> Result<Study> {
+    let (rules, rules_source) = match &sources.rules {
+        Some(src) => (Rules::parse(src)?, src.name.clone()),
+        None => (Rules::builtin(), "built-in".to_string()),
+    };
+    let mut rejects = Vec::new();
+    let mut files = Vec::new();
+
+    let m = read_municipalities(&sources.municipalities, &sources.keys)?;
+    let mut notes: Vec<String> = m
+        .repaired
+        .iter()
+        .map(|r| format!("repaired invalid geometry at {r}"))
+        .collect();
+    notes.insert(
+        0,
+        format!(
+            "{} features dissolved into {} municipalities",
+            m.features_read - m.rejects.len(),
+            m.municipalities.len()
+        ),
+    );
+    files.push(FileReport {
+        file: sources.municipalities.name.clone(),
+        role: "municipalities",
+        read: m.features_read,
+        accepted: m.features_read - m.rejects.len(),
+        rejected: m.rejects.len(),
+        encoding: None,
+        notes,
+    });
+    rejects.extend(m.rejects);
+    let municipalities = m.municipalities;
+
+    let mut seen_ids = HashSet::new();
+    let mut institutions = Vec::new();
+    for src in &sources.institutions {
+        let r = read_institutions(src, &mut seen_ids)?;
+        files.push(FileReport {
+            file: src.name.clone(),
+            role: "institutions",
+            read: r.rows_read,
+            accepted: r.institutions.len(),
+            rejected: r.rejects.len(),
+            encoding: r.encoding,
+            notes: Vec::new(),
+        });
+        institutions.extend(r.institutions);
+        rejects.extend(r.rejects);
+    }
+
+    let demand = if sources.population.is_empty() {
+        demand::area_grid(&municipalities)
+    } else {
+        let mut seen = HashSet::new();
+        let mut inputs = Vec::new();
+        for src in &sources.population {
+            let r = read_population(src, &mut seen)?;
+            files.push(FileReport {
+                file: src.name.clone(),
+                role: "population",
+                read: r.rows_read,
+                accepted: r.cells.len(),
+                rejected: r.rejects.len(),
+                encoding: None,
+                notes: Vec::new(),
+            });
+            rejects.extend(r.rejects);
+            inputs.push(PopulationInput {
+                file: src.name.clone(),
+                cells: r.cells,
+                has_75plus: r.has_75plus,
+            });
+        }
+        let (demand, placement_rejects) = demand::place_population(&inputs, &municipalities, rules.demand, progress)?;
+        // Cells outside every municipality are rejected at placement: move them from
+        // accepted to rejected in their file's account.
+        for r in &placement_rejects {
+            if let Some(f) = files.iter_mut().find(|f| f.role == "population" && f.file == r.file) {
+                f.accepted -= 1;
+                f.rejected += 1;
+            }
+        }
+        rejects.extend(placement_rejects);
+        demand
+    };
+    Ok(Study {
+        municipalities,
+        demand,
+        institutions,
+        rules,
+        rules_source,
+        rejects,
+        files,
+    })
+}

@@ -1,0 +1,380 @@
+//! Municipal polygons in the national land data N03 layout (国土数値情報 行政区域).
+//!
+//! N03 has one feature per polygon part (the 2025 national file: 124,094 features for about
+//! 1,900 codes), so features are dissolved by code into one MultiPolygon per municipality;
+//! islands stay parts of their municipality. Invalid rings are repaired with geo's
+//! `MakeValid`, and a ring that cannot be repaired stops the run with the feature named.
+
+use crate::error::{Error, Location, Reject, Result};
+use crate::inputs::source::{decode_text, Source};
+use geo::{
+    unary_union, Area, BoundingRect, Coord, GeodesicArea, Intersects, LineString, MakeValid, MultiPolygon, Orient,
+    Polygon, Rect, Validation,
+};
+use std::collections::BTreeMap;
+
+/// Which properties hold the code, prefecture and name.
+#[derive(Debug, Clone)]
+pub struct MunicipalityKeys {
+    pub code: String,
+    pub prefecture: String,
+    pub name: String,
+    /// Appended to the name when present: the ward of a designated city (N03_005, 2024-).
+    pub name_suffix: String,
+}
+
+impl Default for MunicipalityKeys {
+    fn default() -> Self {
+        MunicipalityKeys {
+            code: "N03_007".into(),
+            prefecture: "N03_001".into(),
+            name: "N03_004".into(),
+            name_suffix: "N03_005".into(),
+        }
+    }
+}
+
+/// One municipality, its parts dissolved.
+#[derive(Debug, Clone)]
+pub struct Municipality {
+    /// 5-digit municipality code (全国地方公共団体コード).
+    pub code: String,
+    pub name: String,
+    pub prefecture: String,
+    /// Dissolved parts, exterior rings counter-clockwise (RFC 7946).
+    pub geometry: MultiPolygon<f64>,
+    pub bbox: Rect<f64>,
+    /// Geodesic area on WGS84, km².
+    pub area_km2: f64,
+}
+
+/// What a municipalities file gave.
+#[derive(Debug, Default)]
+pub struct MunicipalitiesRead {
+    /// Sorted by code.
+    pub municipalities: Vec<Municipality>,
+    pub features_read: usize,
+    /// Features that were invalid and repaired, by location.
+    pub repaired: Vec<String>,
+    pub rejects: Vec<Reject>,
+}
+
+/// Parses a GeoJSON FeatureCollection, with a file-level error for anything else.
+pub(crate) fn parse_feature_collection(source: &Source, text: &str) -> Result<geojson::FeatureCollection> {
+    let value: geojson::GeoJson = serde_json::from_str(text).map_err(|e| {
+        let problem = if e.is_syntax() || e.is_eof() {
+            format!("not valid JSON: {e}")
+        } else {
+            format!("not GeoJSON: {e}")
+        };
+        Error::input(&source.name, Location::Line(e.line() as u64), problem)
+    })?;
+    match value {
+        geojson::GeoJson::FeatureCollection(fc) => Ok(fc),
+        geojson::GeoJson::Feature(_) => Err(Error::input(
+            &source.name,
+            Location::File,
+            "a single GeoJSON Feature, not a FeatureCollection",
+        )),
+        geojson::GeoJson::Geometry(_) => Err(Error::input(
+            &source.name,
+            Location::File,
+            "a bare GeoJSON geometry, not a FeatureCollection",
+        )),
+    }
+}
+
+/// Reads and dissolves municipalities.
+pub fn read_municipalities(source: &Source, keys: &MunicipalityKeys) -> Result<MunicipalitiesRead> {
+    let (text, _) = decode_text(source)?;
+    let fc = parse_feature_collection(source, &text)?;
+    drop(text);
+    let mut out = MunicipalitiesRead::default();
+    // code -> (name, prefecture, parts)
+    let mut groups: BTreeMap<String, (String, String, Vec<Polygon<f64>>)> = BTreeMap::new();
+    for (i, feature) in fc.features.into_iter().enumerate() {
+        out.features_read += 1;
+        let props = feature.properties.unwrap_or_default();
+        let text_of = |key: &str| -> Option<String> {
+            match props.get(key)? {
+                serde_json::Value::String(s) if !s.trim().is_empty() => Some(s.trim().to_string()),
+                serde_json::Value::Number(n) => Some(n.to_string()),
+                _ => None,
+            }
+        };
+        let Some(code) = text_of(&keys.code) else {
+            out.rejects.push(Reject::new(
+                &source.name,
+                Location::Feature(i + 1, None),
+                format!(
+                    "{} (municipality code) is null or empty: unassigned land is skipped",
+                    keys.code
+                ),
+            ));
+            continue;
+        };
+        let location = Location::Feature(i + 1, Some(format!("{}={code}", keys.code)));
+        let code = match normalise_code(&code) {
+            Ok(c) => c,
+            Err(problem) => {
+                out.rejects.push(Reject::new(&source.name, location, problem));
+                continue;
+            }
+        };
+        let parts = match feature.geometry.map(|g| g.value) {
+            Some(geojson::GeometryValue::Polygon { coordinates: rings }) => vec![polygon(&rings)],
+            Some(geojson::GeometryValue::MultiPolygon { coordinates: polys }) => {
+                polys.iter().map(|p| polygon(p)).collect()
+            }
+            Some(other) => {
+                out.rejects.push(Reject::new(
+                    &source.name,
+                    location,
+                    format!("geometry is a {}, not a Polygon or MultiPolygon", other.type_name()),
+                ));
+                continue;
+            }
+            None => {
+                out.rejects
+                    .push(Reject::new(&source.name, location, "feature has no geometry"));
+                continue;
+            }
+        };
+        let parts: Vec<Polygon<f64>> = parts
+            .into_iter()
+            .collect::<std::result::Result<_, String>>()
+            .map_err(|p| Error::input(&source.name, location.clone(), p))?;
+        let mp = MultiPolygon::new(parts);
+        let mp = if mp.is_valid() {
+            mp
+        } else {
+            let why = mp
+                .validation_errors()
+                .first()
+                .map(|e| e.to_string())
+                .unwrap_or_default();
+            let repaired = mp.make_valid().map_err(|e| {
+                Error::input(
+                    &source.name,
+                    location.clone(),
+                    format!("invalid ring ({why}) that cannot be repaired: {e}"),
+                )
+            })?;
+            if repaired.0.is_empty() || repaired.unsigned_area() == 0.0 {
+                return Err(Error::input(
+                    &source.name,
+                    location,
+                    format!("invalid ring ({why}) that cannot be repaired: nothing of it encloses an area"),
+                ));
+            }
+            out.repaired.push(format!("{location}: {why}"));
+            repaired
+        };
+        let name = match (text_of(&keys.name), text_of(&keys.name_suffix)) {
+            (Some(a), Some(b)) => format!("{a}{b}"),
+            (Some(a), None) => a,
+            (None, Some(b)) => b,
+            (None, None) => String::new(),
+        };
+        let entry = groups
+            .entry(code)
+            .or_insert_with(|| (name, text_of(&keys.prefecture).unwrap_or_default(), Vec::new()));
+        entry.2.extend(mp.0);
+    }
+    out.municipalities = groups
+        .into_iter()
+        .map(|(code, (name, prefecture, parts))| {
+            let geometry = dissolve(parts).orient(geo::orient::Direction::Default);
+            let bbox = geometry
+                .bounding_rect()
+                .unwrap_or(Rect::new(Coord::zero(), Coord::zero()));
+            let area_km2 = geometry.geodesic_area_unsigned() / 1e6;
+            Municipality {
+                code,
+                name,
+                prefecture,
+                geometry,
+                bbox,
+                area_km2,
+            }
+        })
+        .collect();
+    if out.municipalities.is_empty() {
+        return Err(Error::input(
+            &source.name,
+            Location::File,
+            format!("no usable municipality among {} features", out.features_read),
+        ));
+    }
+    Ok(out)
+}
+
+/// Accepts 5-digit codes and 6-digit ones with a correct check digit (weights 6,5,4,3,2;
+/// check = (11 - sum mod 11) mod 10).
+pub fn normalise_code(code: &str) -> std::result::Result<String, String> {
+    let code = code.trim();
+    if !code.bytes().all(|b| b.is_ascii_digit()) {
+        return Err(format!("municipality code '{code}' is not all digits"));
+    }
+    match code.len() {
+        5 => Ok(code.to_string()),
+        6 => {
+            let d: Vec<u32> = code.bytes().map(|b| u32::from(b - b'0')).collect();
+            let sum: u32 = d.iter().zip([6, 5, 4, 3, 2]).map(|(a, w)| a * w).sum();
+            let check = (11 - sum % 11) % 10;
+            if check == d[5] {
+                Ok(code[..5].to_string())
+            } else {
+                Err(format!(
+                    "municipality code '{code}' has check digit {} but should have {check}",
+                    d[5]
+                ))
+            }
+        }
+        n => Err(format!(
+            "municipality code '{code}' has {n} digits; expected 5 (or 6 with check digit)"
+        )),
+    }
+}
+
+fn ring(positions: &[geojson::Position]) -> std::result::Result<LineString<f64>, String> {
+    let mut coords = Vec::with_capacity(positions.len());
+    for p in positions {
+        if p.len() < 2 || !p[0].is_finite() || !p[1].is_finite() {
+            return Err("a ring has a position that is not two finite numbers".into());
+        }
+        coords.push(Coord { x: p[0], y: p[1] });
+    }
+    if coords.len() < 4 {
+        return Err(format!(
+            "a ring has {} positions; a closed ring needs at least 4, so it cannot be repaired",
+            coords.len()
+        ));
+    }
+    Ok(LineString::new(coords))
+}
+
+fn polygon(rings: &[Vec<geojson::Position>]) -> std::result::Result<Polygon<f64>, String> {
+    let mut it = rings.iter();
+    let exterior = ring(it.next().ok_or("a polygon has no ring")?)?;
+    let interiors = it.map(|r| ring(r)).collect::<std::result::Result<Vec<_>, _>>()?;
+    Ok(Polygon::new(exterior, interiors))
+}
+
+/// Unions parts that touch or overlap; parts apart from all others (islands) are kept as
+/// they are, which keeps the dissolve of a large national file cheap.
+fn dissolve(parts: Vec<Polygon<f64>>) -> MultiPolygon<f64> {
+    if parts.len() < 2 {
+        return MultiPolygon::new(parts);
+    }
+    let boxes: Vec<Option<Rect<f64>>> = parts.iter().map(|p| p.bounding_rect()).collect();
+    let touches_another: Vec<bool> = (0..parts.len())
+        .map(|i| {
+            boxes.iter().enumerate().any(|(j, b)| match (b, &boxes[i]) {
+                (Some(a), Some(b)) => j != i && a.intersects(b),
+                _ => false,
+            })
+        })
+        .collect();
+    let mut result = Vec::with_capacity(parts.len());
+    let mut touching = Vec::new();
+    for (part, touches) in parts.into_iter().zip(touches_another) {
+        if touches {
+            touching.push(part);
+        } else {
+            result.push(part);
+        }
+    }
+    if !touching.is_empty() {
+        result.extend(unary_union(&touching).0);
+    }
+    MultiPolygon::new(result)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn square_feature(code: &str, x0: f64, y0: f64, size: f64) -> String {
+        format!(
+            r#"{{"type":"Feature","properties":{{"N03_001":"長野県","N03_004":"m{code}","N03_007":"{code}"}},
+            "geometry":{{"type":"Polygon","coordinates":[[[{x0},{y0}],[{x1},{y0}],[{x1},{y1}],[{x0},{y1}],[{x0},{y0}]]]}}}}"#,
+            x1 = x0 + size,
+            y1 = y0 + size
+        )
+    }
+
+    fn read(features: &[String]) -> Result<MunicipalitiesRead> {
+        let text = format!(r#"{{"type":"FeatureCollection","features":[{}]}}"#, features.join(","));
+        read_municipalities(
+            &Source::new("n03.geojson", text.into_bytes()),
+            &MunicipalityKeys::default(),
+        )
+    }
+
+    #[test]
+    fn dissolves_by_code_and_keeps_islands() {
+        let r = read(&[
+            square_feature("20201", 138.0, 36.0, 0.1),
+            square_feature("20201", 138.1, 36.0, 0.1),  // touches: unioned
+            square_feature("20201", 139.0, 36.0, 0.01), // island: kept as a part
+            square_feature("20202", 138.0, 36.1, 0.1),
+            r#"{"type":"Feature","properties":{"N03_007":null},"geometry":null}"#.into(),
+        ])
+        .unwrap();
+        assert_eq!(r.features_read, 5);
+        assert_eq!(r.municipalities.len(), 2);
+        let m = &r.municipalities[0];
+        assert_eq!(m.code, "20201");
+        assert_eq!(m.geometry.0.len(), 2);
+        assert!((m.geometry.unsigned_area() - 0.0201).abs() < 1e-9);
+        assert_eq!(r.rejects.len(), 1);
+        assert!(r.rejects[0].reason.contains("null or empty"));
+    }
+
+    #[test]
+    fn repairs_a_bowtie_and_reports_it() {
+        let bowtie = r#"{"type":"Feature","properties":{"N03_007":"20201"},
+            "geometry":{"type":"Polygon","coordinates":[[[138,36],[138.1,36.1],[138.1,36],[138,36.1],[138,36]]]}}"#;
+        let r = read(&[bowtie.into()]).unwrap();
+        assert_eq!(r.repaired.len(), 1);
+        assert!(r.municipalities[0].geometry.is_valid());
+        assert!((r.municipalities[0].geometry.unsigned_area() - 0.005).abs() < 1e-9);
+    }
+
+    #[test]
+    fn unrepairable_ring_is_a_file_error() {
+        let flat = r#"{"type":"Feature","properties":{"N03_007":"20201"},
+            "geometry":{"type":"Polygon","coordinates":[[[138,36],[138.1,36.1],[138,36]]]}}"#;
+        let err = read(&[flat.into()]).unwrap_err().to_string();
+        assert!(
+            err.starts_with("n03.geojson: feature 1 (N03_007=20201): a ring has 3 positions"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn not_a_feature_collection() {
+        let err = read_municipalities(
+            &Source::new("x.geojson", br#"{"type":"Point","coordinates":[1,2]}"#.to_vec()),
+            &MunicipalityKeys::default(),
+        )
+        .unwrap_err()
+        .to_string();
+        assert_eq!(err, "x.geojson: a bare GeoJSON geometry, not a FeatureCollection");
+        let err = read_municipalities(
+            &Source::new("y.geojson", b"{\"type\":".to_vec()),
+            &MunicipalityKeys::default(),
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(err.starts_with("y.geojson: line 1: not valid JSON"), "{err}");
+    }
+
+    #[test]
+    fn check_digit_codes() {
+        assert_eq!(normalise_code("131016").unwrap(), "13101");
+        assert!(normalise_code("131017").unwrap_err().contains("should have 6"));
+        assert!(normalise_code("1310").is_err());
+    }
+}

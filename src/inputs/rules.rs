@@ -1,0 +1,341 @@
+//! Rules: which roles each function needs, and how far each role reaches (TOML).
+//!
+//! A function is covered at a place when every required role has at least one matching
+//! institution within the role's reach. Roles are identified by id across functions: the same
+//! id in two functions must carry the same definition (kinds, flags, beds, reach), so it is
+//! computed once. The built-in file encodes the guideline; `zaitaku rules --default` prints it.
+
+use crate::error::{Error, Location, Result};
+use crate::inputs::institutions::{Flag, Flags, Institution, Kind, KindSet};
+use crate::inputs::source::{decode_text, Source};
+use serde::{Deserialize, Serialize};
+use toml::Spanned;
+
+/// The built-in rules file, with comments that cite the guideline.
+pub const DEFAULT_RULES: &str = include_str!("default_rules.toml");
+
+/// The population column that counts as demand.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DemandColumn {
+    Population,
+    #[serde(rename = "population_65plus")]
+    Population65Plus,
+    #[serde(rename = "population_75plus")]
+    Population75Plus,
+}
+
+impl DemandColumn {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            DemandColumn::Population => "population",
+            DemandColumn::Population65Plus => "population_65plus",
+            DemandColumn::Population75Plus => "population_75plus",
+        }
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RulesFile {
+    #[serde(default = "default_demand")]
+    demand: DemandColumn,
+    functions: Vec<FunctionFile>,
+}
+
+fn default_demand() -> DemandColumn {
+    DemandColumn::Population65Plus
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FunctionFile {
+    id: Spanned<String>,
+    #[serde(default)]
+    label: String,
+    roles: Vec<RoleFile>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RoleFile {
+    id: Spanned<String>,
+    #[serde(default)]
+    label: String,
+    kinds: Spanned<Vec<Kind>>,
+    #[serde(default)]
+    flags: Vec<Flag>,
+    #[serde(default)]
+    min_beds: f64,
+    reach_km: Spanned<f64>,
+    reach_min: Option<Spanned<f64>>,
+    #[serde(default = "yes")]
+    required: bool,
+}
+
+fn yes() -> bool {
+    true
+}
+
+/// A role: a kind of provider a function needs, and how far it reaches.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Role {
+    pub id: String,
+    pub label: String,
+    #[serde(serialize_with = "ser_kinds")]
+    pub kinds: KindSet,
+    #[serde(serialize_with = "ser_flags")]
+    pub flags: Flags,
+    pub min_beds: f64,
+    /// Straight-line reach, kilometres.
+    pub reach_km: f64,
+    /// Travel-time reach, minutes.
+    pub reach_min: Option<f64>,
+}
+
+fn ser_kinds<S: serde::Serializer>(k: &KindSet, s: S) -> std::result::Result<S::Ok, S::Error> {
+    s.collect_seq(k.iter().map(Kind::as_str))
+}
+
+fn ser_flags<S: serde::Serializer>(f: &Flags, s: S) -> std::result::Result<S::Ok, S::Error> {
+    s.collect_seq(f.iter().map(Flag::as_str))
+}
+
+impl Role {
+    /// Whether an institution can fill this role.
+    pub fn matches(&self, inst: &Institution) -> bool {
+        self.kinds.contains(inst.kind)
+            && inst.flags.contains_all(self.flags)
+            && inst.beds.unwrap_or(0.0) >= self.min_beds
+    }
+}
+
+/// A role as a function uses it.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct RoleUse {
+    /// Index into [`Rules::roles`].
+    pub role: usize,
+    /// A required role gates coverage; an optional one is only reported.
+    pub required: bool,
+}
+
+/// One function of home medical care (退院支援, 日常の療養支援, 急変時の対応, 看取り, 連携拠点).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Function {
+    pub id: String,
+    pub label: String,
+    pub roles: Vec<RoleUse>,
+}
+
+impl Function {
+    pub fn required_roles(&self) -> impl Iterator<Item = usize> + '_ {
+        self.roles.iter().filter(|r| r.required).map(|r| r.role)
+    }
+}
+
+/// Validated rules.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Rules {
+    pub demand: DemandColumn,
+    pub functions: Vec<Function>,
+    /// Every distinct role, in order of first appearance.
+    pub roles: Vec<Role>,
+}
+
+impl Rules {
+    /// The built-in rules.
+    pub fn builtin() -> Rules {
+        Rules::parse(&Source::new("built-in rules", DEFAULT_RULES.as_bytes()))
+            .unwrap_or_else(|e| panic!("the built-in rules must be valid: {e}"))
+    }
+
+    /// Reads and validates a rules file. Unknown keys, kinds or flags, and inconsistent
+    /// definitions are errors naming the line.
+    pub fn parse(source: &Source) -> Result<Rules> {
+        let (text, _) = decode_text(source)?;
+        let line_of = |offset: usize| Location::Line(1 + text[..offset.min(text.len())].matches('\n').count() as u64);
+        let file: RulesFile = toml::from_str(&text).map_err(|e| {
+            let location = e.span().map(|s| line_of(s.start)).unwrap_or(Location::File);
+            Error::input(&source.name, location, e.message().to_string())
+        })?;
+        let bad =
+            |span: std::ops::Range<usize>, problem: String| Error::input(&source.name, line_of(span.start), problem);
+        let mut rules = Rules {
+            demand: file.demand,
+            functions: Vec::new(),
+            roles: Vec::new(),
+        };
+        if file.functions.is_empty() {
+            return Err(Error::input(&source.name, Location::File, "no [[functions]] defined"));
+        }
+        for f in file.functions {
+            let fid = f.id.get_ref().clone();
+            check_id(&fid).map_err(|p| bad(f.id.span(), p))?;
+            if rules.functions.iter().any(|g| g.id == fid) {
+                return Err(bad(f.id.span(), format!("function '{fid}' is defined twice")));
+            }
+            let mut function = Function {
+                id: fid.clone(),
+                label: f.label,
+                roles: Vec::new(),
+            };
+            for r in f.roles {
+                let rid = r.id.get_ref().clone();
+                check_id(&rid).map_err(|p| bad(r.id.span(), p))?;
+                if r.kinds.get_ref().is_empty() {
+                    return Err(bad(r.kinds.span(), format!("role '{rid}' lists no kinds")));
+                }
+                let reach_km = *r.reach_km.get_ref();
+                if !(reach_km.is_finite() && reach_km > 0.0) {
+                    return Err(bad(
+                        r.reach_km.span(),
+                        format!("role '{rid}': reach_km must be a positive number"),
+                    ));
+                }
+                if let Some(m) = &r.reach_min {
+                    if !(m.get_ref().is_finite() && *m.get_ref() > 0.0) {
+                        return Err(bad(
+                            m.span(),
+                            format!("role '{rid}': reach_min must be a positive number"),
+                        ));
+                    }
+                }
+                if !(r.min_beds.is_finite() && r.min_beds >= 0.0) {
+                    return Err(bad(r.id.span(), format!("role '{rid}': min_beds must be 0 or more")));
+                }
+                let role = Role {
+                    id: rid.clone(),
+                    label: r.label,
+                    kinds: r.kinds.get_ref().iter().copied().collect(),
+                    flags: r.flags.iter().copied().collect(),
+                    min_beds: r.min_beds,
+                    reach_km,
+                    reach_min: r.reach_min.as_ref().map(|m| *m.get_ref()),
+                };
+                let index = match rules.roles.iter().position(|x| x.id == rid) {
+                    Some(i) => {
+                        let known = &rules.roles[i];
+                        let same = known.kinds == role.kinds
+                            && known.flags == role.flags
+                            && known.min_beds == role.min_beds
+                            && known.reach_km == role.reach_km
+                            && known.reach_min == role.reach_min;
+                        if !same {
+                            return Err(bad(
+                                r.id.span(),
+                                format!(
+                                    "role '{rid}' is defined differently here than in an earlier function; \
+                                     a role id means one definition (give this one another id)"
+                                ),
+                            ));
+                        }
+                        i
+                    }
+                    None => {
+                        rules.roles.push(role);
+                        rules.roles.len() - 1
+                    }
+                };
+                if function.roles.iter().any(|u| u.role == index) {
+                    return Err(bad(
+                        r.id.span(),
+                        format!("role '{rid}' is listed twice in function '{fid}'"),
+                    ));
+                }
+                function.roles.push(RoleUse {
+                    role: index,
+                    required: r.required,
+                });
+            }
+            if function.required_roles().next().is_none() {
+                return Err(bad(f.id.span(), format!("function '{fid}' has no required role")));
+            }
+            rules.functions.push(function);
+        }
+        Ok(rules)
+    }
+
+    pub fn role(&self, id: &str) -> Option<&Role> {
+        self.roles.iter().find(|r| r.id == id)
+    }
+
+    pub fn function(&self, id: &str) -> Option<&Function> {
+        self.functions.iter().find(|f| f.id == id)
+    }
+}
+
+/// Ids become column names: lower-case letters, digits and underscores.
+fn check_id(id: &str) -> std::result::Result<(), String> {
+    let ok = !id.is_empty()
+        && id
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_')
+        && id.as_bytes()[0].is_ascii_lowercase();
+    if ok {
+        Ok(())
+    } else {
+        Err(format!(
+            "id '{id}' must start with a lower-case letter and use only a-z, 0-9 and _ (it becomes a column name)"
+        ))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(text: &str) -> Result<Rules> {
+        Rules::parse(&Source::new("rules.toml", text.as_bytes()))
+    }
+
+    #[test]
+    fn builtin_rules_encode_the_guideline() {
+        let rules = Rules::builtin();
+        let ids: Vec<&str> = rules.functions.iter().map(|f| f.id.as_str()).collect();
+        assert_eq!(ids, ["discharge", "daily", "acute", "end_of_life", "hub"]);
+        assert_eq!(rules.demand, DemandColumn::Population65Plus);
+        let vp = rules.role("visiting_physician").unwrap();
+        assert_eq!(vp.reach_km, 16.0);
+        assert!(vp.flags.contains(Flag::HomeVisits));
+        // Shared roles are computed once.
+        assert_eq!(rules.roles.iter().filter(|r| r.id == "backup_bed").count(), 1);
+        assert_eq!(rules.roles.len(), 14);
+    }
+
+    #[test]
+    fn unknown_key_names_the_line() {
+        let err = parse("demand = \"population\"\n[[functions]]\nid = \"a\"\ncolour = 1\nroles = []\n")
+            .unwrap_err()
+            .to_string();
+        assert!(err.starts_with("rules.toml: line 4: unknown field `colour`"), "{err}");
+    }
+
+    #[test]
+    fn unknown_kind_names_the_line() {
+        let err = parse(
+            "[[functions]]\nid = \"a\"\n[[functions.roles]]\nid = \"r\"\nkinds = [\"spaceport\"]\nreach_km = 1.0\n",
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(err.starts_with("rules.toml: line 5: unknown kind 'spaceport'"), "{err}");
+    }
+
+    #[test]
+    fn role_defined_twice_differently_is_an_error() {
+        let text = "[[functions]]\nid = \"a\"\n[[functions.roles]]\nid = \"r\"\nkinds = [\"clinic\"]\nreach_km = 16.0\n\
+                    [[functions]]\nid = \"b\"\n[[functions.roles]]\nid = \"r\"\nkinds = [\"clinic\"]\nreach_km = 12.0\n";
+        let err = parse(text).unwrap_err().to_string();
+        assert!(
+            err.starts_with("rules.toml: line 10: role 'r' is defined differently"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn japanese_kind_names_are_accepted() {
+        let r =
+            parse("[[functions]]\nid = \"a\"\n[[functions.roles]]\nid = \"r\"\nkinds = [\"薬局\"]\nreach_km = 16.0\n")
+                .unwrap();
+        assert!(r.roles[0].kinds.contains(Kind::Pharmacy));
+    }
+}

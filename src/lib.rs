@@ -1,0 +1,20 @@
+//! zaitaku (在宅, "at home"): where home medical care reaches in Japan.
+//!
+//! The modules follow the data flow:
+//! [`inputs`] (municipalities, population mesh, institutions, rules) ->
+//! [`demand`] (demand places in municipalities) -> [`reach`] (nearest provider and providers
+//! within reach, per role) -> [`coverage`] (per-function coverage and its aggregates) ->
+//! [`outputs`] (GeoJSON, CSV, Parquet, summary). [`run`] strings them into commands.
+//! See ARCHITECTURE.md.
+
+pub mod coverage;
+pub mod demand;
+pub mod demo;
+pub mod error;
+pub mod inputs;
+pub mod outputs;
+pub mod progress;
+pub mod reach;
+pub mod run;
+
+pub use error::{Error, Result};

@@ -1,0 +1,392 @@
+//! End-to-end tests: the built binary on the fixtures, as a user runs it.
+
+use serde_json::Value;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+fn fixture(path: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures").join(path)
+}
+
+fn zaitaku(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_zaitaku"))
+        .args(args)
+        .output()
+        .expect("run zaitaku")
+}
+
+fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+/// Runs coverage on the grid fixture (with `extra` arguments) into a fresh folder.
+fn grid_run(extra: &[&str]) -> (tempfile::TempDir, PathBuf) {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("out");
+    let m = fixture("grid/municipalities.geojson");
+    let i = fixture("grid/institutions.csv");
+    let r = fixture("grid/rules.toml");
+    let mut args = vec![
+        "coverage",
+        "--quiet",
+        "--municipalities",
+        m.to_str().unwrap(),
+        "--institutions",
+        i.to_str().unwrap(),
+        "--rules",
+        r.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+    ];
+    args.extend_from_slice(extra);
+    let o = zaitaku(&args);
+    assert!(o.status.success(), "{}", stderr(&o));
+    (dir, out)
+}
+
+fn read_csv(path: &Path) -> Vec<std::collections::HashMap<String, String>> {
+    let mut r = csv::Reader::from_path(path).unwrap();
+    let headers = r.headers().unwrap().clone();
+    r.records()
+        .map(|rec| {
+            headers
+                .iter()
+                .map(String::from)
+                .zip(rec.unwrap().iter().map(String::from))
+                .collect()
+        })
+        .collect()
+}
+
+fn close(got: &str, want: f64, tol: f64, what: &str) {
+    let g: f64 = got
+        .parse()
+        .unwrap_or_else(|_| panic!("{what}: '{got}' is not a number"));
+    assert!((g - want).abs() <= tol, "{what}: got {g}, want {want}");
+}
+
+#[test]
+fn grid_coverage_matches_geographiclib_reference() {
+    let pop = fixture("grid/population.csv");
+    let (_dir, out) = grid_run(&["--population", pop.to_str().unwrap()]);
+    let expected: Value = serde_json::from_slice(&std::fs::read(fixture("grid/expected.json")).unwrap()).unwrap();
+    let rows = read_csv(&out.join("coverage.csv"));
+    assert_eq!(rows.len(), 9 * 2);
+    for row in &rows {
+        let code = &row["municipality_code"];
+        let f = &row["function"];
+        match expected["municipalities"][code].get(f) {
+            Some(e) => {
+                let what = format!("{code} {f}");
+                close(&row["demand"], e["demand"].as_f64().unwrap(), 1e-9, &what);
+                close(&row["covered"], e["covered"].as_f64().unwrap(), 1e-9, &what);
+                close(&row["share"], e["share"].as_f64().unwrap(), 1e-6, &what);
+                close(&row["mean_km"], e["mean_km"].as_f64().unwrap(), 1e-3, &what);
+                close(&row["p90_km"], e["p90_km"].as_f64().unwrap(), 1e-3, &what);
+                close(&row["max_km"], e["max_km"].as_f64().unwrap(), 1e-3, &what);
+            }
+            // Municipalities without people: demand 0 and no share.
+            None => {
+                assert_eq!(row["demand"], "0", "{code}");
+                assert_eq!(row["share"], "", "{code}");
+            }
+        }
+    }
+    // Per-cell distances, from the Parquet table.
+    let file = std::fs::File::open(out.join("cells.parquet")).unwrap();
+    use polars::prelude::*;
+    let df = ParquetReader::new(file).finish().unwrap();
+    let codes = df.column("mesh_code").unwrap().str().unwrap().clone();
+    let doctor = df.column("doctor_km").unwrap().f64().unwrap().clone();
+    let team = df.column("team_covered").unwrap().bool().unwrap().clone();
+    let cells = expected["cells"].as_array().unwrap();
+    assert_eq!(df.height(), cells.len());
+    for e in cells {
+        let i = (0..df.height())
+            .find(|&i| codes.get(i) == e["mesh_code"].as_str())
+            .unwrap();
+        assert!((doctor.get(i).unwrap() - e["doctor_km"].as_f64().unwrap()).abs() < 1e-6);
+        assert_eq!(team.get(i).unwrap(), e["team"].as_bool().unwrap());
+    }
+    // roles.csv: m5 (20005) has the one visiting clinic within reach of all its demand.
+    let roles = read_csv(&out.join("roles.csv"));
+    let m5 = roles
+        .iter()
+        .find(|r| r["municipality_code"] == "20005" && r["role"] == "doctor" && r["function"] == "visit")
+        .unwrap();
+    assert_eq!(m5["share"], "1");
+    assert_eq!(m5["providers_mean"], "1");
+}
+
+#[test]
+fn gaps_list_uncovered_cells_with_missing_roles() {
+    let pop = fixture("grid/population.csv");
+    let (_dir, out) = grid_run(&["--population", pop.to_str().unwrap()]);
+    let expected: Value = serde_json::from_slice(&std::fs::read(fixture("grid/expected.json")).unwrap()).unwrap();
+    let gaps: Value = serde_json::from_slice(&std::fs::read(out.join("gaps.geojson")).unwrap()).unwrap();
+    let features = gaps["features"].as_array().unwrap();
+    let cells = expected["cells"].as_array().unwrap();
+    let uncovered_team = cells.iter().filter(|c| !c["team"].as_bool().unwrap()).count();
+    let uncovered_visit = cells.iter().filter(|c| !c["visit"].as_bool().unwrap()).count();
+    assert_eq!(features.len(), uncovered_team + uncovered_visit);
+    // A cell east of the clinic, beyond the nurse's reach only, misses exactly the nurse.
+    let e = cells
+        .iter()
+        .find(|c| c["visit"].as_bool().unwrap() && !c["team"].as_bool().unwrap())
+        .unwrap();
+    let f = features
+        .iter()
+        .find(|f| f["properties"]["mesh_code"] == e["mesh_code"] && f["properties"]["function"] == "team")
+        .unwrap();
+    assert_eq!(f["properties"]["missing_roles"], "nurse");
+    assert_eq!(f["geometry"]["type"], "Polygon");
+}
+
+#[test]
+fn without_population_demand_is_area_on_a_grid() {
+    let (_dir, out) = grid_run(&[]);
+    let rows = read_csv(&out.join("coverage.csv"));
+    let m5 = rows
+        .iter()
+        .find(|r| r["municipality_code"] == "20005" && r["function"] == "visit")
+        .unwrap();
+    // m5 is 0.25 x 0.2 degrees at lat 36.2-36.4: 22.44 km x 22.20 km = 498 km² on the sphere;
+    // its corners are 15.8 km from the clinic at its centre, so all of it is within 16 km.
+    close(&m5["demand"], 498.0, 3.0, "m5 area");
+    assert_eq!(m5["share"], "1");
+    let summary: Value = serde_json::from_slice(&std::fs::read(out.join("summary.json")).unwrap()).unwrap();
+    assert_eq!(summary["demand"]["basis"]["basis"], "area_grid");
+    let geo: Value = serde_json::from_slice(&std::fs::read(out.join("coverage.geojson")).unwrap()).unwrap();
+    assert!(geo["features"][0]["properties"]["demand_basis"]
+        .as_str()
+        .unwrap()
+        .starts_with("area_km2"));
+}
+
+#[test]
+fn coverage_geojson_is_rfc7946_with_ccw_exteriors() {
+    let pop = fixture("grid/population.csv");
+    let (_dir, out) = grid_run(&["--population", pop.to_str().unwrap()]);
+    let geo: Value = serde_json::from_slice(&std::fs::read(out.join("coverage.geojson")).unwrap()).unwrap();
+    let features = geo["features"].as_array().unwrap();
+    assert_eq!(features.len(), 9);
+    for f in features {
+        assert_eq!(f["geometry"]["type"], "MultiPolygon");
+        let ring = f["geometry"]["coordinates"][0][0].as_array().unwrap();
+        let pts: Vec<(f64, f64)> = ring
+            .iter()
+            .map(|p| (p[0].as_f64().unwrap(), p[1].as_f64().unwrap()))
+            .collect();
+        let twice_area: f64 = pts.windows(2).map(|w| w[0].0 * w[1].1 - w[1].0 * w[0].1).sum();
+        assert!(twice_area > 0.0, "exterior ring must be counter-clockwise");
+        for key in [
+            "code",
+            "name",
+            "prefecture",
+            "population",
+            "demand",
+            "visit_share",
+            "visit_uncovered",
+            "visit_p90_km",
+            "team_share",
+        ] {
+            assert!(f["properties"].get(key).is_some(), "missing {key}");
+        }
+    }
+}
+
+#[test]
+fn summary_accounts_for_every_row() {
+    let pop = fixture("grid/population.csv");
+    let (_dir, out) = grid_run(&["--population", pop.to_str().unwrap()]);
+    let summary: Value = serde_json::from_slice(&std::fs::read(out.join("summary.json")).unwrap()).unwrap();
+    for f in summary["inputs"].as_array().unwrap() {
+        let (read, acc, rej) = (
+            f["read"].as_u64().unwrap(),
+            f["accepted"].as_u64().unwrap(),
+            f["rejected"].as_u64().unwrap(),
+        );
+        assert_eq!(read, acc + rej, "{}", f["file"]);
+    }
+    assert_eq!(summary["total"]["visit"]["demand"], 2100.0);
+    assert_eq!(summary["providers_per_role"]["doctor"], 1);
+}
+
+#[test]
+fn bad_rows_go_to_rejects_and_the_run_goes_on() {
+    let dir = tempfile::tempdir().unwrap();
+    let inst = dir.path().join("inst.csv");
+    std::fs::write(
+        &inst,
+        "id,name,kind,lat,lon,home_visits\nC1,a,clinic,36.3,138.375,1\nC2,b,clinic,138.3,36.3,1\nC3,c,spaceport,36.3,138.3,1\nC1,d,clinic,36.3,138.3,1\nC4,e,clinic,x,138.3,1\n",
+    )
+    .unwrap();
+    let pop = dir.path().join("pop.csv");
+    std::fs::write(
+        &pop,
+        "mesh_code,population,population_65plus\n54383461,10,5\n5438346,10,5\n10383461,10,5\n54383462,10,5\n",
+    )
+    .unwrap();
+    let out = dir.path().join("out");
+    let o = zaitaku(&[
+        "coverage",
+        "--municipalities",
+        fixture("grid/municipalities.geojson").to_str().unwrap(),
+        "--institutions",
+        inst.to_str().unwrap(),
+        "--population",
+        pop.to_str().unwrap(),
+        "--rules",
+        fixture("grid/rules.toml").to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let rejects = read_csv(&out.join("rejects.csv"));
+    let mut got: Vec<(String, String)> = rejects
+        .iter()
+        .map(|r| (r["location"].clone(), r["reason"].chars().take(30).collect()))
+        .collect();
+    got.sort();
+    let inst_name = inst.display().to_string();
+    assert!(rejects.iter().filter(|r| r["file"] == inst_name).count() == 4);
+    assert_eq!(
+        got,
+        vec![
+            ("line 3".to_string(), "lat 138.3 and lon 36.3 look sw".to_string()),
+            ("line 3".to_string(), "mesh code '5438346' has 7 digi".to_string()),
+            ("line 4".to_string(), "mesh code '10383461' lies outs".to_string()),
+            ("line 4".to_string(), "unknown kind 'spaceport' (expe".to_string()),
+            ("line 5".to_string(), "duplicate id 'C1' (the first o".to_string()),
+            ("line 6".to_string(), "lat 'x' is not a number".to_string()),
+        ]
+    );
+    let summary: Value = serde_json::from_slice(&std::fs::read(out.join("summary.json")).unwrap()).unwrap();
+    assert_eq!(summary["rejected_total"], 6);
+}
+
+/// Each bad file: exit 2, one message naming the file and the place, and nothing written.
+#[test]
+fn bad_input_files_fail_cleanly() {
+    let dir = tempfile::tempdir().unwrap();
+    let write = |name: &str, text: &str| {
+        let p = dir.path().join(name);
+        std::fs::write(&p, text).unwrap();
+        p.display().to_string()
+    };
+    let good_m = fixture("grid/municipalities.geojson").display().to_string();
+    let good_i = fixture("grid/institutions.csv").display().to_string();
+    let missing = dir.path().join("nope.geojson").display().to_string();
+    let cases: Vec<(&str, Vec<String>, String)> = vec![
+        ("missing file", vec!["--municipalities".into(), missing.clone()], format!("{missing}: file not found")),
+        ("empty file", vec!["--municipalities".into(), write("empty.geojson", "  \n")], "empty.geojson: file is empty".into()),
+        ("not JSON", vec!["--municipalities".into(), write("bad.geojson", "{\"type\": \"FeatureCollection\",\n \"features\": [ oops")], "bad.geojson: line 2: not valid JSON".into()),
+        (
+            "not a FeatureCollection",
+            vec!["--municipalities".into(), write("feature.geojson", r#"{"type":"Feature","properties":{},"geometry":null}"#)],
+            "feature.geojson: a single GeoJSON Feature, not a FeatureCollection".into(),
+        ),
+        (
+            "unrepairable ring",
+            vec![
+                "--municipalities".into(),
+                write(
+                    "ring.geojson",
+                    r#"{"type":"FeatureCollection","features":[{"type":"Feature","properties":{"N03_007":"20001"},"geometry":{"type":"Polygon","coordinates":[[[138,36],[138.1,36.1],[138,36]]]}}]}"#,
+                ),
+            ],
+            "ring.geojson: feature 1 (N03_007=20001): a ring has 3 positions".into(),
+        ),
+        (
+            "CSV without a required column",
+            vec!["--institutions".into(), write("nolon.csv", "id,name,kind,lat\nA,a,clinic,36\n")],
+            "nolon.csv: line 1: required column 'lon' is missing".into(),
+        ),
+        (
+            "no usable row",
+            vec!["--institutions".into(), write("allbad.csv", "id,name,kind,lat,lon\nA,a,clinic,0,0\nB,b,clinic,1,1\n")],
+            "allbad.csv: no usable institution among 2 rows".into(),
+        ),
+        (
+            "population without a usable row",
+            vec!["--population".into(), write("pop.csv", "mesh_code,population,population_65plus\n12,1,1\n")],
+            "pop.csv: no usable mesh cell among 1 rows".into(),
+        ),
+        (
+            "rules with an unknown key",
+            vec!["--rules".into(), write("key.toml", "[[functions]]\nid = \"a\"\nreach = 3\nroles = []\n")],
+            "key.toml: line 3: unknown field `reach`".into(),
+        ),
+        (
+            "rules with an unknown kind",
+            vec!["--rules".into(), write("kind.toml", "[[functions]]\nid = \"a\"\n[[functions.roles]]\nid = \"r\"\nkinds = [\"temple\"]\nreach_km = 3.0\n")],
+            "kind.toml: line 5: unknown kind 'temple'".into(),
+        ),
+    ];
+    for (what, args, message) in cases {
+        let out = dir.path().join(format!("out-{}", what.replace(' ', "-")));
+        let mut all: Vec<String> = vec!["coverage".into(), "--out".into(), out.display().to_string()];
+        if !args.contains(&"--municipalities".to_string()) {
+            all.extend(["--municipalities".into(), good_m.clone()]);
+        }
+        if !args.contains(&"--institutions".to_string()) {
+            all.extend(["--institutions".into(), good_i.clone()]);
+        }
+        all.extend(args);
+        let o = zaitaku(&all.iter().map(String::as_str).collect::<Vec<_>>());
+        assert_eq!(o.status.code(), Some(2), "{what}: {}", stderr(&o));
+        let err = stderr(&o);
+        assert!(err.contains(&message), "{what}: expected '{message}' in:\n{err}");
+        assert_eq!(err.lines().count(), 1, "{what}: one message, got:\n{err}");
+        assert!(
+            !out.exists() || std::fs::read_dir(&out).unwrap().count() == 0,
+            "{what}: wrote output"
+        );
+    }
+}
+
+#[test]
+fn demo_is_deterministic_across_thread_counts() {
+    let dir = tempfile::tempdir().unwrap();
+    let runs: Vec<PathBuf> = ["1", "2"]
+        .iter()
+        .map(|t| {
+            let out = dir.path().join(format!("t{t}"));
+            let o = zaitaku(&["demo", "--threads", t, "--out", out.to_str().unwrap()]);
+            assert!(o.status.success(), "{}", stderr(&o));
+            let text = String::from_utf8_lossy(&o.stdout).into_owned();
+            assert!(text.contains("daily"), "{text}");
+            assert!(text.contains("coverage.geojson"), "{text}");
+            out
+        })
+        .collect();
+    let mut compared = 0;
+    for entry in std::fs::read_dir(&runs[0]).unwrap() {
+        let name = entry.unwrap().file_name();
+        if name == "timings.json" {
+            continue;
+        }
+        let a = std::fs::read(runs[0].join(&name)).unwrap();
+        let b = std::fs::read(runs[1].join(&name)).unwrap();
+        assert!(a == b, "{name:?} differs between --threads 1 and 2");
+        compared += 1;
+    }
+    assert_eq!(compared, 8);
+}
+
+#[test]
+fn rules_default_prints_the_builtin_file() {
+    let o = zaitaku(&["rules", "--default"]);
+    assert!(o.status.success());
+    let text = String::from_utf8(o.stdout).unwrap();
+    assert_eq!(text, zaitaku::inputs::rules::DEFAULT_RULES);
+    assert!(text.contains("16 km rule"));
+}
+
+#[test]
+fn bad_usage_exits_2() {
+    let o = zaitaku(&["coverage", "--out", "x"]);
+    assert_eq!(o.status.code(), Some(2));
+    let o = zaitaku(&["--threads", "0", "demo", "--out", "/nonexistent/x"]);
+    assert_eq!(o.status.code(), Some(2));
+}
