@@ -16,7 +16,7 @@
 //!
 //! The demo is Nagano (code 20) with the real municipality codes; the national set covers
 //! all 47 prefectures with designated cities split into wards (about 1,900 units), boundary
-//! detail added by densifying edges to about 50 m, and small offshore islands as extra
+//! detail added by densifying edges to about 25 m, and small offshore islands as extra
 //! features, as the national N03 file has.
 
 use geo::{
@@ -298,7 +298,7 @@ fn build(data: &Path, out: &Path, only: Option<&str>, seed: u64, prefix: &str) {
         for (place, ps) in inside.into_iter().zip(parts) {
             let ps: Vec<Polygon<f64>> = ps.iter().map(|p| unproject(p, k)).collect();
             let ps = if national {
-                ps.iter().map(|p| Euclidean.densify(p, 0.0005)).collect()
+                ps.iter().map(|p| Euclidean.densify(p, 0.00025)).collect()
             } else {
                 ps
             };
@@ -327,12 +327,12 @@ fn build(data: &Path, out: &Path, only: Option<&str>, seed: u64, prefix: &str) {
             };
             let outline = &outlines[&m.place.pref_code];
             let k = m.place.lat.to_radians().cos();
-            for _ in 0..12 {
+            for _ in 0..60 {
                 let lon = rng.range(bbox.min().x - 0.03, bbox.max().x + 0.03);
                 let lat = rng.range(bbox.min().y - 0.03, bbox.max().y + 0.03);
                 let hex = hexagon(lon, lat, rng.range(0.05, 0.4), k);
                 if !hex.exterior().0.iter().any(|c| outline.contains(c)) {
-                    m.islets.push(Euclidean.densify(&hex, 0.0005));
+                    m.islets.push(Euclidean.densify(&hex, 0.00025));
                 }
             }
         }
@@ -341,7 +341,7 @@ fn build(data: &Path, out: &Path, only: Option<&str>, seed: u64, prefix: &str) {
     munis.sort_by(|a, b| a.place.code.cmp(&b.place.code));
     write_municipalities(&munis, &out.join(format!("{prefix}municipalities.geojson")));
     let cells = if national {
-        population(&munis, &mut rng, JAPAN_POPULATION, 0.62)
+        population(&munis, &mut rng, JAPAN_POPULATION, 0.3)
     } else {
         population(&munis, &mut rng, NAGANO_POPULATION, 0.12)
     };

@@ -280,7 +280,7 @@ pub fn area_grid(municipalities: &[Municipality]) -> Demand {
             if out.is_empty() {
                 if let Some(p) = m.geometry.interior_point() {
                     if let Some(mesh) = Mesh::containing(p.x(), p.y(), level) {
-                        out.push(grid_cell(mesh, i, p.x(), p.y(), m.area_km2));
+                        out.push(grid_cell(mesh, i, p.x(), p.y(), m.area_km2()));
                     }
                 }
             }

@@ -105,7 +105,8 @@ fn grid_coverage_matches_geographiclib_reference() {
         let i = (0..df.height())
             .find(|&i| codes.get(i) == e["mesh_code"].as_str())
             .unwrap();
-        assert!((doctor.get(i).unwrap() - e["doctor_km"].as_f64().unwrap()).abs() < 1e-6);
+        // Within 0.2 m of geographiclib (the short-distance formula's bound).
+        assert!((doctor.get(i).unwrap() - e["doctor_km"].as_f64().unwrap()).abs() < 2e-4);
         assert_eq!(team.get(i).unwrap(), e["team"].as_bool().unwrap());
     }
     // roles.csv: m5 (20005) has the one visiting clinic within reach of all its demand.

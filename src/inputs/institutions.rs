@@ -274,9 +274,16 @@ trait RowFields {
     fn get(&self, column: &str) -> Option<String>;
 }
 
-impl RowFields for HashMap<&str, &str> {
+/// A CSV record with the column positions of its header.
+struct CsvRow<'a> {
+    columns: &'a HashMap<String, usize>,
+    record: &'a csv::StringRecord,
+}
+
+impl RowFields for CsvRow<'_> {
     fn get(&self, column: &str) -> Option<String> {
-        HashMap::get(self, column).map(|s| s.trim().to_string())
+        let i = *self.columns.get(column)?;
+        self.record.get(i).map(|s| s.trim().to_string())
     }
 }
 
@@ -312,6 +319,7 @@ fn read_csv(source: &Source, text: &str, seen: &mut HashSet<String>) -> Result<I
             ));
         }
     }
+    let columns: HashMap<String, usize> = headers.iter().enumerate().map(|(i, h)| (h.clone(), i)).collect();
     let mut out = InstitutionsRead::default();
     for record in reader.records() {
         out.rows_read += 1;
@@ -336,8 +344,11 @@ fn read_csv(source: &Source, text: &str, seen: &mut HashSet<String>) -> Result<I
             ));
             continue;
         }
-        let fields: HashMap<&str, &str> = headers.iter().map(String::as_str).zip(record.iter()).collect();
-        accept(parse_row(&fields, None), &source.name, location, seen, &mut out);
+        let row = CsvRow {
+            columns: &columns,
+            record: &record,
+        };
+        accept(parse_row(&row, None), &source.name, location, seen, &mut out);
     }
     Ok(out)
 }

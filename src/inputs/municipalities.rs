@@ -7,10 +7,13 @@
 
 use crate::error::{Error, Location, Reject, Result};
 use crate::inputs::source::{decode_text, Source};
+use geo::sweep::{Cross, Intersections};
 use geo::{
     unary_union, Area, BoundingRect, Coord, GeodesicArea, Intersects, LineString, MakeValid, MultiPolygon, Orient,
     Polygon, Rect, Validation,
 };
+use geo::{Contains, Line, LineIntersection};
+use rayon::prelude::*;
 use std::collections::BTreeMap;
 
 /// Which properties hold the code, prefecture and name.
@@ -44,8 +47,13 @@ pub struct Municipality {
     /// Dissolved parts, exterior rings counter-clockwise (RFC 7946).
     pub geometry: MultiPolygon<f64>,
     pub bbox: Rect<f64>,
+}
+
+impl Municipality {
     /// Geodesic area on WGS84, km².
-    pub area_km2: f64,
+    pub fn area_km2(&self) -> f64 {
+        self.geometry.geodesic_area_unsigned() / 1e6
+    }
 }
 
 /// What a municipalities file gave.
@@ -84,118 +92,71 @@ pub(crate) fn parse_feature_collection(source: &Source, text: &str) -> Result<ge
     }
 }
 
-/// Reads and dissolves municipalities.
+/// One feature, read and checked.
+enum FeatureRead {
+    Accepted {
+        code: String,
+        name: String,
+        prefecture: String,
+        parts: Vec<Polygon<f64>>,
+        repaired: Option<String>,
+    },
+    Rejected(Reject),
+}
+
+/// Reads and dissolves municipalities. Features are checked in parallel; the first
+/// file-level problem in feature order stops the read.
 pub fn read_municipalities(source: &Source, keys: &MunicipalityKeys) -> Result<MunicipalitiesRead> {
     let (text, _) = decode_text(source)?;
     let fc = parse_feature_collection(source, &text)?;
     drop(text);
-    let mut out = MunicipalitiesRead::default();
+    let features_read = fc.features.len();
+    let read: Vec<Result<FeatureRead>> = fc
+        .features
+        .into_par_iter()
+        .enumerate()
+        .map(|(i, feature)| read_feature(source, keys, i, feature))
+        .collect();
+    let mut out = MunicipalitiesRead {
+        features_read,
+        ..Default::default()
+    };
     // code -> (name, prefecture, parts)
     let mut groups: BTreeMap<String, (String, String, Vec<Polygon<f64>>)> = BTreeMap::new();
-    for (i, feature) in fc.features.into_iter().enumerate() {
-        out.features_read += 1;
-        let props = feature.properties.unwrap_or_default();
-        let text_of = |key: &str| -> Option<String> {
-            match props.get(key)? {
-                serde_json::Value::String(s) if !s.trim().is_empty() => Some(s.trim().to_string()),
-                serde_json::Value::Number(n) => Some(n.to_string()),
-                _ => None,
+    for r in read {
+        match r? {
+            FeatureRead::Rejected(reject) => out.rejects.push(reject),
+            FeatureRead::Accepted {
+                code,
+                name,
+                prefecture,
+                parts,
+                repaired,
+            } => {
+                out.repaired.extend(repaired);
+                groups
+                    .entry(code)
+                    .or_insert_with(|| (name, prefecture, Vec::new()))
+                    .2
+                    .extend(parts);
             }
-        };
-        let Some(code) = text_of(&keys.code) else {
-            out.rejects.push(Reject::new(
-                &source.name,
-                Location::Feature(i + 1, None),
-                format!(
-                    "{} (municipality code) is null or empty: unassigned land is skipped",
-                    keys.code
-                ),
-            ));
-            continue;
-        };
-        let location = Location::Feature(i + 1, Some(format!("{}={code}", keys.code)));
-        let code = match normalise_code(&code) {
-            Ok(c) => c,
-            Err(problem) => {
-                out.rejects.push(Reject::new(&source.name, location, problem));
-                continue;
-            }
-        };
-        let parts = match feature.geometry.map(|g| g.value) {
-            Some(geojson::GeometryValue::Polygon { coordinates: rings }) => vec![polygon(&rings)],
-            Some(geojson::GeometryValue::MultiPolygon { coordinates: polys }) => {
-                polys.iter().map(|p| polygon(p)).collect()
-            }
-            Some(other) => {
-                out.rejects.push(Reject::new(
-                    &source.name,
-                    location,
-                    format!("geometry is a {}, not a Polygon or MultiPolygon", other.type_name()),
-                ));
-                continue;
-            }
-            None => {
-                out.rejects
-                    .push(Reject::new(&source.name, location, "feature has no geometry"));
-                continue;
-            }
-        };
-        let parts: Vec<Polygon<f64>> = parts
-            .into_iter()
-            .collect::<std::result::Result<_, String>>()
-            .map_err(|p| Error::input(&source.name, location.clone(), p))?;
-        let mp = MultiPolygon::new(parts);
-        let mp = if mp.is_valid() {
-            mp
-        } else {
-            let why = mp
-                .validation_errors()
-                .first()
-                .map(|e| e.to_string())
-                .unwrap_or_default();
-            let repaired = mp.make_valid().map_err(|e| {
-                Error::input(
-                    &source.name,
-                    location.clone(),
-                    format!("invalid ring ({why}) that cannot be repaired: {e}"),
-                )
-            })?;
-            if repaired.0.is_empty() || repaired.unsigned_area() == 0.0 {
-                return Err(Error::input(
-                    &source.name,
-                    location,
-                    format!("invalid ring ({why}) that cannot be repaired: nothing of it encloses an area"),
-                ));
-            }
-            out.repaired.push(format!("{location}: {why}"));
-            repaired
-        };
-        let name = match (text_of(&keys.name), text_of(&keys.name_suffix)) {
-            (Some(a), Some(b)) => format!("{a}{b}"),
-            (Some(a), None) => a,
-            (None, Some(b)) => b,
-            (None, None) => String::new(),
-        };
-        let entry = groups
-            .entry(code)
-            .or_insert_with(|| (name, text_of(&keys.prefecture).unwrap_or_default(), Vec::new()));
-        entry.2.extend(mp.0);
+        }
     }
     out.municipalities = groups
         .into_iter()
+        .collect::<Vec<_>>()
+        .into_par_iter()
         .map(|(code, (name, prefecture, parts))| {
             let geometry = dissolve(parts).orient(geo::orient::Direction::Default);
             let bbox = geometry
                 .bounding_rect()
                 .unwrap_or(Rect::new(Coord::zero(), Coord::zero()));
-            let area_km2 = geometry.geodesic_area_unsigned() / 1e6;
             Municipality {
                 code,
                 name,
                 prefecture,
                 geometry,
                 bbox,
-                area_km2,
             }
         })
         .collect();
@@ -207,6 +168,86 @@ pub fn read_municipalities(source: &Source, keys: &MunicipalityKeys) -> Result<M
         ));
     }
     Ok(out)
+}
+
+fn read_feature(source: &Source, keys: &MunicipalityKeys, i: usize, feature: geojson::Feature) -> Result<FeatureRead> {
+    let props = feature.properties.unwrap_or_default();
+    let text_of = |key: &str| -> Option<String> {
+        match props.get(key)? {
+            serde_json::Value::String(s) if !s.trim().is_empty() => Some(s.trim().to_string()),
+            serde_json::Value::Number(n) => Some(n.to_string()),
+            _ => None,
+        }
+    };
+    let reject =
+        |location: Location, reason: String| Ok(FeatureRead::Rejected(Reject::new(&source.name, location, reason)));
+    let Some(code) = text_of(&keys.code) else {
+        return reject(
+            Location::Feature(i + 1, None),
+            format!(
+                "{} (municipality code) is null or empty: unassigned land is skipped",
+                keys.code
+            ),
+        );
+    };
+    let location = Location::Feature(i + 1, Some(format!("{}={code}", keys.code)));
+    let code = match normalise_code(&code) {
+        Ok(c) => c,
+        Err(problem) => return reject(location, problem),
+    };
+    let parts = match feature.geometry.map(|g| g.value) {
+        Some(geojson::GeometryValue::Polygon { coordinates: rings }) => vec![polygon(&rings)],
+        Some(geojson::GeometryValue::MultiPolygon { coordinates: polys }) => polys.iter().map(|p| polygon(p)).collect(),
+        Some(other) => {
+            return reject(
+                location,
+                format!("geometry is a {}, not a Polygon or MultiPolygon", other.type_name()),
+            )
+        }
+        None => return reject(location, "feature has no geometry".into()),
+    };
+    let parts: Vec<Polygon<f64>> = parts
+        .into_iter()
+        .collect::<std::result::Result<_, String>>()
+        .map_err(|p| Error::input(&source.name, location.clone(), p))?;
+    let mp = MultiPolygon::new(parts);
+    let (mp, repaired) = if mp.0.iter().all(rings_are_simple) || mp.is_valid() {
+        (mp, None)
+    } else {
+        let why = mp
+            .validation_errors()
+            .first()
+            .map(|e| e.to_string())
+            .unwrap_or_default();
+        let repaired = mp.make_valid().map_err(|e| {
+            Error::input(
+                &source.name,
+                location.clone(),
+                format!("invalid ring ({why}) that cannot be repaired: {e}"),
+            )
+        })?;
+        if repaired.0.is_empty() || repaired.unsigned_area() == 0.0 {
+            return Err(Error::input(
+                &source.name,
+                location,
+                format!("invalid ring ({why}) that cannot be repaired: nothing of it encloses an area"),
+            ));
+        }
+        (repaired, Some(format!("{location}: {why}")))
+    };
+    let name = match (text_of(&keys.name), text_of(&keys.name_suffix)) {
+        (Some(a), Some(b)) => format!("{a}{b}"),
+        (Some(a), None) => a,
+        (None, Some(b)) => b,
+        (None, None) => String::new(),
+    };
+    Ok(FeatureRead::Accepted {
+        code,
+        name,
+        prefecture: text_of(&keys.prefecture).unwrap_or_default(),
+        parts: mp.0,
+        repaired,
+    })
 }
 
 /// Accepts 5-digit codes and 6-digit ones with a correct check digit (weights 6,5,4,3,2;
@@ -259,6 +300,60 @@ fn polygon(rings: &[Vec<geojson::Position>]) -> std::result::Result<Polygon<f64>
     let exterior = ring(it.next().ok_or("a polygon has no ring")?)?;
     let interiors = it.map(|r| ring(r)).collect::<std::result::Result<Vec<_>, _>>()?;
     Ok(Polygon::new(exterior, interiors))
+}
+
+/// A segment of a polygon's ring, for the sweep.
+#[derive(Clone)]
+struct RingSegment {
+    line: Line<f64>,
+    ring: usize,
+    index: usize,
+    ring_len: usize,
+}
+
+impl Cross for RingSegment {
+    type Scalar = f64;
+    fn line(&self) -> Line<f64> {
+        self.line
+    }
+}
+
+/// A fast sufficient test of validity for large boundary files: no two segments of the
+/// polygon's rings meet except consecutive ones at their shared vertex (a sweep, n log n),
+/// and every hole starts inside the shell. `false` means "not shown valid": the caller then
+/// runs geo's complete (quadratic) validation, which is only needed for the rare suspect.
+fn rings_are_simple(polygon: &Polygon<f64>) -> bool {
+    let rings: Vec<&LineString<f64>> = std::iter::once(polygon.exterior()).chain(polygon.interiors()).collect();
+    let mut segments = Vec::new();
+    for (r, ring) in rings.iter().enumerate() {
+        let n = ring.0.len().saturating_sub(1);
+        if n < 3 || ring.0.first() != ring.0.last() {
+            return false;
+        }
+        for (i, line) in ring.lines().enumerate() {
+            if line.start == line.end {
+                return false;
+            }
+            segments.push(RingSegment {
+                line,
+                ring: r,
+                index: i,
+                ring_len: n,
+            });
+        }
+    }
+    let consecutive = |a: &RingSegment, b: &RingSegment| {
+        a.ring == b.ring && ((a.index + 1) % a.ring_len == b.index || (b.index + 1) % b.ring_len == a.index)
+    };
+    for (a, b, hit) in Intersections::from_iter(segments) {
+        let shared_vertex_only =
+            matches!(hit, LineIntersection::SinglePoint { is_proper: false, .. }) && consecutive(&a, &b);
+        if !shared_vertex_only {
+            return false;
+        }
+    }
+    let shell = Polygon::new(polygon.exterior().clone(), vec![]);
+    polygon.interiors().iter().all(|hole| shell.contains(&hole.0[0]))
 }
 
 /// Unions parts that touch or overlap; parts apart from all others (islands) are kept as

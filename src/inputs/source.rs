@@ -4,6 +4,7 @@
 //! the demo data compiled into the binary.
 
 use crate::error::{Error, Location, Result};
+use std::borrow::Cow;
 use std::path::Path;
 
 /// The bytes of one input and the name that messages use for it.
@@ -52,10 +53,10 @@ pub enum TextEncoding {
 
 /// Decodes text as UTF-8 (a byte-order mark is dropped) or, failing that, CP932.
 /// Bytes that are neither are a file-level error naming the first bad line.
-pub fn decode_text(source: &Source) -> Result<(String, TextEncoding)> {
+pub fn decode_text(source: &Source) -> Result<(Cow<'_, str>, TextEncoding)> {
     let bytes = source.bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(&source.bytes);
     match std::str::from_utf8(bytes) {
-        Ok(text) => Ok((text.to_string(), TextEncoding::Utf8)),
+        Ok(text) => Ok((Cow::Borrowed(text), TextEncoding::Utf8)),
         Err(utf8_error) => {
             let (text, had_errors) = encoding_rs::SHIFT_JIS.decode_without_bom_handling(bytes);
             if had_errors {
@@ -69,7 +70,7 @@ pub fn decode_text(source: &Source) -> Result<(String, TextEncoding)> {
                     "text is neither UTF-8 nor CP932 (Shift_JIS)",
                 ));
             }
-            Ok((text.into_owned(), TextEncoding::Cp932))
+            Ok((Cow::Owned(text.into_owned()), TextEncoding::Cp932))
         }
     }
 }
@@ -82,9 +83,9 @@ mod tests {
     fn decodes_cp932_and_utf8() {
         // 長野 in CP932
         let cp932 = Source::new("a.csv", vec![0x92, 0xB7, 0x96, 0xEC]);
-        assert_eq!(decode_text(&cp932).unwrap(), ("長野".to_string(), TextEncoding::Cp932));
+        assert_eq!(decode_text(&cp932).unwrap(), (Cow::Owned("長野".to_string()), TextEncoding::Cp932));
         let utf8 = Source::new("b.csv", "\u{feff}長野".as_bytes());
-        assert_eq!(decode_text(&utf8).unwrap(), ("長野".to_string(), TextEncoding::Utf8));
+        assert_eq!(decode_text(&utf8).unwrap(), (Cow::Borrowed("長野"), TextEncoding::Utf8));
     }
 
     #[test]
