@@ -341,9 +341,9 @@ fn build(data: &Path, out: &Path, only: Option<&str>, seed: u64, prefix: &str) {
     munis.sort_by(|a, b| a.place.code.cmp(&b.place.code));
     write_municipalities(&munis, &out.join(format!("{prefix}municipalities.geojson")));
     let cells = if national {
-        population(&munis, &mut rng, JAPAN_POPULATION, 0.3)
+        population(&munis, &mut rng, JAPAN_POPULATION, 0.3, 0.15)
     } else {
-        population(&munis, &mut rng, NAGANO_POPULATION, 0.12)
+        population(&munis, &mut rng, NAGANO_POPULATION, 0.12, -1.0)
     };
     write_population(&cells, &out.join(format!("{prefix}population.csv")));
     let total: f64 = cells.iter().map(|c| c.pop).sum();
@@ -411,7 +411,7 @@ struct Cell {
 /// `floor_p`: the chance that a land cell far from any town still has a few people
 /// (national: high, to reach the benchmark's 200,000 cells; demo: realistic, so mountains
 /// stay empty).
-fn population(munis: &[Muni], rng: &mut Rng, target: f64, floor_p: f64) -> Vec<Cell> {
+fn population(munis: &[Muni], rng: &mut Rng, target: f64, floor_p: f64, mountain_level: f64) -> Vec<Cell> {
     use geo::indexed::IntervalTreeMultiPolygon;
     let mut raw: Vec<(String, f64, f64, f64)> = Vec::new();
     let (h, w) = (1.0 / 120.0, 1.0 / 80.0);
@@ -438,9 +438,15 @@ fn population(munis: &[Muni], rng: &mut Rng, target: f64, floor_p: f64) -> Vec<C
                         density += n.place.weight * (-d / n.place.scale_km).exp();
                         nearest_km = nearest_km.min(d);
                     }
-                    let near_p = if nearest_km < 10.0 { floor_p.max(0.45) } else { floor_p };
+                    let near_p = if nearest_km < 8.0 { floor_p.max(0.45) } else { floor_p };
                     let floor = if rng.p(near_p) { rng.range(0.002, 0.02) } else { 0.0 };
-                    let v = density * rng.range(0.6, 1.4) + floor;
+                    // Mountains: a smooth random terrain leaves land far from towns empty.
+                    let habitable = nearest_km < 3.0 || terrain(lon, lat) > mountain_level + 0.03 * nearest_km;
+                    let v = if habitable {
+                        density * rng.range(0.6, 1.4) + floor
+                    } else {
+                        0.0
+                    };
                     let code = zaitaku::inputs::mesh::Mesh::containing(lon, lat, zaitaku::inputs::mesh::Level::Third)
                         .unwrap()
                         .code();
@@ -476,6 +482,21 @@ fn population(munis: &[Muni], rng: &mut Rng, target: f64, floor_p: f64) -> Vec<C
             })
         })
         .collect()
+}
+
+/// Smooth value noise in [0, 1] on a 0.15-degree lattice, for mountains.
+fn terrain(lon: f64, lat: f64) -> f64 {
+    let hash = |i: i64, j: i64| -> f64 {
+        let mut r = Rng((i as u64).wrapping_mul(0x9E37_79B9) ^ (j as u64).wrapping_mul(0x85EB_CA6B));
+        r.f()
+    };
+    let (x, y) = (lon / 0.15, lat / 0.15);
+    let (i, j) = (x.floor() as i64, y.floor() as i64);
+    let (fx, fy) = (x - x.floor(), y - y.floor());
+    let (sx, sy) = (fx * fx * (3.0 - 2.0 * fx), fy * fy * (3.0 - 2.0 * fy));
+    let top = hash(i, j + 1) * (1.0 - sx) + hash(i + 1, j + 1) * sx;
+    let bottom = hash(i, j) * (1.0 - sx) + hash(i + 1, j) * sx;
+    bottom * (1.0 - sy) + top * sy
 }
 
 fn write_population(cells: &[Cell], path: &Path) {

@@ -83,7 +83,10 @@ mod tests {
     fn decodes_cp932_and_utf8() {
         // 長野 in CP932
         let cp932 = Source::new("a.csv", vec![0x92, 0xB7, 0x96, 0xEC]);
-        assert_eq!(decode_text(&cp932).unwrap(), (Cow::Owned("長野".to_string()), TextEncoding::Cp932));
+        assert_eq!(
+            decode_text(&cp932).unwrap(),
+            (Cow::Owned("長野".to_string()), TextEncoding::Cp932)
+        );
         let utf8 = Source::new("b.csv", "\u{feff}長野".as_bytes());
         assert_eq!(decode_text(&utf8).unwrap(), (Cow::Borrowed("長野"), TextEncoding::Utf8));
     }

@@ -61,7 +61,7 @@ pub fn write_coverage(
             properties: p,
         }
     });
-    write_feature_collection(out, "coverage.geojson", features)?;
+    write_feature_collection(out, "coverage.geojson", features.collect())?;
 
     // coverage.csv and coverage.parquet: the long table.
     let mean_col = format!("mean_{suffix}");
@@ -216,7 +216,7 @@ pub fn write_coverage(
                 }
             })
     });
-    write_feature_collection(out, "gaps.geojson", gaps)?;
+    write_feature_collection(out, "gaps.geojson", gaps.collect())?;
 
     // rejects.csv
     let mut rejects = study.rejects.clone();

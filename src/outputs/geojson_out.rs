@@ -3,6 +3,7 @@
 
 use crate::error::{Error, Result};
 use crate::outputs::OutDir;
+use rayon::prelude::*;
 use serde_json::{Map, Value};
 use std::io::Write;
 
@@ -22,20 +23,12 @@ pub fn num(x: Option<f64>, decimals: i32) -> Value {
     }
 }
 
-/// Writes a FeatureCollection, one feature per line so that large files stream and diff well.
-pub fn write_feature_collection(
-    out: &mut OutDir,
-    name: &str,
-    features: impl Iterator<Item = OutFeature>,
-) -> Result<()> {
-    out.write(name, |w| {
-        let io = |e: std::io::Error| Error::io(format!("writing {name}"), e);
-        w.write_all(b"{\"type\":\"FeatureCollection\",\"features\":[\n")
-            .map_err(io)?;
-        for (i, f) in features.enumerate() {
-            if i > 0 {
-                w.write_all(b",\n").map_err(io)?;
-            }
+/// Writes a FeatureCollection, one feature per line so that large files stream and diff
+/// well. Features are serialised in parallel, in order, and written in order.
+pub fn write_feature_collection(out: &mut OutDir, name: &str, features: Vec<OutFeature>) -> Result<()> {
+    let lines: Vec<Vec<u8>> = features
+        .into_par_iter()
+        .map(|f| {
             let feature = geojson::Feature {
                 bbox: None,
                 geometry: Some(geojson::Geometry::from(&f.geometry)),
@@ -43,7 +36,18 @@ pub fn write_feature_collection(
                 properties: Some(f.properties),
                 foreign_members: None,
             };
-            serde_json::to_writer(&mut *w, &feature).map_err(|e| Error::Internal(format!("writing {name}: {e}")))?;
+            serde_json::to_vec(&feature).map_err(|e| Error::Internal(format!("writing {name}: {e}")))
+        })
+        .collect::<Result<_>>()?;
+    out.write(name, |w| {
+        let io = |e: std::io::Error| Error::io(format!("writing {name}"), e);
+        w.write_all(b"{\"type\":\"FeatureCollection\",\"features\":[\n")
+            .map_err(io)?;
+        for (i, line) in lines.iter().enumerate() {
+            if i > 0 {
+                w.write_all(b",\n").map_err(io)?;
+            }
+            w.write_all(line).map_err(io)?;
         }
         w.write_all(b"\n]}\n").map_err(io)
     })

@@ -43,16 +43,17 @@ impl OutDir {
     pub fn write(&mut self, name: &str, fill: impl FnOnce(&mut BufWriter<fs::File>) -> Result<()>) -> Result<()> {
         let target = self.dir.join(name);
         let context = || format!("cannot write {}", target.display());
-        let tmp = tempfile::Builder::new()
-            .prefix(&format!(".{name}."))
-            .suffix(".tmp")
-            .tempfile_in(&self.dir)
-            .map_err(|e| Error::io(context(), e))?;
+        let prefix = format!(".{name}.");
+        let mut builder = tempfile::Builder::new();
+        builder.prefix(&prefix).suffix(".tmp");
+        // Outputs are ordinary files (rw-r--r-- under the usual umask), not private ones.
+        #[cfg(unix)]
+        builder.permissions(std::os::unix::fs::PermissionsExt::from_mode(0o644));
+        let tmp = builder.tempfile_in(&self.dir).map_err(|e| Error::io(context(), e))?;
         let (file, tmp_path) = tmp.into_parts();
         let mut w = BufWriter::with_capacity(1 << 20, file);
         fill(&mut w)?;
-        let file = w.into_inner().map_err(|e| Error::io(context(), e.into_error()))?;
-        file.sync_all().map_err(|e| Error::io(context(), e))?;
+        w.into_inner().map_err(|e| Error::io(context(), e.into_error()))?;
         tmp_path.persist(&target).map_err(|e| Error::io(context(), e.error))?;
         self.written.push(target);
         Ok(())

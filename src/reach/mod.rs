@@ -5,6 +5,7 @@
 //! fills the same [`ReachTable`], so coverage and the later analyses do not care how reach
 //! was measured.
 
+pub mod bands;
 pub mod straight;
 
 use serde::Serialize;

@@ -1,0 +1,41 @@
+#!/usr/bin/env bash
+# National-scale benchmark of `zaitaku coverage` (straight-line reach, built-in rules).
+#
+#   scripts/bench_national.sh DATA_DIR [REPEATS]
+#
+# DATA_DIR holds japan/municipality_points.csv and japan/prefectures.geojson (the project's
+# shared real data). The synthetic national study (about 1,900 municipalities with boundary
+# detail, 200,000+ populated 1 km cells, 300,000+ institutions) is generated into
+# bench-data/ on first use. Each repeat runs --threads 1 and --threads 2 back to back, so
+# the ratio between them is measured under the same machine load; the script prints wall
+# time, peak memory and the per-stage split from timings.json for every run.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+data=${1:?usage: scripts/bench_national.sh DATA_DIR [REPEATS]}
+repeats=${2:-3}
+
+cargo build --release --quiet --bin zaitaku --example synth
+if [ ! -f bench-data/municipalities.geojson ]; then
+  ./target/release/examples/synth national --data "$data" --out bench-data
+fi
+ls -l bench-data
+out=$(mktemp -d)
+trap 'rm -rf "$out"' EXIT
+
+printf '%-4s %-7s %8s %9s %7s %7s %7s %7s\n' rep threads wall_s peak_MB read_s reach_s cover_s write_s
+for rep in $(seq 1 "$repeats"); do
+  for threads in 1 2; do
+    /usr/bin/time -f '%e %M' -o "$out/time" ./target/release/zaitaku coverage --quiet --threads "$threads" \
+      --municipalities bench-data/municipalities.geojson \
+      --population bench-data/population.csv \
+      --institutions bench-data/institutions.csv \
+      --out "$out/run" > /dev/null
+    read -r wall rss < "$out/time"
+    python3 - "$out/run/timings.json" "$rep" "$threads" "$wall" "$rss" <<'PY'
+import json, sys
+t = json.load(open(sys.argv[1]))
+rep, threads, wall, rss = sys.argv[2], sys.argv[3], float(sys.argv[4]), int(sys.argv[5])
+print(f"{rep:<4} {threads:<7} {wall:8.2f} {rss/1024:9.0f} {t['read_s']:7.2f} {t['reach_s']:7.2f} {t['coverage_s']:7.2f} {t['write_s']:7.2f}")
+PY
+  done
+done

@@ -1,0 +1,281 @@
+//! Counting providers within a distance, fast where they are dense.
+//!
+//! Enumerating every provider within 16 km of a cell is the cost of reach in cities (tens of
+//! thousands of pharmacies around central Tokyo). Here providers are kept in latitude bands,
+//! sorted by longitude within each band. For one query disc (a spherical cap) and one band,
+//! two longitude intervals follow from spherical trigonometry: one that lies inside the
+//! cap's inner radius for every latitude of the band, counted with two binary searches, and
+//! one that covers the cap's outer radius, whose remaining slivers are tested point by point.
+//! The inner and outer radii bound the ellipsoidal distance (see [`super::straight`]), so
+//! the count is exact; only the thin slivers at the cap's edge are measured.
+
+use super::EARTH_RADIUS_M;
+
+/// Height of a band, degrees of latitude (about 560 m).
+const BAND_DEG: f64 = 0.005;
+
+/// Providers of one role by latitude band, each band sorted by longitude.
+pub struct Bands {
+    south: f64,
+    /// Per band, a range into the arrays below.
+    starts: Vec<usize>,
+    lon: Vec<f64>,
+    lat: Vec<f64>,
+    /// The provider's index in the caller's list.
+    id: Vec<u32>,
+}
+
+impl Bands {
+    /// Indexes points given as (lon, lat) in degrees.
+    pub fn new(points: &[(f64, f64)]) -> Self {
+        let south = points.iter().map(|p| p.1).fold(f64::INFINITY, f64::min);
+        let south = if south.is_finite() { south } else { 0.0 };
+        let band_of = |lat: f64| ((lat - south) / BAND_DEG).floor().max(0.0) as usize;
+        let count = points.iter().map(|p| band_of(p.1) + 1).max().unwrap_or(0);
+        let mut order: Vec<u32> = (0..points.len() as u32).collect();
+        order.sort_by(|&a, &b| {
+            let (pa, pb) = (points[a as usize], points[b as usize]);
+            band_of(pa.1)
+                .cmp(&band_of(pb.1))
+                .then(pa.0.total_cmp(&pb.0))
+                .then(a.cmp(&b))
+        });
+        let mut starts = vec![0; count + 1];
+        for &i in &order {
+            starts[band_of(points[i as usize].1) + 1] += 1;
+        }
+        for b in 0..count {
+            starts[b + 1] += starts[b];
+        }
+        Bands {
+            south,
+            starts,
+            lon: order.iter().map(|&i| points[i as usize].0).collect(),
+            lat: order.iter().map(|&i| points[i as usize].1).collect(),
+            id: order,
+        }
+    }
+
+    /// Number of points within the cap around `at` whose angular radius lies between
+    /// `inner_m` and `outer_m` (metres on the mean sphere): points surely inside the inner
+    /// radius are counted, points beyond the outer radius are not, and for the others
+    /// `decide(id, lon, lat)` says.
+    pub fn count(&self, at: (f64, f64), inner_m: f64, outer_m: f64, mut decide: impl FnMut(u32) -> bool) -> u32 {
+        if self.id.is_empty() {
+            return 0;
+        }
+        let (lon0, lat0) = at;
+        let phi0 = lat0.to_radians();
+        let rho_in = inner_m / EARTH_RADIUS_M;
+        let rho_out = outer_m / EARTH_RADIUS_M;
+        let reach_deg = rho_out.to_degrees();
+        let bands = self.starts.len() - 1;
+        let first = ((lat0 - reach_deg - self.south) / BAND_DEG).floor();
+        let last = ((lat0 + reach_deg - self.south) / BAND_DEG).floor();
+        if last < 0.0 || first >= bands as f64 {
+            return 0;
+        }
+        let (first, last) = (first.max(0.0) as usize, (last as usize).min(bands - 1));
+        // Latitude where the outer cap is widest in longitude.
+        let widest = (phi0.sin() / rho_out.cos()).clamp(-1.0, 1.0).asin();
+        let mut count = 0;
+        for b in first..=last {
+            let (s, e) = (self.starts[b], self.starts[b + 1]);
+            if s == e {
+                continue;
+            }
+            let south = (self.south + b as f64 * BAND_DEG).to_radians();
+            let north = (self.south + (b + 1) as f64 * BAND_DEG).to_radians();
+            let w_out = if (south..=north).contains(&widest) {
+                half_width(phi0, rho_out, widest)
+            } else {
+                half_width(phi0, rho_out, south).max(half_width(phi0, rho_out, north))
+            };
+            if w_out < 0.0 {
+                continue;
+            }
+            // Inside for every latitude of the band: the narrower end (the width is unimodal).
+            let w_in = half_width(phi0, rho_in, south).min(half_width(phi0, rho_in, north));
+            let lon = &self.lon[s..e];
+            let at_least = |x: f64| s + lon.partition_point(|&v| v < x);
+            let out_lo = at_least(lon0 - w_out.to_degrees() - 1e-9);
+            let out_hi = at_least(lon0 + w_out.to_degrees() + 1e-9);
+            if w_in > 0.0 {
+                let in_lo = at_least(lon0 - w_in.to_degrees() + 1e-9);
+                let in_hi = at_least(lon0 + w_in.to_degrees() - 1e-9).max(in_lo);
+                count += (in_hi - in_lo) as u32;
+                for i in (out_lo..in_lo).chain(in_hi..out_hi) {
+                    count += u32::from(self.check(i, phi0, lon0, (rho_in, rho_out), &mut decide));
+                }
+            } else {
+                for i in out_lo..out_hi {
+                    count += u32::from(self.check(i, phi0, lon0, (rho_in, rho_out), &mut decide));
+                }
+            }
+        }
+        count
+    }
+
+    /// One point of a sliver: inside the inner cap counts, beyond the outer cap does not,
+    /// and between them `decide` says.
+    fn check(
+        &self,
+        i: usize,
+        phi0: f64,
+        lon0: f64,
+        (rho_in, rho_out): (f64, f64),
+        decide: &mut impl FnMut(u32) -> bool,
+    ) -> bool {
+        let phi = self.lat[i].to_radians();
+        let dlon = (self.lon[i] - lon0).to_radians();
+        let cos_d = phi0.sin() * phi.sin() + phi0.cos() * phi.cos() * dlon.cos();
+        if cos_d > rho_in.cos() + 1e-15 {
+            true
+        } else {
+            cos_d >= rho_out.cos() - 1e-15 && decide(self.id[i])
+        }
+    }
+}
+
+/// Provider counts on a coarse lon/lat grid with a summed-area table: an O(1) estimate of
+/// how many providers a query box holds, to choose the cheaper way to count.
+pub struct Density {
+    west: f64,
+    south: f64,
+    cols: usize,
+    rows: usize,
+    /// (rows + 1) x (cols + 1) prefix sums.
+    sums: Vec<u32>,
+}
+
+/// Cell size of the density grid, degrees.
+const DENSITY_DEG: f64 = 0.1;
+
+impl Density {
+    pub fn new(points: &[(f64, f64)]) -> Self {
+        let west = points.iter().map(|p| p.0).fold(f64::INFINITY, f64::min);
+        let south = points.iter().map(|p| p.1).fold(f64::INFINITY, f64::min);
+        let east = points.iter().map(|p| p.0).fold(f64::NEG_INFINITY, f64::max);
+        let north = points.iter().map(|p| p.1).fold(f64::NEG_INFINITY, f64::max);
+        if !west.is_finite() {
+            return Density {
+                west: 0.0,
+                south: 0.0,
+                cols: 0,
+                rows: 0,
+                sums: vec![0],
+            };
+        }
+        let cols = ((east - west) / DENSITY_DEG).floor() as usize + 1;
+        let rows = ((north - south) / DENSITY_DEG).floor() as usize + 1;
+        let mut sums = vec![0u32; (rows + 1) * (cols + 1)];
+        for &(lon, lat) in points {
+            let c = ((lon - west) / DENSITY_DEG).floor() as usize;
+            let r = ((lat - south) / DENSITY_DEG).floor() as usize;
+            sums[(r + 1) * (cols + 1) + c + 1] += 1;
+        }
+        for r in 1..=rows {
+            for c in 1..=cols {
+                let i = r * (cols + 1) + c;
+                sums[i] += sums[i - 1] + sums[i - cols - 1] - sums[i - cols - 2];
+            }
+        }
+        Density {
+            west,
+            south,
+            cols,
+            rows,
+            sums,
+        }
+    }
+
+    /// Providers in the grid cells that overlap the box `at` ± (`dlon`, `dlat`) degrees: at
+    /// least the number in the box.
+    pub fn estimate(&self, at: (f64, f64), dlon: f64, dlat: f64) -> u32 {
+        let col = |x: f64| {
+            (((x - self.west) / DENSITY_DEG).floor().max(-1.0) as isize + 1).clamp(0, self.cols as isize) as usize
+        };
+        let row = |y: f64| {
+            (((y - self.south) / DENSITY_DEG).floor().max(-1.0) as isize + 1).clamp(0, self.rows as isize) as usize
+        };
+        let (c0, c1) = (col(at.0 - dlon).saturating_sub(1), col(at.0 + dlon));
+        let (r0, r1) = (row(at.1 - dlat).saturating_sub(1), row(at.1 + dlat));
+        let w = self.cols + 1;
+        self.sums[r1 * w + c1] + self.sums[r0 * w + c0] - self.sums[r0 * w + c1] - self.sums[r1 * w + c0]
+    }
+}
+
+/// Half-width in longitude (radians) of the cap of angular radius `rho` around latitude
+/// `phi0` at latitude `phi`; negative where the cap does not reach that latitude.
+fn half_width(phi0: f64, rho: f64, phi: f64) -> f64 {
+    let c = (rho.cos() - phi0.sin() * phi.sin()) / (phi0.cos() * phi.cos());
+    if c > 1.0 {
+        -1.0
+    } else {
+        c.max(-1.0).acos()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn sphere_m(a: (f64, f64), b: (f64, f64)) -> f64 {
+        let (p1, p2) = (a.1.to_radians(), b.1.to_radians());
+        let dl = (b.0 - a.0).to_radians();
+        let c = p1.sin() * p2.sin() + p1.cos() * p2.cos() * dl.cos();
+        EARTH_RADIUS_M * c.clamp(-1.0, 1.0).acos()
+    }
+
+    #[test]
+    fn density_estimate_bounds_the_box() {
+        let pts: Vec<(f64, f64)> = (0..100)
+            .map(|i| (138.0 + i as f64 * 0.01, 36.0 + (i % 10) as f64 * 0.02))
+            .collect();
+        let d = Density::new(&pts);
+        assert_eq!(d.estimate((138.5, 36.1), 5.0, 5.0), 100);
+        let in_box = pts
+            .iter()
+            .filter(|p| (p.0 - 138.2).abs() <= 0.05 && (p.1 - 36.05).abs() <= 0.05)
+            .count() as u32;
+        assert!(d.estimate((138.2, 36.05), 0.05, 0.05) >= in_box);
+        assert_eq!(Density::new(&[]).estimate((138.0, 36.0), 1.0, 1.0), 0);
+    }
+
+    proptest! {
+        /// With inner = outer, the count is the exact count on the sphere.
+        #[test]
+        fn equals_brute_force_on_the_sphere(
+            pts in proptest::collection::vec((138.0f64..139.0, 35.6f64..36.4), 0..300),
+            at in (138.0f64..139.0, 35.6f64..36.4),
+            r_km in 0.5f64..40.0,
+        ) {
+            let bands = Bands::new(&pts);
+            let r = r_km * 1000.0;
+            // A decision on the boundary band: exact sphere distance.
+            let got = bands.count(at, r, r, |i| sphere_m(at, pts[i as usize]) <= r);
+            let want = pts.iter().filter(|&&p| sphere_m(at, p) <= r).count() as u32;
+            prop_assert_eq!(got, want);
+        }
+
+        /// Points strictly between inner and outer radius are the ones asked about.
+        #[test]
+        fn asks_only_about_the_annulus(
+            pts in proptest::collection::vec((138.0f64..139.0, 35.6f64..36.4), 0..200),
+            at in (138.0f64..139.0, 35.6f64..36.4),
+        ) {
+            let bands = Bands::new(&pts);
+            let (inner, outer) = (15_000.0, 17_000.0);
+            let mut asked = Vec::new();
+            let got = bands.count(at, inner, outer, |i| { asked.push(i); false });
+            for &i in &asked {
+                let d = sphere_m(at, pts[i as usize]);
+                prop_assert!(d > inner - 1.0 && d <= outer + 1.0, "asked about {} m", d);
+            }
+            let sure = pts.iter().filter(|&&p| sphere_m(at, p) <= inner - 1.0).count() as u32;
+            let possible = pts.iter().filter(|&&p| sphere_m(at, p) <= inner + 1.0).count() as u32;
+            prop_assert!(got >= sure && got <= possible);
+        }
+    }
+}
