@@ -60,16 +60,21 @@ pub struct Study {
     pub files: Vec<FileReport>,
 }
 
-/// Reads every input of a study. File-level problems stop here, before anything is written.
+/// Reads every input of a study. File-level problems stop here, before anything is written;
+/// when several files have one, the first in the order municipalities, institutions,
+/// population is reported. The municipal polygons are read while the tables are.
 pub fn load(sources: &InputSources, progress: Progress) -> Result<Study> {
     let (rules, rules_source) = match &sources.rules {
         Some(src) => (Rules::parse(src)?, src.name.clone()),
         None => (Rules::builtin(), "built-in".to_string()),
     };
-    let mut rejects = Vec::new();
-    let mut files = Vec::new();
+    let (m, tables) = rayon::join(
+        || read_municipalities(&sources.municipalities, &sources.keys),
+        || read_tables(sources),
+    );
+    let m = m?;
+    let tables = tables?;
 
-    let m = read_municipalities(&sources.municipalities, &sources.keys)?;
     let mut notes: Vec<String> = m
         .repaired
         .iter()
@@ -83,7 +88,7 @@ pub fn load(sources: &InputSources, progress: Progress) -> Result<Study> {
             m.municipalities.len()
         ),
     );
-    files.push(FileReport {
+    let mut files = vec![FileReport {
         file: sources.municipalities.name.clone(),
         role: "municipalities",
         read: m.features_read,
@@ -91,51 +96,17 @@ pub fn load(sources: &InputSources, progress: Progress) -> Result<Study> {
         rejected: m.rejects.len(),
         encoding: None,
         notes,
-    });
-    rejects.extend(m.rejects);
+    }];
+    files.extend(tables.files);
+    let mut rejects = m.rejects;
+    rejects.extend(tables.rejects);
     let municipalities = m.municipalities;
-
-    let mut seen_ids = HashSet::new();
-    let mut institutions = Vec::new();
-    for src in &sources.institutions {
-        let r = read_institutions(src, &mut seen_ids)?;
-        files.push(FileReport {
-            file: src.name.clone(),
-            role: "institutions",
-            read: r.rows_read,
-            accepted: r.institutions.len(),
-            rejected: r.rejects.len(),
-            encoding: r.encoding,
-            notes: Vec::new(),
-        });
-        institutions.extend(r.institutions);
-        rejects.extend(r.rejects);
-    }
 
     let demand = if sources.population.is_empty() {
         demand::area_grid(&municipalities)
     } else {
-        let mut seen = HashSet::new();
-        let mut inputs = Vec::new();
-        for src in &sources.population {
-            let r = read_population(src, &mut seen)?;
-            files.push(FileReport {
-                file: src.name.clone(),
-                role: "population",
-                read: r.rows_read,
-                accepted: r.cells.len(),
-                rejected: r.rejects.len(),
-                encoding: None,
-                notes: Vec::new(),
-            });
-            rejects.extend(r.rejects);
-            inputs.push(PopulationInput {
-                file: src.name.clone(),
-                cells: r.cells,
-                has_75plus: r.has_75plus,
-            });
-        }
-        let (demand, placement_rejects) = demand::place_population(&inputs, &municipalities, rules.demand, progress)?;
+        let (demand, placement_rejects) =
+            demand::place_population(&tables.population, &municipalities, rules.demand, progress)?;
         // Cells outside every municipality are rejected at placement: move them from
         // accepted to rejected in their file's account.
         for r in &placement_rejects {
@@ -150,10 +121,62 @@ pub fn load(sources: &InputSources, progress: Progress) -> Result<Study> {
     Ok(Study {
         municipalities,
         demand,
-        institutions,
+        institutions: tables.institutions,
         rules,
         rules_source,
         rejects,
         files,
     })
+}
+
+/// What the institution and population tables gave.
+struct Tables {
+    institutions: Vec<Institution>,
+    population: Vec<PopulationInput>,
+    files: Vec<FileReport>,
+    rejects: Vec<Reject>,
+}
+
+fn read_tables(sources: &InputSources) -> Result<Tables> {
+    let mut out = Tables {
+        institutions: Vec::new(),
+        population: Vec::new(),
+        files: Vec::new(),
+        rejects: Vec::new(),
+    };
+    let mut seen_ids = HashSet::new();
+    for src in &sources.institutions {
+        let r = read_institutions(src, &mut seen_ids)?;
+        out.files.push(FileReport {
+            file: src.name.clone(),
+            role: "institutions",
+            read: r.rows_read,
+            accepted: r.institutions.len(),
+            rejected: r.rejects.len(),
+            encoding: r.encoding,
+            notes: Vec::new(),
+        });
+        out.institutions.extend(r.institutions);
+        out.rejects.extend(r.rejects);
+    }
+    let mut seen = HashSet::new();
+    for src in &sources.population {
+        let r = read_population(src, &mut seen)?;
+        out.files.push(FileReport {
+            file: src.name.clone(),
+            role: "population",
+            read: r.rows_read,
+            accepted: r.cells.len(),
+            rejected: r.rejects.len(),
+            encoding: None,
+            notes: Vec::new(),
+        });
+        out.rejects.extend(r.rejects);
+        out.population.push(PopulationInput {
+            file: src.name.clone(),
+            cells: r.cells,
+            has_75plus: r.has_75plus,
+        });
+    }
+    Ok(out)
 }

@@ -20,7 +20,12 @@ pub struct Bands {
     /// Per band, a range into the arrays below.
     starts: Vec<usize>,
     lon: Vec<f64>,
-    lat: Vec<f64>,
+    /// Sine and cosine of each point's latitude.
+    sin_lat: Vec<f64>,
+    cos_lat: Vec<f64>,
+    /// Sine and cosine of each band edge's latitude (bands + 1 edges).
+    edge_sin: Vec<f64>,
+    edge_cos: Vec<f64>,
     /// The provider's index in the caller's list.
     id: Vec<u32>,
 }
@@ -47,11 +52,17 @@ impl Bands {
         for b in 0..count {
             starts[b + 1] += starts[b];
         }
+        let edges: Vec<f64> = (0..=count)
+            .map(|b| (south + b as f64 * BAND_DEG).to_radians())
+            .collect();
         Bands {
             south,
             starts,
             lon: order.iter().map(|&i| points[i as usize].0).collect(),
-            lat: order.iter().map(|&i| points[i as usize].1).collect(),
+            sin_lat: order.iter().map(|&i| points[i as usize].1.to_radians().sin()).collect(),
+            cos_lat: order.iter().map(|&i| points[i as usize].1.to_radians().cos()).collect(),
+            edge_sin: edges.iter().map(|e| e.sin()).collect(),
+            edge_cos: edges.iter().map(|e| e.cos()).collect(),
             id: order,
         }
     }
@@ -66,8 +77,12 @@ impl Bands {
         }
         let (lon0, lat0) = at;
         let phi0 = lat0.to_radians();
+        let (sin0, cos0) = phi0.sin_cos();
         let rho_in = inner_m / EARTH_RADIUS_M;
         let rho_out = outer_m / EARTH_RADIUS_M;
+        let (cos_in, cos_out) = (rho_in.cos(), rho_out.cos());
+        // Half-width in longitude of a cap with cosine of radius `cos_r` at band edge `e`.
+        let width = |cos_r: f64, e: usize| half_width(sin0, cos0, cos_r, self.edge_sin[e], self.edge_cos[e]);
         let reach_deg = rho_out.to_degrees();
         let bands = self.starts.len() - 1;
         let first = ((lat0 - reach_deg - self.south) / BAND_DEG).floor();
@@ -87,15 +102,15 @@ impl Bands {
             let south = (self.south + b as f64 * BAND_DEG).to_radians();
             let north = (self.south + (b + 1) as f64 * BAND_DEG).to_radians();
             let w_out = if (south..=north).contains(&widest) {
-                half_width(phi0, rho_out, widest)
+                half_width(sin0, cos0, cos_out, widest.sin(), widest.cos())
             } else {
-                half_width(phi0, rho_out, south).max(half_width(phi0, rho_out, north))
+                width(cos_out, b).max(width(cos_out, b + 1))
             };
             if w_out < 0.0 {
                 continue;
             }
             // Inside for every latitude of the band: the narrower end (the width is unimodal).
-            let w_in = half_width(phi0, rho_in, south).min(half_width(phi0, rho_in, north));
+            let w_in = width(cos_in, b).min(width(cos_in, b + 1));
             let lon = &self.lon[s..e];
             let at_least = |x: f64| s + lon.partition_point(|&v| v < x);
             let out_lo = at_least(lon0 - w_out.to_degrees() - 1e-9);
@@ -105,11 +120,11 @@ impl Bands {
                 let in_hi = at_least(lon0 + w_in.to_degrees() - 1e-9).max(in_lo);
                 count += (in_hi - in_lo) as u32;
                 for i in (out_lo..in_lo).chain(in_hi..out_hi) {
-                    count += u32::from(self.check(i, phi0, lon0, (rho_in, rho_out), &mut decide));
+                    count += u32::from(self.check(i, (sin0, cos0, lon0), (cos_in, cos_out), &mut decide));
                 }
             } else {
                 for i in out_lo..out_hi {
-                    count += u32::from(self.check(i, phi0, lon0, (rho_in, rho_out), &mut decide));
+                    count += u32::from(self.check(i, (sin0, cos0, lon0), (cos_in, cos_out), &mut decide));
                 }
             }
         }
@@ -121,18 +136,15 @@ impl Bands {
     fn check(
         &self,
         i: usize,
-        phi0: f64,
-        lon0: f64,
-        (rho_in, rho_out): (f64, f64),
+        (sin0, cos0, lon0): (f64, f64, f64),
+        (cos_in, cos_out): (f64, f64),
         decide: &mut impl FnMut(u32) -> bool,
     ) -> bool {
-        let phi = self.lat[i].to_radians();
-        let dlon = (self.lon[i] - lon0).to_radians();
-        let cos_d = phi0.sin() * phi.sin() + phi0.cos() * phi.cos() * dlon.cos();
-        if cos_d > rho_in.cos() + 1e-15 {
+        let cos_d = sin0 * self.sin_lat[i] + cos0 * self.cos_lat[i] * (self.lon[i] - lon0).to_radians().cos();
+        if cos_d > cos_in + 1e-15 {
             true
         } else {
-            cos_d >= rho_out.cos() - 1e-15 && decide(self.id[i])
+            cos_d >= cos_out - 1e-15 && decide(self.id[i])
         }
     }
 }
@@ -205,10 +217,11 @@ impl Density {
     }
 }
 
-/// Half-width in longitude (radians) of the cap of angular radius `rho` around latitude
-/// `phi0` at latitude `phi`; negative where the cap does not reach that latitude.
-fn half_width(phi0: f64, rho: f64, phi: f64) -> f64 {
-    let c = (rho.cos() - phi0.sin() * phi.sin()) / (phi0.cos() * phi.cos());
+/// Half-width in longitude (radians) of the cap around latitude phi0 (given by its sine and
+/// cosine) whose angular radius has cosine `cos_r`, at the latitude with sine `sin_phi` and
+/// cosine `cos_phi`; negative where the cap does not reach that latitude.
+fn half_width(sin0: f64, cos0: f64, cos_r: f64, sin_phi: f64, cos_phi: f64) -> f64 {
+    let c = (cos_r - sin0 * sin_phi) / (cos0 * cos_phi);
     if c > 1.0 {
         -1.0
     } else {

@@ -33,7 +33,7 @@ type Site = GeomWithData<[f64; 3], u32>;
 /// Above this many providers around a place (by the coarse density grid), counting by
 /// latitude bands beats visiting every provider in the R-tree (measured on the national
 /// benchmark).
-const DENSE: u32 = 1500;
+const DENSE: u32 = 1000;
 
 /// Earth-centred coordinates on the mean-radius sphere, metres.
 pub fn to_xyz(lon: f64, lat: f64) -> [f64; 3] {

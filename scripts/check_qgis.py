@@ -1,0 +1,76 @@
+#!/usr/bin/env python3
+"""Opens zaitaku's GeoJSON outputs in real QGIS (Debian python3-qgis), checks that every
+layer is valid, has the expected feature count and CRS, that every geometry is valid for
+GEOS, and renders the coverage layer, graduated by a share field, to a PNG.
+
+    apt-get install python3-qgis
+    QT_QPA_PLATFORM=offscreen python3 scripts/check_qgis.py OUT_DIR [FIELD] [PNG]
+"""
+import json
+import os
+import sys
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+from qgis.core import (  # noqa: E402
+    QgsApplication,
+    QgsClassificationEqualInterval,
+    QgsGeometry,
+    QgsGraduatedSymbolRenderer,
+    QgsMapRendererParallelJob,
+    QgsMapSettings,
+    QgsVectorLayer,
+    QgsStyle,
+)
+from qgis.PyQt.QtCore import QSize  # noqa: E402
+from qgis.PyQt.QtGui import QColor  # noqa: E402
+
+
+def main(out_dir, field="daily_share", png="coverage_qgis.png"):
+    app = QgsApplication([], False)
+    app.initQgis()
+    ok = True
+    layers = {}
+    for name in ("coverage.geojson", "gaps.geojson"):
+        path = os.path.join(out_dir, name)
+        expected = len(json.load(open(path, encoding="utf-8"))["features"])
+        layer = QgsVectorLayer(path, name, "ogr")
+        invalid = 0
+        for f in layer.getFeatures():
+            g = f.geometry()
+            if not g.isGeosValid():
+                invalid += 1
+        print(
+            f"{name}: valid={layer.isValid()} features={layer.featureCount()} (file has {expected}) "
+            f"crs={layer.crs().authid()} geometry={layer.geometryType()} invalid_geometries={invalid} "
+            f"fields={len(layer.fields())}"
+        )
+        ok &= layer.isValid() and layer.featureCount() == expected and invalid == 0
+        ok &= layer.crs().authid() == "EPSG:4326"
+        layers[name] = layer
+    cov = layers["coverage.geojson"]
+    idx = cov.fields().indexOf(field)
+    values = [f[field] for f in cov.getFeatures() if f[field] is not None]
+    print(f"{field}: {len(values)} values, min {min(values):.4f}, max {max(values):.4f}")
+    renderer = QgsGraduatedSymbolRenderer(field)
+    renderer.setClassificationMethod(QgsClassificationEqualInterval())
+    renderer.updateClasses(cov, 5)
+    renderer.updateColorRamp(QgsStyle().defaultStyle().colorRamp("RdYlGn"))
+    cov.setRenderer(renderer)
+    settings = QgsMapSettings()
+    settings.setLayers([layers["gaps.geojson"], cov])
+    settings.setDestinationCrs(cov.crs())
+    settings.setExtent(cov.extent())
+    settings.setOutputSize(QSize(900, 900))
+    settings.setBackgroundColor(QColor(255, 255, 255))
+    job = QgsMapRendererParallelJob(settings)
+    job.start()
+    job.waitForFinished()
+    job.renderedImage().save(png, "png")
+    print(f"rendered {png} ({idx >= 0 and 'graduated by ' + field})")
+    app.exitQgis()
+    print("QGIS check:", "passed" if ok else "FAILED")
+    sys.exit(0 if ok else 1)
+
+
+if __name__ == "__main__":
+    main(*sys.argv[1:])
