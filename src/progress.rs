@@ -13,6 +13,20 @@ pub enum Progress {
 }
 
 impl Progress {
+    /// A spinner for a stage whose length is not known in advance.
+    pub fn spinner(self, stage: &str) -> ProgressBar {
+        let bar = match self {
+            Progress::Terminal => ProgressBar::new_spinner(),
+            Progress::Quiet => ProgressBar::hidden(),
+        };
+        let style = ProgressStyle::with_template("{prefix:>12} {spinner} {msg} ({elapsed})")
+            .unwrap_or_else(|_| ProgressStyle::default_spinner());
+        bar.set_style(style);
+        bar.set_prefix(stage.to_string());
+        bar.enable_steady_tick(std::time::Duration::from_millis(120));
+        bar
+    }
+
     /// A bar of `len` steps for one named stage.
     pub fn bar(self, len: u64, stage: &str) -> ProgressBar {
         let target = match self {

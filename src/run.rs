@@ -34,7 +34,11 @@ pub struct CoverageRun {
 /// `zaitaku coverage`: per-function coverage with straight-line reach.
 pub fn coverage(sources: &InputSources, out_dir: &Path, progress: Progress) -> Result<CoverageRun> {
     let t = Instant::now();
-    let study = inputs::load(sources, progress)?;
+    let spinner = progress.spinner("reading");
+    spinner.set_message("municipalities, institutions, population");
+    let study = inputs::load(sources, progress);
+    spinner.finish_and_clear();
+    let study = study?;
     let read_s = t.elapsed().as_secs_f64();
 
     let t = Instant::now();
@@ -48,7 +52,11 @@ pub fn coverage(sources: &InputSources, out_dir: &Path, progress: Progress) -> R
     let t = Instant::now();
     let mut out = OutDir::create(out_dir)?;
     let summary = summary_json(&study, &reach, &cov);
-    write_coverage(&mut out, &study, &reach, &cov, &summary)?;
+    let spinner = progress.spinner("writing");
+    spinner.set_message(out_dir.display().to_string());
+    let written = write_coverage(&mut out, &study, &reach, &cov, &summary);
+    spinner.finish_and_clear();
+    written?;
     let mut timings = Timings {
         read_s,
         reach_s,
