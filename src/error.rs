@@ -88,6 +88,19 @@ impl Error {
         }
     }
 
+    /// A file none of whose rows could be used: names the first problem.
+    pub fn no_usable_row(file: &str, what: &str, rows_read: usize, rejects: &[Reject]) -> Self {
+        let first = rejects
+            .first()
+            .map(|r| format!("{}: {}", r.location, r.reason))
+            .unwrap_or_else(|| "the file has no rows".into());
+        Error::input(
+            file,
+            Location::File,
+            format!("no usable {what} among {rows_read} rows (first problem: {first})"),
+        )
+    }
+
     pub fn io(context: impl Into<String>, source: std::io::Error) -> Self {
         Error::Io {
             context: context.into(),

@@ -253,17 +253,11 @@ pub fn read_institutions(source: &Source, seen: &mut HashSet<String>) -> Result<
     };
     read.encoding = Some(encoding);
     if read.institutions.is_empty() {
-        return Err(Error::input(
+        return Err(Error::no_usable_row(
             &source.name,
-            Location::File,
-            format!(
-                "no usable institution among {} rows (first problem: {})",
-                read.rows_read,
-                read.rejects
-                    .first()
-                    .map(|r| format!("{}: {}", r.location, r.reason))
-                    .unwrap_or_else(|| "the file has no rows".into())
-            ),
+            "institution",
+            read.rows_read,
+            &read.rejects,
         ));
     }
     Ok(read)

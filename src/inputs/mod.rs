@@ -47,6 +47,27 @@ pub struct FileReport {
     pub notes: Vec<String>,
 }
 
+impl FileReport {
+    fn table(
+        src: &Source,
+        role: &'static str,
+        read: usize,
+        accepted: usize,
+        rejects: &[Reject],
+        encoding: Option<source::TextEncoding>,
+    ) -> Self {
+        FileReport {
+            file: src.name.clone(),
+            role,
+            read,
+            accepted,
+            rejected: rejects.len(),
+            encoding,
+            notes: Vec::new(),
+        }
+    }
+}
+
 /// A study, read and checked: what every analysis starts from.
 #[derive(Debug, Clone)]
 pub struct Study {
@@ -147,30 +168,29 @@ fn read_tables(sources: &InputSources) -> Result<Tables> {
     let mut seen_ids = HashSet::new();
     for src in &sources.institutions {
         let r = read_institutions(src, &mut seen_ids)?;
-        out.files.push(FileReport {
-            file: src.name.clone(),
-            role: "institutions",
-            read: r.rows_read,
-            accepted: r.institutions.len(),
-            rejected: r.rejects.len(),
-            encoding: r.encoding,
-            notes: Vec::new(),
-        });
+        let accepted = r.institutions.len();
+        out.files.push(FileReport::table(
+            src,
+            "institutions",
+            r.rows_read,
+            accepted,
+            &r.rejects,
+            r.encoding,
+        ));
         out.institutions.extend(r.institutions);
         out.rejects.extend(r.rejects);
     }
     let mut seen = HashSet::new();
     for src in &sources.population {
         let r = read_population(src, &mut seen)?;
-        out.files.push(FileReport {
-            file: src.name.clone(),
-            role: "population",
-            read: r.rows_read,
-            accepted: r.cells.len(),
-            rejected: r.rejects.len(),
-            encoding: None,
-            notes: Vec::new(),
-        });
+        out.files.push(FileReport::table(
+            src,
+            "population",
+            r.rows_read,
+            r.cells.len(),
+            &r.rejects,
+            None,
+        ));
         out.rejects.extend(r.rejects);
         out.population.push(PopulationInput {
             file: src.name.clone(),

@@ -127,17 +127,11 @@ pub fn read_population(source: &Source, seen: &mut HashSet<Mesh>) -> Result<Popu
         }
     }
     if out.cells.is_empty() {
-        return Err(Error::input(
+        return Err(Error::no_usable_row(
             &source.name,
-            Location::File,
-            format!(
-                "no usable mesh cell among {} rows (first problem: {})",
-                out.rows_read,
-                out.rejects
-                    .first()
-                    .map(|r| format!("{}: {}", r.location, r.reason))
-                    .unwrap_or_else(|| "the file has no rows".into())
-            ),
+            "mesh cell",
+            out.rows_read,
+            &out.rejects,
         ));
     }
     Ok(out)
