@@ -7,6 +7,7 @@
 //! [`outputs`] (GeoJSON, CSV, Parquet, summary). [`run`] strings them into commands.
 //! See ARCHITECTURE.md.
 
+pub mod access;
 pub mod coverage;
 pub mod demand;
 pub mod demo;

@@ -4,6 +4,7 @@
 use clap::{Args, Parser, Subcommand};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
+use zaitaku::access::Decay;
 use zaitaku::inputs::municipalities::MunicipalityKeys;
 use zaitaku::inputs::{InputSources, Source};
 use zaitaku::progress::Progress;
@@ -46,6 +47,19 @@ enum Command {
         #[arg(long)]
         out: PathBuf,
     },
+    /// Accessibility per role: 2SFCA and E2SFCA, capacity-aware.
+    #[command(
+        after_help = "Example:\n  zaitaku access --municipalities n03.geojson --population mesh.csv \\\n    --institutions institutions.csv --decay step --steps \"5:1,10:0.68,16:0.22\" --out results"
+    )]
+    Access {
+        #[command(flatten)]
+        inputs: InputArgs,
+        #[command(flatten)]
+        decay: DecayArgs,
+        /// Output folder (created if missing).
+        #[arg(long)]
+        out: PathBuf,
+    },
     /// Print the rules file.
     #[command(after_help = "Example:\n  zaitaku rules --default > rules.toml")]
     Rules {
@@ -81,6 +95,82 @@ struct InputArgs {
     /// Property holding the prefecture name.
     #[arg(long, default_value = "N03_001")]
     prefecture_key: String,
+}
+
+#[derive(Args)]
+struct DecayArgs {
+    /// E2SFCA distance decay.
+    #[arg(long, value_enum, default_value = "step")]
+    decay: DecayKind,
+    /// Step decay as "km:weight,..." with increasing km and decreasing weights (default: the
+    /// thirds of each role's reach weighted 1, 0.68, 0.22).
+    #[arg(long)]
+    steps: Option<String>,
+    /// Gaussian decay's sigma, km.
+    #[arg(long, default_value_t = 8.0)]
+    sigma: f64,
+}
+
+#[derive(Clone, Copy, clap::ValueEnum)]
+enum DecayKind {
+    Step,
+    Gaussian,
+}
+
+impl DecayArgs {
+    fn decay(&self) -> zaitaku::Result<Decay> {
+        match self.decay {
+            DecayKind::Gaussian => {
+                if !(self.sigma.is_finite() && self.sigma > 0.0) {
+                    return Err(Error::Usage(format!(
+                        "--sigma {} must be a positive number of km",
+                        self.sigma
+                    )));
+                }
+                Ok(Decay::Gaussian {
+                    sigma: self.sigma * 1000.0,
+                })
+            }
+            DecayKind::Step => match &self.steps {
+                None => Ok(Decay::default()),
+                Some(text) => parse_steps(text).map_err(|e| Error::Usage(format!("--steps \"{text}\": {e}"))),
+            },
+        }
+    }
+}
+
+/// Reads "5:1,10:0.68,16:0.22" (km:weight) into metres.
+fn parse_steps(text: &str) -> Result<Decay, String> {
+    let mut steps: Vec<(f64, f64)> = Vec::new();
+    for (n, part) in text.split(',').enumerate() {
+        let (b, w) = part
+            .split_once(':')
+            .ok_or(format!("step {} '{part}' is not km:weight", n + 1))?;
+        let b: f64 = b
+            .trim()
+            .parse()
+            .map_err(|_| format!("step {}: '{b}' is not a number of km", n + 1))?;
+        let w: f64 = w
+            .trim()
+            .parse()
+            .map_err(|_| format!("step {}: '{w}' is not a weight", n + 1))?;
+        if !(b.is_finite() && b > 0.0 && w.is_finite() && w > 0.0 && w <= 1.0) {
+            return Err(format!("step {}: km must be positive and the weight in (0, 1]", n + 1));
+        }
+        if let Some(&(pb, pw)) = steps.last() {
+            if b * 1000.0 <= pb {
+                return Err(format!("step {}: {b} km does not increase on the step before", n + 1));
+            }
+            if w > pw {
+                return Err(format!(
+                    "step {}: weight {w} rises above the step before; a decay must not increase",
+                    n + 1
+                ));
+            }
+        }
+        steps.push((b * 1000.0, w));
+    }
+    Ok(Decay::Steps { steps })
 }
 
 impl InputArgs {
@@ -145,16 +235,30 @@ fn execute(cli: Cli) -> zaitaku::Result<()> {
             print_written(&out, &run.written);
             Ok(())
         }
+        Command::Access { inputs, decay, out } => {
+            let decay = decay.decay()?;
+            let sources = inputs.sources()?;
+            let (study, run) = run::access(&sources, &out, progress, &decay)?;
+            print!("{}", run::access_table(&study, &run));
+            print_written(&out, &run.written);
+            Ok(())
+        }
         Command::Demo { out } => {
             let run = run::coverage(&zaitaku::demo::sources(), &out, progress)?;
+            let access = run::access_on(&run.study, &run.reach, &out, progress, &Decay::default())?;
             println!("zaitaku demo: Nagano prefecture (synthetic municipal boundaries, population and institutions)");
             println!("Share of people aged 65+ within reach of every required role, per function:\n");
             print!("{}", run::coverage_table(&run));
-            print_written(&out, &run.written);
+            println!("\nAccessibility (2SFCA, and E2SFCA with Luo and Qi's steps over thirds of each reach), supply per 1,000 aged 65+:\n");
+            print!("{}", run::access_table(&run.study, &access));
+            let mut written = run.written.clone();
+            written.extend(access.written.iter().cloned());
+            print_written(&out, &written);
             println!(
-                "\nOpen in QGIS: {} (style by <function>_share), with {} on top for the uncovered mesh squares.",
+                "\nOpen in QGIS: {} (style by <function>_share), with {} on top for the uncovered mesh squares;\n{} for supply per 1,000 by role.",
                 out.join("coverage.geojson").display(),
-                out.join("gaps.geojson").display()
+                out.join("gaps.geojson").display(),
+                out.join("access.geojson").display()
             );
             Ok(())
         }

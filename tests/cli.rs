@@ -372,7 +372,85 @@ fn demo_is_deterministic_across_thread_counts() {
         assert!(a == b, "{name:?} differs between --threads 1 and 2");
         compared += 1;
     }
-    assert_eq!(compared, 8);
+    assert_eq!(compared, 12);
+}
+
+#[test]
+fn access_on_the_grid_by_hand() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("out");
+    let f = |p: &str| fixture(p).display().to_string();
+    let o = zaitaku(&[
+        "access",
+        "--quiet",
+        "--municipalities",
+        &f("grid/municipalities.geojson"),
+        "--population",
+        &f("grid/population.csv"),
+        "--institutions",
+        &f("grid/institutions.csv"),
+        "--rules",
+        &f("grid/rules.toml"),
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let expected: Value = serde_json::from_slice(&std::fs::read(fixture("grid/expected.json")).unwrap()).unwrap();
+    let cells = expected["cells"].as_array().unwrap();
+    // One doctor (supply 1) shared by the demand within 16 km: R = 1 / that demand, and
+    // every cell within reach gets R.
+    let in_reach: f64 = cells
+        .iter()
+        .filter(|c| c["doctor_km"].as_f64().unwrap() <= 16.0)
+        .map(|c| c["demand"].as_f64().unwrap())
+        .sum();
+    let rows = read_csv(&out.join("access.csv"));
+    for c in cells {
+        let row = rows
+            .iter()
+            .find(|r| {
+                r["level"] == "cell"
+                    && r["area_code"] == c["mesh_code"].as_str().unwrap()
+                    && r["role"] == "doctor"
+                    && r["function"] == "visit"
+            })
+            .unwrap();
+        let want = if c["doctor_km"].as_f64().unwrap() <= 16.0 {
+            1.0 / in_reach
+        } else {
+            0.0
+        };
+        close(&row["a_2sfca"], want, 1e-9, "cell a_2sfca");
+    }
+    // Municipality 20006: share of its demand with no doctor within reach, and the Gini of
+    // two groups (one with access R, one with none).
+    let m6 = rows
+        .iter()
+        .find(|r| r["level"] == "municipality" && r["area_code"] == "20006" && r["role"] == "doctor")
+        .unwrap();
+    let e6 = &expected["municipalities"]["20006"]["visit"];
+    let covered_share = e6["covered"].as_f64().unwrap() / e6["demand"].as_f64().unwrap();
+    close(&m6["zero_access_share"], 1.0 - covered_share, 1e-6, "zero share");
+    // Gini of {R with weight c, 0 with weight 1-c} is 1 - c.
+    close(&m6["gini"], 1.0 - covered_share, 1e-6, "gini");
+    // Bad steps: exit 2 naming the flag.
+    let o = zaitaku(&[
+        "access",
+        "--municipalities",
+        &f("grid/municipalities.geojson"),
+        "--institutions",
+        &f("grid/institutions.csv"),
+        "--steps",
+        "10:1,5:0.5",
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(
+        stderr(&o).contains("--steps \"10:1,5:0.5\": step 2: 5 km does not increase"),
+        "{}",
+        stderr(&o)
+    );
 }
 
 #[test]

@@ -3,6 +3,7 @@
 //!
 //! Polars appears only here, for Parquet tables.
 
+pub mod access_files;
 pub mod coverage_files;
 pub mod geojson_out;
 pub mod tables;

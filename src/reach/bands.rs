@@ -28,11 +28,18 @@ pub struct Bands {
     edge_cos: Vec<f64>,
     /// The provider's index in the caller's list.
     id: Vec<u32>,
+    /// Running sum of the weights in sorted order (length n + 1).
+    prefix: Vec<f64>,
 }
 
 impl Bands {
-    /// Indexes points given as (lon, lat) in degrees.
+    /// Indexes points given as (lon, lat) in degrees, each of weight 1.
     pub fn new(points: &[(f64, f64)]) -> Self {
+        Bands::with_weights(points, &vec![1.0; points.len()])
+    }
+
+    /// Indexes points with a weight each, for [`Self::sum`].
+    pub fn with_weights(points: &[(f64, f64)], weights: &[f64]) -> Self {
         let south = points.iter().map(|p| p.1).fold(f64::INFINITY, f64::min);
         let south = if south.is_finite() { south } else { 0.0 };
         let band_of = |lat: f64| ((lat - south) / BAND_DEG).floor().max(0.0) as usize;
@@ -63,6 +70,12 @@ impl Bands {
             cos_lat: order.iter().map(|&i| points[i as usize].1.to_radians().cos()).collect(),
             edge_sin: edges.iter().map(|e| e.sin()).collect(),
             edge_cos: edges.iter().map(|e| e.cos()).collect(),
+            prefix: std::iter::once(0.0)
+                .chain(order.iter().scan(0.0, |acc, &i| {
+                    *acc += weights[i as usize];
+                    Some(*acc)
+                }))
+                .collect(),
             id: order,
         }
     }
@@ -70,10 +83,34 @@ impl Bands {
     /// Number of points within the cap around `at` whose angular radius lies between
     /// `inner_m` and `outer_m` (metres on the mean sphere): points surely inside the inner
     /// radius are counted, points beyond the outer radius are not, and for the others
-    /// `decide(id, lon, lat)` says.
-    pub fn count(&self, at: (f64, f64), inner_m: f64, outer_m: f64, mut decide: impl FnMut(u32) -> bool) -> u32 {
+    /// `decide(id)` says.
+    pub fn count(&self, at: (f64, f64), inner_m: f64, outer_m: f64, decide: impl FnMut(u32) -> bool) -> u32 {
+        let mut count = 0;
+        self.visit(at, inner_m, outer_m, decide, |lo, hi| count += (hi - lo) as u32);
+        count
+    }
+
+    /// Like [`Self::count`], but sums the points' weights (given to [`Self::with_weights`]).
+    pub fn sum(&self, at: (f64, f64), inner_m: f64, outer_m: f64, decide: impl FnMut(u32) -> bool) -> f64 {
+        let mut sum = 0.0;
+        self.visit(at, inner_m, outer_m, decide, |lo, hi| {
+            sum += self.prefix[hi] - self.prefix[lo]
+        });
+        sum
+    }
+
+    /// Calls `range(lo, hi)` for runs of sorted points surely inside, and `range(i, i + 1)`
+    /// for each other point found inside.
+    fn visit(
+        &self,
+        at: (f64, f64),
+        inner_m: f64,
+        outer_m: f64,
+        mut decide: impl FnMut(u32) -> bool,
+        mut range: impl FnMut(usize, usize),
+    ) {
         if self.id.is_empty() {
-            return 0;
+            return;
         }
         let (lon0, lat0) = at;
         let phi0 = lat0.to_radians();
@@ -88,12 +125,12 @@ impl Bands {
         let first = ((lat0 - reach_deg - self.south) / BAND_DEG).floor();
         let last = ((lat0 + reach_deg - self.south) / BAND_DEG).floor();
         if last < 0.0 || first >= bands as f64 {
-            return 0;
+            return;
         }
         let (first, last) = (first.max(0.0) as usize, (last as usize).min(bands - 1));
         // Latitude where the outer cap is widest in longitude.
         let widest = (phi0.sin() / rho_out.cos()).clamp(-1.0, 1.0).asin();
-        let mut count = 0;
+        let mut inside = |i: usize| self.check(i, (sin0, cos0, lon0), (cos_in, cos_out), &mut decide);
         for b in first..=last {
             let (s, e) = (self.starts[b], self.starts[b + 1]);
             if s == e {
@@ -118,17 +155,20 @@ impl Bands {
             if w_in > 0.0 {
                 let in_lo = at_least(lon0 - w_in.to_degrees() + 1e-9);
                 let in_hi = at_least(lon0 + w_in.to_degrees() - 1e-9).max(in_lo);
-                count += (in_hi - in_lo) as u32;
+                range(in_lo, in_hi);
                 for i in (out_lo..in_lo).chain(in_hi..out_hi) {
-                    count += u32::from(self.check(i, (sin0, cos0, lon0), (cos_in, cos_out), &mut decide));
+                    if inside(i) {
+                        range(i, i + 1);
+                    }
                 }
             } else {
                 for i in out_lo..out_hi {
-                    count += u32::from(self.check(i, (sin0, cos0, lon0), (cos_in, cos_out), &mut decide));
+                    if inside(i) {
+                        range(i, i + 1);
+                    }
                 }
             }
         }
-        count
     }
 
     /// One point of a sliver: inside the inner cap counts, beyond the outer cap does not,
@@ -270,6 +310,22 @@ mod tests {
             let got = bands.count(at, r, r, |i| sphere_m(at, pts[i as usize]) <= r);
             let want = pts.iter().filter(|&&p| sphere_m(at, p) <= r).count() as u32;
             prop_assert_eq!(got, want);
+        }
+
+        /// Weighted sums equal brute force.
+        #[test]
+        fn sums_equal_brute_force(
+            pts in proptest::collection::vec((138.0f64..139.0, 35.6f64..36.4, 0.0f64..100.0), 0..300),
+            at in (138.0f64..139.0, 35.6f64..36.4),
+            r_km in 0.5f64..40.0,
+        ) {
+            let xy: Vec<(f64, f64)> = pts.iter().map(|p| (p.0, p.1)).collect();
+            let w: Vec<f64> = pts.iter().map(|p| p.2).collect();
+            let bands = Bands::with_weights(&xy, &w);
+            let r = r_km * 1000.0;
+            let got = bands.sum(at, r, r, |i| sphere_m(at, xy[i as usize]) <= r);
+            let want: f64 = pts.iter().filter(|p| sphere_m(at, (p.0, p.1)) <= r).map(|p| p.2).sum();
+            prop_assert!((got - want).abs() < 1e-9 * (1.0 + want), "got {} want {}", got, want);
         }
 
         /// Points strictly between inner and outer radius are the ones asked about.

@@ -96,10 +96,16 @@ pub struct ProviderIndex {
     bands: Bands,
     density: Density,
     lonlat: Vec<(f64, f64)>,
+    weights: Vec<f64>,
 }
 
 impl ProviderIndex {
     pub fn new(points: &[(f64, f64)]) -> Self {
+        ProviderIndex::with_weights(points, &vec![1.0; points.len()])
+    }
+
+    /// Points with a weight each, for [`Self::sum_within`].
+    pub fn with_weights(points: &[(f64, f64)], weights: &[f64]) -> Self {
         let sites = points
             .iter()
             .enumerate()
@@ -107,14 +113,20 @@ impl ProviderIndex {
             .collect();
         ProviderIndex {
             tree: RTree::bulk_load(sites),
-            bands: Bands::new(points),
+            bands: Bands::with_weights(points, weights),
             density: Density::new(points),
             lonlat: points.to_vec(),
+            weights: weights.to_vec(),
         }
     }
 
     pub fn len(&self) -> usize {
         self.lonlat.len()
+    }
+
+    /// The weight of point `i`.
+    pub fn weight(&self, i: u32) -> f64 {
+        self.weights[i as usize]
     }
 
     pub fn is_empty(&self) -> bool {
@@ -174,6 +186,40 @@ impl ProviderIndex {
             .map(|site| ellipsoid_m(at, self.lonlat[site.data as usize]))
             .fold(f64::INFINITY, f64::min);
         (nearest, count)
+    }
+
+    /// Sum of the weights of the points within `reach_m` metres on WGS84 (decided as in
+    /// [`Self::count_within`]).
+    pub fn sum_within(&self, at: (f64, f64), reach_m: f64) -> f64 {
+        let outer_deg = (reach_m / SPHERE_LOW / EARTH_RADIUS_M).to_degrees();
+        let dlon = outer_deg / at.1.to_radians().cos();
+        if self.density.estimate(at, dlon, outer_deg) > DENSE {
+            return self.bands.sum(at, reach_m / SPHERE_HIGH, reach_m / SPHERE_LOW, |i| {
+                self.within_exactly(at, i, reach_m)
+            });
+        }
+        let q = to_xyz(at.0, at.1);
+        let outer = chord_from_arc(reach_m / SPHERE_LOW);
+        let inner2 = chord_from_arc(reach_m / SPHERE_HIGH).powi(2);
+        self.tree
+            .locate_within_distance(q, outer * outer)
+            .filter(|site| dist2(&q, site.geom()) <= inner2 || self.within_exactly(at, site.data, reach_m))
+            .map(|site| self.weights[site.data as usize])
+            .sum()
+    }
+
+    /// Every point within `reach_m` metres on WGS84 with its distance, in index order.
+    pub fn pairs_within(&self, at: (f64, f64), reach_m: f64) -> Vec<(u32, f64)> {
+        let q = to_xyz(at.0, at.1);
+        let outer = chord_from_arc(reach_m / SPHERE_LOW);
+        let mut pairs: Vec<(u32, f64)> = self
+            .tree
+            .locate_within_distance(q, outer * outer)
+            .filter(|site| self.within_exactly(at, site.data, reach_m))
+            .map(|site| (site.data, ellipsoid_m(at, self.lonlat[site.data as usize])))
+            .collect();
+        pairs.sort_by_key(|p| p.0);
+        pairs
     }
 
     /// Whether provider `i` is within `reach_m` on the ellipsoid (Karney's algorithm when
@@ -315,6 +361,11 @@ mod tests {
             let (near, count) = brute(&pts, at, reach_km * 1000.0);
             prop_assert!((idx.nearest_m(at) - near).abs() < 0.2);
             prop_assert_eq!(idx.count_within(at, reach_km * 1000.0), count);
+            let weights: Vec<f64> = (0..pts.len()).map(|i| i as f64 + 0.5).collect();
+            let widx = ProviderIndex::with_weights(&pts, &weights);
+            let want: f64 = pts.iter().zip(&weights).filter(|(p, _)| geodesic_m(at, **p) <= reach_km * 1000.0).map(|(_, w)| w).sum();
+            prop_assert!((widx.sum_within(at, reach_km * 1000.0) - want).abs() < 1e-9 * (1.0 + want));
+            prop_assert_eq!(widx.pairs_within(at, reach_km * 1000.0).len() as u32, count);
             let (both_near, both_count) = idx.reach_at(at, reach_km * 1000.0);
             prop_assert!((both_near - near).abs() < 0.2);
             prop_assert_eq!(both_count, count);

@@ -1,0 +1,55 @@
+//! Accessibility against PySAL's `access` package on the demo data (visiting nurses;
+//! `fixtures/reference/pysal_access_visiting_nurse.csv`, made by
+//! scripts/make_access_reference.py from pyproj distances).
+
+use std::collections::HashMap;
+use zaitaku::access::{role_access, Decay};
+use zaitaku::inputs::load;
+use zaitaku::progress::Progress;
+
+#[test]
+fn two_step_matches_pysal_access() {
+    let study = load(&zaitaku::demo::sources(), Progress::Quiet).unwrap();
+    let role = study.rules.role("visiting_nurse").unwrap();
+    let providers: Vec<_> = study.institutions.iter().filter(|i| role.matches(i)).collect();
+    let points: Vec<(f64, f64)> = providers.iter().map(|i| (i.lon, i.lat)).collect();
+    let supply: Vec<f64> = providers.iter().map(|i| i.capacity.unwrap_or(1.0)).collect();
+    let demand: Vec<f64> = study.demand.cells.iter().map(|c| c.demand).collect();
+    let r = role_access(
+        &study.demand.places(),
+        &demand,
+        &points,
+        &supply,
+        role.reach_km * 1000.0,
+        &Decay::default(),
+    );
+
+    let path =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/reference/pysal_access_visiting_nurse.csv");
+    let mut reader = csv::Reader::from_path(path).unwrap();
+    let reference: HashMap<String, (f64, f64)> = reader
+        .records()
+        .map(|rec| {
+            let rec = rec.unwrap();
+            (rec[0].to_string(), (rec[1].parse().unwrap(), rec[2].parse().unwrap()))
+        })
+        .collect();
+    assert_eq!(reference.len(), study.demand.cells.len());
+    let mut worst = (0.0f64, 0.0f64);
+    for (i, cell) in study.demand.cells.iter().enumerate() {
+        let (a2, ae) = reference[&cell.mesh.code()];
+        let rel = |x: f64, y: f64| (x - y).abs() / y.abs().max(1e-12);
+        worst.0 = worst
+            .0
+            .max(if a2 == 0.0 { r.a_2sfca[i] } else { rel(r.a_2sfca[i], a2) });
+        worst.1 = worst.1.max(if ae == 0.0 {
+            r.a_e2sfca[i]
+        } else {
+            rel(r.a_e2sfca[i], ae)
+        });
+    }
+    assert!(
+        worst.0 < 1e-9 && worst.1 < 1e-9,
+        "largest relative differences {worst:?}"
+    );
+}
