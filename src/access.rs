@@ -108,71 +108,70 @@ pub fn role_access(
     decay: &Decay,
 ) -> RoleAccess {
     let place_index = ProviderIndex::with_weights(places, demand);
-    let binary = [(reach, 1.0)];
-    let (a_2sfca, s2) = two_step(&place_index, places, providers, supply, |idx, at| {
-        stepped(idx, at, &binary)
-    });
-    let (a_e2sfca, se) = match decay.steps(reach) {
-        Some(steps) => {
-            let terms = indicator_terms(&steps);
-            two_step(&place_index, places, providers, supply, |idx, at| {
-                stepped(idx, at, &terms)
-            })
+    // Step 1 for both measures. A step decay is a sum of disc indicators: one multi-radius
+    // query per provider gives the binary 2SFCA total (the last radius is the reach) and
+    // every step's total.
+    let terms = decay.steps(reach).map(|steps| indicator_terms(&steps));
+    let radii: Vec<f64> = match &terms {
+        Some(t) => {
+            let mut r: Vec<f64> = t.iter().map(|x| x.0).chain([reach]).collect();
+            r.sort_by(f64::total_cmp);
+            r.dedup();
+            r
         }
-        None => two_step(&place_index, places, providers, supply, |idx, at| {
-            idx.pairs_within(at, reach)
-                .iter()
-                .map(|&(k, d)| decay.weight(d, reach) * idx.weight(k))
-                .sum()
-        }),
+        None => vec![reach],
     };
+    let combine = |sums: &[f64], t: &[(f64, f64)]| -> f64 {
+        t.iter()
+            .map(|&(b, c)| c * sums[radii.iter().position(|&r| r == b).unwrap_or(0)])
+            .sum()
+    };
+    let ratio = |s: f64, d: f64| if d > 1e-12 { s / d } else { 0.0 };
+    let (r2, re): (Vec<f64>, Vec<f64>) = providers
+        .par_iter()
+        .zip(supply)
+        .map(|(&p, &s)| {
+            let sums = place_index.sums_within(p, &radii);
+            let binary = sums[radii.len() - 1];
+            let weighted = match &terms {
+                Some(t) => combine(&sums, t),
+                None => gaussian_sum(&place_index, p, reach, decay),
+            };
+            (ratio(s, binary), ratio(s, weighted))
+        })
+        .unzip();
+    let allocated = |r: &[f64]| r.iter().zip(supply).filter(|(x, _)| **x > 0.0).map(|(_, s)| s).sum();
+    let supply_allocated = (allocated(&r2), allocated(&re));
+    // Step 2.
+    let index2 = ProviderIndex::with_weights(providers, &r2);
+    let indexe = ProviderIndex::with_weights(providers, &re);
+    let (a_2sfca, a_e2sfca): (Vec<f64>, Vec<f64>) = places
+        .par_iter()
+        .map(|&c| {
+            let a2 = index2.sum_within(c, reach);
+            let ae = match &terms {
+                Some(t) => combine(&indexe.sums_within(c, &radii), t),
+                None => gaussian_sum(&indexe, c, reach, decay),
+            };
+            // Step decays sum differences of disc totals: clamp the rounding residue at 0.
+            (a2.max(0.0), ae.max(0.0))
+        })
+        .unzip();
     RoleAccess {
         a_2sfca,
         a_e2sfca,
-        supply_allocated: (s2, se),
+        supply_allocated,
         providers: providers.len(),
     }
 }
 
-/// sum_s c_s * (weights within b_s of `at`).
-fn stepped(index: &ProviderIndex, at: (f64, f64), terms: &[(f64, f64)]) -> f64 {
-    terms.iter().map(|&(b, c)| c * index.sum_within(at, b)).sum()
-}
-
-/// The two steps with one weighted-sum function: `weighted(index, at)` is
-/// sum over the index's points k of f(d(at, k)) * weight_k.
-fn two_step(
-    place_index: &ProviderIndex,
-    places: &[(f64, f64)],
-    providers: &[(f64, f64)],
-    supply: &[f64],
-    weighted: impl Fn(&ProviderIndex, (f64, f64)) -> f64 + Sync,
-) -> (Vec<f64>, f64) {
-    let ratios: Vec<f64> = providers
-        .par_iter()
-        .zip(supply)
-        .map(|(&p, &s)| {
-            let d = weighted(place_index, p);
-            if d > 1e-12 {
-                s / d
-            } else {
-                0.0
-            }
-        })
-        .collect();
-    let allocated = ratios
+/// sum over the index's points k within reach of f(d(at, k)) * weight_k, pair by pair.
+fn gaussian_sum(index: &ProviderIndex, at: (f64, f64), reach: f64, decay: &Decay) -> f64 {
+    index
+        .pairs_within(at, reach)
         .iter()
-        .zip(supply)
-        .filter(|(r, _)| **r > 0.0)
-        .map(|(_, s)| s)
-        .sum();
-    let provider_index = ProviderIndex::with_weights(providers, &ratios);
-    // Step decays sum differences of disc totals: clamp the rounding residue at 0.
-    let access = places
-        .par_iter()
-        .map(|&c| weighted(&provider_index, c).max(0.0))
-        .collect();
-    (access, allocated)
+        .map(|&(k, d)| decay.weight(d, reach) * index.weight(k))
+        .sum()
 }
 
 /// Demand-weighted Gini coefficient: sum_i sum_j w_i w_j |x_i - x_j| / (2 W^2 mean).

@@ -128,7 +128,10 @@ pub fn access_on(
     bar.finish_and_clear();
     let seconds = t.elapsed().as_secs_f64();
     let mut out = OutDir::create(out_dir)?;
-    crate::outputs::access_files::write_access(&mut out, study, reach, &roles)?;
+    let spinner = progress.spinner("writing");
+    let written = crate::outputs::access_files::write_access(&mut out, study, reach, &roles);
+    spinner.finish_and_clear();
+    written?;
     let per_role: Map<String, Value> = study
         .rules
         .roles

@@ -5,9 +5,10 @@ use crate::coverage::municipality_ranges;
 use crate::error::Result;
 use crate::inputs::Study;
 use crate::outputs::geojson_out::{num, write_feature_collection, OutFeature};
-use crate::outputs::tables::{write_csv, write_parquet, TableColumn};
+use crate::outputs::tables::{write_csv_rows, write_parquet, TableColumn};
 use crate::outputs::{fmt_num, OutDir};
 use crate::reach::ReachTable;
+use rayon::prelude::*;
 use serde_json::{json, Map};
 
 const ACCESS_DP: i32 = 9;
@@ -74,49 +75,45 @@ pub fn write_access(out: &mut OutDir, study: &Study, reach: &ReachTable, access:
         })
         .collect();
 
-    // Rows: municipalities, then cells; each for every (function, role).
-    struct Row {
-        level: &'static str,
-        area: String,
-        function: usize,
-        role: usize,
-        a: AreaAccess,
-    }
-    let mut rows: Vec<Row> = Vec::new();
-    for (m, muni) in munis.iter().enumerate() {
-        for (f, function) in rules.functions.iter().enumerate() {
-            for u in &function.roles {
-                rows.push(Row {
-                    level: "municipality",
-                    area: muni.code.clone(),
-                    function: f,
-                    role: u.role,
-                    a: areas[m][u.role],
-                });
+    // Rows: municipalities, then cells; each for every (function, role). Rows are made on
+    // demand from their index, so the national table never sits in memory as text.
+    let pairs: Vec<(usize, usize)> = rules
+        .functions
+        .iter()
+        .enumerate()
+        .flat_map(|(f, function)| function.roles.iter().map(move |u| (f, u.role)))
+        .collect();
+    let cells = &study.demand.cells;
+    let n_muni = munis.len() * pairs.len();
+    let height = n_muni + cells.len() * pairs.len();
+    let row = |n: usize| -> (&'static str, usize, usize, usize, AreaAccess) {
+        let (level, area, k) = if n < n_muni {
+            ("municipality", n / pairs.len(), n % pairs.len())
+        } else {
+            ("cell", (n - n_muni) / pairs.len(), (n - n_muni) % pairs.len())
+        };
+        let (f, role) = pairs[k];
+        let a = if level == "municipality" {
+            areas[area][role]
+        } else {
+            AreaAccess {
+                demand: cells[area].demand,
+                providers_in_reach: Some(f64::from(reach.roles[role].in_reach[area])),
+                a_2sfca: Some(access[role].a_2sfca[area]),
+                a_e2sfca: Some(access[role].a_e2sfca[area]),
+                zero_access_share: None,
+                gini: None,
             }
+        };
+        (level, area, f, role, a)
+    };
+    let area_code = |level: &str, area: usize| {
+        if level == "municipality" {
+            munis[area].code.clone()
+        } else {
+            cells[area].mesh.code()
         }
-    }
-    for (i, cell) in study.demand.cells.iter().enumerate() {
-        for (f, function) in rules.functions.iter().enumerate() {
-            for u in &function.roles {
-                let ra = &access[u.role];
-                rows.push(Row {
-                    level: "cell",
-                    area: cell.mesh.code(),
-                    function: f,
-                    role: u.role,
-                    a: AreaAccess {
-                        demand: cell.demand,
-                        providers_in_reach: Some(f64::from(reach.roles[u.role].in_reach[i])),
-                        a_2sfca: Some(ra.a_2sfca[i]),
-                        a_e2sfca: Some(ra.a_e2sfca[i]),
-                        zero_access_share: None,
-                        gini: None,
-                    },
-                });
-            }
-        }
-    }
+    };
     let header = [
         "level",
         "area_code",
@@ -130,44 +127,50 @@ pub fn write_access(out: &mut OutDir, study: &Study, reach: &ReachTable, access:
         "zero_access_share",
         "gini",
     ];
-    write_csv(
-        out,
-        "access.csv",
-        &header,
-        rows.iter().map(|r| {
-            vec![
-                r.level.to_string(),
-                r.area.clone(),
-                rules.functions[r.function].id.clone(),
-                rules.roles[r.role].id.clone(),
-                fmt_num(Some(r.a.demand), 4),
-                fmt_num(r.a.providers_in_reach, 4),
-                fmt_num(r.a.a_2sfca, ACCESS_DP),
-                fmt_num(r.a.a_e2sfca, ACCESS_DP),
-                fmt_num(r.a.a_2sfca.map(|v| v * 1000.0), 6),
-                fmt_num(r.a.zero_access_share, 6),
-                fmt_num(r.a.gini, 6),
-            ]
-        }),
-    )?;
-    let text = |get: &dyn Fn(&Row) -> String| rows.iter().map(get).collect::<Vec<_>>();
-    let float = |get: &dyn Fn(&Row) -> Option<f64>| rows.iter().map(get).collect::<Vec<_>>();
+    write_csv_rows(out, "access.csv", &header, height, |n| {
+        let (level, area, f, role, a) = row(n);
+        vec![
+            level.to_string(),
+            area_code(level, area),
+            rules.functions[f].id.clone(),
+            rules.roles[role].id.clone(),
+            fmt_num(Some(a.demand), 4),
+            fmt_num(a.providers_in_reach, 4),
+            fmt_num(a.a_2sfca, ACCESS_DP),
+            fmt_num(a.a_e2sfca, ACCESS_DP),
+            fmt_num(a.a_2sfca.map(|v| v * 1000.0), 6),
+            fmt_num(a.zero_access_share, 6),
+            fmt_num(a.gini, 6),
+        ]
+    })?;
+    let text = |get: &(dyn Fn(&'static str, usize, usize, usize) -> String + Sync)| {
+        (0..height)
+            .into_par_iter()
+            .map(|n| {
+                let (level, area, f, role, _) = row(n);
+                get(level, area, f, role)
+            })
+            .collect::<Vec<_>>()
+    };
+    let float = |get: &(dyn Fn(&AreaAccess) -> Option<f64> + Sync)| {
+        (0..height).into_par_iter().map(|n| get(&row(n).4)).collect::<Vec<_>>()
+    };
     write_parquet(
         out,
         "access.parquet",
-        rows.len(),
+        height,
         vec![
-            TableColumn::Text("level", text(&|r| r.level.to_string())),
-            TableColumn::Text("area_code", text(&|r| r.area.clone())),
-            TableColumn::Text("function", text(&|r| rules.functions[r.function].id.clone())),
-            TableColumn::Text("role", text(&|r| rules.roles[r.role].id.clone())),
-            TableColumn::Float("demand".into(), float(&|r| Some(r.a.demand))),
-            TableColumn::Float("providers_in_reach".into(), float(&|r| r.a.providers_in_reach)),
-            TableColumn::Float("a_2sfca".into(), float(&|r| r.a.a_2sfca)),
-            TableColumn::Float("a_e2sfca".into(), float(&|r| r.a.a_e2sfca)),
-            TableColumn::Float("a_2sfca_per_1000".into(), float(&|r| r.a.a_2sfca.map(|v| v * 1000.0))),
-            TableColumn::Float("zero_access_share".into(), float(&|r| r.a.zero_access_share)),
-            TableColumn::Float("gini".into(), float(&|r| r.a.gini)),
+            TableColumn::Text("level", text(&|level, _, _, _| level.to_string())),
+            TableColumn::Text("area_code", text(&|level, area, _, _| area_code(level, area))),
+            TableColumn::Text("function", text(&|_, _, f, _| rules.functions[f].id.clone())),
+            TableColumn::Text("role", text(&|_, _, _, role| rules.roles[role].id.clone())),
+            TableColumn::Float("demand".into(), float(&|a| Some(a.demand))),
+            TableColumn::Float("providers_in_reach".into(), float(&|a| a.providers_in_reach)),
+            TableColumn::Float("a_2sfca".into(), float(&|a| a.a_2sfca)),
+            TableColumn::Float("a_e2sfca".into(), float(&|a| a.a_e2sfca)),
+            TableColumn::Float("a_2sfca_per_1000".into(), float(&|a| a.a_2sfca.map(|v| v * 1000.0))),
+            TableColumn::Float("zero_access_share".into(), float(&|a| a.zero_access_share)),
+            TableColumn::Float("gini".into(), float(&|a| a.gini)),
         ],
     )?;
 

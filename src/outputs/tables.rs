@@ -3,6 +3,8 @@
 use crate::error::{Error, Result};
 use crate::outputs::OutDir;
 use polars::prelude::*;
+use rayon::prelude::*;
+use std::io::Write;
 
 /// A column of a table to be written as Parquet.
 pub enum TableColumn {
@@ -41,5 +43,42 @@ pub fn write_csv(out: &mut OutDir, name: &str, header: &[&str], rows: impl Itera
             csv.write_record(&row).map_err(err)?;
         }
         csv.flush().map_err(|e| Error::io(format!("writing {name}"), e))
+    })
+}
+
+/// Writes a large CSV whose row `n` is made by `row(n)`: rows are formatted in parallel in
+/// blocks, and the blocks written in order.
+pub fn write_csv_rows(
+    out: &mut OutDir,
+    name: &str,
+    header: &[&str],
+    height: usize,
+    row: impl Fn(usize) -> Vec<String> + Sync,
+) -> Result<()> {
+    const BLOCK: usize = 65_536;
+    let err = |e: csv::Error| Error::Internal(format!("writing {name}: {e}"));
+    out.write(name, |w| {
+        let mut head = csv::Writer::from_writer(Vec::new());
+        head.write_record(header).map_err(err)?;
+        w.write_all(&head.into_inner().map_err(|e| Error::Internal(e.to_string()))?)
+            .map_err(|e| Error::io(format!("writing {name}"), e))?;
+        for start in (0..height).step_by(BLOCK * 8) {
+            let blocks: Vec<Vec<u8>> = (start..(start + BLOCK * 8).min(height))
+                .step_by(BLOCK)
+                .collect::<Vec<_>>()
+                .into_par_iter()
+                .map(|b| -> Result<Vec<u8>> {
+                    let mut csv = csv::WriterBuilder::new().has_headers(false).from_writer(Vec::new());
+                    for n in b..(b + BLOCK).min(height) {
+                        csv.write_record(row(n)).map_err(err)?;
+                    }
+                    csv.into_inner().map_err(|e| Error::Internal(e.to_string()))
+                })
+                .collect::<Result<_>>()?;
+            for b in blocks {
+                w.write_all(&b).map_err(|e| Error::io(format!("writing {name}"), e))?;
+            }
+        }
+        Ok(())
     })
 }

@@ -191,21 +191,49 @@ impl ProviderIndex {
     /// Sum of the weights of the points within `reach_m` metres on WGS84 (decided as in
     /// [`Self::count_within`]).
     pub fn sum_within(&self, at: (f64, f64), reach_m: f64) -> f64 {
-        let outer_deg = (reach_m / SPHERE_LOW / EARTH_RADIUS_M).to_degrees();
+        self.sums_within(at, &[reach_m])[0]
+    }
+
+    /// Sums of the weights within each of several radii (metres, ascending), in one pass
+    /// over the points within the largest.
+    pub fn sums_within(&self, at: (f64, f64), radii: &[f64]) -> Vec<f64> {
+        let Some(&largest) = radii.last() else {
+            return Vec::new();
+        };
+        let outer_deg = (largest / SPHERE_LOW / EARTH_RADIUS_M).to_degrees();
         let dlon = outer_deg / at.1.to_radians().cos();
         if self.density.estimate(at, dlon, outer_deg) > DENSE {
-            return self.bands.sum(at, reach_m / SPHERE_HIGH, reach_m / SPHERE_LOW, |i| {
-                self.within_exactly(at, i, reach_m)
-            });
+            return radii
+                .iter()
+                .map(|&r| {
+                    self.bands
+                        .sum(at, r / SPHERE_HIGH, r / SPHERE_LOW, |i| self.within_exactly(at, i, r))
+                })
+                .collect();
         }
         let q = to_xyz(at.0, at.1);
-        let outer = chord_from_arc(reach_m / SPHERE_LOW);
-        let inner2 = chord_from_arc(reach_m / SPHERE_HIGH).powi(2);
-        self.tree
-            .locate_within_distance(q, outer * outer)
-            .filter(|site| dist2(&q, site.geom()) <= inner2 || self.within_exactly(at, site.data, reach_m))
-            .map(|site| self.weights[site.data as usize])
-            .sum()
+        let outer = chord_from_arc(largest / SPHERE_LOW);
+        // Per radius: squared chords below which a point is surely inside, above which surely out.
+        let bounds: Vec<(f64, f64)> = radii
+            .iter()
+            .map(|&r| {
+                (
+                    chord_from_arc(r / SPHERE_HIGH).powi(2),
+                    chord_from_arc(r / SPHERE_LOW).powi(2),
+                )
+            })
+            .collect();
+        let mut sums = vec![0.0; radii.len()];
+        for site in self.tree.locate_within_distance(q, outer * outer) {
+            let d2 = dist2(&q, site.geom());
+            let w = self.weights[site.data as usize];
+            for (k, &(inner2, outer2)) in bounds.iter().enumerate() {
+                if d2 <= inner2 || (d2 <= outer2 && self.within_exactly(at, site.data, radii[k])) {
+                    sums[k] += w;
+                }
+            }
+        }
+        sums
     }
 
     /// Every point within `reach_m` metres on WGS84 with its distance, in index order.
@@ -365,6 +393,9 @@ mod tests {
             let widx = ProviderIndex::with_weights(&pts, &weights);
             let want: f64 = pts.iter().zip(&weights).filter(|(p, _)| geodesic_m(at, **p) <= reach_km * 1000.0).map(|(_, w)| w).sum();
             prop_assert!((widx.sum_within(at, reach_km * 1000.0) - want).abs() < 1e-9 * (1.0 + want));
+            let half: f64 = pts.iter().zip(&weights).filter(|(p, _)| geodesic_m(at, **p) <= reach_km * 500.0).map(|(_, w)| w).sum();
+            let both = widx.sums_within(at, &[reach_km * 500.0, reach_km * 1000.0]);
+            prop_assert!((both[0] - half).abs() < 1e-9 * (1.0 + half) && (both[1] - want).abs() < 1e-9 * (1.0 + want));
             prop_assert_eq!(widx.pairs_within(at, reach_km * 1000.0).len() as u32, count);
             let (both_near, both_count) = idx.reach_at(at, reach_km * 1000.0);
             prop_assert!((both_near - near).abs() < 0.2);
