@@ -19,6 +19,7 @@ pub fn sources() -> InputSources {
         population: vec![Source::new("demo/nagano_population.csv", POPULATION)],
         institutions: vec![Source::new("demo/nagano_institutions.csv", INSTITUTIONS)],
         rules: None,
+        regions: None,
         keys: MunicipalityKeys::default(),
     }
 }

@@ -83,6 +83,9 @@ struct InputArgs {
     /// Rules TOML (default: built-in; see `zaitaku rules --default`).
     #[arg(long)]
     rules: Option<PathBuf>,
+    /// Regions CSV (municipality_code,region_code,region_name): adds region-level rows.
+    #[arg(long)]
+    regions: Option<PathBuf>,
     /// Property holding the municipality code.
     #[arg(long, default_value = "N03_007")]
     code_key: String,
@@ -186,6 +189,7 @@ impl InputArgs {
             population: read_all(&self.population)?,
             institutions: read_all(&self.institutions)?,
             rules: self.rules.as_deref().map(Source::read).transpose()?,
+            regions: self.regions.as_deref().map(Source::read).transpose()?,
             keys: MunicipalityKeys {
                 code: self.code_key.clone(),
                 prefecture: self.prefecture_key.clone(),

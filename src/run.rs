@@ -129,7 +129,8 @@ pub fn access_on(
     let seconds = t.elapsed().as_secs_f64();
     let mut out = OutDir::create(out_dir)?;
     let spinner = progress.spinner("writing");
-    let written = crate::outputs::access_files::write_access(&mut out, study, reach, &roles);
+    let written = crate::outputs::access_files::write_access(&mut out, study, reach, &roles)
+        .and_then(|()| crate::outputs::coverage_files::write_rejects(&mut out, study));
     spinner.finish_and_clear();
     written?;
     let per_role: Map<String, Value> = study
@@ -159,6 +160,9 @@ pub fn access_on(
     let summary = json!({
         "zaitaku_version": env!("CARGO_PKG_VERSION"),
         "command": "access",
+        "inputs": study.files,
+        "rejected_total": study.rejects.len(),
+        "regions": study.regions.len(),
         "demand": study.demand.basis.describe(),
         "supply": "capacity column, 1 per provider where absent",
         "method": {

@@ -433,6 +433,57 @@ fn access_on_the_grid_by_hand() {
     close(&m6["zero_access_share"], 1.0 - covered_share, 1e-6, "zero share");
     // Gini of {R with weight c, 0 with weight 1-c} is 1 - c.
     close(&m6["gini"], 1.0 - covered_share, 1e-6, "gini");
+    // Regions: R1 = 20004 + 20005 (demand 130 + 150 and 630 in 20004 and 20005; 150 of
+    // it beyond the doctor's reach), a region's Gini is over all its places.
+    let regions = dir.path().join("regions.csv");
+    std::fs::write(
+        &regions,
+        "municipality_code,region_code,region_name\n20004,R1,west\n20005,R1,west\n200061,R2,bad\n",
+    )
+    .unwrap();
+    let out2 = dir.path().join("out2");
+    let o = zaitaku(&[
+        "access",
+        "--quiet",
+        "--municipalities",
+        &f("grid/municipalities.geojson"),
+        "--population",
+        &f("grid/population.csv"),
+        "--institutions",
+        &f("grid/institutions.csv"),
+        "--rules",
+        &f("grid/rules.toml"),
+        "--regions",
+        regions.to_str().unwrap(),
+        "--out",
+        out2.to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let rows = read_csv(&out2.join("access.csv"));
+    let r1 = rows
+        .iter()
+        .find(|r| r["level"] == "region" && r["area_code"] == "R1" && r["function"] == "visit")
+        .unwrap();
+    let m = &expected["municipalities"];
+    let (d4, c4) = (
+        m["20004"]["visit"]["demand"].as_f64().unwrap(),
+        m["20004"]["visit"]["covered"].as_f64().unwrap(),
+    );
+    let (d5, c5) = (
+        m["20005"]["visit"]["demand"].as_f64().unwrap(),
+        m["20005"]["visit"]["covered"].as_f64().unwrap(),
+    );
+    let covered = (c4 + c5) / (d4 + d5);
+    close(&r1["demand"], d4 + d5, 1e-9, "R1 demand");
+    close(&r1["a_2sfca"], covered / in_reach, 1e-9, "R1 mean");
+    close(&r1["gini"], 1.0 - covered, 1e-6, "R1 gini");
+    let rejects = read_csv(&out2.join("rejects.csv"));
+    assert_eq!(rejects.len(), 1);
+    assert!(
+        rejects[0]["reason"].contains("check digit 1 but should have 9"),
+        "{:?}",
+        rejects[0]
+    );
     // Bad steps: exit 2 naming the flag.
     let o = zaitaku(&[
         "access",

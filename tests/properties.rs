@@ -17,6 +17,7 @@ fn study() -> Study {
             population: vec![f("population.csv")],
             institutions: vec![f("institutions.csv")],
             rules: Some(f("rules.toml")),
+            regions: None,
             keys: MunicipalityKeys::default(),
         },
         Progress::Quiet,

@@ -8,6 +8,7 @@ pub mod institutions;
 pub mod mesh;
 pub mod municipalities;
 pub mod population;
+pub mod regions;
 pub mod rules;
 pub mod source;
 
@@ -30,6 +31,8 @@ pub struct InputSources {
     pub institutions: Vec<Source>,
     /// `None`: the built-in rules.
     pub rules: Option<Source>,
+    /// A layout of municipalities into regions, optional.
+    pub regions: Option<Source>,
     pub keys: MunicipalityKeys,
 }
 
@@ -77,6 +80,8 @@ pub struct Study {
     pub institutions: Vec<Institution>,
     pub rules: Rules,
     pub rules_source: String,
+    /// Regions of `--regions`, empty without it.
+    pub regions: Vec<regions::Region>,
     pub rejects: Vec<Reject>,
     pub files: Vec<FileReport>,
 }
@@ -122,6 +127,22 @@ pub fn load(sources: &InputSources, progress: Progress) -> Result<Study> {
     let mut rejects = m.rejects;
     rejects.extend(tables.rejects);
     let municipalities = m.municipalities;
+    let regions = match &sources.regions {
+        Some(src) => {
+            let r = regions::read_regions(src, &municipalities)?;
+            files.push(FileReport::table(
+                src,
+                "regions",
+                r.rows_read,
+                r.rows_read - r.rejects.len(),
+                &r.rejects,
+                None,
+            ));
+            rejects.extend(r.rejects);
+            r.regions
+        }
+        None => Vec::new(),
+    };
 
     let demand = if sources.population.is_empty() {
         demand::area_grid(&municipalities)
@@ -145,6 +166,7 @@ pub fn load(sources: &InputSources, progress: Progress) -> Result<Study> {
         institutions: tables.institutions,
         rules,
         rules_source,
+        regions,
         rejects,
         files,
     })

@@ -25,31 +25,26 @@ pub struct AreaAccess {
 }
 
 /// Demand-weighted means, the share of demand with no access, and the Gini coefficient of
-/// 2SFCA access over the places `range`.
+/// 2SFCA access over the given places.
 pub fn area_access(
     study: &Study,
     reach: &ReachTable,
     access: &RoleAccess,
     role: usize,
-    range: std::ops::Range<usize>,
+    places: &[usize],
 ) -> AreaAccess {
-    let cells = &study.demand.cells[range.clone()];
-    let demand: f64 = cells.iter().map(|c| c.demand).sum();
+    let cells = &study.demand.cells;
+    let demand: f64 = places.iter().map(|&i| cells[i].demand).sum();
     if demand <= 0.0 {
         return AreaAccess::default();
     }
-    let mean = |v: &dyn Fn(usize) -> f64| {
-        Some(range.clone().map(|i| study.demand.cells[i].demand * v(i)).sum::<f64>() / demand)
-    };
-    let zero: f64 = range
-        .clone()
-        .filter(|&i| access.a_2sfca[i] <= 0.0)
-        .map(|i| study.demand.cells[i].demand)
+    let mean = |v: &dyn Fn(usize) -> f64| Some(places.iter().map(|&i| cells[i].demand * v(i)).sum::<f64>() / demand);
+    let zero: f64 = places
+        .iter()
+        .filter(|&&i| access.a_2sfca[i] <= 0.0)
+        .map(|&i| cells[i].demand)
         .sum();
-    let values: Vec<(f64, f64)> = range
-        .clone()
-        .map(|i| (access.a_2sfca[i], study.demand.cells[i].demand))
-        .collect();
+    let values: Vec<(f64, f64)> = places.iter().map(|&i| (access.a_2sfca[i], cells[i].demand)).collect();
     AreaAccess {
         demand,
         providers_in_reach: mean(&|i| f64::from(reach.roles[role].in_reach[i])),
@@ -65,12 +60,21 @@ pub fn write_access(out: &mut OutDir, study: &Study, reach: &ReachTable, access:
     let rules = &study.rules;
     let munis = &study.municipalities;
     let ranges = municipality_ranges(&study.demand, munis.len());
-    // Per municipality and role.
-    let areas: Vec<Vec<AreaAccess>> = ranges
+    // Areas: municipalities, then the regions of --regions.
+    let mut area_places: Vec<(&'static str, String, Vec<usize>)> = munis
         .iter()
-        .map(|r| {
+        .zip(&ranges)
+        .map(|(m, r)| ("municipality", m.code.clone(), r.clone().collect()))
+        .collect();
+    for region in &study.regions {
+        let places = region.members.iter().flat_map(|&m| ranges[m].clone()).collect();
+        area_places.push(("region", region.code.clone(), places));
+    }
+    let areas: Vec<Vec<AreaAccess>> = area_places
+        .par_iter()
+        .map(|(_, _, places)| {
             (0..rules.roles.len())
-                .map(|k| area_access(study, reach, &access[k], k, r.clone()))
+                .map(|k| area_access(study, reach, &access[k], k, places))
                 .collect()
         })
         .collect();
@@ -84,16 +88,16 @@ pub fn write_access(out: &mut OutDir, study: &Study, reach: &ReachTable, access:
         .flat_map(|(f, function)| function.roles.iter().map(move |u| (f, u.role)))
         .collect();
     let cells = &study.demand.cells;
-    let n_muni = munis.len() * pairs.len();
-    let height = n_muni + cells.len() * pairs.len();
+    let n_areas = area_places.len() * pairs.len();
+    let height = n_areas + cells.len() * pairs.len();
     let row = |n: usize| -> (&'static str, usize, usize, usize, AreaAccess) {
-        let (level, area, k) = if n < n_muni {
-            ("municipality", n / pairs.len(), n % pairs.len())
+        let (level, area, k) = if n < n_areas {
+            (area_places[n / pairs.len()].0, n / pairs.len(), n % pairs.len())
         } else {
-            ("cell", (n - n_muni) / pairs.len(), (n - n_muni) % pairs.len())
+            ("cell", (n - n_areas) / pairs.len(), (n - n_areas) % pairs.len())
         };
         let (f, role) = pairs[k];
-        let a = if level == "municipality" {
+        let a = if level != "cell" {
             areas[area][role]
         } else {
             AreaAccess {
@@ -108,10 +112,10 @@ pub fn write_access(out: &mut OutDir, study: &Study, reach: &ReachTable, access:
         (level, area, f, role, a)
     };
     let area_code = |level: &str, area: usize| {
-        if level == "municipality" {
-            munis[area].code.clone()
-        } else {
+        if level == "cell" {
             cells[area].mesh.code()
+        } else {
+            area_places[area].1.clone()
         }
     };
     let header = [

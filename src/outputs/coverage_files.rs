@@ -218,7 +218,15 @@ pub fn write_coverage(
     });
     write_feature_collection(out, "gaps.geojson", gaps.collect())?;
 
-    // rejects.csv
+    write_rejects(out, study)?;
+
+    let json = serde_json::to_vec_pretty(summary).map_err(|e| Error::Internal(format!("summary.json: {e}")))?;
+    out.write_bytes("summary.json", &json)?;
+    Ok(())
+}
+
+/// rejects.csv: every skipped row or feature, sorted.
+pub fn write_rejects(out: &mut OutDir, study: &Study) -> Result<()> {
     let mut rejects = study.rejects.clone();
     rejects.sort();
     write_csv(
@@ -228,11 +236,7 @@ pub fn write_coverage(
         rejects
             .iter()
             .map(|r| vec![r.file.clone(), r.location.to_string(), r.reason.clone()]),
-    )?;
-
-    let json = serde_json::to_vec_pretty(summary).map_err(|e| Error::Internal(format!("summary.json: {e}")))?;
-    out.write_bytes("summary.json", &json)?;
-    Ok(())
+    )
 }
 
 /// Figures of one function for summary.json.
