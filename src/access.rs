@@ -14,29 +14,8 @@
 
 use crate::reach::straight::ProviderIndex;
 use rayon::prelude::*;
-use serde::Serialize;
 
-/// Distance decay of the E2SFCA, in the reach unit (metres or minutes).
-#[derive(Debug, Clone, PartialEq, Serialize)]
-#[serde(tag = "decay", rename_all = "snake_case")]
-pub enum Decay {
-    /// Steps (upper bound, weight): weight w_s for b_(s-1) < d <= b_s, 0 beyond the last.
-    Steps { steps: Vec<(f64, f64)> },
-    /// The Luo and Qi zones scaled to each role's reach: weights for the first, second and
-    /// last third of the reach (their 0-10, 10-20, 20-30 minutes of a 30-minute catchment).
-    Thirds { weights: [f64; 3] },
-    /// f(d) = exp(-d^2 / (2 sigma^2)) within the reach.
-    Gaussian { sigma: f64 },
-}
-
-impl Default for Decay {
-    /// Luo and Qi's weights 1, 0.68, 0.22.
-    fn default() -> Self {
-        Decay::Thirds {
-            weights: [1.0, 0.68, 0.22],
-        }
-    }
-}
+pub use crate::inputs::rules::Decay;
 
 impl Decay {
     /// Steps as (bound, weight), cut at `reach`; `None` for a continuous decay.

@@ -102,49 +102,48 @@ struct InputArgs {
 
 #[derive(Args)]
 struct DecayArgs {
-    /// E2SFCA distance decay.
-    #[arg(long, value_enum, default_value = "step")]
-    decay: DecayKind,
+    /// E2SFCA distance decay (default: the rules file's [access], else step).
+    #[arg(long, value_enum)]
+    decay: Option<DecayKind>,
     /// Step decay as "km:weight,..." with increasing km and decreasing weights (default: the
     /// thirds of each role's reach weighted 1, 0.68, 0.22).
     #[arg(long)]
     steps: Option<String>,
     /// Gaussian decay's sigma, km.
-    #[arg(long, default_value_t = 8.0)]
-    sigma: f64,
+    #[arg(long)]
+    sigma: Option<f64>,
 }
 
-#[derive(Clone, Copy, clap::ValueEnum)]
+#[derive(Clone, Copy, PartialEq, clap::ValueEnum)]
 enum DecayKind {
     Step,
     Gaussian,
 }
 
 impl DecayArgs {
-    fn decay(&self) -> zaitaku::Result<Decay> {
-        match self.decay {
-            DecayKind::Gaussian => {
-                if !(self.sigma.is_finite() && self.sigma > 0.0) {
-                    return Err(Error::Usage(format!(
-                        "--sigma {} must be a positive number of km",
-                        self.sigma
-                    )));
-                }
-                Ok(Decay::Gaussian {
-                    sigma: self.sigma * 1000.0,
-                })
-            }
-            DecayKind::Step => match &self.steps {
-                None => Ok(Decay::default()),
-                Some(text) => parse_steps(text).map_err(|e| Error::Usage(format!("--steps \"{text}\": {e}"))),
-            },
+    /// The decay the command line asks for; `None` leaves it to the rules file.
+    fn decay(&self) -> zaitaku::Result<Option<Decay>> {
+        let usage = |flag: &str, e: String| Error::Usage(format!("{flag}: {e}"));
+        let gaussian = self.decay == Some(DecayKind::Gaussian) || (self.decay.is_none() && self.sigma.is_some());
+        if gaussian {
+            let sigma = self.sigma.unwrap_or(8.0);
+            return Decay::gaussian(sigma, 1000.0)
+                .map(Some)
+                .map_err(|e| usage("--sigma", e));
+        }
+        match &self.steps {
+            Some(text) => parse_steps(text)
+                .map(Some)
+                .map_err(|e| usage(&format!("--steps \"{text}\""), e)),
+            None if self.decay == Some(DecayKind::Step) => Ok(Some(Decay::default())),
+            None => Ok(None),
         }
     }
 }
 
-/// Reads "5:1,10:0.68,16:0.22" (km:weight) into metres.
+/// Reads "5:1,10:0.68,16:0.22" (km:weight) into a decay in metres.
 fn parse_steps(text: &str) -> Result<Decay, String> {
-    let mut steps: Vec<(f64, f64)> = Vec::new();
+    let mut steps = Vec::new();
     for (n, part) in text.split(',').enumerate() {
         let (b, w) = part
             .split_once(':')
@@ -157,23 +156,9 @@ fn parse_steps(text: &str) -> Result<Decay, String> {
             .trim()
             .parse()
             .map_err(|_| format!("step {}: '{w}' is not a weight", n + 1))?;
-        if !(b.is_finite() && b > 0.0 && w.is_finite() && w > 0.0 && w <= 1.0) {
-            return Err(format!("step {}: km must be positive and the weight in (0, 1]", n + 1));
-        }
-        if let Some(&(pb, pw)) = steps.last() {
-            if b * 1000.0 <= pb {
-                return Err(format!("step {}: {b} km does not increase on the step before", n + 1));
-            }
-            if w > pw {
-                return Err(format!(
-                    "step {}: weight {w} rises above the step before; a decay must not increase",
-                    n + 1
-                ));
-            }
-        }
-        steps.push((b * 1000.0, w));
+        steps.push((b, w));
     }
-    Ok(Decay::Steps { steps })
+    Decay::from_steps(&steps, 1000.0)
 }
 
 impl InputArgs {
@@ -242,14 +227,14 @@ fn execute(cli: Cli) -> zaitaku::Result<()> {
         Command::Access { inputs, decay, out } => {
             let decay = decay.decay()?;
             let sources = inputs.sources()?;
-            let (study, run) = run::access(&sources, &out, progress, &decay)?;
+            let (study, run) = run::access(&sources, &out, progress, decay.as_ref())?;
             print!("{}", run::access_table(&study, &run));
             print_written(&out, &run.written);
             Ok(())
         }
         Command::Demo { out } => {
             let run = run::coverage(&zaitaku::demo::sources(), &out, progress)?;
-            let access = run::access_on(&run.study, &run.reach, &out, progress, &Decay::default())?;
+            let access = run::access_on(&run.study, &run.reach, &out, progress, None)?;
             println!("zaitaku demo: Nagano prefecture (synthetic municipal boundaries, population and institutions)");
             println!("Share of people aged 65+ within reach of every required role, per function:\n");
             print!("{}", run::coverage_table(&run));

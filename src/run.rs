@@ -87,7 +87,13 @@ pub struct AccessRun {
 }
 
 /// `zaitaku access`: reads the study, measures reach, then [`access_on`].
-pub fn access(sources: &InputSources, out_dir: &Path, progress: Progress, decay: &Decay) -> Result<(Study, AccessRun)> {
+/// `decay`: from the command line; `None` takes the rules' `[access]`, else the default.
+pub fn access(
+    sources: &InputSources,
+    out_dir: &Path,
+    progress: Progress,
+    decay: Option<&Decay>,
+) -> Result<(Study, AccessRun)> {
     let spinner = progress.spinner("reading");
     let study = inputs::load(sources, progress);
     spinner.finish_and_clear();
@@ -104,8 +110,10 @@ pub fn access_on(
     reach: &ReachTable,
     out_dir: &Path,
     progress: Progress,
-    decay: &Decay,
+    decay: Option<&Decay>,
 ) -> Result<AccessRun> {
+    let default = Decay::default();
+    let decay = decay.or(study.rules.access.as_ref()).unwrap_or(&default);
     let t = Instant::now();
     let places = study.demand.places();
     let demand: Vec<f64> = study.demand.cells.iter().map(|c| c.demand).collect();

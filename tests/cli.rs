@@ -498,7 +498,7 @@ fn access_on_the_grid_by_hand() {
     ]);
     assert_eq!(o.status.code(), Some(2));
     assert!(
-        stderr(&o).contains("--steps \"10:1,5:0.5\": step 2: 5 km does not increase"),
+        stderr(&o).contains("--steps \"10:1,5:0.5\": step 2: bound 5 does not increase"),
         "{}",
         stderr(&o)
     );

@@ -40,7 +40,84 @@ impl DemandColumn {
 struct RulesFile {
     #[serde(default = "default_demand")]
     demand: DemandColumn,
+    access: Option<AccessFile>,
     functions: Vec<FunctionFile>,
+}
+
+/// `[access]`: the E2SFCA decay, in km (straight-line) or minutes (travel time).
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct AccessFile {
+    decay: Spanned<String>,
+    steps: Option<Spanned<Vec<(f64, f64)>>>,
+    sigma: Option<Spanned<f64>>,
+}
+
+/// Distance decay of the E2SFCA, in the reach unit (metres or minutes).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(tag = "decay", rename_all = "snake_case")]
+pub enum Decay {
+    /// Steps (upper bound, weight): weight w_s for b_(s-1) < d <= b_s, 0 beyond the last.
+    Steps { steps: Vec<(f64, f64)> },
+    /// The Luo and Qi zones scaled to each role's reach: weights for the first, second and
+    /// last third of the reach (their 0-10, 10-20, 20-30 minutes of a 30-minute catchment).
+    Thirds { weights: [f64; 3] },
+    /// f(d) = exp(-d^2 / (2 sigma^2)) within the reach.
+    Gaussian { sigma: f64 },
+}
+
+impl Default for Decay {
+    /// Luo and Qi's weights 1, 0.68, 0.22 over thirds of the reach.
+    fn default() -> Self {
+        Decay::Thirds {
+            weights: [1.0, 0.68, 0.22],
+        }
+    }
+}
+
+impl Decay {
+    /// Steps given as (upper bound in km or minutes, weight), checked: bounds increase,
+    /// weights lie in (0, 1] and do not increase. `scale` converts the bounds (1000 for km
+    /// to metres).
+    pub fn from_steps(steps: &[(f64, f64)], scale: f64) -> std::result::Result<Decay, String> {
+        if steps.is_empty() {
+            return Err("no steps".into());
+        }
+        let mut out: Vec<(f64, f64)> = Vec::new();
+        for (n, &(b, w)) in steps.iter().enumerate() {
+            if !(b.is_finite() && b > 0.0 && w.is_finite() && w > 0.0 && w <= 1.0) {
+                return Err(format!(
+                    "step {}: the bound must be positive and the weight in (0, 1]",
+                    n + 1
+                ));
+            }
+            if let Some(&(pb, pw)) = out.last() {
+                if b * scale <= pb {
+                    return Err(format!(
+                        "step {}: bound {b} does not increase on the step before",
+                        n + 1
+                    ));
+                }
+                if w > pw {
+                    return Err(format!(
+                        "step {}: weight {w} rises above the step before; a decay must not increase",
+                        n + 1
+                    ));
+                }
+            }
+            out.push((b * scale, w));
+        }
+        Ok(Decay::Steps { steps: out })
+    }
+
+    /// A Gaussian decay of `sigma` (km or minutes) times `scale`.
+    pub fn gaussian(sigma: f64, scale: f64) -> std::result::Result<Decay, String> {
+        if sigma.is_finite() && sigma > 0.0 {
+            Ok(Decay::Gaussian { sigma: sigma * scale })
+        } else {
+            Err(format!("sigma {sigma} must be a positive number"))
+        }
+    }
 }
 
 fn default_demand() -> DemandColumn {
@@ -137,6 +214,8 @@ impl Function {
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Rules {
     pub demand: DemandColumn,
+    /// The `[access]` decay, in metres; `None`: not set (the default applies).
+    pub access: Option<Decay>,
     pub functions: Vec<Function>,
     /// Every distinct role, in order of first appearance.
     pub roles: Vec<Role>,
@@ -160,8 +239,32 @@ impl Rules {
         })?;
         let bad =
             |span: std::ops::Range<usize>, problem: String| Error::input(&source.name, line_of(span.start), problem);
+        let access = match &file.access {
+            None => None,
+            Some(a) => Some(match a.decay.get_ref().as_str() {
+                "step" => match &a.steps {
+                    Some(steps) => Decay::from_steps(steps.get_ref(), 1000.0)
+                        .map_err(|p| bad(steps.span(), format!("[access] steps: {p}")))?,
+                    None => Decay::default(),
+                },
+                "gaussian" => {
+                    let sigma = a
+                        .sigma
+                        .as_ref()
+                        .ok_or_else(|| bad(a.decay.span(), "[access] gaussian decay needs sigma (km)".into()))?;
+                    Decay::gaussian(*sigma.get_ref(), 1000.0).map_err(|p| bad(sigma.span(), format!("[access] {p}")))?
+                }
+                other => {
+                    return Err(bad(
+                        a.decay.span(),
+                        format!("[access] decay '{other}': expected step or gaussian"),
+                    ))
+                }
+            }),
+        };
         let mut rules = Rules {
             demand: file.demand,
+            access,
             functions: Vec::new(),
             roles: Vec::new(),
         };
@@ -328,6 +431,23 @@ mod tests {
         assert!(
             err.starts_with("rules.toml: line 10: role 'r' is defined differently"),
             "{err}"
+        );
+    }
+
+    #[test]
+    fn access_steps_not_increasing_name_the_line() {
+        let text = "[access]\ndecay = \"step\"\nsteps = [[5.0, 1.0],\n  [4.0, 0.5]]\n[[functions]]\nid = \"a\"\n[[functions.roles]]\nid = \"r\"\nkinds = [\"clinic\"]\nreach_km = 16.0\n";
+        let err = parse(text).unwrap_err().to_string();
+        assert!(
+            err.starts_with("rules.toml: line 3: [access] steps: step 2: bound 4 does not increase"),
+            "{err}"
+        );
+        let ok = parse(&text.replace("[4.0, 0.5]", "[10.0, 0.5]")).unwrap();
+        assert_eq!(
+            ok.access,
+            Some(Decay::Steps {
+                steps: vec![(5000.0, 1.0), (10000.0, 0.5)]
+            })
         );
     }
 
