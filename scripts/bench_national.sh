@@ -1,7 +1,10 @@
 #!/usr/bin/env bash
 # National-scale benchmark of `zaitaku coverage` (straight-line reach, built-in rules).
 #
-#   scripts/bench_national.sh DATA_DIR [REPEATS]
+#   scripts/bench_national.sh DATA_DIR [REPEATS] [COMMAND]
+#
+# COMMAND is coverage (default) or access (2SFCA and E2SFCA for every role; wall time and
+# peak memory only).
 #
 # DATA_DIR holds japan/municipality_points.csv and japan/prefectures.geojson (the project's
 # shared real data). The synthetic national study (about 1,900 municipalities with boundary
@@ -13,6 +16,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 data=${1:?usage: scripts/bench_national.sh DATA_DIR [REPEATS]}
 repeats=${2:-3}
+command=${3:-coverage}
 
 cargo build --release --quiet --bin zaitaku --example synth
 if [ ! -f bench-data/municipalities.geojson ]; then
@@ -25,12 +29,16 @@ trap 'rm -rf "$out"' EXIT
 printf '%-4s %-7s %8s %9s %7s %7s %7s %7s\n' rep threads wall_s peak_MB read_s reach_s cover_s write_s
 for rep in $(seq 1 "$repeats"); do
   for threads in 1 2; do
-    /usr/bin/time -f '%e %M' -o "$out/time" ./target/release/zaitaku coverage --quiet --threads "$threads" \
+    /usr/bin/time -f '%e %M' -o "$out/time" ./target/release/zaitaku "$command" --quiet --threads "$threads" \
       --municipalities bench-data/municipalities.geojson \
       --population bench-data/population.csv \
       --institutions bench-data/institutions.csv \
       --out "$out/run" > /dev/null
     read -r wall rss < "$out/time"
+    if [ "$command" != coverage ]; then
+      printf '%-4s %-7s %8.2f %9.0f\n' "$rep" "$threads" "$wall" "$((rss / 1024))"
+      continue
+    fi
     python3 - "$out/run/timings.json" "$rep" "$threads" "$wall" "$rss" <<'PY'
 import json, sys
 t = json.load(open(sys.argv[1]))
