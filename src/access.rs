@@ -235,6 +235,15 @@ mod tests {
     }
 
     #[test]
+    fn no_provider_means_no_access() {
+        let (places, demand, _, _) = case();
+        let r = role_access(&places, &demand, &[], &[], 8000.0, &Decay::default());
+        assert_eq!(r.a_2sfca, vec![0.0; 3]);
+        assert_eq!(r.a_e2sfca, vec![0.0; 3]);
+        assert_eq!((r.providers, r.supply_allocated), (0, (0.0, 0.0)));
+    }
+
+    #[test]
     fn thirds_scale_with_the_reach() {
         let d = Decay::default();
         assert_eq!(d.weight(5_000.0, 16_000.0), 1.0);
