@@ -6,6 +6,7 @@
 //! kind, a bad value or a duplicate id is rejected with the reason; the run goes on.
 
 use crate::error::{Error, Location, Reject, Result};
+use crate::inputs::csv_table::CsvTable;
 use crate::inputs::source::{decode_text, Source, TextEncoding};
 use serde::{Deserialize, Deserializer, Serialize};
 use std::collections::{HashMap, HashSet};
@@ -294,56 +295,23 @@ impl RowFields for serde_json::Map<String, serde_json::Value> {
 const REQUIRED: [&str; 5] = ["id", "name", "kind", "lat", "lon"];
 
 fn read_csv(source: &Source, text: &str, seen: &mut HashSet<String>) -> Result<InstitutionsRead> {
-    let mut reader = csv::ReaderBuilder::new().flexible(true).from_reader(text.as_bytes());
-    let headers: Vec<String> = reader
-        .headers()
-        .map_err(|e| Error::input(&source.name, Location::Line(1), format!("bad CSV header: {e}")))?
-        .iter()
-        .map(|h| h.trim().to_ascii_lowercase())
-        .collect();
+    let table = CsvTable::open(&source.name, text)?;
     for column in REQUIRED {
-        if !headers.iter().any(|h| h == column) {
-            return Err(Error::input(
-                &source.name,
-                Location::Line(1),
-                format!(
-                    "required column '{column}' is missing (columns are: {})",
-                    headers.join(", ")
-                ),
-            ));
-        }
+        table.require(column, "id, name, kind, lat, lon")?;
     }
-    let columns: HashMap<String, usize> = headers.iter().enumerate().map(|(i, h)| (h.clone(), i)).collect();
+    let columns: HashMap<String, usize> = table.headers.iter().enumerate().map(|(i, h)| (h.clone(), i)).collect();
     let mut out = InstitutionsRead::default();
-    for record in reader.records() {
-        out.rows_read += 1;
-        let record = match record {
-            Ok(r) => r,
-            Err(e) => {
-                let line = e.position().map(|p| p.line()).unwrap_or(0);
-                out.rejects.push(Reject::new(
-                    &source.name,
-                    Location::Line(line),
-                    format!("unreadable CSV row: {e}"),
-                ));
-                continue;
-            }
-        };
-        let location = Location::Line(record.position().map(|p| p.line()).unwrap_or(0));
-        if record.len() != headers.len() {
-            out.rejects.push(Reject::new(
-                &source.name,
-                location,
-                format!("{} fields where the header has {}", record.len(), headers.len()),
-            ));
-            continue;
-        }
+    let mut rejects = Vec::new();
+    let rows_read = table.for_each(&mut rejects, |location, record| {
         let row = CsvRow {
             columns: &columns,
-            record: &record,
+            record,
         };
         accept(parse_row(&row, None), &source.name, location, seen, &mut out);
-    }
+    });
+    out.rows_read = rows_read;
+    out.rejects.extend(rejects);
+    out.rejects.sort_by(|a, b| a.location.cmp(&b.location));
     Ok(out)
 }
 

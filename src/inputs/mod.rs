@@ -4,6 +4,7 @@
 //! with its rejects, and fails with an [`Error::Input`](crate::error::Error::Input) for a
 //! file-level problem. [`load`] reads a whole study.
 
+pub mod csv_table;
 pub mod institutions;
 pub mod mesh;
 pub mod municipalities;

@@ -6,6 +6,7 @@
 //! the reason.
 
 use crate::error::{Error, Location, Reject, Result};
+use crate::inputs::csv_table::CsvTable;
 use crate::inputs::mesh::Mesh;
 use crate::inputs::source::{decode_text, Source};
 use std::collections::HashSet;
@@ -33,57 +34,19 @@ pub struct PopulationRead {
 /// Reads one population file. `seen` holds the codes of files read before.
 pub fn read_population(source: &Source, seen: &mut HashSet<Mesh>) -> Result<PopulationRead> {
     let (text, _) = decode_text(source)?;
-    let mut reader = csv::ReaderBuilder::new().flexible(true).from_reader(text.as_bytes());
-    let headers: Vec<String> = reader
-        .headers()
-        .map_err(|e| Error::input(&source.name, Location::Line(1), format!("bad CSV header: {e}")))?
-        .iter()
-        .map(|h| h.trim().to_ascii_lowercase())
-        .collect();
-    let column = |name: &str| headers.iter().position(|h| h == name);
-    let required = |name: &str| {
-        column(name).ok_or_else(|| {
-            Error::input(
-                &source.name,
-                Location::Line(1),
-                format!(
-                    "required column '{name}' is missing (expected mesh_code,population,population_65plus[,population_75plus]; columns are: {})",
-                    headers.join(", ")
-                ),
-            )
-        })
-    };
-    let c_mesh = required("mesh_code")?;
-    let c_pop = required("population")?;
-    let c_65 = required("population_65plus")?;
-    let c_75 = column("population_75plus");
+    let table = CsvTable::open(&source.name, &text)?;
+    let expected = "mesh_code,population,population_65plus[,population_75plus]";
+    let c_mesh = table.require("mesh_code", expected)?;
+    let c_pop = table.require("population", expected)?;
+    let c_65 = table.require("population_65plus", expected)?;
+    let c_75 = table.column("population_75plus");
     let mut out = PopulationRead {
         has_75plus: c_75.is_some(),
         ..Default::default()
     };
-    for record in reader.records() {
-        out.rows_read += 1;
-        let record = match record {
-            Ok(r) => r,
-            Err(e) => {
-                let line = e.position().map(|p| p.line()).unwrap_or(0);
-                out.rejects.push(Reject::new(
-                    &source.name,
-                    Location::Line(line),
-                    format!("unreadable CSV row: {e}"),
-                ));
-                continue;
-            }
-        };
-        let location = Location::Line(record.position().map(|p| p.line()).unwrap_or(0));
+    let mut rejects = Vec::new();
+    let rows_read = table.for_each(&mut rejects, |location, record| {
         let row = (|| -> std::result::Result<PopulationCell, String> {
-            if record.len() != headers.len() {
-                return Err(format!(
-                    "{} fields where the header has {}",
-                    record.len(),
-                    headers.len()
-                ));
-            }
             let field = |i: usize| record.get(i).unwrap_or("").trim();
             let mesh = Mesh::parse(field(c_mesh)).map_err(|e| e.to_string())?;
             let value = |i: usize, name: &str| -> std::result::Result<f64, String> {
@@ -114,7 +77,10 @@ pub fn read_population(source: &Source, seen: &mut HashSet<Mesh>) -> Result<Popu
                 return Err(format!("mesh code {mesh} appears again (the first row is kept)"));
             }
             Ok(PopulationCell {
-                line: record.position().map(|p| p.line()).unwrap_or(0),
+                line: match &location {
+                    Location::Line(n) => *n,
+                    _ => 0,
+                },
                 mesh,
                 population,
                 population_65plus,
@@ -123,9 +89,12 @@ pub fn read_population(source: &Source, seen: &mut HashSet<Mesh>) -> Result<Popu
         })();
         match row {
             Ok(cell) => out.cells.push(cell),
-            Err(reason) => out.rejects.push(Reject::new(&source.name, location, reason)),
+            Err(reason) => out.rejects.push(Reject::new(&source.name, location.clone(), reason)),
         }
-    }
+    });
+    out.rows_read = rows_read;
+    out.rejects.extend(rejects);
+    out.rejects.sort_by(|a, b| a.location.cmp(&b.location));
     if out.cells.is_empty() {
         return Err(Error::no_usable_row(
             &source.name,

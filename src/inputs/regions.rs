@@ -1,7 +1,8 @@
 //! Regions: a layout of municipalities into areas (the secondary medical regions, 二次医療圏,
 //! or any other), CSV `municipality_code,region_code,region_name`.
 
-use crate::error::{Error, Location, Reject, Result};
+use crate::error::{Error, Reject, Result};
+use crate::inputs::csv_table::CsvTable;
 use crate::inputs::municipalities::{normalise_code, Municipality};
 use crate::inputs::source::{decode_text, Source};
 use std::collections::HashMap;
@@ -28,26 +29,12 @@ pub struct RegionsRead {
 /// in the study, a bad code, or a municipality listed twice is rejected with the reason.
 pub fn read_regions(source: &Source, municipalities: &[Municipality]) -> Result<RegionsRead> {
     let (text, _) = decode_text(source)?;
-    let mut reader = csv::ReaderBuilder::new().flexible(true).from_reader(text.as_bytes());
-    let headers: Vec<String> = reader
-        .headers()
-        .map_err(|e| Error::input(&source.name, Location::Line(1), format!("bad CSV header: {e}")))?
-        .iter()
-        .map(|h| h.trim().to_ascii_lowercase())
-        .collect();
-    let column = |name: &str| {
-        headers.iter().position(|h| h == name).ok_or_else(|| {
-            Error::input(
-                &source.name,
-                Location::Line(1),
-                format!("required column '{name}' is missing (expected municipality_code,region_code,region_name)"),
-            )
-        })
-    };
+    let table = CsvTable::open(&source.name, &text)?;
+    let expected = "municipality_code,region_code,region_name";
     let (c_m, c_r, c_n) = (
-        column("municipality_code")?,
-        column("region_code")?,
-        column("region_name")?,
+        table.require("municipality_code", expected)?,
+        table.require("region_code", expected)?,
+        table.require("region_name", expected)?,
     );
     let index: HashMap<&str, usize> = municipalities
         .iter()
@@ -57,21 +44,8 @@ pub fn read_regions(source: &Source, municipalities: &[Municipality]) -> Result<
     let mut out = RegionsRead::default();
     let mut seen = vec![false; municipalities.len()];
     let mut by_code: std::collections::BTreeMap<String, Region> = Default::default();
-    for record in reader.records() {
-        out.rows_read += 1;
-        let record = match record {
-            Ok(r) => r,
-            Err(e) => {
-                let line = e.position().map(|p| p.line()).unwrap_or(0);
-                out.rejects.push(Reject::new(
-                    &source.name,
-                    Location::Line(line),
-                    format!("unreadable CSV row: {e}"),
-                ));
-                continue;
-            }
-        };
-        let location = Location::Line(record.position().map(|p| p.line()).unwrap_or(0));
+    let mut rejects = Vec::new();
+    let rows_read = table.for_each(&mut rejects, |location, record| {
         let field = |i: usize| record.get(i).unwrap_or("").trim().to_string();
         let row = (|| -> std::result::Result<(usize, String, String), String> {
             let code = normalise_code(&field(c_m))?;
@@ -100,7 +74,10 @@ pub fn read_regions(source: &Source, municipalities: &[Municipality]) -> Result<
                 .push(m),
             Err(reason) => out.rejects.push(Reject::new(&source.name, location, reason)),
         }
-    }
+    });
+    out.rows_read = rows_read;
+    out.rejects.extend(rejects);
+    out.rejects.sort_by(|a, b| a.location.cmp(&b.location));
     out.regions = by_code
         .into_values()
         .map(|mut r| {
