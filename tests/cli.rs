@@ -21,13 +21,18 @@ fn stderr(o: &Output) -> String {
 
 /// Runs coverage on the grid fixture (with `extra` arguments) into a fresh folder.
 fn grid_run(extra: &[&str]) -> (tempfile::TempDir, PathBuf) {
+    grid_command("coverage", extra)
+}
+
+/// Runs `command` on the grid fixture (with `extra` arguments) into a fresh folder.
+fn grid_command(command: &str, extra: &[&str]) -> (tempfile::TempDir, PathBuf) {
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("out");
     let m = fixture("grid/municipalities.geojson");
     let i = fixture("grid/institutions.csv");
     let r = fixture("grid/rules.toml");
     let mut args = vec![
-        "coverage",
+        command,
         "--quiet",
         "--municipalities",
         m.to_str().unwrap(),
@@ -377,24 +382,9 @@ fn demo_is_deterministic_across_thread_counts() {
 
 #[test]
 fn access_on_the_grid_by_hand() {
-    let dir = tempfile::tempdir().unwrap();
-    let out = dir.path().join("out");
+    let pop = fixture("grid/population.csv");
+    let (dir, out) = grid_command("access", &["--population", pop.to_str().unwrap()]);
     let f = |p: &str| fixture(p).display().to_string();
-    let o = zaitaku(&[
-        "access",
-        "--quiet",
-        "--municipalities",
-        &f("grid/municipalities.geojson"),
-        "--population",
-        &f("grid/population.csv"),
-        "--institutions",
-        &f("grid/institutions.csv"),
-        "--rules",
-        &f("grid/rules.toml"),
-        "--out",
-        out.to_str().unwrap(),
-    ]);
-    assert!(o.status.success(), "{}", stderr(&o));
     let expected: Value = serde_json::from_slice(&std::fs::read(fixture("grid/expected.json")).unwrap()).unwrap();
     let cells = expected["cells"].as_array().unwrap();
     // One doctor (supply 1) shared by the demand within 16 km: R = 1 / that demand, and
@@ -441,24 +431,15 @@ fn access_on_the_grid_by_hand() {
         "municipality_code,region_code,region_name\n20004,R1,west\n20005,R1,west\n200061,R2,bad\n",
     )
     .unwrap();
-    let out2 = dir.path().join("out2");
-    let o = zaitaku(&[
+    let (_dir2, out2) = grid_command(
         "access",
-        "--quiet",
-        "--municipalities",
-        &f("grid/municipalities.geojson"),
-        "--population",
-        &f("grid/population.csv"),
-        "--institutions",
-        &f("grid/institutions.csv"),
-        "--rules",
-        &f("grid/rules.toml"),
-        "--regions",
-        regions.to_str().unwrap(),
-        "--out",
-        out2.to_str().unwrap(),
-    ]);
-    assert!(o.status.success(), "{}", stderr(&o));
+        &[
+            "--population",
+            pop.to_str().unwrap(),
+            "--regions",
+            regions.to_str().unwrap(),
+        ],
+    );
     let rows = read_csv(&out2.join("access.csv"));
     let r1 = rows
         .iter()
