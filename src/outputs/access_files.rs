@@ -4,7 +4,7 @@ use crate::access::RoleAccess;
 use crate::coverage::municipality_ranges;
 use crate::error::Result;
 use crate::inputs::Study;
-use crate::outputs::geojson_out::{num, write_feature_collection, OutFeature};
+use crate::outputs::geojson_out::{num, write_feature_collection, OutFeature, OutGeometry};
 use crate::outputs::tables::{write_csv_rows, write_parquet, TableColumn};
 use crate::outputs::{fmt_num, OutDir};
 use crate::reach::ReachTable;
@@ -205,7 +205,7 @@ pub fn write_access(out: &mut OutDir, study: &Study, reach: &ReachTable, access:
                 p.insert(format!("{}_gini", role.id), num(a.gini, 6));
             }
             OutFeature {
-                geometry: geo::Geometry::MultiPolygon(muni.geometry.clone()),
+                geometry: OutGeometry::MultiPolygon(&muni.geometry),
                 properties: p,
             }
         })

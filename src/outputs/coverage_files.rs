@@ -3,7 +3,7 @@
 use crate::coverage::{missing_roles, municipality_ranges, Coverage, Stats};
 use crate::error::{Error, Result};
 use crate::inputs::Study;
-use crate::outputs::geojson_out::{num, write_feature_collection, OutFeature};
+use crate::outputs::geojson_out::{num, write_feature_collection, OutFeature, OutGeometry};
 use crate::outputs::tables::{write_csv, write_parquet, TableColumn};
 use crate::outputs::{fmt_num, OutDir};
 use crate::reach::ReachTable;
@@ -57,7 +57,7 @@ pub fn write_coverage(
             p.insert(format!("{}_p90_{suffix}", function.id), num(d(s.p90), DIST_DP));
         }
         OutFeature {
-            geometry: geo::Geometry::MultiPolygon(muni.geometry.clone()),
+            geometry: OutGeometry::MultiPolygon(&muni.geometry),
             properties: p,
         }
     });
@@ -211,7 +211,7 @@ pub fn write_coverage(
                     json!(missing_roles(rules, reach, f, i).join(",")),
                 );
                 OutFeature {
-                    geometry: geo::Geometry::Polygon(c.mesh.square().to_polygon().orient(Direction::Default)),
+                    geometry: OutGeometry::Polygon(c.mesh.square().to_polygon().orient(Direction::Default)),
                     properties: p,
                 }
             })

@@ -3,14 +3,72 @@
 
 use crate::error::{Error, Result};
 use crate::outputs::OutDir;
+use geo::{LineString, MultiPolygon, Polygon};
 use rayon::prelude::*;
 use serde_json::{Map, Value};
 use std::io::Write;
 
+/// The geometry of a feature to write: borrowed from the study where it lives there.
+pub enum OutGeometry<'a> {
+    MultiPolygon(&'a MultiPolygon<f64>),
+    Polygon(Polygon<f64>),
+}
+
 /// A feature to write: its geometry and its properties in order.
-pub struct OutFeature {
-    pub geometry: geo::Geometry<f64>,
+pub struct OutFeature<'a> {
+    pub geometry: OutGeometry<'a>,
     pub properties: Map<String, Value>,
+}
+
+/// Writes `{"type":"Feature","geometry":...,"properties":...}` straight from geo's types,
+/// numbers formatted as serde_json formats them.
+fn write_feature(buf: &mut Vec<u8>, f: &OutFeature) -> serde_json::Result<()> {
+    fn ring(buf: &mut Vec<u8>, ring: &LineString<f64>) -> serde_json::Result<()> {
+        buf.push(b'[');
+        for (i, c) in ring.0.iter().enumerate() {
+            if i > 0 {
+                buf.push(b',');
+            }
+            buf.push(b'[');
+            serde_json::to_writer(&mut *buf, &c.x)?;
+            buf.push(b',');
+            serde_json::to_writer(&mut *buf, &c.y)?;
+            buf.push(b']');
+        }
+        buf.push(b']');
+        Ok(())
+    }
+    fn polygon(buf: &mut Vec<u8>, p: &Polygon<f64>) -> serde_json::Result<()> {
+        buf.push(b'[');
+        ring(buf, p.exterior())?;
+        for hole in p.interiors() {
+            buf.push(b',');
+            ring(buf, hole)?;
+        }
+        buf.push(b']');
+        Ok(())
+    }
+    buf.extend_from_slice(b"{\"type\":\"Feature\",\"geometry\":");
+    match &f.geometry {
+        OutGeometry::Polygon(p) => {
+            buf.extend_from_slice(b"{\"type\":\"Polygon\",\"coordinates\":");
+            polygon(buf, p)?;
+        }
+        OutGeometry::MultiPolygon(mp) => {
+            buf.extend_from_slice(b"{\"type\":\"MultiPolygon\",\"coordinates\":[");
+            for (i, p) in mp.0.iter().enumerate() {
+                if i > 0 {
+                    buf.push(b',');
+                }
+                polygon(buf, p)?;
+            }
+            buf.push(b']');
+        }
+    }
+    buf.extend_from_slice(b"},\"properties\":");
+    serde_json::to_writer(&mut *buf, &f.properties)?;
+    buf.push(b'}');
+    Ok(())
 }
 
 /// A number property, rounded; `null` for `None` or a non-finite value.
@@ -29,14 +87,9 @@ pub fn write_feature_collection(out: &mut OutDir, name: &str, features: Vec<OutF
     let lines: Vec<Vec<u8>> = features
         .into_par_iter()
         .map(|f| {
-            let feature = geojson::Feature {
-                bbox: None,
-                geometry: Some(geojson::Geometry::from(&f.geometry)),
-                id: None,
-                properties: Some(f.properties),
-                foreign_members: None,
-            };
-            serde_json::to_vec(&feature).map_err(|e| Error::Internal(format!("writing {name}: {e}")))
+            let mut buf = Vec::new();
+            write_feature(&mut buf, &f).map_err(|e| Error::Internal(format!("writing {name}: {e}")))?;
+            Ok(buf)
         })
         .collect::<Result<_>>()?;
     out.write(name, |w| {
