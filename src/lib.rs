@@ -12,6 +12,7 @@ pub mod coverage;
 pub mod demand;
 pub mod demo;
 pub mod error;
+pub mod indicators;
 pub mod inputs;
 pub mod outputs;
 pub mod progress;

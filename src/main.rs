@@ -60,6 +60,23 @@ enum Command {
         #[arg(long)]
         out: PathBuf,
     },
+    /// Guideline indicators per municipality, region, prefecture and the whole input.
+    #[command(
+        after_help = "Example:\n  zaitaku indicators --municipalities n03.geojson --population mesh.csv \\\n    --institutions institutions.csv --regions regions.csv --table deaths.csv --out results"
+    )]
+    Indicators {
+        #[command(flatten)]
+        inputs: InputArgs,
+        /// Indicator catalogue TOML (default: built-in).
+        #[arg(long)]
+        catalogue: Option<PathBuf>,
+        /// Process or outcome table: municipality_code and numeric columns (repeatable).
+        #[arg(long)]
+        table: Vec<PathBuf>,
+        /// Output folder (created if missing).
+        #[arg(long)]
+        out: PathBuf,
+    },
     /// Print the rules file.
     #[command(after_help = "Example:\n  zaitaku rules --default > rules.toml")]
     Rules {
@@ -232,16 +249,38 @@ fn execute(cli: Cli) -> zaitaku::Result<()> {
             print_written(&out, &run.written);
             Ok(())
         }
+        Command::Indicators {
+            inputs,
+            catalogue,
+            table,
+            out,
+        } => {
+            let sources = inputs.sources()?;
+            let catalogue = catalogue.as_deref().map(Source::read).transpose()?;
+            let tables = table
+                .iter()
+                .map(|p| Source::read(p))
+                .collect::<zaitaku::Result<Vec<_>>>()?;
+            let run = run::indicators(&sources, catalogue.as_ref(), &tables, &out, progress)?;
+            print!("{}", run::indicators_table(&run));
+            print_written(&out, &run.written);
+            Ok(())
+        }
         Command::Demo { out } => {
             let run = run::coverage(&zaitaku::demo::sources(), &out, progress)?;
             let access = run::access_on(&run.study, &run.reach, &out, progress, None)?;
+            let catalogue = zaitaku::inputs::catalogue::builtin_catalogue();
+            let indicators = run::indicators_on(&run.study, &catalogue, &Default::default(), &run.coverage, &out)?;
             println!("zaitaku demo: Nagano prefecture (synthetic municipal boundaries, population and institutions)");
             println!("Share of people aged 65+ within reach of every required role, per function:\n");
             print!("{}", run::coverage_table(&run));
             println!("\nAccessibility (2SFCA, and E2SFCA with Luo and Qi's steps over thirds of each reach), supply per 1,000 aged 65+:\n");
             print!("{}", run::access_table(&run.study, &access));
+            println!("\nGuideline indicators:\n");
+            print!("{}", run::indicators_table(&indicators));
             let mut written = run.written.clone();
             written.extend(access.written.iter().cloned());
+            written.extend(indicators.written.iter().cloned());
             print_written(&out, &written);
             println!(
                 "\nOpen in QGIS: {} (style by <function>_share), with {} on top for the uncovered mesh squares;\n{} for supply per 1,000 by role.",
@@ -255,9 +294,14 @@ fn execute(cli: Cli) -> zaitaku::Result<()> {
 }
 
 fn print_written(out: &Path, written: &[PathBuf]) {
-    let names: Vec<String> = written
+    let mut names: Vec<String> = Vec::new();
+    for name in written
         .iter()
         .filter_map(|p| p.file_name().map(|n| n.to_string_lossy().into_owned()))
-        .collect();
+    {
+        if !names.contains(&name) {
+            names.push(name);
+        }
+    }
     println!("\nWrote to {}: {}", out.display(), names.join(", "));
 }

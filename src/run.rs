@@ -235,6 +235,122 @@ pub fn access_table(study: &Study, run: &AccessRun) -> String {
     s
 }
 
+/// What an indicators run produced.
+pub struct IndicatorsRun {
+    pub areas: Vec<crate::indicators::Area>,
+    pub rows: Vec<crate::indicators::IndicatorRow>,
+    pub written: Vec<std::path::PathBuf>,
+}
+
+/// `zaitaku indicators`: the catalogue's indicators (built-in when `catalogue` is `None`),
+/// the `tables` for process and outcome indicators, and coverage's shares, per area.
+pub fn indicators(
+    sources: &InputSources,
+    catalogue: Option<&crate::inputs::Source>,
+    tables: &[crate::inputs::Source],
+    out_dir: &Path,
+    progress: Progress,
+) -> Result<IndicatorsRun> {
+    let catalogue = match catalogue {
+        Some(src) => crate::inputs::catalogue::parse_catalogue(src)?,
+        None => crate::inputs::catalogue::builtin_catalogue(),
+    };
+    let spinner = progress.spinner("reading");
+    let study = inputs::load(sources, progress);
+    spinner.finish_and_clear();
+    let mut study = study?;
+    let mut values = crate::indicators::TableValues::new();
+    for src in tables {
+        let (read, rejects) = crate::inputs::tables::read_table(src, &study.municipalities, &mut values)?;
+        study.files.push(crate::inputs::FileReport {
+            file: src.name.clone(),
+            role: "table",
+            read,
+            accepted: read - rejects.len(),
+            rejected: rejects.len(),
+            encoding: None,
+            notes: Vec::new(),
+        });
+        study.rejects.extend(rejects);
+    }
+    let reach = straight_line_reach(&study.demand.places(), &study.institutions, &study.rules, progress);
+    let cov = coverage::compute(&study.demand, &study.municipalities, &study.rules, &reach);
+    indicators_on(&study, &catalogue, &values, &cov, out_dir)
+}
+
+/// Indicators of a study whose coverage is known; writes indicators.csv, .parquet, .geojson
+/// and indicators_summary.json.
+pub fn indicators_on(
+    study: &Study,
+    catalogue: &[crate::inputs::catalogue::Indicator],
+    tables: &crate::indicators::TableValues,
+    cov: &Coverage,
+    out_dir: &Path,
+) -> Result<IndicatorsRun> {
+    let (areas, rows) = crate::indicators::compute(study, catalogue, tables, Some(cov));
+    let mut out = OutDir::create(out_dir)?;
+    crate::outputs::indicator_files::write_indicators(&mut out, study, &areas, &rows)?;
+    crate::outputs::coverage_files::write_rejects(&mut out, study)?;
+    let not_available: Vec<&str> = catalogue
+        .iter()
+        .filter(|i| {
+            rows.iter()
+                .any(|r| r.indicator == i.id && r.count.is_none() && r.share.is_none())
+        })
+        .map(|i| i.id.as_str())
+        .collect();
+    let outside = crate::indicators::institution_municipalities(study)
+        .iter()
+        .filter(|h| h.is_none())
+        .count();
+    let summary = json!({
+        "zaitaku_version": env!("CARGO_PKG_VERSION"),
+        "command": "indicators",
+        "inputs": study.files,
+        "rejected_total": study.rejects.len(),
+        "indicators": catalogue.len(),
+        "not_available": not_available,
+        "institutions_outside_every_municipality": outside,
+        "rates": "per 100,000 population and per 100,000 aged 65+ from the population mesh; empty without population",
+    });
+    let bytes = serde_json::to_vec_pretty(&summary).map_err(|e| crate::error::Error::Internal(e.to_string()))?;
+    out.write_bytes("indicators_summary.json", &bytes)?;
+    Ok(IndicatorsRun {
+        areas,
+        rows,
+        written: out.written().to_vec(),
+    })
+}
+
+/// The printed summary of indicators: the whole input's counts and rates.
+pub fn indicators_table(run: &IndicatorsRun) -> String {
+    let mut s = format!(
+        "{:<34} {:>10} {:>12} {:>14}\n",
+        "indicator (whole input)", "count", "per 100k", "per 100k 65+"
+    );
+    let all = run.areas.len() - 1;
+    for r in run.rows.iter().filter(|r| r.area == all) {
+        let f = |x: Option<f64>, d: usize| x.map(|v| format!("{v:.d$}")).unwrap_or_else(|| "n/a".into());
+        match r.share {
+            Some(share) => s.push_str(&format!(
+                "{:<34} {:>10} {:>11.1}% {:>14}\n",
+                r.indicator,
+                "",
+                share * 100.0,
+                ""
+            )),
+            None => s.push_str(&format!(
+                "{:<34} {:>10} {:>12} {:>14}\n",
+                r.indicator,
+                f(r.count, 0),
+                f(r.per_100k, 2),
+                f(r.per_100k_65plus, 2)
+            )),
+        }
+    }
+    s
+}
+
 /// summary.json: inputs read and rejected, parameters, totals per function for the whole
 /// input and per prefecture. Deterministic: no times, no thread count.
 pub fn summary_json(study: &Study, reach: &ReachTable, cov: &Coverage) -> Value {

@@ -377,7 +377,7 @@ fn demo_is_deterministic_across_thread_counts() {
         assert!(a == b, "{name:?} differs between --threads 1 and 2");
         compared += 1;
     }
-    assert_eq!(compared, 12);
+    assert_eq!(compared, 16);
 }
 
 #[test]
@@ -482,6 +482,87 @@ fn access_on_the_grid_by_hand() {
         stderr(&o).contains("--steps \"10:1,5:0.5\": step 2: bound 5 does not increase"),
         "{}",
         stderr(&o)
+    );
+}
+
+#[test]
+fn indicators_on_the_grid_by_hand() {
+    let pop = fixture("grid/population.csv");
+    let dir = tempfile::tempdir().unwrap();
+    let regions = dir.path().join("regions.csv");
+    std::fs::write(
+        &regions,
+        "municipality_code,region_code,region_name\n20004,R1,west\n20005,R1,west\n",
+    )
+    .unwrap();
+    let table = dir.path().join("deaths.csv");
+    std::fs::write(&table, "municipality_code,home_deaths\n20004,3\n20005,2\n20099,1\n").unwrap();
+    let (_d, out) = grid_command(
+        "indicators",
+        &[
+            "--population",
+            pop.to_str().unwrap(),
+            "--regions",
+            regions.to_str().unwrap(),
+            "--table",
+            table.to_str().unwrap(),
+        ],
+    );
+    let rows = read_csv(&out.join("indicators.csv"));
+    let get = |level: &str, area: &str, ind: &str| {
+        rows.iter()
+            .find(|r| r["level"] == level && r["area_code"] == area && r["indicator"] == ind)
+            .unwrap_or_else(|| panic!("no row {level} {area} {ind}"))
+    };
+    // The population file: cells k = 1..20 hold 100 k people and 10 k aged 65+; 20005 holds
+    // the cells east of lon 138.25 and west of 138.5.
+    let expected: Value = serde_json::from_slice(&std::fs::read(fixture("grid/expected.json")).unwrap()).unwrap();
+    let p65_m5 = expected["municipalities"]["20005"]["visit"]["demand"].as_f64().unwrap();
+    let m5 = get("municipality", "20005", "home_visit_institutions");
+    close(&m5["count"], 1.0, 0.0, "one visiting clinic in 20005");
+    close(&m5["per_100k_65plus"], 1.0 / p65_m5 * 100_000.0, 1e-4, "per 100k 65+");
+    close(&m5["per_100k"], 1.0 / (10.0 * p65_m5) * 100_000.0, 1e-4, "per 100k");
+    close(
+        &get("municipality", "20006", "home_visit_institutions")["count"],
+        0.0,
+        0.0,
+        "C2 does not visit",
+    );
+    close(
+        &get("region", "R1", "visiting_nurse_stations")["count"],
+        1.0,
+        0.0,
+        "nurse in 20004",
+    );
+    close(
+        &get("prefecture", "20", "home_visit_institutions")["count"],
+        1.0,
+        0.0,
+        "prefecture",
+    );
+    close(&get("all", "all", "home_visit_institutions")["count"], 1.0, 0.0, "all");
+    // Tables are summed as given; a column no table has is not available, not zero.
+    close(&get("region", "R1", "home_deaths")["count"], 5.0, 0.0, "deaths R1");
+    let missing = get("all", "all", "home_visit_patients");
+    assert_eq!(
+        (missing["status"].as_str(), missing["count"].as_str()),
+        ("not_available", "")
+    );
+    // Coverage next to the counts.
+    let share = expected["municipalities"]["20005"]["team"]["share"].as_f64().unwrap();
+    close(
+        &get("municipality", "20005", "coverage_team")["share"],
+        share,
+        1e-6,
+        "coverage share",
+    );
+    // The unknown municipality of the table is a reject with its line.
+    let rejects = read_csv(&out.join("rejects.csv"));
+    assert!(
+        rejects
+            .iter()
+            .any(|r| r["location"] == "line 4" && r["reason"].contains("20099")),
+        "{rejects:?}"
     );
 }
 

@@ -4,6 +4,7 @@
 //! with its rejects, and fails with an [`Error::Input`](crate::error::Error::Input) for a
 //! file-level problem. [`load`] reads a whole study.
 
+pub mod catalogue;
 pub mod csv_table;
 pub mod institutions;
 pub mod mesh;
@@ -12,6 +13,7 @@ pub mod population;
 pub mod regions;
 pub mod rules;
 pub mod source;
+pub mod tables;
 
 use crate::demand::{self, Demand, PopulationInput};
 use crate::error::{Reject, Result};

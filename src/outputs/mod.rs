@@ -6,6 +6,7 @@
 pub mod access_files;
 pub mod coverage_files;
 pub mod geojson_out;
+pub mod indicator_files;
 pub mod tables;
 
 use crate::error::{Error, Result};

@@ -1,0 +1,71 @@
+//! Process and outcome tables (`--table`): per municipality, numeric columns such as
+//! patients visited or deaths at home, read as given.
+
+use crate::error::{Reject, Result};
+use crate::indicators::TableValues;
+use crate::inputs::csv_table::CsvTable;
+use crate::inputs::municipalities::{normalise_code, Municipality};
+use crate::inputs::source::{decode_text, Source};
+use std::collections::HashMap;
+
+/// Reads a table `municipality_code,<column>,...` into `values`. Rows of unknown
+/// municipalities, bad codes or non-numeric values are rejected; an empty cell is no value.
+/// Returns the rows read and the rejects.
+pub fn read_table(
+    source: &Source,
+    municipalities: &[Municipality],
+    values: &mut TableValues,
+) -> Result<(usize, Vec<Reject>)> {
+    let (text, _) = decode_text(source)?;
+    let table = CsvTable::open(&source.name, &text)?;
+    let c_code = table.require("municipality_code", "municipality_code and numeric columns")?;
+    let columns: Vec<(usize, String)> = table
+        .headers
+        .iter()
+        .enumerate()
+        .filter(|(i, _)| *i != c_code)
+        .map(|(i, h)| (i, h.clone()))
+        .collect();
+    let index: HashMap<&str, usize> = municipalities
+        .iter()
+        .enumerate()
+        .map(|(i, m)| (m.code.as_str(), i))
+        .collect();
+    let mut rejects = Vec::new();
+    let mut row_rejects = Vec::new();
+    let mut accepted = Vec::new();
+    let read = table.for_each(&mut rejects, |location, record| {
+        let row = (|| -> std::result::Result<(usize, Vec<(String, f64)>), String> {
+            let code = normalise_code(record.get(c_code).unwrap_or(""))?;
+            let m = *index
+                .get(code.as_str())
+                .ok_or_else(|| format!("municipality {code} is not in the municipalities file"))?;
+            let mut vals = Vec::new();
+            for (i, name) in &columns {
+                let s = record.get(*i).unwrap_or("").trim();
+                if s.is_empty() {
+                    continue;
+                }
+                let v: f64 = s.parse().map_err(|_| format!("{name} '{s}' is not a number"))?;
+                if !v.is_finite() {
+                    return Err(format!("{name} '{s}' is not a finite number"));
+                }
+                vals.push((name.clone(), v));
+            }
+            Ok((m, vals))
+        })();
+        match row {
+            Ok(r) => accepted.push(r),
+            Err(reason) => row_rejects.push(Reject::new(&source.name, location, reason)),
+        }
+    });
+    for (m, vals) in accepted {
+        let entry = values.entry(m).or_default();
+        for (name, v) in vals {
+            *entry.entry(name).or_insert(0.0) += v;
+        }
+    }
+    rejects.extend(row_rejects);
+    rejects.sort_by(|a, b| a.location.cmp(&b.location));
+    Ok((read, rejects))
+}

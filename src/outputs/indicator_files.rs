@@ -1,0 +1,106 @@
+//! The files of `zaitaku indicators`.
+
+use crate::error::Result;
+use crate::indicators::{Area, IndicatorRow};
+use crate::inputs::Study;
+use crate::outputs::geojson_out::{num, write_feature_collection, OutFeature, OutGeometry};
+use crate::outputs::tables::{write_csv, write_parquet, TableColumn};
+use crate::outputs::{fmt_num, OutDir};
+use serde_json::{json, Map};
+
+const HEADER: [&str; 12] = [
+    "level",
+    "area_code",
+    "area_name",
+    "indicator",
+    "label_ja",
+    "function",
+    "category",
+    "status",
+    "count",
+    "per_100k",
+    "per_100k_65plus",
+    "share",
+];
+
+/// indicators.csv, indicators.parquet and indicators.geojson (one column per indicator,
+/// joined to the municipal polygons).
+pub fn write_indicators(out: &mut OutDir, study: &Study, areas: &[Area], rows: &[IndicatorRow]) -> Result<()> {
+    let status = |r: &IndicatorRow| {
+        if r.count.is_none() && r.share.is_none() {
+            "not_available"
+        } else {
+            "ok"
+        }
+    };
+    write_csv(
+        out,
+        "indicators.csv",
+        &HEADER,
+        rows.iter().map(|r| {
+            let a = &areas[r.area];
+            vec![
+                a.level.to_string(),
+                a.code.clone(),
+                a.name.clone(),
+                r.indicator.clone(),
+                r.label_ja.clone(),
+                r.function.clone(),
+                r.category.clone(),
+                status(r).to_string(),
+                fmt_num(r.count, 4),
+                fmt_num(r.per_100k, 4),
+                fmt_num(r.per_100k_65plus, 4),
+                fmt_num(r.share, 6),
+            ]
+        }),
+    )?;
+    let text = |get: &dyn Fn(&IndicatorRow) -> String| rows.iter().map(get).collect::<Vec<_>>();
+    let float = |get: &dyn Fn(&IndicatorRow) -> Option<f64>| rows.iter().map(get).collect::<Vec<_>>();
+    write_parquet(
+        out,
+        "indicators.parquet",
+        rows.len(),
+        vec![
+            TableColumn::Text("level", text(&|r| areas[r.area].level.to_string())),
+            TableColumn::Text("area_code", text(&|r| areas[r.area].code.clone())),
+            TableColumn::Text("area_name", text(&|r| areas[r.area].name.clone())),
+            TableColumn::Text("indicator", text(&|r| r.indicator.clone())),
+            TableColumn::Text("label_ja", text(&|r| r.label_ja.clone())),
+            TableColumn::Text("function", text(&|r| r.function.clone())),
+            TableColumn::Text("category", text(&|r| r.category.clone())),
+            TableColumn::Text("status", text(&|r| status(r).to_string())),
+            TableColumn::Float("count".into(), float(&|r| r.count)),
+            TableColumn::Float("per_100k".into(), float(&|r| r.per_100k)),
+            TableColumn::Float("per_100k_65plus".into(), float(&|r| r.per_100k_65plus)),
+            TableColumn::Float("share".into(), float(&|r| r.share)),
+        ],
+    )?;
+    let features = study
+        .municipalities
+        .iter()
+        .enumerate()
+        .map(|(m, muni)| {
+            let mut p = Map::new();
+            p.insert("code".into(), json!(muni.code));
+            p.insert("name".into(), json!(muni.name));
+            p.insert("prefecture".into(), json!(muni.prefecture));
+            for r in rows.iter().filter(|r| r.area == m) {
+                match r.share {
+                    Some(share) => {
+                        p.insert(r.indicator.clone(), num(Some(share), 6));
+                    }
+                    None => {
+                        p.insert(r.indicator.clone(), num(r.count, 4));
+                        p.insert(format!("{}_per_100k_65plus", r.indicator), num(r.per_100k_65plus, 4));
+                    }
+                }
+            }
+            OutFeature {
+                geometry: OutGeometry::MultiPolygon(&muni.geometry),
+                properties: p,
+            }
+        })
+        .collect();
+    write_feature_collection(out, "indicators.geojson", features)
+}
