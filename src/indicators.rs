@@ -36,6 +36,53 @@ pub struct IndicatorRow {
     pub per_100k_65plus: Option<f64>,
     /// Coverage indicators: the share of demand within reach.
     pub share: Option<f64>,
+    /// A numerical target and whether it is met, when one is set.
+    pub target: Option<TargetCheck>,
+}
+
+/// A target applied to a row.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TargetCheck {
+    pub target: f64,
+    pub measure: String,
+    /// Value minus target; `None` when the value is not available.
+    pub gap: Option<f64>,
+    pub met: Option<bool>,
+}
+
+/// Applies targets to the rows of their indicator and area code; returns the targets that
+/// matched no row.
+pub fn apply_targets(
+    areas: &[Area],
+    rows: &mut [IndicatorRow],
+    targets: &[crate::inputs::tables::Target],
+) -> Vec<String> {
+    let mut unmatched = Vec::new();
+    for t in targets {
+        let mut matched = false;
+        for r in rows
+            .iter_mut()
+            .filter(|r| r.indicator == t.indicator && areas[r.area].code == t.area_code)
+        {
+            matched = true;
+            let value = match t.measure.as_str() {
+                "per_100k" => r.per_100k,
+                "per_100k_65plus" => r.per_100k_65plus,
+                "share" => r.share,
+                _ => r.count,
+            };
+            r.target = Some(TargetCheck {
+                target: t.value,
+                measure: t.measure.clone(),
+                gap: value.map(|v| v - t.value),
+                met: value.map(|v| if t.at_least { v >= t.value } else { v <= t.value }),
+            });
+        }
+        if !matched {
+            unmatched.push(format!("{} in {}", t.indicator, t.area_code));
+        }
+    }
+    unmatched
 }
 
 /// Municipalities, then regions, then prefectures, then the whole input.
@@ -170,6 +217,7 @@ pub fn compute(
                 per_100k: count.and_then(|c| rate(c, p)),
                 per_100k_65plus: count.and_then(|c| rate(c, p65)),
                 share: None,
+                target: None,
             });
         }
         if let Some(cov) = coverage {
@@ -186,6 +234,7 @@ pub fn compute(
                     per_100k: None,
                     per_100k_65plus: None,
                     share: (demand > 0.0).then(|| covered / demand),
+                    target: None,
                 });
             }
         }

@@ -73,6 +73,9 @@ enum Command {
         /// Process or outcome table: municipality_code and numeric columns (repeatable).
         #[arg(long)]
         table: Vec<PathBuf>,
+        /// Numerical targets: indicator,area_code,target,direction[,measure].
+        #[arg(long)]
+        targets: Option<PathBuf>,
         /// Output folder (created if missing).
         #[arg(long)]
         out: PathBuf,
@@ -253,6 +256,7 @@ fn execute(cli: Cli) -> zaitaku::Result<()> {
             inputs,
             catalogue,
             table,
+            targets,
             out,
         } => {
             let sources = inputs.sources()?;
@@ -261,7 +265,8 @@ fn execute(cli: Cli) -> zaitaku::Result<()> {
                 .iter()
                 .map(|p| Source::read(p))
                 .collect::<zaitaku::Result<Vec<_>>>()?;
-            let run = run::indicators(&sources, catalogue.as_ref(), &tables, &out, progress)?;
+            let targets = targets.as_deref().map(Source::read).transpose()?;
+            let run = run::indicators(&sources, catalogue.as_ref(), &tables, targets.as_ref(), &out, progress)?;
             print!("{}", run::indicators_table(&run));
             print_written(&out, &run.written);
             Ok(())
@@ -270,7 +275,7 @@ fn execute(cli: Cli) -> zaitaku::Result<()> {
             let run = run::coverage(&zaitaku::demo::sources(), &out, progress)?;
             let access = run::access_on(&run.study, &run.reach, &out, progress, None)?;
             let catalogue = zaitaku::inputs::catalogue::builtin_catalogue();
-            let indicators = run::indicators_on(&run.study, &catalogue, &Default::default(), &run.coverage, &out)?;
+            let indicators = run::indicators_on(&run.study, &catalogue, &Default::default(), &[], &run.coverage, &out)?;
             println!("zaitaku demo: Nagano prefecture (synthetic municipal boundaries, population and institutions)");
             println!("Share of people aged 65+ within reach of every required role, per function:\n");
             print!("{}", run::coverage_table(&run));

@@ -239,6 +239,8 @@ pub fn access_table(study: &Study, run: &AccessRun) -> String {
 pub struct IndicatorsRun {
     pub areas: Vec<crate::indicators::Area>,
     pub rows: Vec<crate::indicators::IndicatorRow>,
+    /// Targets not met (or not measurable), described for people.
+    pub not_met: Vec<String>,
     pub written: Vec<std::path::PathBuf>,
 }
 
@@ -248,6 +250,7 @@ pub fn indicators(
     sources: &InputSources,
     catalogue: Option<&crate::inputs::Source>,
     tables: &[crate::inputs::Source],
+    targets: Option<&crate::inputs::Source>,
     out_dir: &Path,
     progress: Progress,
 ) -> Result<IndicatorsRun> {
@@ -273,9 +276,24 @@ pub fn indicators(
         });
         study.rejects.extend(rejects);
     }
+    let mut target_list = Vec::new();
+    if let Some(src) = targets {
+        let (t, read, rejects) = crate::inputs::tables::read_targets(src)?;
+        study.files.push(crate::inputs::FileReport {
+            file: src.name.clone(),
+            role: "targets",
+            read,
+            accepted: t.len(),
+            rejected: rejects.len(),
+            encoding: None,
+            notes: Vec::new(),
+        });
+        study.rejects.extend(rejects);
+        target_list = t;
+    }
     let reach = straight_line_reach(&study.demand.places(), &study.institutions, &study.rules, progress);
     let cov = coverage::compute(&study.demand, &study.municipalities, &study.rules, &reach);
-    indicators_on(&study, &catalogue, &values, &cov, out_dir)
+    indicators_on(&study, &catalogue, &values, &target_list, &cov, out_dir)
 }
 
 /// Indicators of a study whose coverage is known; writes indicators.csv, .parquet, .geojson
@@ -284,10 +302,31 @@ pub fn indicators_on(
     study: &Study,
     catalogue: &[crate::inputs::catalogue::Indicator],
     tables: &crate::indicators::TableValues,
+    targets: &[crate::inputs::tables::Target],
     cov: &Coverage,
     out_dir: &Path,
 ) -> Result<IndicatorsRun> {
-    let (areas, rows) = crate::indicators::compute(study, catalogue, tables, Some(cov));
+    let (areas, mut rows) = crate::indicators::compute(study, catalogue, tables, Some(cov));
+    let unmatched_targets = crate::indicators::apply_targets(&areas, &mut rows, targets);
+    let not_met: Vec<String> = rows
+        .iter()
+        .filter_map(|r| {
+            let t = r.target.as_ref()?;
+            (t.met != Some(true)).then(|| {
+                format!(
+                    "{} in {} {}: target {} ({}), value {}",
+                    r.indicator,
+                    areas[r.area].level,
+                    areas[r.area].code,
+                    t.target,
+                    t.measure,
+                    t.gap
+                        .map(|g| format!("short by {:.4}", -g).replace("short by -", "over by "))
+                        .unwrap_or_else(|| "not available".into())
+                )
+            })
+        })
+        .collect();
     let mut out = OutDir::create(out_dir)?;
     crate::outputs::indicator_files::write_indicators(&mut out, study, &areas, &rows)?;
     crate::outputs::coverage_files::write_rejects(&mut out, study)?;
@@ -310,6 +349,8 @@ pub fn indicators_on(
         "rejected_total": study.rejects.len(),
         "indicators": catalogue.len(),
         "not_available": not_available,
+        "targets_not_met": not_met,
+        "targets_matching_no_row": unmatched_targets,
         "institutions_outside_every_municipality": outside,
         "rates": "per 100,000 population and per 100,000 aged 65+ from the population mesh; empty without population",
     });
@@ -318,6 +359,7 @@ pub fn indicators_on(
     Ok(IndicatorsRun {
         areas,
         rows,
+        not_met,
         written: out.written().to_vec(),
     })
 }
@@ -346,6 +388,12 @@ pub fn indicators_table(run: &IndicatorsRun) -> String {
                 f(r.per_100k, 2),
                 f(r.per_100k_65plus, 2)
             )),
+        }
+    }
+    if !run.not_met.is_empty() {
+        s.push_str(&format!("\nTargets not met ({}):\n", run.not_met.len()));
+        for t in &run.not_met {
+            s.push_str(&format!("  {t}\n"));
         }
     }
     s

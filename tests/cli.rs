@@ -497,6 +497,13 @@ fn indicators_on_the_grid_by_hand() {
     .unwrap();
     let table = dir.path().join("deaths.csv");
     std::fs::write(&table, "municipality_code,home_deaths\n20004,3\n20005,2\n20099,1\n").unwrap();
+    let targets = dir.path().join("targets.csv");
+    std::fs::write(
+        &targets,
+        "indicator,area_code,target,direction,measure\nhome_visit_institutions,20005,2,at_least,count\n\
+         coverage_visit,20005,0.9,at_least,\nvisiting_nurse_stations,R1,1,sideways,count\n",
+    )
+    .unwrap();
     let (_d, out) = grid_command(
         "indicators",
         &[
@@ -506,6 +513,8 @@ fn indicators_on_the_grid_by_hand() {
             regions.to_str().unwrap(),
             "--table",
             table.to_str().unwrap(),
+            "--targets",
+            targets.to_str().unwrap(),
         ],
     );
     let rows = read_csv(&out.join("indicators.csv"));
@@ -556,6 +565,16 @@ fn indicators_on_the_grid_by_hand() {
         1e-6,
         "coverage share",
     );
+    // Targets: one visiting clinic against a target of 2 is 1 short; full coverage meets 0.9.
+    let t = get("municipality", "20005", "home_visit_institutions");
+    assert_eq!(
+        (t["target"].as_str(), t["gap"].as_str(), t["met"].as_str()),
+        ("2", "-1", "false")
+    );
+    let t = get("municipality", "20005", "coverage_visit");
+    assert_eq!((t["target_measure"].as_str(), t["met"].as_str()), ("share", "true"));
+    let summary: Value = serde_json::from_slice(&std::fs::read(out.join("indicators_summary.json")).unwrap()).unwrap();
+    assert_eq!(summary["targets_not_met"].as_array().unwrap().len(), 1);
     // The unknown municipality of the table is a reject with its line.
     let rejects = read_csv(&out.join("rejects.csv"));
     assert!(

@@ -69,3 +69,72 @@ pub fn read_table(
     rejects.sort_by(|a, b| a.location.cmp(&b.location));
     Ok((read, rejects))
 }
+
+/// A numerical target (数値目標) for an indicator in an area.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Target {
+    pub indicator: String,
+    pub area_code: String,
+    pub value: f64,
+    /// `true`: the value must be at least the target; `false`: at most.
+    pub at_least: bool,
+    /// Which figure is compared: count, per_100k, per_100k_65plus or share.
+    pub measure: String,
+}
+
+/// Reads targets `indicator,area_code,target,direction[,measure]`: direction `at_least`
+/// (or `>=`) or `at_most` (`<=`); measure `count` (default; `share` for coverage
+/// indicators), `per_100k`, `per_100k_65plus` or `share`.
+pub fn read_targets(source: &Source) -> Result<(Vec<Target>, usize, Vec<Reject>)> {
+    let (text, _) = decode_text(source)?;
+    let table = CsvTable::open(&source.name, &text)?;
+    let expected = "indicator,area_code,target,direction[,measure]";
+    let (c_i, c_a, c_t, c_d) = (
+        table.require("indicator", expected)?,
+        table.require("area_code", expected)?,
+        table.require("target", expected)?,
+        table.require("direction", expected)?,
+    );
+    let c_m = table.column("measure");
+    let mut rejects = Vec::new();
+    let mut row_rejects = Vec::new();
+    let mut targets = Vec::new();
+    let read = table.for_each(&mut rejects, |location, record| {
+        let field = |i: usize| record.get(i).unwrap_or("").trim().to_string();
+        let row = (|| -> std::result::Result<Target, String> {
+            let indicator = field(c_i);
+            let value: f64 = field(c_t)
+                .parse()
+                .map_err(|_| format!("target '{}' is not a number", field(c_t)))?;
+            let at_least = match field(c_d).as_str() {
+                "at_least" | ">=" => true,
+                "at_most" | "<=" => false,
+                other => return Err(format!("direction '{other}': expected at_least or at_most")),
+            };
+            let measure = match c_m.map(field).filter(|m| !m.is_empty()) {
+                Some(m) if ["count", "per_100k", "per_100k_65plus", "share"].contains(&m.as_str()) => m,
+                Some(m) => {
+                    return Err(format!(
+                        "measure '{m}': expected count, per_100k, per_100k_65plus or share"
+                    ))
+                }
+                None if indicator.starts_with("coverage_") => "share".into(),
+                None => "count".into(),
+            };
+            Ok(Target {
+                indicator,
+                area_code: field(c_a),
+                value,
+                at_least,
+                measure,
+            })
+        })();
+        match row {
+            Ok(t) => targets.push(t),
+            Err(reason) => row_rejects.push(Reject::new(&source.name, location, reason)),
+        }
+    });
+    rejects.extend(row_rejects);
+    rejects.sort_by(|a, b| a.location.cmp(&b.location));
+    Ok((targets, read, rejects))
+}

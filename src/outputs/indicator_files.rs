@@ -8,7 +8,7 @@ use crate::outputs::tables::{write_csv, write_parquet, TableColumn};
 use crate::outputs::{fmt_num, OutDir};
 use serde_json::{json, Map};
 
-const HEADER: [&str; 12] = [
+const HEADER: [&str; 16] = [
     "level",
     "area_code",
     "area_name",
@@ -21,6 +21,10 @@ const HEADER: [&str; 12] = [
     "per_100k",
     "per_100k_65plus",
     "share",
+    "target",
+    "target_measure",
+    "gap",
+    "met",
 ];
 
 /// indicators.csv, indicators.parquet and indicators.geojson (one column per indicator,
@@ -52,6 +56,14 @@ pub fn write_indicators(out: &mut OutDir, study: &Study, areas: &[Area], rows: &
                 fmt_num(r.per_100k, 4),
                 fmt_num(r.per_100k_65plus, 4),
                 fmt_num(r.share, 6),
+                fmt_num(r.target.as_ref().map(|t| t.target), 6),
+                r.target.as_ref().map(|t| t.measure.clone()).unwrap_or_default(),
+                fmt_num(r.target.as_ref().and_then(|t| t.gap), 6),
+                r.target
+                    .as_ref()
+                    .and_then(|t| t.met)
+                    .map(|m| m.to_string())
+                    .unwrap_or_default(),
             ]
         }),
     )?;
@@ -74,6 +86,22 @@ pub fn write_indicators(out: &mut OutDir, study: &Study, areas: &[Area], rows: &
             TableColumn::Float("per_100k".into(), float(&|r| r.per_100k)),
             TableColumn::Float("per_100k_65plus".into(), float(&|r| r.per_100k_65plus)),
             TableColumn::Float("share".into(), float(&|r| r.share)),
+            TableColumn::Float("target".into(), float(&|r| r.target.as_ref().map(|t| t.target))),
+            TableColumn::Text(
+                "target_measure",
+                text(&|r| r.target.as_ref().map(|t| t.measure.clone()).unwrap_or_default()),
+            ),
+            TableColumn::Float("gap".into(), float(&|r| r.target.as_ref().and_then(|t| t.gap))),
+            TableColumn::Text(
+                "met",
+                text(&|r| {
+                    r.target
+                        .as_ref()
+                        .and_then(|t| t.met)
+                        .map(|m| m.to_string())
+                        .unwrap_or_default()
+                }),
+            ),
         ],
     )?;
     let features = study
