@@ -10,6 +10,9 @@ pub struct CsvTable<'a> {
     /// Column names, trimmed and lower-cased.
     pub headers: Vec<String>,
     reader: csv::Reader<&'a [u8]>,
+    /// Byte offsets of the line breaks, to number lines from byte positions (the csv
+    /// crate's own line count is one short in CRLF files, as e-Stat and Windows write them).
+    breaks: Vec<u64>,
 }
 
 impl<'a> CsvTable<'a> {
@@ -22,7 +25,25 @@ impl<'a> CsvTable<'a> {
             .iter()
             .map(|h| h.trim().to_ascii_lowercase())
             .collect();
-        Ok(CsvTable { name, headers, reader })
+        let breaks = text
+            .bytes()
+            .enumerate()
+            .filter(|(_, b)| *b == b'\n')
+            .map(|(i, _)| i as u64)
+            .collect();
+        Ok(CsvTable {
+            name,
+            headers,
+            reader,
+            breaks,
+        })
+    }
+
+    /// The 1-based line of a record's start. In a CRLF file the csv crate puts the start on
+    /// the preceding line's `\n`, so a break at the start itself counts.
+    fn line(&self, position: Option<&csv::Position>) -> Location {
+        let byte = position.map_or(0, |p| p.byte());
+        Location::Line(1 + self.breaks.partition_point(|&b| b <= byte) as u64)
     }
 
     pub fn column(&self, column: &str) -> Option<usize> {
@@ -49,19 +70,16 @@ impl<'a> CsvTable<'a> {
     pub fn for_each(mut self, rejects: &mut Vec<Reject>, mut row: impl FnMut(Location, &StringRecord)) -> usize {
         let width = self.headers.len();
         let mut read = 0;
-        for record in self.reader.records() {
+        let mut reader = std::mem::replace(&mut self.reader, csv::Reader::from_reader(&[][..]));
+        for record in reader.records() {
             read += 1;
             match record {
                 Err(e) => {
-                    let line = e.position().map(|p| p.line()).unwrap_or(0);
-                    rejects.push(Reject::new(
-                        self.name,
-                        Location::Line(line),
-                        format!("unreadable CSV row: {e}"),
-                    ));
+                    let location = self.line(e.position());
+                    rejects.push(Reject::new(self.name, location, format!("unreadable CSV row: {e}")));
                 }
                 Ok(record) => {
-                    let location = Location::Line(record.position().map(|p| p.line()).unwrap_or(0));
+                    let location = self.line(record.position());
                     if record.len() == width {
                         row(location, &record);
                     } else {
@@ -75,5 +93,23 @@ impl<'a> CsvTable<'a> {
             }
         }
         read
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn lines_count_the_same_with_crlf() {
+        for text in ["a,b\r\nx,1\r\ny\r\n", "a,b\nx,1\ny\n"] {
+            let mut rejects = Vec::new();
+            let mut lines = Vec::new();
+            let read = CsvTable::open("t.csv", text)
+                .unwrap()
+                .for_each(&mut rejects, |l, _| lines.push(l));
+            assert_eq!((read, lines), (2, vec![Location::Line(2)]));
+            assert_eq!(rejects[0].location, Location::Line(3), "{text:?}");
+        }
     }
 }

@@ -29,12 +29,20 @@ pub struct PopulationRead {
     pub rows_read: usize,
     pub rejects: Vec<Reject>,
     pub has_75plus: bool,
+    /// e-Stat cells suppressed for secrecy (秘匿, HTKSYORI 2): their people are in the cell
+    /// named by HTKSAKI, so they are read but give no cell of their own.
+    pub suppressed: usize,
+    /// `e-Stat` or `simple`.
+    pub layout: &'static str,
 }
 
 /// Reads one population file. `seen` holds the codes of files read before.
 pub fn read_population(source: &Source, seen: &mut HashSet<Mesh>) -> Result<PopulationRead> {
     let (text, _) = decode_text(source)?;
     let table = CsvTable::open(&source.name, &text)?;
+    if table.column("key_code").is_some() {
+        return read_estat(source, table, seen);
+    }
     let expected = "mesh_code,population,population_65plus[,population_75plus]";
     let c_mesh = table.require("mesh_code", expected)?;
     let c_pop = table.require("population", expected)?;
@@ -42,6 +50,7 @@ pub fn read_population(source: &Source, seen: &mut HashSet<Mesh>) -> Result<Popu
     let c_75 = table.column("population_75plus");
     let mut out = PopulationRead {
         has_75plus: c_75.is_some(),
+        layout: "simple",
         ..Default::default()
     };
     let mut rejects = Vec::new();
@@ -106,9 +115,135 @@ pub fn read_population(source: &Source, seen: &mut HashSet<Mesh>) -> Result<Popu
     Ok(out)
 }
 
+/// e-Stat census mesh files as downloaded (地域メッシュ統計, e.g. T001141 for 500 m): a code
+/// header and a Japanese label row, `KEY_CODE`, the secrecy columns `HTKSYORI` (0 normal,
+/// 1 holds merged cells, 2 suppressed into `HTKSAKI`), `HTKSAKI`, `GASSAN`, and value
+/// columns whose last three digits say what they count: 001 total, 019 aged 65+, 022 aged
+/// 75+. `*` marks a suppressed value, `-` zero.
+fn read_estat(source: &Source, table: CsvTable, seen: &mut HashSet<Mesh>) -> Result<PopulationRead> {
+    let value_column = |suffix: &str| {
+        table.headers.iter().position(|h| {
+            h.len() == 10 && h.starts_with('t') && h.ends_with(suffix) && h[1..].bytes().all(|b| b.is_ascii_digit())
+        })
+    };
+    let missing = |what: &str, suffix: &str| {
+        Error::input(
+            &source.name,
+            Location::Line(1),
+            format!(
+                "e-Stat mesh file without a {what} column (a table column ending in {suffix}, such as T001141{suffix})"
+            ),
+        )
+    };
+    let c_key = table.require("key_code", "KEY_CODE")?;
+    let c_secrecy = table.require("htksyori", "HTKSYORI")?;
+    let c_total = value_column("001").ok_or_else(|| missing("total population", "001"))?;
+    let c_65 = value_column("019").ok_or_else(|| missing("aged 65+", "019"))?;
+    let c_75 = value_column("022");
+    let mut out = PopulationRead {
+        has_75plus: c_75.is_some(),
+        layout: "e-Stat",
+        ..Default::default()
+    };
+    let mut rejects = Vec::new();
+    let mut labels = 0;
+    let rows_read = table.for_each(&mut rejects, |location, record| {
+        let field = |i: usize| record.get(i).unwrap_or("").trim();
+        // The second header row holds the Japanese labels.
+        if location == Location::Line(2) && field(c_key).is_empty() {
+            labels += 1;
+            return;
+        }
+        let row = (|| -> std::result::Result<Option<PopulationCell>, String> {
+            let mesh = Mesh::parse(field(c_key)).map_err(|e| e.to_string())?;
+            if field(c_secrecy) == "2" {
+                return Ok(None);
+            }
+            let value = |i: usize, name: &str| -> std::result::Result<f64, String> {
+                match field(i) {
+                    "-" | "" => Ok(0.0),
+                    "*" => Err(format!(
+                        "{name} is suppressed (*) in a cell that is not marked HTKSYORI 2"
+                    )),
+                    s => match s.parse::<f64>() {
+                        Ok(v) if v.is_finite() && v >= 0.0 => Ok(v),
+                        _ => Err(format!("{name} '{s}' is not a number")),
+                    },
+                }
+            };
+            let population = value(c_total, "total population")?;
+            let population_65plus = value(c_65, "aged 65+")?;
+            let population_75plus = c_75.map(|c| value(c, "aged 75+")).transpose()?;
+            if !seen.insert(mesh) {
+                return Err(format!("mesh code {mesh} appears again (the first row is kept)"));
+            }
+            Ok(Some(PopulationCell {
+                line: match &location {
+                    Location::Line(n) => *n,
+                    _ => 0,
+                },
+                mesh,
+                population,
+                population_65plus,
+                population_75plus,
+            }))
+        })();
+        match row {
+            Ok(Some(cell)) => out.cells.push(cell),
+            Ok(None) => out.suppressed += 1,
+            Err(reason) => out.rejects.push(Reject::new(&source.name, location.clone(), reason)),
+        }
+    });
+    out.rows_read = rows_read - labels;
+    out.rejects.extend(rejects);
+    out.rejects.sort_by(|a, b| a.location.cmp(&b.location));
+    if out.cells.is_empty() {
+        return Err(Error::no_usable_row(
+            &source.name,
+            "mesh cell",
+            out.rows_read,
+            &out.rejects,
+        ));
+    }
+    Ok(out)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// An e-Stat 500 m file as downloaded: CP932, code and label header rows, secrecy.
+    #[test]
+    fn reads_estat_files_with_secrecy() {
+        let text = "KEY_CODE,HTKSYORI,HTKSAKI,GASSAN,T001141001,T001141002,T001141019,T001141022\r\n\
+                    ,,,,人口（総数）,人口（総数）　男,６５歳以上人口　総数,７５歳以上人口　総数\r\n\
+                    543800001,0,,,120,60,40,20\r\n\
+                    543800002,2,543800003,,*,*,*,*\r\n\
+                    543800003,1,,543800002,35,18,12,5\r\n\
+                    543800004,0,,,-,-,-,-\r\n\
+                    543800011,0,,,*,4,2,1\r\n";
+        let (bytes, _, unmappable) = encoding_rs::SHIFT_JIS.encode(text);
+        assert!(!unmappable);
+        let r = read_population(
+            &Source::new("tblT001141H5438.txt", bytes.into_owned()),
+            &mut HashSet::new(),
+        )
+        .unwrap();
+        assert_eq!(r.layout, "e-Stat");
+        // Five data rows: three cells, one suppressed into 543800003, one rejected.
+        assert_eq!(
+            (r.rows_read, r.cells.len(), r.suppressed, r.rejects.len()),
+            (5, 3, 1, 1)
+        );
+        let total: f64 = r.cells.iter().map(|c| c.population).sum();
+        assert_eq!(total, 155.0); // 120 + 35 (which holds the suppressed cell's people) + 0
+        assert_eq!(r.cells[1].population_65plus, 12.0);
+        assert_eq!(r.cells[1].population_75plus, Some(5.0));
+        assert_eq!(r.rejects[0].location, Location::Line(7));
+        assert!(r.rejects[0]
+            .reason
+            .contains("suppressed (*) in a cell that is not marked"));
+    }
 
     #[test]
     fn reads_cells_of_every_level_and_rejects_bad_rows() {
