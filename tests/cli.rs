@@ -585,6 +585,38 @@ fn indicators_on_the_grid_by_hand() {
     );
 }
 
+/// An e-Stat 500 m mesh file as downloaded (CP932, CRLF, two header rows, secrecy).
+#[test]
+fn estat_population_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let text = "KEY_CODE,HTKSYORI,HTKSAKI,GASSAN,T001141001,T001141002,T001141019,T001141022\r\n\
+                ,,,,人口（総数）,人口（総数）　男,６５歳以上人口　総数,７５歳以上人口　総数\r\n\
+                543830611,0,,,120,60,40,20\r\n\
+                543830612,2,543830613,,*,*,*,*\r\n\
+                543830613,1,,543830612,35,18,12,5\r\n\
+                543834631,0,,,-,-,-,-\r\n\
+                543834632,0,,,*,4,2,1\r\n";
+    let path = dir.path().join("tblT001141H5438.txt");
+    std::fs::write(&path, encoding_rs::SHIFT_JIS.encode(text).0).unwrap();
+    let (_d, out) = grid_run(&["--population", path.to_str().unwrap()]);
+    let summary: Value = serde_json::from_slice(&std::fs::read(out.join("summary.json")).unwrap()).unwrap();
+    let pop = summary["inputs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["role"] == "population")
+        .unwrap()
+        .clone();
+    // Five data rows: three cells, one suppressed into 543830613 (its people are there), one rejected.
+    assert_eq!(
+        (pop["read"].as_u64(), pop["accepted"].as_u64(), pop["rejected"].as_u64()),
+        (Some(5), Some(4), Some(1))
+    );
+    assert_eq!(summary["total"]["visit"]["demand"], 52.0); // aged 65+: 40 + 12 + 0
+    let rejects = read_csv(&out.join("rejects.csv"));
+    assert_eq!(rejects[0]["location"], "line 7");
+}
+
 #[test]
 fn rules_default_prints_the_builtin_file() {
     let o = zaitaku(&["rules", "--default"]);

@@ -208,14 +208,16 @@ fn read_tables(sources: &InputSources) -> Result<Tables> {
     let mut seen = HashSet::new();
     for src in &sources.population {
         let r = read_population(src, &mut seen)?;
-        out.files.push(FileReport::table(
-            src,
-            "population",
-            r.rows_read,
-            r.cells.len(),
-            &r.rejects,
-            None,
-        ));
+        let accepted = r.cells.len() + r.suppressed;
+        let mut report = FileReport::table(src, "population", r.rows_read, accepted, &r.rejects, None);
+        report.notes.push(format!("{} layout", r.layout));
+        if r.suppressed > 0 {
+            report.notes.push(format!(
+                "{} cells suppressed for secrecy (HTKSYORI 2): their people are counted in the cells named by HTKSAKI",
+                r.suppressed
+            ));
+        }
+        out.files.push(report);
         out.rejects.extend(r.rejects);
         out.population.push(PopulationInput {
             file: src.name.clone(),
