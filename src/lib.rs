@@ -14,6 +14,7 @@ pub mod demo;
 pub mod error;
 pub mod indicators;
 pub mod inputs;
+pub mod inspect;
 pub mod outputs;
 pub mod progress;
 pub mod reach;

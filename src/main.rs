@@ -80,6 +80,12 @@ enum Command {
         #[arg(long)]
         out: PathBuf,
     },
+    /// What a file is and how it would be read (format, encoding, rows, rejects), without analysing.
+    #[command(after_help = "Example:\n  zaitaku inspect tblT001141H5438.txt")]
+    Inspect {
+        /// The file.
+        file: PathBuf,
+    },
     /// Print the rules file.
     #[command(after_help = "Example:\n  zaitaku rules --default > rules.toml")]
     Rules {
@@ -233,6 +239,10 @@ fn execute(cli: Cli) -> zaitaku::Result<()> {
     }
     let progress = if cli.quiet { Progress::Quiet } else { Progress::Terminal };
     match cli.command {
+        Command::Inspect { file } => {
+            print!("{}", zaitaku::inspect::inspect(&Source::read(&file)?)?);
+            Ok(())
+        }
         Command::Rules { .. } => {
             print!("{}", zaitaku::inputs::rules::DEFAULT_RULES);
             Ok(())

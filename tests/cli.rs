@@ -615,6 +615,17 @@ fn estat_population_file() {
     assert_eq!(summary["total"]["visit"]["demand"], 52.0); // aged 65+: 40 + 12 + 0
     let rejects = read_csv(&out.join("rejects.csv"));
     assert_eq!(rejects[0]["location"], "line 7");
+    // `inspect` tells the same without an analysis.
+    let o = zaitaku(&["inspect", path.to_str().unwrap()]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let text = String::from_utf8(o.stdout).unwrap();
+    assert!(text.contains("CP932"), "{text}");
+    assert!(text.contains("population mesh, e-Stat layout"), "{text}");
+    assert!(
+        text.contains("reads as population: 5 rows, 4 accepted, 1 rejected"),
+        "{text}"
+    );
+    assert!(text.contains("line 7: total population is suppressed"), "{text}");
 }
 
 #[test]

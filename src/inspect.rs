@@ -1,0 +1,131 @@
+//! `zaitaku inspect`: what a file is and how it would be read, without analysing.
+
+use crate::error::Result;
+use crate::inputs::csv_table::CsvTable;
+use crate::inputs::source::{decode_text, Source};
+use std::collections::HashSet;
+use std::fmt::Write as _;
+
+/// A description of `source` for people: its format, encoding, size, which input it reads
+/// as, the columns or keys used, and what a run would reject (the first few, with reasons).
+pub fn inspect(source: &Source) -> Result<String> {
+    let (text, encoding) = decode_text(source)?;
+    let mut s = String::new();
+    let enc = match encoding {
+        crate::inputs::source::TextEncoding::Utf8 => "UTF-8",
+        crate::inputs::source::TextEncoding::Cp932 => "CP932",
+    };
+    let _ = writeln!(s, "{}: {} bytes, {enc}", source.name, source.bytes.len());
+    let trimmed = text.trim_start();
+    if trimmed.starts_with('{') {
+        let fc = crate::inputs::municipalities::parse_feature_collection(source, &text)?;
+        let first = fc.features.first();
+        let geometry = first
+            .and_then(|f| f.geometry.as_ref())
+            .map(|g| g.value.type_name())
+            .unwrap_or("none");
+        let keys: Vec<String> = first
+            .and_then(|f| f.properties.as_ref())
+            .map(|p| p.keys().cloned().collect())
+            .unwrap_or_default();
+        let _ = writeln!(
+            s,
+            "GeoJSON FeatureCollection: {} features, first geometry {geometry}",
+            fc.features.len()
+        );
+        let _ = writeln!(s, "properties of the first feature: {}", keys.join(", "));
+        drop(fc);
+        if geometry == "Point" {
+            let r = crate::inputs::institutions::read_institutions(source, &mut HashSet::new())?;
+            report(
+                &mut s,
+                "institutions (GeoJSON points)",
+                r.rows_read,
+                r.institutions.len(),
+                &r.rejects,
+            );
+        } else {
+            let r = crate::inputs::municipalities::read_municipalities(source, &Default::default())?;
+            let _ = writeln!(
+                s,
+                "reads as municipalities (N03 keys N03_007, N03_001, N03_004 + N03_005): {} codes after dissolving, {} repaired",
+                r.municipalities.len(),
+                r.repaired.len()
+            );
+            report(
+                &mut s,
+                "municipalities",
+                r.features_read,
+                r.features_read - r.rejects.len(),
+                &r.rejects,
+            );
+        }
+        return Ok(s);
+    }
+    if trimmed.starts_with('[') || trimmed.starts_with('#') || trimmed.starts_with("demand") {
+        let rules = crate::inputs::rules::Rules::parse(source)?;
+        let _ = writeln!(
+            s,
+            "rules TOML: {} functions ({}), {} roles",
+            rules.functions.len(),
+            rules
+                .functions
+                .iter()
+                .map(|f| f.id.as_str())
+                .collect::<Vec<_>>()
+                .join(", "),
+            rules.roles.len()
+        );
+        return Ok(s);
+    }
+    let table = CsvTable::open(&source.name, &text)?;
+    let _ = writeln!(s, "CSV, columns: {}", table.headers.join(", "));
+    let has = |c: &str| table.column(c).is_some();
+    if has("key_code") || has("mesh_code") {
+        let r = crate::inputs::population::read_population(source, &mut HashSet::new())?;
+        let _ = writeln!(
+            s,
+            "population mesh, {} layout; aged 75+ column: {}",
+            r.layout,
+            if r.has_75plus { "yes" } else { "no" }
+        );
+        if r.suppressed > 0 {
+            let _ = writeln!(
+                s,
+                "{} cells suppressed for secrecy (in their HTKSAKI cells)",
+                r.suppressed
+            );
+        }
+        let total: f64 = r.cells.iter().map(|c| c.population).sum();
+        let _ = writeln!(s, "population read: {total}");
+        report(
+            &mut s,
+            "population",
+            r.rows_read,
+            r.cells.len() + r.suppressed,
+            &r.rejects,
+        );
+    } else if has("kind") && has("lat") {
+        let r = crate::inputs::institutions::read_institutions(source, &mut HashSet::new())?;
+        report(&mut s, "institutions", r.rows_read, r.institutions.len(), &r.rejects);
+    } else if has("region_code") {
+        let _ = writeln!(s, "regions layout (municipality_code, region_code, region_name): checked against the municipalities at run time");
+    } else {
+        let _ = writeln!(s, "not a zaitaku input: expected mesh_code or KEY_CODE (population), kind/lat/lon (institutions) or region_code (regions)");
+    }
+    Ok(s)
+}
+
+fn report(s: &mut String, what: &str, read: usize, accepted: usize, rejects: &[crate::error::Reject]) {
+    let _ = writeln!(
+        s,
+        "reads as {what}: {read} rows, {accepted} accepted, {} rejected",
+        rejects.len()
+    );
+    for r in rejects.iter().take(10) {
+        let _ = writeln!(s, "  {}: {}", r.location, r.reason);
+    }
+    if rejects.len() > 10 {
+        let _ = writeln!(s, "  ... and {} more", rejects.len() - 10);
+    }
+}
