@@ -298,10 +298,11 @@ fn execute(cli: Cli) -> zaitaku::Result<()> {
             written.extend(indicators.written.iter().cloned());
             print_written(&out, &written);
             println!(
-                "\nOpen in QGIS: {} (style by <function>_share), with {} on top for the uncovered mesh squares;\n{} for supply per 1,000 by role.",
+                "\nOpen in QGIS: {} (style by <function>_share), with {} on top for the uncovered mesh squares;\n{} for supply per 1,000 by role; {} for the indicators.",
                 out.join("coverage.geojson").display(),
                 out.join("gaps.geojson").display(),
-                out.join("access.geojson").display()
+                out.join("access.geojson").display(),
+                out.join("indicators.geojson").display()
             );
             Ok(())
         }
