@@ -82,19 +82,7 @@ pub fn read_population(source: &Source, seen: &mut HashSet<Mesh>) -> Result<Popu
                     ));
                 }
             }
-            if !seen.insert(mesh) {
-                return Err(format!("mesh code {mesh} appears again (the first row is kept)"));
-            }
-            Ok(PopulationCell {
-                line: match &location {
-                    Location::Line(n) => *n,
-                    _ => 0,
-                },
-                mesh,
-                population,
-                population_65plus,
-                population_75plus,
-            })
+            new_cell(seen, &location, mesh, population, population_65plus, population_75plus)
         })();
         match row {
             Ok(cell) => out.cells.push(cell),
@@ -113,6 +101,30 @@ pub fn read_population(source: &Source, seen: &mut HashSet<Mesh>) -> Result<Popu
         ));
     }
     Ok(out)
+}
+
+/// A cell read at `location`, unless its mesh was read before (the first row is kept).
+fn new_cell(
+    seen: &mut HashSet<Mesh>,
+    location: &Location,
+    mesh: Mesh,
+    population: f64,
+    population_65plus: f64,
+    population_75plus: Option<f64>,
+) -> std::result::Result<PopulationCell, String> {
+    if !seen.insert(mesh) {
+        return Err(format!("mesh code {mesh} appears again (the first row is kept)"));
+    }
+    Ok(PopulationCell {
+        line: match location {
+            Location::Line(n) => *n,
+            _ => 0,
+        },
+        mesh,
+        population,
+        population_65plus,
+        population_75plus,
+    })
 }
 
 /// e-Stat census mesh files as downloaded (地域メッシュ統計, e.g. T001141 for 500 m): a code
@@ -174,19 +186,7 @@ fn read_estat(source: &Source, table: CsvTable, seen: &mut HashSet<Mesh>) -> Res
             let population = value(c_total, "total population")?;
             let population_65plus = value(c_65, "aged 65+")?;
             let population_75plus = c_75.map(|c| value(c, "aged 75+")).transpose()?;
-            if !seen.insert(mesh) {
-                return Err(format!("mesh code {mesh} appears again (the first row is kept)"));
-            }
-            Ok(Some(PopulationCell {
-                line: match &location {
-                    Location::Line(n) => *n,
-                    _ => 0,
-                },
-                mesh,
-                population,
-                population_65plus,
-                population_75plus,
-            }))
+            new_cell(seen, &location, mesh, population, population_65plus, population_75plus).map(Some)
         })();
         match row {
             Ok(Some(cell)) => out.cells.push(cell),

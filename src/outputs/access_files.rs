@@ -4,12 +4,11 @@ use crate::access::RoleAccess;
 use crate::coverage::municipality_ranges;
 use crate::error::Result;
 use crate::inputs::Study;
-use crate::outputs::geojson_out::{num, write_feature_collection, OutFeature, OutGeometry};
+use crate::outputs::geojson_out::{num, write_municipality_layer};
 use crate::outputs::tables::{write_csv_rows, write_parquet, TableColumn};
 use crate::outputs::{fmt_num, OutDir};
 use crate::reach::ReachTable;
 use rayon::prelude::*;
-use serde_json::{json, Map};
 
 const ACCESS_DP: i32 = 9;
 
@@ -179,36 +178,23 @@ pub fn write_access(out: &mut OutDir, study: &Study, reach: &ReachTable, access:
     )?;
 
     // access.geojson: per municipality, per role.
-    let features = munis
-        .iter()
-        .enumerate()
-        .map(|(m, muni)| {
-            let mut p = Map::new();
-            p.insert("code".into(), json!(muni.code));
-            p.insert("name".into(), json!(muni.name));
-            p.insert("prefecture".into(), json!(muni.prefecture));
+    write_municipality_layer(out, "access.geojson", study, |m, p| {
+        p.insert(
+            "demand".into(),
+            num(Some(areas[m].first().map_or(0.0, |a| a.demand)), 4),
+        );
+        for (k, role) in rules.roles.iter().enumerate() {
+            let a = &areas[m][k];
             p.insert(
-                "demand".into(),
-                num(Some(areas[m].first().map_or(0.0, |a| a.demand)), 4),
+                format!("{}_a2sfca_per_1000", role.id),
+                num(a.a_2sfca.map(|v| v * 1000.0), 6),
             );
-            for (k, role) in rules.roles.iter().enumerate() {
-                let a = &areas[m][k];
-                p.insert(
-                    format!("{}_a2sfca_per_1000", role.id),
-                    num(a.a_2sfca.map(|v| v * 1000.0), 6),
-                );
-                p.insert(
-                    format!("{}_ae2sfca_per_1000", role.id),
-                    num(a.a_e2sfca.map(|v| v * 1000.0), 6),
-                );
-                p.insert(format!("{}_zero_share", role.id), num(a.zero_access_share, 6));
-                p.insert(format!("{}_gini", role.id), num(a.gini, 6));
-            }
-            OutFeature {
-                geometry: OutGeometry::MultiPolygon(&muni.geometry),
-                properties: p,
-            }
-        })
-        .collect();
-    write_feature_collection(out, "access.geojson", features)
+            p.insert(
+                format!("{}_ae2sfca_per_1000", role.id),
+                num(a.a_e2sfca.map(|v| v * 1000.0), 6),
+            );
+            p.insert(format!("{}_zero_share", role.id), num(a.zero_access_share, 6));
+            p.insert(format!("{}_gini", role.id), num(a.gini, 6));
+        }
+    })
 }

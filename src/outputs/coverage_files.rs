@@ -3,7 +3,7 @@
 use crate::coverage::{missing_roles, municipality_ranges, Coverage, Stats};
 use crate::error::{Error, Result};
 use crate::inputs::Study;
-use crate::outputs::geojson_out::{num, write_feature_collection, OutFeature, OutGeometry};
+use crate::outputs::geojson_out::{num, write_feature_collection, write_municipality_layer, OutFeature, OutGeometry};
 use crate::outputs::tables::{write_csv, write_parquet, TableColumn};
 use crate::outputs::{fmt_num, OutDir};
 use crate::reach::ReachTable;
@@ -32,12 +32,8 @@ pub fn write_coverage(
     let basis = study.demand.basis.describe();
 
     // coverage.geojson
-    let features = munis.iter().enumerate().map(|(m, muni)| {
+    write_municipality_layer(out, "coverage.geojson", study, |m, p| {
         let cells = &study.demand.cells[ranges[m].clone()];
-        let mut p = Map::new();
-        p.insert("code".into(), json!(muni.code));
-        p.insert("name".into(), json!(muni.name));
-        p.insert("prefecture".into(), json!(muni.prefecture));
         p.insert(
             "population".into(),
             num(Some(cells.iter().map(|c| c.population).sum()), DEMAND_DP),
@@ -56,12 +52,7 @@ pub fn write_coverage(
             );
             p.insert(format!("{}_p90_{suffix}", function.id), num(d(s.p90), DIST_DP));
         }
-        OutFeature {
-            geometry: OutGeometry::MultiPolygon(&muni.geometry),
-            properties: p,
-        }
-    });
-    write_feature_collection(out, "coverage.geojson", features.collect())?;
+    })?;
 
     // coverage.csv and coverage.parquet: the long table.
     let mean_col = format!("mean_{suffix}");

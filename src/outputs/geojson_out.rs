@@ -105,3 +105,30 @@ pub fn write_feature_collection(out: &mut OutDir, name: &str, features: Vec<OutF
         w.write_all(b"\n]}\n").map_err(io)
     })
 }
+
+/// Writes a layer of the study's municipal polygons with `code, name, prefecture` and the
+/// properties `fill` adds for municipality `m`.
+pub fn write_municipality_layer(
+    out: &mut OutDir,
+    name: &str,
+    study: &crate::inputs::Study,
+    fill: impl Fn(usize, &mut Map<String, Value>),
+) -> Result<()> {
+    let features = study
+        .municipalities
+        .iter()
+        .enumerate()
+        .map(|(m, muni)| {
+            let mut p = Map::new();
+            p.insert("code".into(), Value::from(muni.code.clone()));
+            p.insert("name".into(), Value::from(muni.name.clone()));
+            p.insert("prefecture".into(), Value::from(muni.prefecture.clone()));
+            fill(m, &mut p);
+            OutFeature {
+                geometry: OutGeometry::MultiPolygon(&muni.geometry),
+                properties: p,
+            }
+        })
+        .collect();
+    write_feature_collection(out, name, features)
+}

@@ -3,10 +3,9 @@
 use crate::error::Result;
 use crate::indicators::{Area, IndicatorRow};
 use crate::inputs::Study;
-use crate::outputs::geojson_out::{num, write_feature_collection, OutFeature, OutGeometry};
+use crate::outputs::geojson_out::{num, write_municipality_layer};
 use crate::outputs::tables::{write_csv, write_parquet, TableColumn};
 use crate::outputs::{fmt_num, OutDir};
-use serde_json::{json, Map};
 
 const HEADER: [&str; 16] = [
     "level",
@@ -104,31 +103,17 @@ pub fn write_indicators(out: &mut OutDir, study: &Study, areas: &[Area], rows: &
             ),
         ],
     )?;
-    let features = study
-        .municipalities
-        .iter()
-        .enumerate()
-        .map(|(m, muni)| {
-            let mut p = Map::new();
-            p.insert("code".into(), json!(muni.code));
-            p.insert("name".into(), json!(muni.name));
-            p.insert("prefecture".into(), json!(muni.prefecture));
-            for r in rows.iter().filter(|r| r.area == m) {
-                match r.share {
-                    Some(share) => {
-                        p.insert(r.indicator.clone(), num(Some(share), 6));
-                    }
-                    None => {
-                        p.insert(r.indicator.clone(), num(r.count, 4));
-                        p.insert(format!("{}_per_100k_65plus", r.indicator), num(r.per_100k_65plus, 4));
-                    }
+    write_municipality_layer(out, "indicators.geojson", study, |m, p| {
+        for r in rows.iter().filter(|r| r.area == m) {
+            match r.share {
+                Some(share) => {
+                    p.insert(r.indicator.clone(), num(Some(share), 6));
+                }
+                None => {
+                    p.insert(r.indicator.clone(), num(r.count, 4));
+                    p.insert(format!("{}_per_100k_65plus", r.indicator), num(r.per_100k_65plus, 4));
                 }
             }
-            OutFeature {
-                geometry: OutGeometry::MultiPolygon(&muni.geometry),
-                properties: p,
-            }
-        })
-        .collect();
-    write_feature_collection(out, "indicators.geojson", features)
+        }
+    })
 }
