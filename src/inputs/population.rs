@@ -89,6 +89,12 @@ pub fn read_population(source: &Source, seen: &mut HashSet<Mesh>) -> Result<Popu
             Err(reason) => out.rejects.push(Reject::new(&source.name, location.clone(), reason)),
         }
     });
+    finish(source, out, rows_read, rejects)
+}
+
+/// Completes a read: the row count, rejects in line order, and a file-level error when no
+/// row gave a cell.
+fn finish(source: &Source, mut out: PopulationRead, rows_read: usize, rejects: Vec<Reject>) -> Result<PopulationRead> {
     out.rows_read = rows_read;
     out.rejects.extend(rejects);
     out.rejects.sort_by(|a, b| a.location.cmp(&b.location));
@@ -194,18 +200,7 @@ fn read_estat(source: &Source, table: CsvTable, seen: &mut HashSet<Mesh>) -> Res
             Err(reason) => out.rejects.push(Reject::new(&source.name, location.clone(), reason)),
         }
     });
-    out.rows_read = rows_read - labels;
-    out.rejects.extend(rejects);
-    out.rejects.sort_by(|a, b| a.location.cmp(&b.location));
-    if out.cells.is_empty() {
-        return Err(Error::no_usable_row(
-            &source.name,
-            "mesh cell",
-            out.rows_read,
-            &out.rejects,
-        ));
-    }
-    Ok(out)
+    finish(source, out, rows_read - labels, rejects)
 }
 
 #[cfg(test)]
