@@ -12,6 +12,9 @@ pub const POPULATION: &[u8] = include_bytes!("../fixtures/demo/nagano_population
 /// Synthetic institutions at national densities.
 pub const INSTITUTIONS: &[u8] = include_bytes!("../fixtures/demo/nagano_institutions.csv");
 
+/// The 10 secondary medical regions of Nagano (real layout).
+pub const REGIONS: &[u8] = include_bytes!("../fixtures/demo/nagano_regions.csv");
+
 /// The demo study's inputs.
 pub fn sources() -> InputSources {
     InputSources {
@@ -19,7 +22,7 @@ pub fn sources() -> InputSources {
         population: vec![Source::new("demo/nagano_population.csv", POPULATION)],
         institutions: vec![Source::new("demo/nagano_institutions.csv", INSTITUTIONS)],
         rules: None,
-        regions: None,
+        regions: Some(Source::new("demo/nagano_regions.csv", REGIONS)),
         keys: MunicipalityKeys::default(),
     }
 }

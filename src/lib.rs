@@ -8,6 +8,7 @@
 //! See ARCHITECTURE.md.
 
 pub mod access;
+pub mod catchments;
 pub mod coverage;
 pub mod demand;
 pub mod demo;

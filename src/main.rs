@@ -60,6 +60,23 @@ enum Command {
         #[arg(long)]
         out: PathBuf,
     },
+    /// Catchment areas: check the regions of --regions and propose contiguous catchments in
+    /// which every function is self-sufficient (max-p regionalization).
+    #[command(
+        after_help = "Example:\n  zaitaku catchments --municipalities n03.geojson --population mesh.csv \\\n    --institutions institutions.csv --regions secondary_regions.csv --out results\n\nClassic max-p (a demand floor only):\n  zaitaku catchments ... --min-share 0 --min-providers 0 --min-demand 20000 --out results"
+    )]
+    Catchments {
+        #[command(flatten)]
+        inputs: InputArgs,
+        #[command(flatten)]
+        floors: CatchmentArgs,
+        /// Check a regions file that names unknown municipalities or leaves some out, as it is.
+        #[arg(long)]
+        allow_partial: bool,
+        /// Output folder (created if missing).
+        #[arg(long)]
+        out: PathBuf,
+    },
     /// Guideline indicators per municipality, region, prefecture and the whole input.
     #[command(
         after_help = "Example:\n  zaitaku indicators --municipalities n03.geojson --population mesh.csv \\\n    --institutions institutions.csv --regions regions.csv --table deaths.csv --out results"
@@ -124,6 +141,61 @@ struct InputArgs {
     /// Property holding the prefecture name.
     #[arg(long, default_value = "N03_001")]
     prefecture_key: String,
+}
+
+#[derive(Args)]
+struct CatchmentArgs {
+    /// Providers of each required role an area must hold inside it.
+    #[arg(long, default_value_t = 1)]
+    min_providers: u32,
+    /// Share of an area's demand its own providers must cover, per function (0-1).
+    #[arg(long, default_value_t = 0.9)]
+    min_share: f64,
+    /// Demand an area must hold (in the rules' demand column).
+    #[arg(long, default_value_t = 0.0)]
+    min_demand: f64,
+    /// Let catchments cross prefecture borders.
+    #[arg(long)]
+    cross_prefecture: bool,
+    /// Seed of the randomised search (same seed, same answer).
+    #[arg(long, default_value_t = 0)]
+    seed: u64,
+    /// Boundaries closer than this many metres count as touching.
+    #[arg(long, default_value_t = 1.0)]
+    snap_m: f64,
+    /// Randomised constructions per prefecture (more: slower, rarely more catchments).
+    #[arg(long, default_value_t = 100)]
+    iterations: usize,
+}
+
+impl CatchmentArgs {
+    fn params(&self) -> zaitaku::Result<zaitaku::catchments::Params> {
+        let usage = |m: String| Err(Error::Usage(m));
+        if !(0.0..=1.0).contains(&self.min_share) {
+            return usage(format!("--min-share {} must lie between 0 and 1", self.min_share));
+        }
+        if !(self.min_demand >= 0.0 && self.min_demand.is_finite()) {
+            return usage(format!(
+                "--min-demand {} must be a number of at least 0",
+                self.min_demand
+            ));
+        }
+        if !(self.snap_m >= 0.0 && self.snap_m <= 1000.0) {
+            return usage(format!("--snap-m {} must lie between 0 and 1000 metres", self.snap_m));
+        }
+        if self.iterations == 0 {
+            return usage("--iterations must be at least 1".into());
+        }
+        Ok(zaitaku::catchments::Params {
+            min_providers: self.min_providers,
+            min_share: self.min_share,
+            min_demand: self.min_demand,
+            cross_prefecture: self.cross_prefecture,
+            seed: self.seed,
+            snap_m: self.snap_m,
+            iterations: self.iterations,
+        })
+    }
 }
 
 #[derive(Args)]
@@ -262,6 +334,19 @@ fn execute(cli: Cli) -> zaitaku::Result<()> {
             print_written(&out, &run.written);
             Ok(())
         }
+        Command::Catchments {
+            inputs,
+            floors,
+            allow_partial,
+            out,
+        } => {
+            let params = floors.params()?;
+            let sources = inputs.sources()?;
+            let (study, run) = run::catchments(&sources, &out, progress, &params, allow_partial)?;
+            print!("{}", run::catchments_table(&study, &run));
+            print_written(&out, &run.written);
+            Ok(())
+        }
         Command::Indicators {
             inputs,
             catalogue,
@@ -286,6 +371,14 @@ fn execute(cli: Cli) -> zaitaku::Result<()> {
             let access = run::access_on(&run.study, &run.reach, &out, progress, None)?;
             let catalogue = zaitaku::inputs::catalogue::builtin_catalogue();
             let indicators = run::indicators_on(&run.study, &catalogue, &Default::default(), &[], &run.coverage, &out)?;
+            let catchments = run::catchments_on(
+                &run.study,
+                &run.reach,
+                &run.coverage,
+                &out,
+                progress,
+                &zaitaku::catchments::Params::default(),
+            )?;
             println!("zaitaku demo: Nagano prefecture (synthetic municipal boundaries, population and institutions)");
             println!("Share of people aged 65+ within reach of every required role, per function:\n");
             print!("{}", run::coverage_table(&run));
@@ -293,16 +386,21 @@ fn execute(cli: Cli) -> zaitaku::Result<()> {
             print!("{}", run::access_table(&run.study, &access));
             println!("\nGuideline indicators:\n");
             print!("{}", run::indicators_table(&indicators));
+            println!("\nCatchment areas: the 10 secondary medical regions checked, and contiguous catchments proposed in which\nevery function is self-sufficient (providers of each required role inside, 90 % of demand covered from inside):\n");
+            print!("{}", run::catchments_table(&run.study, &catchments));
             let mut written = run.written.clone();
             written.extend(access.written.iter().cloned());
             written.extend(indicators.written.iter().cloned());
+            written.extend(catchments.written.iter().cloned());
             print_written(&out, &written);
             println!(
-                "\nOpen in QGIS: {} (style by <function>_share), with {} on top for the uncovered mesh squares;\n{} for supply per 1,000 by role; {} for the indicators.",
+                "\nOpen in QGIS: {} (style by <function>_share), with {} on top for the uncovered mesh squares;\n{} for supply per 1,000 by role; {} for the indicators;\n{} and {} for the proposed catchments against the secondary medical regions.",
                 out.join("coverage.geojson").display(),
                 out.join("gaps.geojson").display(),
                 out.join("access.geojson").display(),
-                out.join("indicators.geojson").display()
+                out.join("indicators.geojson").display(),
+                out.join("catchments.geojson").display(),
+                out.join("regions.geojson").display()
             );
             Ok(())
         }

@@ -501,3 +501,230 @@ fn pad_label(label: &str, width: usize) -> String {
     out.push_str(&" ".repeat(width - w));
     out
 }
+
+/// What a catchments run produced.
+pub struct CatchmentsRun {
+    pub result: crate::catchments::Catchments,
+    /// Seconds per stage: adjacency, supply, proposal (with the region check), writing.
+    pub stages: Vec<(&'static str, f64)>,
+    pub written: Vec<std::path::PathBuf>,
+}
+
+/// Stops when the regions file names municipalities the study does not have, or leaves some
+/// of the study's municipalities out, unless `allow_partial`.
+pub fn check_regions_complete(study: &Study, allow_partial: bool) -> Result<()> {
+    let Some(file) = study.files.iter().find(|f| f.role == "regions") else {
+        return Ok(());
+    };
+    if allow_partial {
+        return Ok(());
+    }
+    let rejects: Vec<String> = study
+        .rejects
+        .iter()
+        .filter(|r| r.file == file.file)
+        .map(|r| format!("{}: {}", r.location, r.reason))
+        .collect();
+    let mut listed = vec![false; study.municipalities.len()];
+    for r in &study.regions {
+        for &m in &r.members {
+            listed[m] = true;
+        }
+    }
+    let missing: Vec<String> = study
+        .municipalities
+        .iter()
+        .zip(&listed)
+        .filter(|(_, &l)| !l)
+        .map(|(m, _)| format!("{} {}", m.code, m.name))
+        .collect();
+    if rejects.is_empty() && missing.is_empty() {
+        return Ok(());
+    }
+    let show = |v: &[String]| {
+        let mut s = v.iter().take(10).cloned().collect::<Vec<_>>().join(", ");
+        if v.len() > 10 {
+            s.push_str(&format!(" and {} more", v.len() - 10));
+        }
+        s
+    };
+    let mut problem = String::new();
+    if !rejects.is_empty() {
+        problem.push_str(&format!("{} rows cannot be used ({})", rejects.len(), show(&rejects)));
+    }
+    if !missing.is_empty() {
+        if !problem.is_empty() {
+            problem.push_str("; ");
+        }
+        problem.push_str(&format!(
+            "{} municipalities are in no region ({})",
+            missing.len(),
+            show(&missing)
+        ));
+    }
+    problem.push_str("; pass --allow-partial to check the regions as they are");
+    Err(crate::error::Error::input(
+        &file.file,
+        crate::error::Location::File,
+        problem,
+    ))
+}
+
+/// `zaitaku catchments`: reads the study, measures reach and coverage, then
+/// [`catchments_on`].
+pub fn catchments(
+    sources: &InputSources,
+    out_dir: &Path,
+    progress: Progress,
+    params: &crate::catchments::Params,
+    allow_partial: bool,
+) -> Result<(Study, CatchmentsRun)> {
+    let spinner = progress.spinner("reading");
+    let study = inputs::load(sources, progress);
+    spinner.finish_and_clear();
+    let study = study?;
+    check_regions_complete(&study, allow_partial)?;
+    let reach = straight_line_reach(&study.demand.places(), &study.institutions, &study.rules, progress);
+    let cov = coverage::compute(&study.demand, &study.municipalities, &study.rules, &reach);
+    let run = catchments_on(&study, &reach, &cov, out_dir, progress, params)?;
+    Ok((study, run))
+}
+
+/// Contiguity, the region check and the proposal for a study whose reach and coverage are
+/// known; writes adjacency.csv, region_check.csv, regions.geojson, catchment_check.csv,
+/// catchments.geojson, catchment_assignment.csv and catchments_summary.json.
+pub fn catchments_on(
+    study: &Study,
+    reach: &ReachTable,
+    cov: &Coverage,
+    out_dir: &Path,
+    progress: Progress,
+    params: &crate::catchments::Params,
+) -> Result<CatchmentsRun> {
+    use crate::catchments::{adjacency, supply};
+    if study.rules.roles.len() > supply::MAX_ROLES {
+        return Err(crate::error::Error::Usage(format!(
+            "catchments follow at most {} roles; the rules have {}",
+            supply::MAX_ROLES,
+            study.rules.roles.len()
+        )));
+    }
+    let spinner = progress.spinner("catchments");
+    let mut stages = Vec::new();
+    let t = Instant::now();
+    spinner.set_message("contiguity");
+    let adj = adjacency::adjacency(&study.municipalities, params.snap_m);
+    if study.municipalities.len() > 1
+        && adj.count(adjacency::LinkKind::Rook) + adj.count(adjacency::LinkKind::Queen) == 0
+    {
+        spinner.finish_and_clear();
+        return Err(crate::error::Error::input(
+            &study.files[0].file,
+            crate::error::Location::File,
+            format!(
+                "no two of the {} municipalities share a boundary (within --snap-m {} m): catchments need neighbouring \
+                 polygons from one boundary set; if the boundaries were simplified one by one, raise --snap-m",
+                study.municipalities.len(),
+                params.snap_m
+            ),
+        ));
+    }
+    stages.push(("adjacency", t.elapsed().as_secs_f64()));
+    let t = Instant::now();
+    spinner.set_message("in-area supply");
+    let located = crate::indicators::institution_municipalities(study);
+    let model = supply::build(
+        &study.demand,
+        study.municipalities.len(),
+        &study.institutions,
+        &located,
+        &study.rules,
+        reach,
+    );
+    stages.push(("supply", t.elapsed().as_secs_f64()));
+    let t = Instant::now();
+    spinner.set_message("proposal");
+    let result = crate::catchments::analyse(study, model, adj, params);
+    stages.push(("proposal", t.elapsed().as_secs_f64()));
+    let t = Instant::now();
+    spinner.set_message("writing");
+    let mut out = OutDir::create(out_dir)?;
+    let written = crate::outputs::catchment_files::write_catchments(&mut out, study, cov, &result, params);
+    spinner.finish_and_clear();
+    written?;
+    stages.push(("writing", t.elapsed().as_secs_f64()));
+    Ok(CatchmentsRun {
+        result,
+        stages,
+        written: out.written().to_vec(),
+    })
+}
+
+/// The human summary of a catchments run.
+pub fn catchments_table(study: &Study, run: &CatchmentsRun) -> String {
+    use crate::catchments::adjacency::LinkKind;
+    let r = &run.result;
+    let mut s = String::new();
+    s.push_str(&format!(
+        "{} municipalities: {} rook, {} queen and {} island links\n\n",
+        study.municipalities.len(),
+        r.adjacency.count(LinkKind::Rook),
+        r.adjacency.count(LinkKind::Queen),
+        r.adjacency.count(LinkKind::IslandLink)
+    ));
+    let fails = |areas: &[crate::catchments::AreaCheck], f: usize| {
+        areas.iter().filter(|a| !a.functions[f].self_sufficient).count()
+    };
+    s.push_str(&format!("{:<12} {:>12} {:>12}\n", "not self-", "regions", "catchments"));
+    s.push_str(&format!(
+        "{:<12} {:>12} {:>12}\n",
+        "sufficient",
+        if r.regions.is_empty() {
+            "-".to_string()
+        } else {
+            format!("of {}", r.regions.len())
+        },
+        format!("of {}", r.catchments.len())
+    ));
+    for (f, func) in study.rules.functions.iter().enumerate() {
+        s.push_str(&format!(
+            "{:<12} {:>12} {:>12}\n",
+            func.id,
+            if r.regions.is_empty() {
+                "-".to_string()
+            } else {
+                fails(&r.regions, f).to_string()
+            },
+            fails(&r.catchments, f)
+        ));
+    }
+    let meeting = r.catchments.iter().filter(|c| c.failing.is_empty()).count();
+    s.push_str(&format!(
+        "\n{} catchments proposed, {} meeting every floor",
+        r.catchments.len(),
+        meeting
+    ));
+    if let Some(c) = &r.comparison {
+        s.push_str(&format!(
+            "; against the {} regions: adjusted Rand index {:.3}, {} municipalities move",
+            r.regions.len(),
+            c.adjusted_rand,
+            c.moved.len()
+        ));
+    }
+    s.push('\n');
+    for f in &r.absent_functions {
+        s.push_str(&format!(
+            "{}: no provider of a required role anywhere in the input; left out of the floors\n",
+            study.rules.functions[*f].id
+        ));
+    }
+    for u in &r.units {
+        for d in &u.dropped {
+            s.push_str(&format!("{}: {d}\n", u.name));
+        }
+    }
+    let stages: Vec<String> = run.stages.iter().map(|(n, t)| format!("{n} {t:.2} s")).collect();
+    s.push_str(&format!("time: {}\n", stages.join(", ")));
+    s
+}

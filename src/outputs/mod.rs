@@ -4,6 +4,7 @@
 //! Polars appears only here, for Parquet tables.
 
 pub mod access_files;
+pub mod catchment_files;
 pub mod coverage_files;
 pub mod geojson_out;
 pub mod indicator_files;

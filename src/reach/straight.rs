@@ -90,6 +90,28 @@ pub fn ellipsoid_m(a: (f64, f64), b: (f64, f64)) -> f64 {
     }
 }
 
+/// Whether `b` is within `reach_m` of `a` on WGS84: the short formula, and Karney's
+/// algorithm when that is within 0.25 m of the limit (the decision every reach count uses).
+pub fn within_m(a: (f64, f64), b: (f64, f64), reach_m: f64) -> bool {
+    let d = ellipsoid_m(a, b);
+    if (d - reach_m).abs() < 0.25 {
+        geodesic_m(a, b) <= reach_m
+    } else {
+        d <= reach_m
+    }
+}
+
+/// Metres per degree of latitude and of longitude at latitude `lat` on WGS84 (the meridian
+/// and prime-vertical radii of curvature), for local planar approximations.
+pub fn metres_per_degree(lat: f64) -> (f64, f64) {
+    let phi = lat.to_radians();
+    let (sin, cos) = phi.sin_cos();
+    let w = 1.0 - WGS84_E2 * sin * sin;
+    let n = WGS84_A / w.sqrt();
+    let m = WGS84_A * (1.0 - WGS84_E2) / (w * w.sqrt());
+    (m.to_radians(), (n * cos).to_radians())
+}
+
 /// The providers of one role, indexed for nearest and within-distance queries.
 pub struct ProviderIndex {
     tree: RTree<Site>,
@@ -253,13 +275,7 @@ impl ProviderIndex {
     /// Whether provider `i` is within `reach_m` on the ellipsoid (Karney's algorithm when
     /// the short formula is within 0.25 m of the limit).
     fn within_exactly(&self, at: (f64, f64), i: u32, reach_m: f64) -> bool {
-        let p = self.lonlat[i as usize];
-        let d = ellipsoid_m(at, p);
-        if (d - reach_m).abs() < 0.25 {
-            geodesic_m(at, p) <= reach_m
-        } else {
-            d <= reach_m
-        }
+        within_m(at, self.lonlat[i as usize], reach_m)
     }
 
     /// Number of providers within `reach_m` metres on WGS84. The sphere settles most

@@ -1,0 +1,405 @@
+//! Contiguity of municipalities: which share an edge (rook), which only touch at points
+//! (queen), and links added so that islands and other disconnected parts join the rest
+//! (island links).
+//!
+//! Candidate pairs come from an R-tree of bounding boxes widened by the snapping tolerance.
+//! For a pair, each side's boundary vertices are tested against the other's boundary
+//! segments (an R-tree of segments in a local plane, metres): a vertex within the tolerance
+//! of the other boundary touches it. The pair is queen-contiguous when any vertex touches;
+//! rook-contiguous when segments whose ends and middle all touch add up to more than ten
+//! times the tolerance. Testing vertices against segments, not against vertices, finds
+//! borders drawn with different vertices on each side (T-junctions, densified or slightly
+//! shifted lines), the usual reason contiguity tools miss a neighbour.
+
+use crate::inputs::municipalities::Municipality;
+use crate::reach::straight::metres_per_degree;
+use geo::{BoundingRect, Coord, Distance, Euclidean, Line, LineString, MultiPolygon, Point, Polygon, Rect};
+use rayon::prelude::*;
+use rstar::primitives::{CachedEnvelope, GeomWithData, Rectangle};
+use rstar::{RTree, AABB};
+use serde::Serialize;
+
+/// How two municipalities are linked.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum LinkKind {
+    /// They share a stretch of border.
+    Rook,
+    /// They touch only at points.
+    Queen,
+    /// They do not touch; added to join a disconnected part (an island) to the rest.
+    IslandLink,
+}
+
+impl LinkKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            LinkKind::Rook => "rook",
+            LinkKind::Queen => "queen",
+            LinkKind::IslandLink => "island-link",
+        }
+    }
+}
+
+/// One link, `a < b` (indexes into the municipalities).
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct Link {
+    pub a: usize,
+    pub b: usize,
+    pub kind: LinkKind,
+    /// Length of shared border, metres (rook); 0 otherwise.
+    pub shared_m: f64,
+    /// Gap bridged by an island link, metres; 0 otherwise.
+    pub gap_m: f64,
+}
+
+/// Links and the resulting neighbour lists.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Adjacency {
+    /// Sorted by (a, b).
+    pub links: Vec<Link>,
+    /// Per municipality, its linked municipalities (every kind), ascending.
+    pub neighbours: Vec<Vec<usize>>,
+}
+
+impl Adjacency {
+    pub fn new(count: usize, mut links: Vec<Link>) -> Adjacency {
+        links.sort_by(|x, y| (x.a, x.b).cmp(&(y.a, y.b)));
+        let mut neighbours = vec![Vec::new(); count];
+        for l in &links {
+            neighbours[l.a].push(l.b);
+            neighbours[l.b].push(l.a);
+        }
+        for n in &mut neighbours {
+            n.sort_unstable();
+            n.dedup();
+        }
+        Adjacency { links, neighbours }
+    }
+
+    pub fn count(&self, kind: LinkKind) -> usize {
+        self.links.iter().filter(|l| l.kind == kind).count()
+    }
+}
+
+/// A local plane around a latitude: metres east and north of (0, 0) in degrees.
+#[derive(Clone, Copy)]
+struct Plane {
+    kx: f64,
+    ky: f64,
+}
+
+impl Plane {
+    fn at(lat: f64) -> Plane {
+        let (ky, kx) = metres_per_degree(lat);
+        Plane { kx, ky }
+    }
+
+    fn project(&self, c: Coord<f64>) -> Coord<f64> {
+        Coord {
+            x: c.x * self.kx,
+            y: c.y * self.ky,
+        }
+    }
+}
+
+fn rings(mp: &MultiPolygon<f64>) -> impl Iterator<Item = &LineString<f64>> {
+    mp.0.iter()
+        .flat_map(|p| std::iter::once(p.exterior()).chain(p.interiors()))
+}
+
+fn widen(r: Rect<f64>, dx: f64, dy: f64) -> Rect<f64> {
+    Rect::new(
+        Coord {
+            x: r.min().x - dx,
+            y: r.min().y - dy,
+        },
+        Coord {
+            x: r.max().x + dx,
+            y: r.max().y + dy,
+        },
+    )
+}
+
+fn overlaps(a: &Rect<f64>, b: &Rect<f64>) -> bool {
+    a.min().x <= b.max().x && b.min().x <= a.max().x && a.min().y <= b.max().y && b.min().y <= a.max().y
+}
+
+/// The boundary segments of `mp` whose boxes meet `window`, projected.
+fn segments_near(mp: &MultiPolygon<f64>, window: &Rect<f64>, plane: Plane) -> Vec<Line<f64>> {
+    rings(mp)
+        .flat_map(|ring| ring.lines())
+        .filter(|l| overlaps(&l.bounding_rect(), window))
+        .map(|l| Line::new(plane.project(l.start), plane.project(l.end)))
+        .collect()
+}
+
+/// Touching vertices and shared length of `own` segments against `other`'s tree.
+fn touch(own: &[Line<f64>], other: &RTree<CachedEnvelope<Line<f64>>>, snap_m: f64) -> (bool, f64) {
+    let near = |c: Coord<f64>| {
+        other
+            .locate_within_distance(Point::from(c), snap_m * snap_m)
+            .next()
+            .is_some()
+    };
+    let mut any = false;
+    let mut shared = 0.0;
+    for l in own {
+        let (s, e) = (near(l.start), near(l.end));
+        any |= s || e;
+        if s && e {
+            let mid = Coord {
+                x: 0.5 * (l.start.x + l.end.x),
+                y: 0.5 * (l.start.y + l.end.y),
+            };
+            if near(mid) {
+                shared += (l.end.x - l.start.x).hypot(l.end.y - l.start.y);
+            }
+        }
+    }
+    (any, shared)
+}
+
+/// Rook and queen links between municipalities whose boundaries come within `snap_m`
+/// metres of each other.
+pub fn contiguity(municipalities: &[Municipality], snap_m: f64) -> Vec<Link> {
+    // Degrees that surely cover `snap_m` anywhere in Japan (lat <= 46).
+    let (ky, kx) = metres_per_degree(50.0);
+    let (dx, dy) = (2.0 * snap_m / kx, 2.0 * snap_m / ky);
+    let boxes: Vec<Rect<f64>> = municipalities.iter().map(|m| widen(m.bbox, dx, dy)).collect();
+    let tree = RTree::bulk_load(
+        boxes
+            .iter()
+            .enumerate()
+            .map(|(i, b)| GeomWithData::new(Rectangle::from_corners(b.min().x_y().into(), b.max().x_y().into()), i))
+            .collect::<Vec<GeomWithData<Rectangle<[f64; 2]>, usize>>>(),
+    );
+    let pairs: Vec<(usize, usize)> = (0..municipalities.len())
+        .flat_map(|a| {
+            let b = &boxes[a];
+            tree.locate_in_envelope_intersecting(&AABB::from_corners(b.min().x_y().into(), b.max().x_y().into()))
+                .map(|g| g.data)
+                .filter(move |&b| b > a)
+                .map(move |b| (a, b))
+                .collect::<Vec<_>>()
+        })
+        .collect();
+    let rook_min = 10.0 * snap_m;
+    let mut links: Vec<Link> = pairs
+        .par_iter()
+        .filter_map(|&(a, b)| {
+            let (ma, mb) = (&municipalities[a], &municipalities[b]);
+            let window = Rect::new(
+                Coord {
+                    x: boxes[a].min().x.max(boxes[b].min().x),
+                    y: boxes[a].min().y.max(boxes[b].min().y),
+                },
+                Coord {
+                    x: boxes[a].max().x.min(boxes[b].max().x),
+                    y: boxes[a].max().y.min(boxes[b].max().y),
+                },
+            );
+            let plane = Plane::at(0.5 * (window.min().y + window.max().y));
+            let sa = segments_near(&ma.geometry, &window, plane);
+            let sb = segments_near(&mb.geometry, &window, plane);
+            if sa.is_empty() || sb.is_empty() {
+                return None;
+            }
+            let ta = RTree::bulk_load(sa.iter().copied().map(CachedEnvelope::new).collect());
+            let tb = RTree::bulk_load(sb.iter().copied().map(CachedEnvelope::new).collect());
+            let (any_a, shared_a) = touch(&sa, &tb, snap_m);
+            let (any_b, shared_b) = touch(&sb, &ta, snap_m);
+            if !(any_a || any_b) {
+                return None;
+            }
+            let shared = shared_a.max(shared_b);
+            let kind = if shared > rook_min {
+                LinkKind::Rook
+            } else {
+                LinkKind::Queen
+            };
+            Some(Link {
+                a,
+                b,
+                kind,
+                shared_m: if kind == LinkKind::Rook { shared } else { 0.0 },
+                gap_m: 0.0,
+            })
+        })
+        .collect();
+    links.sort_by(|x, y| (x.a, x.b).cmp(&(y.a, y.b)));
+    links
+}
+
+/// Union-find over municipalities.
+struct Components {
+    parent: Vec<usize>,
+}
+
+impl Components {
+    fn new(n: usize) -> Self {
+        Components {
+            parent: (0..n).collect(),
+        }
+    }
+
+    fn find(&mut self, mut i: usize) -> usize {
+        while self.parent[i] != i {
+            self.parent[i] = self.parent[self.parent[i]];
+            i = self.parent[i];
+        }
+        i
+    }
+
+    fn union(&mut self, a: usize, b: usize) {
+        let (ra, rb) = (self.find(a), self.find(b));
+        if ra != rb {
+            self.parent[ra.max(rb)] = ra.min(rb);
+        }
+    }
+}
+
+/// Groups of `members` connected by `links`, each ascending, largest first (ties: lowest
+/// first member).
+pub fn components(members: &[usize], links: &[Link], n: usize) -> Vec<Vec<usize>> {
+    let mut inside = vec![false; n];
+    for &m in members {
+        inside[m] = true;
+    }
+    let mut uf = Components::new(n);
+    for l in links {
+        if inside[l.a] && inside[l.b] {
+            uf.union(l.a, l.b);
+        }
+    }
+    let mut groups: std::collections::BTreeMap<usize, Vec<usize>> = Default::default();
+    for &m in members {
+        groups.entry(uf.find(m)).or_default().push(m);
+    }
+    let mut out: Vec<Vec<usize>> = groups
+        .into_values()
+        .map(|mut g| {
+            g.sort_unstable();
+            g
+        })
+        .collect();
+    out.sort_by(|x, y| y.len().cmp(&x.len()).then(x[0].cmp(&y[0])));
+    out
+}
+
+/// Distance between two municipalities in a local plane at `plane`, metres.
+fn gap_m(a: &MultiPolygon<f64>, b: &MultiPolygon<f64>, plane: Plane) -> f64 {
+    let project = |mp: &MultiPolygon<f64>| -> Vec<Polygon<f64>> {
+        mp.0.iter()
+            .map(|p| {
+                let ring =
+                    |r: &LineString<f64>| LineString::from(r.0.iter().map(|&c| plane.project(c)).collect::<Vec<_>>());
+                Polygon::new(ring(p.exterior()), p.interiors().iter().map(ring).collect())
+            })
+            .collect()
+    };
+    let (pa, pb) = (project(a), project(b));
+    let mut best = f64::INFINITY;
+    for x in &pa {
+        for y in &pb {
+            best = best.min(Euclidean.distance(x, y));
+        }
+    }
+    best
+}
+
+/// Lower bound of the distance between two boxes in a plane, metres.
+fn box_gap_m(a: &Rect<f64>, b: &Rect<f64>, plane: Plane) -> f64 {
+    let dx = (a.min().x - b.max().x).max(b.min().x - a.max().x).max(0.0) * plane.kx;
+    let dy = (a.min().y - b.max().y).max(b.min().y - a.max().y).max(0.0) * plane.ky;
+    dx.hypot(dy)
+}
+
+/// Island links: within each group of `groups` (prefectures), every part that is not
+/// connected to the group's largest is linked to the nearest municipality outside it,
+/// round after round until the group is connected. Returns the added links.
+pub fn island_links(municipalities: &[Municipality], links: &[Link], groups: &[Vec<usize>]) -> Vec<Link> {
+    let n = municipalities.len();
+    let mut all: Vec<Link> = links.to_vec();
+    let mut added = Vec::new();
+    for group in groups {
+        loop {
+            let parts = components(group, &all, n);
+            if parts.len() <= 1 {
+                break;
+            }
+            // Each part but the largest links to its nearest municipality outside itself.
+            let new: Vec<Link> = parts[1..]
+                .par_iter()
+                .map(|part| nearest_outside(municipalities, part, group))
+                .collect();
+            let mut progress = false;
+            for l in new {
+                if !all.iter().any(|x| x.a == l.a && x.b == l.b) {
+                    all.push(l);
+                    added.push(l);
+                    progress = true;
+                }
+            }
+            if !progress {
+                break;
+            }
+        }
+    }
+    added.sort_by(|x, y| (x.a, x.b).cmp(&(y.a, y.b)));
+    added.dedup_by(|x, y| x.a == y.a && x.b == y.b);
+    added
+}
+
+/// The link from `part` to the nearest municipality of `group` outside it.
+fn nearest_outside(municipalities: &[Municipality], part: &[usize], group: &[usize]) -> Link {
+    let lat = {
+        let b = municipalities[part[0]].bbox;
+        0.5 * (b.min().y + b.max().y)
+    };
+    let plane = Plane::at(lat);
+    let mut candidates: Vec<(f64, usize, usize)> = Vec::new();
+    for &a in part {
+        for &b in group {
+            if part.binary_search(&b).is_err() {
+                candidates.push((box_gap_m(&municipalities[a].bbox, &municipalities[b].bbox, plane), a, b));
+            }
+        }
+    }
+    candidates.sort_by(|x, y| x.0.total_cmp(&y.0).then((x.1, x.2).cmp(&(y.1, y.2))));
+    let mut best = (f64::INFINITY, usize::MAX, usize::MAX);
+    for &(lower, a, b) in &candidates {
+        if lower > best.0 {
+            break;
+        }
+        let d = gap_m(&municipalities[a].geometry, &municipalities[b].geometry, plane);
+        if d < best.0 || (d == best.0 && (a.min(b), a.max(b)) < (best.1.min(best.2), best.1.max(best.2))) {
+            best = (d, a, b);
+        }
+    }
+    let (d, a, b) = best;
+    Link {
+        a: a.min(b),
+        b: a.max(b),
+        kind: LinkKind::IslandLink,
+        shared_m: 0.0,
+        gap_m: d,
+    }
+}
+
+/// Contiguity plus island links: first within each prefecture, then across prefectures so
+/// that the whole input is one connected graph.
+pub fn adjacency(municipalities: &[Municipality], snap_m: f64) -> Adjacency {
+    let touching = contiguity(municipalities, snap_m);
+    let mut by_prefecture: std::collections::BTreeMap<&str, Vec<usize>> = Default::default();
+    for (i, m) in municipalities.iter().enumerate() {
+        by_prefecture.entry(m.prefecture.as_str()).or_default().push(i);
+    }
+    let groups: Vec<Vec<usize>> = by_prefecture.into_values().collect();
+    let mut links = touching.clone();
+    links.extend(island_links(municipalities, &touching, &groups));
+    let everyone: Vec<usize> = (0..municipalities.len()).collect();
+    let more = island_links(municipalities, &links, &[everyone]);
+    links.extend(more);
+    Adjacency::new(municipalities.len(), links)
+}

@@ -1,0 +1,689 @@
+//! Max-p regionalization with service floors: the largest number of contiguous groups
+//! (catchments) of areas such that every group meets its floors (Duque, Anselin and Rey
+//! 2012; Wei, Rey and Knaap 2021).
+//!
+//! Floors here are those of home-care catchments: a demand floor (additive), a provider floor
+//! per role (additive), and an in-area covered share per function, which is not additive:
+//! a place counts as covered only when every required role has a provider within reach that
+//! lies *in the same group*. A group keeps, per class of places, the set of roles satisfied
+//! inside it, so adding an area updates the shares in time proportional to the places the
+//! area serves, and a candidate can be scored without committing it.
+//!
+//! The search follows the max-p heuristic: many randomised constructions (grow a group from
+//! a seed by adding neighbours until its floors are met; areas of groups that cannot be
+//! completed become enclaves, later joined to a neighbouring group that stays within its
+//! floors), keep the one with the most groups (then fewest groups failing a floor, then the
+//! lowest travel cost), then a local search moves border areas between groups while both
+//! keep their floors and stay contiguous, as long as the demand-weighted travel to the
+//! group's providers falls.
+
+use rand_core::{Rng, SeedableRng};
+use rand_pcg::Pcg64Mcg;
+use std::ops::Range;
+
+/// A region label meaning "no region".
+const NONE: u32 = u32::MAX;
+
+/// Floors every group must meet.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Floors {
+    pub min_demand: f64,
+    pub min_providers: u32,
+    /// Roles whose providers inside the group must number at least `min_providers`.
+    pub provider_roles: u64,
+    pub min_share: f64,
+    /// Functions with a share floor: their required roles as a mask (index = the function's
+    /// position in [`Unit::functions`]).
+    pub share_functions: Vec<u64>,
+}
+
+/// One class of places of an area (see `supply`), with hosts as unit-local indexes.
+#[derive(Debug, Clone, PartialEq)]
+pub struct UnitClass {
+    pub area: u32,
+    pub demand: f64,
+    /// Per role, a range into [`Unit::hosts`].
+    pub roles: Vec<Range<u32>>,
+}
+
+/// The problem: areas, their links, demand, providers and classes of places.
+#[derive(Debug, Clone)]
+pub struct Unit {
+    pub neighbours: Vec<Vec<u32>>,
+    pub demand: Vec<f64>,
+    pub roles: usize,
+    /// `providers[a * roles + r]`.
+    pub providers: Vec<u32>,
+    pub classes: Vec<UnitClass>,
+    pub class_ranges: Vec<Range<usize>>,
+    pub hosts: Vec<u32>,
+    /// Distance between areas (demand centres), km: `dist[a * n + b]`.
+    pub dist: Vec<f32>,
+    pub floors: Floors,
+    /// Per area: (class, roles the area hosts for that class) for every class it serves.
+    hosted_by: Vec<Vec<(u32, u64)>>,
+}
+
+impl Unit {
+    /// A unit; `hosts` of each class are unit-local area indexes.
+    #[allow(clippy::too_many_arguments)]
+    pub fn new(
+        neighbours: Vec<Vec<u32>>,
+        demand: Vec<f64>,
+        roles: usize,
+        providers: Vec<u32>,
+        classes: Vec<UnitClass>,
+        hosts: Vec<u32>,
+        dist: Vec<f32>,
+        floors: Floors,
+    ) -> Unit {
+        let n = demand.len();
+        let mut class_ranges = vec![0..0; n];
+        let mut start = 0;
+        while start < classes.len() {
+            let a = classes[start].area as usize;
+            let end = start + classes[start..].iter().take_while(|c| c.area as usize == a).count();
+            class_ranges[a] = start..end;
+            start = end;
+        }
+        let mut hosted_by: Vec<Vec<(u32, u64)>> = vec![Vec::new(); n];
+        for (c, class) in classes.iter().enumerate() {
+            for (r, range) in class.roles.iter().enumerate() {
+                for &h in &hosts[range.start as usize..range.end as usize] {
+                    let list = &mut hosted_by[h as usize];
+                    match list.last_mut() {
+                        Some((last, mask)) if *last == c as u32 => *mask |= 1 << r,
+                        _ => list.push((c as u32, 1 << r)),
+                    }
+                }
+            }
+        }
+        Unit {
+            neighbours,
+            demand,
+            roles,
+            providers,
+            classes,
+            class_ranges,
+            hosts,
+            dist,
+            floors,
+            hosted_by,
+        }
+    }
+
+    pub fn len(&self) -> usize {
+        self.demand.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.demand.is_empty()
+    }
+
+    fn satisfied(&self, class: &UnitClass, inside: impl Fn(u32) -> bool) -> u64 {
+        let mut mask = 0;
+        for (r, range) in class.roles.iter().enumerate() {
+            if self.hosts[range.start as usize..range.end as usize]
+                .iter()
+                .any(|&h| inside(h))
+            {
+                mask |= 1 << r;
+            }
+        }
+        mask
+    }
+
+    /// Figures of a group of areas, from scratch.
+    pub fn figures(&self, members: &[u32]) -> Acc {
+        let mut inside = vec![false; self.len()];
+        for &m in members {
+            inside[m as usize] = true;
+        }
+        let mut acc = Acc::empty(self);
+        for &m in members {
+            acc.add_area(self, m as usize);
+            for class in &self.classes[self.class_ranges[m as usize].clone()] {
+                let mask = self.satisfied(class, |h| inside[h as usize]);
+                acc.add_class(self, mask, class.demand);
+            }
+        }
+        acc
+    }
+
+    /// Demand-weighted travel of a group: for each member, the mean over the floor's roles
+    /// of the distance to the nearest member hosting the role (or, with no role floor, the
+    /// distance to the group's demand-weighted medoid), weighted by the member's demand.
+    pub fn cost(&self, members: &[u32]) -> f64 {
+        let n = self.len();
+        let roles: Vec<usize> = (0..self.roles)
+            .filter(|r| self.floors.provider_roles & (1 << r) != 0)
+            .collect();
+        if roles.is_empty() {
+            return members
+                .iter()
+                .map(|&c| {
+                    members
+                        .iter()
+                        .map(|&m| self.demand[m as usize] * f64::from(self.dist[c as usize * n + m as usize]))
+                        .sum::<f64>()
+                })
+                .fold(f64::INFINITY, f64::min);
+        }
+        let mut total = 0.0;
+        for &m in members {
+            let mut sum = 0.0;
+            for &r in &roles {
+                let nearest = members
+                    .iter()
+                    .filter(|&&h| self.providers[h as usize * self.roles + r] > 0)
+                    .map(|&h| f64::from(self.dist[m as usize * n + h as usize]))
+                    .fold(f64::INFINITY, f64::min);
+                // A role missing from the group: charge the largest distance in the unit.
+                sum += if nearest.is_finite() { nearest } else { 1e4 };
+            }
+            total += self.demand[m as usize] * sum / roles.len() as f64;
+        }
+        total
+    }
+}
+
+/// Running figures of a group.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Acc {
+    pub demand: f64,
+    pub providers: Vec<u32>,
+    /// Per share function.
+    pub covered: Vec<f64>,
+}
+
+impl Acc {
+    fn empty(unit: &Unit) -> Acc {
+        Acc {
+            demand: 0.0,
+            providers: vec![0; unit.roles],
+            covered: vec![0.0; unit.floors.share_functions.len()],
+        }
+    }
+
+    fn add_area(&mut self, unit: &Unit, a: usize) {
+        self.demand += unit.demand[a];
+        for r in 0..unit.roles {
+            self.providers[r] += unit.providers[a * unit.roles + r];
+        }
+    }
+
+    fn add_class(&mut self, unit: &Unit, mask: u64, demand: f64) {
+        for (s, &req) in unit.floors.share_functions.iter().enumerate() {
+            if mask & req == req {
+                self.covered[s] += demand;
+            }
+        }
+    }
+
+    /// Whether every floor is met.
+    pub fn feasible(&self, floors: &Floors) -> bool {
+        self.deficit(floors) == 0.0
+    }
+
+    /// How far the group is from its floors: missing providers count 1 each (scaled by the
+    /// floor), the demand and share shortfalls as fractions.
+    pub fn deficit(&self, floors: &Floors) -> f64 {
+        let mut d = 0.0;
+        if floors.min_demand > 0.0 && self.demand < floors.min_demand {
+            d += (floors.min_demand - self.demand) / floors.min_demand;
+        }
+        if floors.min_providers > 0 {
+            for (r, &p) in self.providers.iter().enumerate() {
+                if floors.provider_roles & (1 << r) != 0 && p < floors.min_providers {
+                    d += f64::from(floors.min_providers - p) / f64::from(floors.min_providers);
+                }
+            }
+        }
+        if floors.min_share > 0.0 {
+            for &c in &self.covered {
+                // A relative tolerance: sums of many cells differ in the last bits.
+                let need = floors.min_share * self.demand * (1.0 - 1e-12);
+                if c < need && self.demand > 0.0 {
+                    d += (need - c) / self.demand;
+                }
+            }
+        }
+        d
+    }
+}
+
+/// A partition of a unit.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Partition {
+    /// Group of each area, 0-based.
+    pub labels: Vec<u32>,
+    pub groups: usize,
+    /// Groups that do not meet their floors (an enclave had to join them, or the unit as a
+    /// whole cannot meet them).
+    pub failing: usize,
+    pub cost: f64,
+    /// Constructions tried.
+    pub iterations: usize,
+}
+
+/// Search settings.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Settings {
+    pub iterations: usize,
+    pub seed: u64,
+    /// Passes of the local search (0: none).
+    pub local_passes: usize,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Settings {
+            iterations: 100,
+            seed: 0,
+            local_passes: 20,
+        }
+    }
+}
+
+/// A partition being built.
+struct State<'u> {
+    unit: &'u Unit,
+    label: Vec<u32>,
+    /// Per class: roles satisfied inside the class's group.
+    mask: Vec<u64>,
+    accs: Vec<Acc>,
+    members: Vec<Vec<u32>>,
+}
+
+impl<'u> State<'u> {
+    fn new(unit: &'u Unit) -> Self {
+        State {
+            unit,
+            label: vec![NONE; unit.len()],
+            mask: vec![0; unit.classes.len()],
+            accs: Vec::new(),
+            members: Vec::new(),
+        }
+    }
+
+    fn open(&mut self) -> u32 {
+        self.accs.push(Acc::empty(self.unit));
+        self.members.push(Vec::new());
+        (self.accs.len() - 1) as u32
+    }
+
+    /// Figures of group `k` with area `j` added, and the new masks (class, mask) it implies.
+    fn with(&self, k: u32, j: usize, changes: Option<&mut Vec<(u32, u64)>>) -> Acc {
+        let unit = self.unit;
+        let mut acc = self.accs[k as usize].clone();
+        acc.add_area(unit, j);
+        let label = &self.label;
+        let mut changes = changes;
+        for c in unit.class_ranges[j].clone() {
+            let class = &unit.classes[c];
+            let mask = unit.satisfied(class, |h| label[h as usize] == k || h as usize == j);
+            acc.add_class(unit, mask, class.demand);
+            if let Some(ch) = changes.as_deref_mut() {
+                ch.push((c as u32, mask));
+            }
+        }
+        for &(c, roles) in &unit.hosted_by[j] {
+            let class = &unit.classes[c as usize];
+            if class.area as usize == j || label[class.area as usize] != k {
+                continue;
+            }
+            let old = self.mask[c as usize];
+            let new = old | roles;
+            if new != old {
+                for (s, &req) in unit.floors.share_functions.iter().enumerate() {
+                    if old & req != req && new & req == req {
+                        acc.covered[s] += class.demand;
+                    }
+                }
+                if let Some(ch) = changes.as_deref_mut() {
+                    ch.push((c, new));
+                }
+            }
+        }
+        acc
+    }
+
+    fn add(&mut self, k: u32, j: usize) {
+        let mut changes = Vec::new();
+        let acc = self.with(k, j, Some(&mut changes));
+        for (c, m) in changes {
+            self.mask[c as usize] = m;
+        }
+        self.accs[k as usize] = acc;
+        self.label[j] = k;
+        self.members[k as usize].push(j as u32);
+    }
+
+    /// Recomputes group `k` from its members (after a removal).
+    fn rebuild(&mut self, k: u32) {
+        let unit = self.unit;
+        let mut acc = Acc::empty(unit);
+        for &m in &self.members[k as usize] {
+            acc.add_area(unit, m as usize);
+        }
+        for &m in &self.members[k as usize] {
+            for c in unit.class_ranges[m as usize].clone() {
+                let class = &unit.classes[c];
+                let mask = unit.satisfied(class, |h| self.label[h as usize] == k);
+                self.mask[c] = mask;
+                acc.add_class(unit, mask, class.demand);
+            }
+        }
+        self.accs[k as usize] = acc;
+    }
+
+    /// Unassigned neighbours of group `k`, ascending, with their links into the group.
+    fn frontier(&self, k: u32) -> Vec<(u32, u32)> {
+        let mut out: Vec<(u32, u32)> = Vec::new();
+        for &m in &self.members[k as usize] {
+            for &b in &self.unit.neighbours[m as usize] {
+                if self.label[b as usize] == NONE {
+                    out.push((b, 1));
+                }
+            }
+        }
+        out.sort_unstable();
+        out.dedup_by(|x, y| {
+            if x.0 == y.0 {
+                y.1 += x.1;
+                true
+            } else {
+                false
+            }
+        });
+        out
+    }
+}
+
+fn random_unit(rng: &mut Pcg64Mcg) -> f64 {
+    (rng.next_u64() >> 11) as f64 / (1u64 << 53) as f64
+}
+
+fn shuffle(v: &mut [u32], rng: &mut Pcg64Mcg) {
+    for i in (1..v.len()).rev() {
+        let j = (rng.next_u64() % (i as u64 + 1)) as usize;
+        v.swap(i, j);
+    }
+}
+
+/// One randomised construction. `variant` 0 scores candidates by how much of the deficit
+/// they close, 1 by their links into the group first, 2 adds noise to the first.
+fn construct<'u>(unit: &'u Unit, rng: &mut Pcg64Mcg, variant: usize) -> State<'u> {
+    let n = unit.len();
+    let floors = &unit.floors;
+    let mut st = State::new(unit);
+    let mut enclave = vec![false; n];
+    let mut order: Vec<u32> = (0..n as u32).collect();
+    shuffle(&mut order, rng);
+    for &seed in &order {
+        if st.label[seed as usize] != NONE || enclave[seed as usize] {
+            continue;
+        }
+        let k = st.open();
+        st.add(k, seed as usize);
+        let mut ok = st.accs[k as usize].feasible(floors);
+        while !ok {
+            let frontier = st.frontier(k);
+            if frontier.is_empty() {
+                break;
+            }
+            let before = st.accs[k as usize].deficit(floors);
+            // (completes, key1, key2, random) - larger is better.
+            let mut best: Option<(u32, (bool, f64, f64, f64), Acc)> = None;
+            for &(j, links) in &frontier {
+                let acc = st.with(k, j as usize, None);
+                let after = acc.deficit(floors);
+                let completes = after == 0.0;
+                let gain = before - after;
+                let noise = random_unit(rng);
+                let key = if completes {
+                    // Close the group with as little demand as possible, compactly.
+                    (true, -unit.demand[j as usize], f64::from(links), noise)
+                } else {
+                    match variant {
+                        1 => (false, f64::from(links), gain, noise),
+                        2 => (false, gain * (0.8 + 0.4 * noise), f64::from(links), noise),
+                        _ => (false, gain, f64::from(links), noise),
+                    }
+                };
+                let better = match &best {
+                    None => true,
+                    Some((_, b, _)) => key.partial_cmp(b) == Some(std::cmp::Ordering::Greater),
+                };
+                if better {
+                    best = Some((j, key, acc));
+                }
+            }
+            let (j, _, _) = best.expect("frontier is not empty");
+            st.add(k, j as usize);
+            ok = st.accs[k as usize].feasible(floors);
+        }
+        if !ok {
+            // Give the areas back as enclaves; the group is dropped.
+            let members = st.members.pop().expect("group just opened");
+            st.accs.pop();
+            for m in members {
+                st.label[m as usize] = NONE;
+                enclave[m as usize] = true;
+            }
+        }
+    }
+    assign_enclaves(&mut st);
+    st
+}
+
+/// Joins every area left without a group to a neighbouring group: one that keeps its floors
+/// (the least added travel) where possible, else the one left closest to its floors. With no
+/// group at all, the whole unit becomes one.
+fn assign_enclaves(st: &mut State) {
+    let unit = st.unit;
+    let n = unit.len();
+    if st.accs.is_empty() {
+        let k = st.open();
+        for j in 0..n {
+            st.add(k, j);
+        }
+        return;
+    }
+    let mut strict = true;
+    loop {
+        let left: Vec<usize> = (0..n).filter(|&j| st.label[j] == NONE).collect();
+        if left.is_empty() {
+            return;
+        }
+        let mut progress = false;
+        for j in left {
+            let mut groups: Vec<u32> = unit.neighbours[j]
+                .iter()
+                .map(|&b| st.label[b as usize])
+                .filter(|&l| l != NONE)
+                .collect();
+            groups.sort_unstable();
+            groups.dedup();
+            // (deficit after, added travel, group)
+            let mut best: Option<(f64, f64, u32)> = None;
+            for &k in &groups {
+                let acc = st.with(k, j, None);
+                let deficit = acc.deficit(&unit.floors);
+                if strict && deficit > st.accs[k as usize].deficit(&unit.floors) {
+                    continue;
+                }
+                let mut with = st.members[k as usize].clone();
+                with.push(j as u32);
+                let added = unit.cost(&with) - unit.cost(&st.members[k as usize]);
+                let key = (deficit, added, k);
+                if best.is_none_or(|b| key.0 < b.0 || (key.0 == b.0 && (key.1 < b.1 || (key.1 == b.1 && key.2 < b.2))))
+                {
+                    best = Some(key);
+                }
+            }
+            if let Some((_, _, k)) = best {
+                st.add(k, j);
+                progress = true;
+            }
+        }
+        if !progress {
+            if !strict {
+                // Unreachable in a connected unit; join what is left to group 0 rather than
+                // lose areas.
+                for j in 0..n {
+                    if st.label[j] == NONE {
+                        st.add(0, j);
+                    }
+                }
+                return;
+            }
+            strict = false;
+        } else {
+            strict = true;
+        }
+    }
+}
+
+/// Whether group `k` stays connected without area `j`.
+fn connected_without(st: &State, k: u32, j: u32) -> bool {
+    let members = &st.members[k as usize];
+    let Some(&start) = members.iter().find(|&&m| m != j) else {
+        return false;
+    };
+    let mut seen = vec![start];
+    let mut stack = vec![start];
+    while let Some(m) = stack.pop() {
+        for &b in &st.unit.neighbours[m as usize] {
+            if b != j && st.label[b as usize] == k && !seen.contains(&b) {
+                seen.push(b);
+                stack.push(b);
+            }
+        }
+    }
+    seen.len() == members.len() - 1
+}
+
+/// Moves border areas between groups while the total travel cost falls, every group
+/// affected keeps its floors (or, if failing, gets no further from them) and stays
+/// connected.
+fn local_search(st: &mut State, passes: usize) {
+    let unit = st.unit;
+    let floors = &unit.floors;
+    let mut cost: Vec<f64> = st.members.iter().map(|m| unit.cost(m)).collect();
+    for _ in 0..passes {
+        let mut moved = false;
+        for j in 0..unit.len() as u32 {
+            let from = st.label[j as usize];
+            if st.members[from as usize].len() <= 1 {
+                continue;
+            }
+            let mut targets: Vec<u32> = unit.neighbours[j as usize]
+                .iter()
+                .map(|&b| st.label[b as usize])
+                .filter(|&l| l != from)
+                .collect();
+            targets.sort_unstable();
+            targets.dedup();
+            if targets.is_empty() || !connected_without(st, from, j) {
+                continue;
+            }
+            let rest: Vec<u32> = st.members[from as usize].iter().copied().filter(|&m| m != j).collect();
+            let rest_acc = unit.figures(&rest);
+            if rest_acc.deficit(floors) > st.accs[from as usize].deficit(floors) {
+                continue;
+            }
+            let rest_cost = unit.cost(&rest);
+            let mut best: Option<(f64, u32)> = None;
+            for &to in &targets {
+                let acc = st.with(to, j as usize, None);
+                if acc.deficit(floors) > st.accs[to as usize].deficit(floors) {
+                    continue;
+                }
+                let mut with = st.members[to as usize].clone();
+                with.push(j);
+                let delta = rest_cost + unit.cost(&with) - cost[from as usize] - cost[to as usize];
+                if delta < -1e-9 * (1.0 + cost[from as usize] + cost[to as usize]) && best.is_none_or(|b| delta < b.0) {
+                    best = Some((delta, to));
+                }
+            }
+            if let Some((_, to)) = best {
+                st.members[from as usize].retain(|&m| m != j);
+                st.label[j as usize] = NONE;
+                st.rebuild(from);
+                st.add(to, j as usize);
+                cost[from as usize] = unit.cost(&st.members[from as usize]);
+                cost[to as usize] = unit.cost(&st.members[to as usize]);
+                moved = true;
+            }
+        }
+        if !moved {
+            break;
+        }
+    }
+}
+
+fn summarise(st: &State, iterations: usize) -> Partition {
+    let unit = st.unit;
+    // Number groups by their smallest area, so labels do not depend on construction order.
+    let mut firsts: Vec<(u32, usize)> = st
+        .members
+        .iter()
+        .enumerate()
+        .map(|(k, m)| (*m.iter().min().expect("groups are not empty"), k))
+        .collect();
+    firsts.sort_unstable();
+    let mut renumber = vec![0u32; st.members.len()];
+    for (new, &(_, old)) in firsts.iter().enumerate() {
+        renumber[old] = new as u32;
+    }
+    Partition {
+        labels: st.label.iter().map(|&l| renumber[l as usize]).collect(),
+        groups: st.members.len(),
+        failing: st.accs.iter().filter(|a| !a.feasible(&unit.floors)).count(),
+        cost: st.members.iter().map(|m| unit.cost(m)).sum(),
+        iterations,
+    }
+}
+
+/// Solves one unit. The unit's link graph must be connected.
+pub fn solve(unit: &Unit, settings: &Settings) -> Partition {
+    let n = unit.len();
+    if n == 0 {
+        return Partition {
+            labels: Vec::new(),
+            groups: 0,
+            failing: 0,
+            cost: 0.0,
+            iterations: 0,
+        };
+    }
+    let mut rng = Pcg64Mcg::seed_from_u64(settings.seed);
+    let mut best: Option<(State, (i64, i64, f64))> = None;
+    let iterations = settings.iterations.max(1);
+    for it in 0..iterations {
+        let st = construct(unit, &mut rng, it % 3);
+        let failing = st.accs.iter().filter(|a| !a.feasible(&unit.floors)).count() as i64;
+        let groups = st.members.len() as i64;
+        // Fewer failing groups first, then more groups; cost breaks ties.
+        let better = match &best {
+            None => true,
+            Some((_, (bf, bg, _))) => (-failing, groups) > (-*bf, *bg),
+        };
+        let tie = best
+            .as_ref()
+            .is_some_and(|(_, (bf, bg, _))| (failing, groups) == (*bf, *bg));
+        if better {
+            let cost: f64 = st.members.iter().map(|m| unit.cost(m)).sum();
+            best = Some((st, (failing, groups, cost)));
+        } else if tie {
+            let cost: f64 = st.members.iter().map(|m| unit.cost(m)).sum();
+            if cost < best.as_ref().map(|b| b.1 .2).unwrap_or(f64::INFINITY) {
+                best = Some((st, (failing, groups, cost)));
+            }
+        }
+    }
+    let (mut st, _) = best.expect("at least one construction");
+    local_search(&mut st, settings.local_passes);
+    summarise(&st, iterations)
+}

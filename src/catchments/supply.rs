@@ -1,0 +1,265 @@
+//! Who serves whom inside an area. A place is covered *in an area* for a function when every
+//! required role has a provider within reach that is located in one of the area's
+//! municipalities. For each demand place and role this module records the municipalities
+//! hosting such a provider ("hosts"); places of one municipality with the same hosts for
+//! every role are merged into a class, so an area's in-area coverage is a sum over a few
+//! classes per municipality, whatever the layout.
+
+use crate::demand::Demand;
+use crate::inputs::institutions::Institution;
+use crate::inputs::rules::Rules;
+use crate::reach::straight::{ellipsoid_m, metres_per_degree, within_m};
+use crate::reach::ReachTable;
+use rayon::prelude::*;
+use rstar::primitives::{GeomWithData, Rectangle};
+use rstar::{RTree, AABB};
+use std::collections::HashMap;
+use std::ops::Range;
+
+/// Most roles an area model follows (role sets are `u64` masks).
+pub const MAX_ROLES: usize = 64;
+
+/// Demand places of one municipality that share their hosts for every role.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Class {
+    /// Index of the municipality the places lie in.
+    pub municipality: u32,
+    pub demand: f64,
+    /// Per role, a range into [`Supply::hosts`]: the municipalities hosting a provider of
+    /// the role within reach of these places (ascending).
+    pub roles: Vec<Range<u32>>,
+}
+
+/// The in-area supply model of a study.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Supply {
+    /// Demand per municipality.
+    pub demand: Vec<f64>,
+    /// Providers located in each municipality, per role: `providers[m * roles + r]`.
+    pub providers: Vec<u32>,
+    pub roles: usize,
+    /// Classes, grouped by municipality in municipality order.
+    pub classes: Vec<Class>,
+    /// The classes of each municipality.
+    pub class_ranges: Vec<Range<usize>>,
+    pub hosts: Vec<u32>,
+    /// Required roles of each function, as masks over roles.
+    pub required: Vec<u64>,
+}
+
+impl Supply {
+    /// Providers of role `r` located in municipality `m`.
+    pub fn providers_in(&self, m: usize, r: usize) -> u32 {
+        self.providers[m * self.roles + r]
+    }
+
+    /// Hosts of role `r` for a class.
+    pub fn hosts_of(&self, class: &Class, r: usize) -> &[u32] {
+        let range = &class.roles[r];
+        &self.hosts[range.start as usize..range.end as usize]
+    }
+
+    /// Roles of a class with a host for which `inside` holds.
+    pub fn satisfied(&self, class: &Class, inside: impl Fn(u32) -> bool) -> u64 {
+        let mut mask = 0;
+        for r in 0..self.roles {
+            if self.hosts_of(class, r).iter().any(|&h| inside(h)) {
+                mask |= 1 << r;
+            }
+        }
+        mask
+    }
+
+    /// Demand, in-area covered demand per function and providers per role of the area made
+    /// of `members`, where `inside(m)` says whether municipality `m` belongs to it.
+    pub fn figures(&self, members: &[usize], inside: impl Fn(u32) -> bool + Copy) -> AreaFigures {
+        let mut out = AreaFigures {
+            demand: 0.0,
+            covered: vec![0.0; self.required.len()],
+            providers: vec![0; self.roles],
+        };
+        for &m in members {
+            out.demand += self.demand[m];
+            for r in 0..self.roles {
+                out.providers[r] += self.providers_in(m, r);
+            }
+            for class in &self.classes[self.class_ranges[m].clone()] {
+                let mask = self.satisfied(class, inside);
+                for (f, &req) in self.required.iter().enumerate() {
+                    if mask & req == req {
+                        out.covered[f] += class.demand;
+                    }
+                }
+            }
+        }
+        out
+    }
+}
+
+/// What an area holds.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AreaFigures {
+    pub demand: f64,
+    /// Per function: demand covered by providers located in the area.
+    pub covered: Vec<f64>,
+    /// Per role: providers located in the area.
+    pub providers: Vec<u32>,
+}
+
+impl AreaFigures {
+    /// In-area covered share of function `f`; `None` without demand.
+    pub fn share(&self, f: usize) -> Option<f64> {
+        (self.demand > 0.0).then(|| self.covered[f] / self.demand)
+    }
+}
+
+/// The providers of one role located in one municipality.
+struct Group {
+    points: Vec<(f64, f64)>,
+}
+
+/// Builds the model. `located[i]` is the municipality of institution `i` (`None` outside
+/// every polygon: such a provider serves no area). Places where the role has nothing within
+/// reach (from `reach`) are skipped without a search.
+pub fn build(
+    demand: &Demand,
+    municipalities: usize,
+    institutions: &[Institution],
+    located: &[Option<usize>],
+    rules: &Rules,
+    reach: &ReachTable,
+) -> Supply {
+    let roles = rules.roles.len();
+    assert!(roles <= MAX_ROLES, "at most {MAX_ROLES} roles");
+    let mut providers = vec![0u32; municipalities * roles];
+    // Per role: groups by municipality, and an R-tree of the groups' bounding boxes.
+    let indexes: Vec<(Vec<Group>, RTree<GeomWithData<Rectangle<[f64; 2]>, u32>>)> = rules
+        .roles
+        .iter()
+        .enumerate()
+        .map(|(r, role)| {
+            let mut by_muni: Vec<Vec<(f64, f64)>> = vec![Vec::new(); municipalities];
+            for (inst, m) in institutions.iter().zip(located) {
+                if let Some(m) = *m {
+                    if role.matches(inst) {
+                        by_muni[m].push((inst.lon, inst.lat));
+                        providers[m * roles + r] += 1;
+                    }
+                }
+            }
+            let mut groups = Vec::new();
+            let mut boxes = Vec::new();
+            for (m, points) in by_muni.into_iter().enumerate() {
+                if points.is_empty() {
+                    continue;
+                }
+                let (mut lo, mut hi) = ([f64::INFINITY; 2], [f64::NEG_INFINITY; 2]);
+                for &(x, y) in &points {
+                    lo = [lo[0].min(x), lo[1].min(y)];
+                    hi = [hi[0].max(x), hi[1].max(y)];
+                }
+                boxes.push(GeomWithData::new(Rectangle::from_corners(lo, hi), m as u32));
+                groups.push((m, Group { points }));
+            }
+            let mut dense: Vec<Group> = (0..municipalities).map(|_| Group { points: Vec::new() }).collect();
+            for (m, g) in groups {
+                dense[m] = g;
+            }
+            (dense, RTree::bulk_load(boxes))
+        })
+        .collect();
+
+    let cells = &demand.cells;
+    // Per place: per role, the sorted hosts.
+    let place_hosts = |i: usize| -> Vec<Vec<u32>> {
+        let c = &cells[i];
+        let at = (c.lon, c.lat);
+        (0..roles)
+            .map(|r| {
+                if reach.roles[r].in_reach[i] == 0 {
+                    return Vec::new();
+                }
+                let reach_m = rules.roles[r].reach_km * 1000.0;
+                let (groups, tree) = &indexes[r];
+                let (m_lat, _) = metres_per_degree(at.1);
+                let dlat = reach_m / m_lat * 1.01;
+                let (_, m_lon) = metres_per_degree(at.1.abs() + dlat);
+                let dlon = reach_m / m_lon * 1.01;
+                let query = AABB::from_corners([at.0 - dlon, at.1 - dlat], [at.0 + dlon, at.1 + dlat]);
+                let mut hosts: Vec<u32> = tree
+                    .locate_in_envelope_intersecting(&query)
+                    .filter(|g| {
+                        let (lo, hi) = (g.geom().lower(), g.geom().upper());
+                        let corners = [(lo[0], lo[1]), (lo[0], hi[1]), (hi[0], lo[1]), (hi[0], hi[1])];
+                        // Every provider of the group is within reach when the farthest
+                        // corner of its box is, with a margin for the box's curvature.
+                        corners.iter().all(|&p| ellipsoid_m(at, p) < reach_m * 0.995)
+                            || groups[g.data as usize].points.iter().any(|&p| within_m(at, p, reach_m))
+                    })
+                    .map(|g| g.data)
+                    .collect();
+                hosts.sort_unstable();
+                hosts
+            })
+            .collect()
+    };
+
+    let ranges = crate::coverage::municipality_ranges(demand, municipalities);
+    let per_muni: Vec<Vec<(f64, Vec<Vec<u32>>)>> = ranges
+        .par_iter()
+        .map(|range| {
+            let mut index: HashMap<Vec<Vec<u32>>, usize> = HashMap::new();
+            let mut classes: Vec<(f64, Vec<Vec<u32>>)> = Vec::new();
+            for i in range.clone() {
+                let d = cells[i].demand;
+                if d <= 0.0 {
+                    continue;
+                }
+                let hosts = place_hosts(i);
+                match index.get(&hosts) {
+                    Some(&k) => classes[k].0 += d,
+                    None => {
+                        index.insert(hosts.clone(), classes.len());
+                        classes.push((d, hosts));
+                    }
+                }
+            }
+            classes
+        })
+        .collect();
+
+    let mut supply = Supply {
+        demand: vec![0.0; municipalities],
+        providers,
+        roles,
+        classes: Vec::new(),
+        class_ranges: Vec::with_capacity(municipalities),
+        hosts: Vec::new(),
+        required: rules
+            .functions
+            .iter()
+            .map(|f| f.required_roles().fold(0u64, |m, r| m | (1 << r)))
+            .collect(),
+    };
+    for (m, classes) in per_muni.into_iter().enumerate() {
+        let start = supply.classes.len();
+        for (d, hosts) in classes {
+            supply.demand[m] += d;
+            let roles = hosts
+                .into_iter()
+                .map(|h| {
+                    let s = supply.hosts.len() as u32;
+                    supply.hosts.extend(h);
+                    s..supply.hosts.len() as u32
+                })
+                .collect();
+            supply.classes.push(Class {
+                municipality: m as u32,
+                demand: d,
+                roles,
+            });
+        }
+        supply.class_ranges.push(start..supply.classes.len());
+    }
+    supply
+}

@@ -1,0 +1,317 @@
+//! The files of `zaitaku catchments` (SPEC.md, "Outputs of the other commands").
+
+use crate::catchments::{AreaCheck, Catchments, Params};
+use crate::coverage::Coverage;
+use crate::error::Result;
+use crate::inputs::Study;
+use crate::outputs::geojson_out::{num, write_feature_collection, OutFeature, OutGeometry};
+use crate::outputs::tables::write_csv;
+use crate::outputs::{fmt_num, round, OutDir};
+use geo::{unary_union, MultiPolygon, Orient};
+use rayon::prelude::*;
+use serde_json::{json, Map, Value};
+
+/// The dissolved outline of some municipalities, exterior rings counter-clockwise.
+pub fn dissolve(study: &Study, members: &[usize]) -> MultiPolygon<f64> {
+    let polygons: Vec<&geo::Polygon<f64>> = members
+        .iter()
+        .flat_map(|&m| study.municipalities[m].geometry.0.iter())
+        .collect();
+    unary_union(polygons).orient(geo::orient::Direction::Default)
+}
+
+/// Share of the demand of `members` covered with every provider counted (the coverage
+/// engine's answer, wherever the providers lie).
+fn share_any(cov: &Coverage, members: &[usize], f: usize) -> Option<f64> {
+    let (d, c) = members.iter().fold((0.0, 0.0), |(d, c), &m| {
+        let s = &cov.municipalities[m][f];
+        (d + s.demand, c + s.covered)
+    });
+    (d > 0.0).then(|| c / d)
+}
+
+/// region_check.csv and catchment_check.csv: one row per area and function.
+fn write_check(out: &mut OutDir, name: &str, study: &Study, cov: &Coverage, areas: &[AreaCheck]) -> Result<()> {
+    let rules = &study.rules;
+    let role_cols: Vec<String> = rules.roles.iter().map(|r| format!("n_{}", r.id)).collect();
+    let mut header: Vec<&str> = vec![
+        "area_code",
+        "area_name",
+        "function",
+        "municipalities",
+        "demand",
+        "covered_in_area",
+        "share",
+        "share_all_providers",
+        "self_sufficient",
+        "short_roles",
+        "meets_floors",
+        "failing",
+    ];
+    header.extend(role_cols.iter().map(String::as_str));
+    let rows = areas.iter().flat_map(|a| {
+        rules.functions.iter().enumerate().map(move |(f, func)| {
+            let fc = &a.functions[f];
+            let required: Vec<usize> = func.required_roles().collect();
+            let mut row = vec![
+                a.code.clone(),
+                a.name.clone(),
+                func.id.clone(),
+                a.members.len().to_string(),
+                fmt_num(Some(a.figures.demand), 3),
+                fmt_num(Some(a.figures.covered[f]), 3),
+                fmt_num(fc.share, 6),
+                fmt_num(share_any(cov, &a.members, f), 6),
+                fc.self_sufficient.to_string(),
+                fc.short_roles
+                    .iter()
+                    .map(|&(r, _)| rules.roles[r].id.as_str())
+                    .collect::<Vec<_>>()
+                    .join(";"),
+                a.failing.is_empty().to_string(),
+                a.failing.join("; "),
+            ];
+            row.extend((0..rules.roles.len()).map(|r| {
+                if required.contains(&r) {
+                    a.figures.providers[r].to_string()
+                } else {
+                    String::new()
+                }
+            }));
+            row
+        })
+    });
+    write_csv(out, name, &header, rows)
+}
+
+/// A layer of dissolved areas with their figures per function.
+fn write_area_layer(
+    out: &mut OutDir,
+    name: &str,
+    study: &Study,
+    areas: &[AreaCheck],
+    extra: impl Fn(usize, &mut Map<String, Value>) + Sync,
+) -> Result<()> {
+    let outlines: Vec<MultiPolygon<f64>> = areas.par_iter().map(|a| dissolve(study, &a.members)).collect();
+    let features = areas
+        .iter()
+        .zip(&outlines)
+        .enumerate()
+        .map(|(k, (a, outline))| {
+            let mut p = Map::new();
+            p.insert("area_code".into(), Value::from(a.code.clone()));
+            p.insert("area_name".into(), Value::from(a.name.clone()));
+            p.insert("municipalities".into(), Value::from(a.members.len()));
+            p.insert(
+                "members".into(),
+                Value::from(
+                    a.members
+                        .iter()
+                        .map(|&m| study.municipalities[m].code.as_str())
+                        .collect::<Vec<_>>()
+                        .join(";"),
+                ),
+            );
+            p.insert("demand".into(), num(Some(a.figures.demand), 3));
+            for (f, func) in study.rules.functions.iter().enumerate() {
+                p.insert(format!("{}_share", func.id), num(a.functions[f].share, 6));
+                p.insert(
+                    format!("{}_self_sufficient", func.id),
+                    Value::from(a.functions[f].self_sufficient),
+                );
+            }
+            p.insert("meets_floors".into(), Value::from(a.failing.is_empty()));
+            p.insert("failing".into(), Value::from(a.failing.join("; ")));
+            extra(k, &mut p);
+            OutFeature {
+                geometry: OutGeometry::MultiPolygon(outline),
+                properties: p,
+            }
+        })
+        .collect::<Vec<_>>();
+    // The outlines are borrowed by the features; write before they go.
+    write_feature_collection(out, name, features)
+}
+
+/// Writes every file of `zaitaku catchments`.
+pub fn write_catchments(
+    out: &mut OutDir,
+    study: &Study,
+    cov: &Coverage,
+    result: &Catchments,
+    params: &Params,
+) -> Result<()> {
+    let munis = &study.municipalities;
+    write_csv(
+        out,
+        "adjacency.csv",
+        &["code_a", "code_b", "kind", "shared_m", "gap_m"],
+        result.adjacency.links.iter().map(|l| {
+            vec![
+                munis[l.a].code.clone(),
+                munis[l.b].code.clone(),
+                l.kind.as_str().to_string(),
+                fmt_num(Some(l.shared_m), 1),
+                fmt_num(Some(l.gap_m), 1),
+            ]
+        }),
+    )?;
+    let region_code = |m: usize| {
+        result.region_of[m]
+            .map(|r| result.regions[r].code.clone())
+            .unwrap_or_default()
+    };
+    let main_region = |k: usize| {
+        result
+            .comparison
+            .as_ref()
+            .and_then(|c| c.main_region[k])
+            .map(|r| result.regions[r].code.clone())
+            .unwrap_or_default()
+    };
+    let moved = |m: usize| {
+        result
+            .comparison
+            .as_ref()
+            .map(|c| c.moved.binary_search(&m).is_ok().to_string())
+            .unwrap_or_default()
+    };
+    write_csv(
+        out,
+        "catchment_assignment.csv",
+        &[
+            "municipality_code",
+            "catchment_id",
+            "region_code",
+            "municipality",
+            "main_region",
+            "moved",
+        ],
+        (0..munis.len()).map(|m| {
+            let k = result.catchment_of[m];
+            vec![
+                munis[m].code.clone(),
+                result.catchments[k].code.clone(),
+                region_code(m),
+                munis[m].name.clone(),
+                main_region(k),
+                moved(m),
+            ]
+        }),
+    )?;
+    write_check(out, "catchment_check.csv", study, cov, &result.catchments)?;
+    write_area_layer(out, "catchments.geojson", study, &result.catchments, |k, p| {
+        let mut spanned: Vec<String> = result.catchments[k]
+            .members
+            .iter()
+            .map(|&m| region_code(m))
+            .filter(|c| !c.is_empty())
+            .collect();
+        spanned.sort();
+        spanned.dedup();
+        p.insert("regions".into(), Value::from(spanned.join(";")));
+        p.insert("main_region".into(), Value::from(main_region(k)));
+    })?;
+    if !result.regions.is_empty() {
+        write_check(out, "region_check.csv", study, cov, &result.regions)?;
+        write_area_layer(out, "regions.geojson", study, &result.regions, |k, p| {
+            let mut spanned: Vec<String> = result.regions[k]
+                .members
+                .iter()
+                .map(|&m| result.catchments[result.catchment_of[m]].code.clone())
+                .collect();
+            spanned.sort();
+            spanned.dedup();
+            p.insert("catchments".into(), Value::from(spanned.join(";")));
+        })?;
+    }
+    let summary = summary_json(study, result, params);
+    let bytes = serde_json::to_vec_pretty(&summary).map_err(|e| crate::error::Error::Internal(e.to_string()))?;
+    out.write_bytes("catchments_summary.json", &bytes)
+}
+
+/// Per function, how many areas are not self-sufficient.
+fn failing_per_function(study: &Study, areas: &[AreaCheck]) -> Map<String, Value> {
+    study
+        .rules
+        .functions
+        .iter()
+        .enumerate()
+        .map(|(f, func)| {
+            (
+                func.id.clone(),
+                json!(areas.iter().filter(|a| !a.functions[f].self_sufficient).count()),
+            )
+        })
+        .collect()
+}
+
+/// catchments_summary.json: parameters, links, both layouts and their comparison.
+pub fn summary_json(study: &Study, result: &Catchments, params: &Params) -> Value {
+    use crate::catchments::adjacency::LinkKind;
+    let adj = &result.adjacency;
+    let layout = |areas: &[AreaCheck]| {
+        json!({
+            "areas": areas.len(),
+            "meeting_floors": areas.iter().filter(|a| a.failing.is_empty()).count(),
+            "not_self_sufficient_per_function": failing_per_function(study, areas),
+        })
+    };
+    let units: Vec<Value> = result
+        .units
+        .iter()
+        .map(|u| {
+            json!({
+                "unit": u.name,
+                "municipalities": u.municipalities,
+                "catchments": u.catchments,
+                "failing": u.failing,
+                "floors_left_out": u.dropped,
+            })
+        })
+        .collect();
+    let failing: Vec<Value> = result
+        .catchments
+        .iter()
+        .filter(|c| !c.failing.is_empty())
+        .map(|c| json!({"catchment_id": c.code, "failing": c.failing}))
+        .collect();
+    json!({
+        "zaitaku_version": env!("CARGO_PKG_VERSION"),
+        "command": "catchments",
+        "inputs": study.files,
+        "municipalities": study.municipalities.len(),
+        "parameters": {
+            "min_providers": params.min_providers,
+            "min_share": params.min_share,
+            "min_demand": params.min_demand,
+            "cross_prefecture": params.cross_prefecture,
+            "seed": params.seed,
+            "snap_m": params.snap_m,
+            "iterations": params.iterations,
+            "share": "in-area: demand covered by providers located inside the area, over the area's demand",
+            "rules": study.rules_source,
+        },
+        "adjacency": {
+            "rook": adj.count(LinkKind::Rook),
+            "queen": adj.count(LinkKind::Queen),
+            "island_link": adj.count(LinkKind::IslandLink),
+            "isolated_before_links": (0..study.municipalities.len())
+                .filter(|&m| adj.links.iter().all(|l| (l.a != m && l.b != m) || l.kind == LinkKind::IslandLink))
+                .count(),
+        },
+        "functions_without_providers": result
+            .absent_functions
+            .iter()
+            .map(|&f| study.rules.functions[f].id.clone())
+            .collect::<Vec<_>>(),
+        "regions": (!result.regions.is_empty()).then(|| layout(&result.regions)),
+        "catchments": layout(&result.catchments),
+        "units": units,
+        "catchments_failing": failing,
+        "comparison": result.comparison.as_ref().map(|c| json!({
+            "adjusted_rand_index": round(c.adjusted_rand, 6),
+            "moved_municipalities": c.moved.len(),
+        })),
+    })
+}
