@@ -13,10 +13,10 @@
 
 use crate::inputs::municipalities::Municipality;
 use crate::reach::straight::metres_per_degree;
-use geo::{BoundingRect, Coord, Distance, Euclidean, Line, LineString, MultiPolygon, Point, Polygon, Rect};
+use geo::{BoundingRect, Contains, Coord, Distance, Euclidean, Intersects, Line, LineString, MultiPolygon, Point, Rect};
 use rayon::prelude::*;
 use rstar::primitives::{CachedEnvelope, GeomWithData, Rectangle};
-use rstar::{RTree, AABB};
+use rstar::{RTree, RTreeObject, AABB};
 use serde::Serialize;
 
 /// How two municipalities are linked.
@@ -125,13 +125,52 @@ fn overlaps(a: &Rect<f64>, b: &Rect<f64>) -> bool {
     a.min().x <= b.max().x && b.min().x <= a.max().x && a.min().y <= b.max().y && b.min().y <= a.max().y
 }
 
-/// The boundary segments of `mp` whose boxes meet `window`, projected.
-fn segments_near(mp: &MultiPolygon<f64>, window: &Rect<f64>, plane: Plane) -> Vec<Line<f64>> {
-    rings(mp)
-        .flat_map(|ring| ring.lines())
-        .filter(|l| overlaps(&l.bounding_rect(), window))
-        .map(|l| Line::new(plane.project(l.start), plane.project(l.end)))
-        .collect()
+/// A municipality's boundary segments in runs of [`CHUNK`] with the box of each run, so
+/// that the segments near a neighbour are found without visiting all of them.
+struct Outline {
+    segments: Vec<Line<f64>>,
+    chunks: Vec<Rect<f64>>,
+}
+
+const CHUNK: usize = 32;
+
+impl Outline {
+    fn new(mp: &MultiPolygon<f64>) -> Outline {
+        let segments: Vec<Line<f64>> = rings(mp).flat_map(|ring| ring.lines()).collect();
+        let chunks = segments
+            .chunks(CHUNK)
+            .map(|c| {
+                c.iter()
+                    .map(|l| l.bounding_rect())
+                    .reduce(|a, b| {
+                        Rect::new(
+                            Coord {
+                                x: a.min().x.min(b.min().x),
+                                y: a.min().y.min(b.min().y),
+                            },
+                            Coord {
+                                x: a.max().x.max(b.max().x),
+                                y: a.max().y.max(b.max().y),
+                            },
+                        )
+                    })
+                    .expect("chunks are not empty")
+            })
+            .collect();
+        Outline { segments, chunks }
+    }
+
+    /// The segments whose boxes meet `window`, projected.
+    fn near(&self, window: &Rect<f64>, plane: Plane) -> Vec<Line<f64>> {
+        self.chunks
+            .iter()
+            .enumerate()
+            .filter(|(_, b)| overlaps(b, window))
+            .flat_map(|(k, _)| &self.segments[k * CHUNK..((k + 1) * CHUNK).min(self.segments.len())])
+            .filter(|l| overlaps(&l.bounding_rect(), window))
+            .map(|l| Line::new(plane.project(l.start), plane.project(l.end)))
+            .collect()
+    }
 }
 
 /// Touching vertices and shared length of `own` segments against `other`'s tree.
@@ -162,7 +201,7 @@ fn touch(own: &[Line<f64>], other: &RTree<CachedEnvelope<Line<f64>>>, snap_m: f6
 
 /// Rook and queen links between municipalities whose boundaries come within `snap_m`
 /// metres of each other.
-pub fn contiguity(municipalities: &[Municipality], snap_m: f64) -> Vec<Link> {
+fn contiguity(municipalities: &[Municipality], outlines: &[Outline], snap_m: f64) -> Vec<Link> {
     // Degrees that surely cover `snap_m` anywhere in Japan (lat <= 46).
     let (ky, kx) = metres_per_degree(50.0);
     let (dx, dy) = (2.0 * snap_m / kx, 2.0 * snap_m / ky);
@@ -188,7 +227,6 @@ pub fn contiguity(municipalities: &[Municipality], snap_m: f64) -> Vec<Link> {
     let mut links: Vec<Link> = pairs
         .par_iter()
         .filter_map(|&(a, b)| {
-            let (ma, mb) = (&municipalities[a], &municipalities[b]);
             let window = Rect::new(
                 Coord {
                     x: boxes[a].min().x.max(boxes[b].min().x),
@@ -200,8 +238,8 @@ pub fn contiguity(municipalities: &[Municipality], snap_m: f64) -> Vec<Link> {
                 },
             );
             let plane = Plane::at(0.5 * (window.min().y + window.max().y));
-            let sa = segments_near(&ma.geometry, &window, plane);
-            let sb = segments_near(&mb.geometry, &window, plane);
+            let sa = outlines[a].near(&window, plane);
+            let sb = outlines[b].near(&window, plane);
             if sa.is_empty() || sb.is_empty() {
                 return None;
             }
@@ -209,11 +247,26 @@ pub fn contiguity(municipalities: &[Municipality], snap_m: f64) -> Vec<Link> {
             let tb = RTree::bulk_load(sb.iter().copied().map(CachedEnvelope::new).collect());
             let (any_a, shared_a) = touch(&sa, &tb, snap_m);
             let (any_b, shared_b) = touch(&sb, &ta, snap_m);
-            if !(any_a || any_b) {
+            // Boundaries that cross without a vertex near the other side: the polygons
+            // overlap (a sliver or a drawing error), so they share more than a point.
+            let crossing = !(any_a || any_b)
+                && sa.iter().any(|l| {
+                    tb.locate_in_envelope_intersecting(&l.envelope())
+                        .any(|m| l.intersects(&**m))
+                });
+            // A part of one lying inside the other without touching its boundary.
+            let inside = |x: &MultiPolygon<f64>, y: &MultiPolygon<f64>| {
+                x.0.iter()
+                    .filter_map(|p| p.exterior().0.first())
+                    .any(|&c| y.contains(&c))
+            };
+            let (ga, gb) = (&municipalities[a].geometry, &municipalities[b].geometry);
+            let overlap = crossing || (!(any_a || any_b) && (inside(ga, gb) || inside(gb, ga)));
+            if !(any_a || any_b || overlap) {
                 return None;
             }
             let shared = shared_a.max(shared_b);
-            let kind = if shared > rook_min {
+            let kind = if shared > rook_min || overlap {
                 LinkKind::Rook
             } else {
                 LinkKind::Queen
@@ -287,25 +340,57 @@ pub fn components(members: &[usize], links: &[Link], n: usize) -> Vec<Vec<usize>
     out
 }
 
-/// Distance between two municipalities in a local plane at `plane`, metres.
-fn gap_m(a: &MultiPolygon<f64>, b: &MultiPolygon<f64>, plane: Plane) -> f64 {
-    let project = |mp: &MultiPolygon<f64>| -> Vec<Polygon<f64>> {
-        mp.0.iter()
-            .map(|p| {
-                let ring =
-                    |r: &LineString<f64>| LineString::from(r.0.iter().map(|&c| plane.project(c)).collect::<Vec<_>>());
-                Polygon::new(ring(p.exterior()), p.interiors().iter().map(ring).collect())
-            })
-            .collect()
-    };
-    let (pa, pb) = (project(a), project(b));
-    let mut best = f64::INFINITY;
-    for x in &pa {
-        for y in &pb {
-            best = best.min(Euclidean.distance(x, y));
+/// A municipality of a disconnected part, in the part's plane, ready for distance queries.
+struct Shape {
+    tree: RTree<CachedEnvelope<Line<f64>>>,
+    vertices: Vec<Coord<f64>>,
+    bbox: Rect<f64>,
+}
+
+impl Shape {
+    fn new(outline: &Outline, bbox: Rect<f64>, plane: Plane) -> Shape {
+        let lines: Vec<Line<f64>> = outline
+            .segments
+            .iter()
+            .map(|l| Line::new(plane.project(l.start), plane.project(l.end)))
+            .collect();
+        Shape {
+            vertices: lines.iter().map(|l| l.start).collect(),
+            tree: RTree::bulk_load(lines.into_iter().map(CachedEnvelope::new).collect()),
+            bbox,
         }
     }
-    best
+
+    /// Distance to `other`, metres, when it is below `limit` (else some value >= `limit`).
+    /// Two disjoint outlines are nearest at a vertex of one of them, so vertices of each are
+    /// measured against the segments of the other; only `other`'s segments within `limit` of
+    /// this shape's box are looked at.
+    fn distance(&self, other: &Outline, plane: Plane, limit: f64) -> f64 {
+        let window = if limit.is_finite() {
+            widen(self.bbox, limit / plane.kx, limit / plane.ky)
+        } else {
+            widen(self.bbox, 360.0, 180.0)
+        };
+        let near = other.near(&window, plane);
+        if near.is_empty() {
+            return f64::INFINITY;
+        }
+        let mut best = f64::INFINITY;
+        for l in &near {
+            for c in [l.start, l.end] {
+                if let Some(n) = self.tree.nearest_neighbor(&Point::from(c)) {
+                    best = best.min(Euclidean.distance(&**n, &Point::from(c)));
+                }
+            }
+        }
+        let tree = RTree::bulk_load(near.into_iter().map(CachedEnvelope::new).collect());
+        for &v in &self.vertices {
+            if let Some(n) = tree.nearest_neighbor(&Point::from(v)) {
+                best = best.min(Euclidean.distance(&**n, &Point::from(v)));
+            }
+        }
+        best
+    }
 }
 
 /// Lower bound of the distance between two boxes in a plane, metres.
@@ -318,7 +403,12 @@ fn box_gap_m(a: &Rect<f64>, b: &Rect<f64>, plane: Plane) -> f64 {
 /// Island links: within each group of `groups` (prefectures), every part that is not
 /// connected to the group's largest is linked to the nearest municipality outside it,
 /// round after round until the group is connected. Returns the added links.
-pub fn island_links(municipalities: &[Municipality], links: &[Link], groups: &[Vec<usize>]) -> Vec<Link> {
+fn island_links(
+    municipalities: &[Municipality],
+    outlines: &[Outline],
+    links: &[Link],
+    groups: &[Vec<usize>],
+) -> Vec<Link> {
     let n = municipalities.len();
     let mut all: Vec<Link> = links.to_vec();
     let mut added = Vec::new();
@@ -331,7 +421,7 @@ pub fn island_links(municipalities: &[Municipality], links: &[Link], groups: &[V
             // Each part but the largest links to its nearest municipality outside itself.
             let new: Vec<Link> = parts[1..]
                 .par_iter()
-                .map(|part| nearest_outside(municipalities, part, group))
+                .map(|part| nearest_outside(municipalities, outlines, part, group))
                 .collect();
             let mut progress = false;
             for l in new {
@@ -352,27 +442,36 @@ pub fn island_links(municipalities: &[Municipality], links: &[Link], groups: &[V
 }
 
 /// The link from `part` to the nearest municipality of `group` outside it.
-fn nearest_outside(municipalities: &[Municipality], part: &[usize], group: &[usize]) -> Link {
+fn nearest_outside(municipalities: &[Municipality], outlines: &[Outline], part: &[usize], group: &[usize]) -> Link {
     let lat = {
         let b = municipalities[part[0]].bbox;
         0.5 * (b.min().y + b.max().y)
     };
     let plane = Plane::at(lat);
+    let shapes: Vec<Shape> = part
+        .iter()
+        .map(|&a| Shape::new(&outlines[a], municipalities[a].bbox, plane))
+        .collect();
     let mut candidates: Vec<(f64, usize, usize)> = Vec::new();
-    for &a in part {
+    for (k, &a) in part.iter().enumerate() {
         for &b in group {
             if part.binary_search(&b).is_err() {
-                candidates.push((box_gap_m(&municipalities[a].bbox, &municipalities[b].bbox, plane), a, b));
+                candidates.push((
+                    box_gap_m(&municipalities[a].bbox, &municipalities[b].bbox, plane),
+                    k,
+                    b,
+                ));
             }
         }
     }
-    candidates.sort_by(|x, y| x.0.total_cmp(&y.0).then((x.1, x.2).cmp(&(y.1, y.2))));
+    candidates.sort_by(|x, y| x.0.total_cmp(&y.0).then((part[x.1], x.2).cmp(&(part[y.1], y.2))));
     let mut best = (f64::INFINITY, usize::MAX, usize::MAX);
-    for &(lower, a, b) in &candidates {
+    for &(lower, k, b) in &candidates {
         if lower > best.0 {
             break;
         }
-        let d = gap_m(&municipalities[a].geometry, &municipalities[b].geometry, plane);
+        let a = part[k];
+        let d = shapes[k].distance(&outlines[b], plane, best.0);
         if d < best.0 || (d == best.0 && (a.min(b), a.max(b)) < (best.1.min(best.2), best.1.max(best.2))) {
             best = (d, a, b);
         }
@@ -390,16 +489,17 @@ fn nearest_outside(municipalities: &[Municipality], part: &[usize], group: &[usi
 /// Contiguity plus island links: first within each prefecture, then across prefectures so
 /// that the whole input is one connected graph.
 pub fn adjacency(municipalities: &[Municipality], snap_m: f64) -> Adjacency {
-    let touching = contiguity(municipalities, snap_m);
+    let outlines: Vec<Outline> = municipalities.par_iter().map(|m| Outline::new(&m.geometry)).collect();
+    let touching = contiguity(municipalities, &outlines, snap_m);
     let mut by_prefecture: std::collections::BTreeMap<&str, Vec<usize>> = Default::default();
     for (i, m) in municipalities.iter().enumerate() {
         by_prefecture.entry(m.prefecture.as_str()).or_default().push(i);
     }
     let groups: Vec<Vec<usize>> = by_prefecture.into_values().collect();
     let mut links = touching.clone();
-    links.extend(island_links(municipalities, &touching, &groups));
+    links.extend(island_links(municipalities, &outlines, &touching, &groups));
     let everyone: Vec<usize> = (0..municipalities.len()).collect();
-    let more = island_links(municipalities, &links, &[everyone]);
+    let more = island_links(municipalities, &outlines, &links, &[everyone]);
     links.extend(more);
     Adjacency::new(municipalities.len(), links)
 }

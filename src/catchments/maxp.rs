@@ -19,6 +19,7 @@
 
 use rand_core::{Rng, SeedableRng};
 use rand_pcg::Pcg64Mcg;
+use rayon::prelude::*;
 use std::ops::Range;
 
 /// A region label meaning "no region".
@@ -314,8 +315,15 @@ impl<'u> State<'u> {
 
     /// Figures of group `k` with area `j` added, and the new masks (class, mask) it implies.
     fn with(&self, k: u32, j: usize, changes: Option<&mut Vec<(u32, u64)>>) -> Acc {
-        let unit = self.unit;
         let mut acc = self.accs[k as usize].clone();
+        self.with_into(k, j, changes, &mut acc);
+        acc
+    }
+
+    /// [`Self::with`] into `acc`, reusing its storage.
+    fn with_into(&self, k: u32, j: usize, changes: Option<&mut Vec<(u32, u64)>>, acc: &mut Acc) {
+        let unit = self.unit;
+        acc.clone_from(&self.accs[k as usize]);
         acc.add_area(unit, j);
         let label = &self.label;
         let mut changes = changes;
@@ -345,7 +353,6 @@ impl<'u> State<'u> {
                 }
             }
         }
-        acc
     }
 
     fn add(&mut self, k: u32, j: usize) {
@@ -420,6 +427,7 @@ fn construct<'u>(unit: &'u Unit, rng: &mut Pcg64Mcg, variant: usize) -> State<'u
     let mut enclave = vec![false; n];
     let mut order: Vec<u32> = (0..n as u32).collect();
     shuffle(&mut order, rng);
+    let mut scratch = Acc::empty(unit);
     for &seed in &order {
         if st.label[seed as usize] != NONE || enclave[seed as usize] {
             continue;
@@ -434,10 +442,10 @@ fn construct<'u>(unit: &'u Unit, rng: &mut Pcg64Mcg, variant: usize) -> State<'u
             }
             let before = st.accs[k as usize].deficit(floors);
             // (completes, key1, key2, random) - larger is better.
-            let mut best: Option<(u32, (bool, f64, f64, f64), Acc)> = None;
+            let mut best: Option<(u32, (bool, f64, f64, f64))> = None;
             for &(j, links) in &frontier {
-                let acc = st.with(k, j as usize, None);
-                let after = acc.deficit(floors);
+                st.with_into(k, j as usize, None, &mut scratch);
+                let after = scratch.deficit(floors);
                 let completes = after == 0.0;
                 let gain = before - after;
                 let noise = random_unit(rng);
@@ -453,13 +461,13 @@ fn construct<'u>(unit: &'u Unit, rng: &mut Pcg64Mcg, variant: usize) -> State<'u
                 };
                 let better = match &best {
                     None => true,
-                    Some((_, b, _)) => key.partial_cmp(b) == Some(std::cmp::Ordering::Greater),
+                    Some((_, b)) => key.partial_cmp(b) == Some(std::cmp::Ordering::Greater),
                 };
                 if better {
-                    best = Some((j, key, acc));
+                    best = Some((j, key));
                 }
             }
-            let (j, _, _) = best.expect("frontier is not empty");
+            let (j, _) = best.expect("frontier is not empty");
             st.add(k, j as usize);
             ok = st.accs[k as usize].feasible(floors);
         }
@@ -474,7 +482,56 @@ fn construct<'u>(unit: &'u Unit, rng: &mut Pcg64Mcg, variant: usize) -> State<'u
         }
     }
     assign_enclaves(&mut st);
+    repair(&mut st);
     st
+}
+
+/// Merges every group that misses its floors with the neighbouring group that leaves the
+/// union nearest its floors (then the least travel), until none misses them or no merge
+/// helps. The unit as a whole meets its floors, so merging ends there at worst.
+fn repair(st: &mut State) {
+    let unit = st.unit;
+    let floors = &unit.floors;
+    loop {
+        let Some(k) = (0..st.accs.len()).find(|&k| !st.accs[k].feasible(floors)) else {
+            return;
+        };
+        let mut targets: Vec<u32> = st.members[k]
+            .iter()
+            .flat_map(|&m| unit.neighbours[m as usize].iter().map(|&b| st.label[b as usize]))
+            .filter(|&l| l != k as u32 && l != NONE)
+            .collect();
+        targets.sort_unstable();
+        targets.dedup();
+        let mut best: Option<(f64, f64, u32)> = None;
+        for &t in &targets {
+            let mut union = st.members[t as usize].clone();
+            union.extend(&st.members[k]);
+            let deficit = unit.figures(&union).deficit(floors);
+            let cost = unit.cost(&union);
+            if best.is_none_or(|b| deficit < b.0 || (deficit == b.0 && cost < b.1)) {
+                best = Some((deficit, cost, t));
+            }
+        }
+        let Some((_, _, t)) = best else {
+            return;
+        };
+        // Move k's areas into t, then drop k (the last group takes its number).
+        let moved = std::mem::take(&mut st.members[k]);
+        for &m in &moved {
+            st.label[m as usize] = t;
+        }
+        st.members[t as usize].extend(moved);
+        st.rebuild(t);
+        let last = st.accs.len() - 1;
+        st.members.swap_remove(k);
+        st.accs.swap_remove(k);
+        if k != last {
+            for &m in &st.members[k] {
+                st.label[m as usize] = k as u32;
+            }
+        }
+    }
 }
 
 /// Joins every area left without a group to a neighbouring group: one that keeps its floors
@@ -658,32 +715,30 @@ pub fn solve(unit: &Unit, settings: &Settings) -> Partition {
             iterations: 0,
         };
     }
-    let mut rng = Pcg64Mcg::seed_from_u64(settings.seed);
-    let mut best: Option<(State, (i64, i64, f64))> = None;
+    // Each construction has its own random stream, so they run in parallel and the answer
+    // does not depend on the number of threads.
+    let rng = |it: usize| Pcg64Mcg::seed_from_u64(settings.seed.rotate_left(32) ^ it as u64);
     let iterations = settings.iterations.max(1);
-    for it in 0..iterations {
-        let st = construct(unit, &mut rng, it % 3);
-        let failing = st.accs.iter().filter(|a| !a.feasible(&unit.floors)).count() as i64;
-        let groups = st.members.len() as i64;
-        // Fewer failing groups first, then more groups; cost breaks ties.
-        let better = match &best {
-            None => true,
-            Some((_, (bf, bg, _))) => (-failing, groups) > (-*bf, *bg),
-        };
-        let tie = best
-            .as_ref()
-            .is_some_and(|(_, (bf, bg, _))| (failing, groups) == (*bf, *bg));
-        if better {
+    let keys: Vec<(usize, usize, f64)> = (0..iterations)
+        .into_par_iter()
+        .map(|it| {
+            let st = construct(unit, &mut rng(it), it % 3);
+            let failing = st.accs.iter().filter(|a| !a.feasible(&unit.floors)).count();
             let cost: f64 = st.members.iter().map(|m| unit.cost(m)).sum();
-            best = Some((st, (failing, groups, cost)));
-        } else if tie {
-            let cost: f64 = st.members.iter().map(|m| unit.cost(m)).sum();
-            if cost < best.as_ref().map(|b| b.1 .2).unwrap_or(f64::INFINITY) {
-                best = Some((st, (failing, groups, cost)));
-            }
-        }
-    }
-    let (mut st, _) = best.expect("at least one construction");
+            (failing, st.members.len(), cost)
+        })
+        .collect();
+    // Fewer failing groups first, then more groups, then lower cost, then the earliest.
+    let best = (0..iterations)
+        .min_by(|&x, &y| {
+            let (a, b) = (keys[x], keys[y]);
+            a.0.cmp(&b.0)
+                .then(b.1.cmp(&a.1))
+                .then(a.2.total_cmp(&b.2))
+                .then(x.cmp(&y))
+        })
+        .expect("at least one construction");
+    let mut st = construct(unit, &mut rng(best), best % 3);
     local_search(&mut st, settings.local_passes);
     summarise(&st, iterations)
 }

@@ -8,7 +8,7 @@
 use crate::demand::Demand;
 use crate::inputs::institutions::Institution;
 use crate::inputs::rules::Rules;
-use crate::reach::straight::{ellipsoid_m, metres_per_degree, within_m};
+use crate::reach::straight::{metres_per_degree, within_m};
 use crate::reach::ReachTable;
 use rayon::prelude::*;
 use rstar::primitives::{GeomWithData, Rectangle};
@@ -170,31 +170,48 @@ pub fn build(
         .collect();
 
     let cells = &demand.cells;
-    // Per place: per role, the sorted hosts.
+    // Per place: per role, the sorted hosts. Distances are first taken in the plane tangent
+    // at the place (within 0.5 % of the ellipsoid up to 30 km at lat 46); only pairs near
+    // the reach are measured on the ellipsoid.
     let place_hosts = |i: usize| -> Vec<Vec<u32>> {
         let c = &cells[i];
         let at = (c.lon, c.lat);
+        let (ky, kx) = metres_per_degree(at.1);
+        let plane2 = |p: (f64, f64)| ((p.0 - at.0) * kx).powi(2) + ((p.1 - at.1) * ky).powi(2);
         (0..roles)
             .map(|r| {
                 if reach.roles[r].in_reach[i] == 0 {
                     return Vec::new();
                 }
                 let reach_m = rules.roles[r].reach_km * 1000.0;
+                // The plane's error grows with distance: 1 % margin to 30 km, in proportion beyond.
+                let margin = 0.01 * (reach_m / 30_000.0).max(1.0);
+                let (sure_in, sure_out) = (reach_m * (1.0 - margin), reach_m * (1.0 + margin));
+                let (in2, out2) = (sure_in * sure_in, sure_out * sure_out);
                 let (groups, tree) = &indexes[r];
-                let (m_lat, _) = metres_per_degree(at.1);
-                let dlat = reach_m / m_lat * 1.01;
-                let (_, m_lon) = metres_per_degree(at.1.abs() + dlat);
-                let dlon = reach_m / m_lon * 1.01;
+                let dlat = sure_out / ky;
+                let (_, kx_far) = metres_per_degree(at.1.abs() + dlat);
+                let dlon = sure_out / kx_far;
                 let query = AABB::from_corners([at.0 - dlon, at.1 - dlat], [at.0 + dlon, at.1 + dlat]);
                 let mut hosts: Vec<u32> = tree
                     .locate_in_envelope_intersecting(&query)
                     .filter(|g| {
                         let (lo, hi) = (g.geom().lower(), g.geom().upper());
-                        let corners = [(lo[0], lo[1]), (lo[0], hi[1]), (hi[0], lo[1]), (hi[0], hi[1])];
+                        let nearest = (at.0.clamp(lo[0], hi[0]), at.1.clamp(lo[1], hi[1]));
+                        if plane2(nearest) > out2 {
+                            return false;
+                        }
+                        let farthest = (
+                            if at.0 - lo[0] > hi[0] - at.0 { lo[0] } else { hi[0] },
+                            if at.1 - lo[1] > hi[1] - at.1 { lo[1] } else { hi[1] },
+                        );
                         // Every provider of the group is within reach when the farthest
-                        // corner of its box is, with a margin for the box's curvature.
-                        corners.iter().all(|&p| ellipsoid_m(at, p) < reach_m * 0.995)
-                            || groups[g.data as usize].points.iter().any(|&p| within_m(at, p, reach_m))
+                        // corner of its box is.
+                        plane2(farthest) < in2
+                            || groups[g.data as usize].points.iter().any(|&p| {
+                                let d2 = plane2(p);
+                                d2 < in2 || (d2 <= out2 && within_m(at, p, reach_m))
+                            })
                     })
                     .map(|g| g.data)
                     .collect();
