@@ -13,7 +13,9 @@
 
 use crate::inputs::municipalities::Municipality;
 use crate::reach::straight::metres_per_degree;
-use geo::{BoundingRect, Contains, Coord, Distance, Euclidean, Intersects, Line, LineString, MultiPolygon, Point, Rect};
+use geo::indexed::IntervalTreeMultiPolygon;
+use geo::line_intersection::{line_intersection, LineIntersection};
+use geo::{BoundingRect, Contains, Coord, Distance, Euclidean, Line, LineString, MultiPolygon, Point, Rect};
 use rayon::prelude::*;
 use rstar::primitives::{CachedEnvelope, GeomWithData, Rectangle};
 use rstar::{RTree, RTreeObject, AABB};
@@ -95,6 +97,12 @@ impl Plane {
         Plane { kx, ky }
     }
 
+    fn lines(&self, raw: &[Line<f64>]) -> Vec<Line<f64>> {
+        raw.iter()
+            .map(|l| Line::new(self.project(l.start), self.project(l.end)))
+            .collect()
+    }
+
     fn project(&self, c: Coord<f64>) -> Coord<f64> {
         Coord {
             x: c.x * self.kx,
@@ -160,16 +168,21 @@ impl Outline {
         Outline { segments, chunks }
     }
 
-    /// The segments whose boxes meet `window`, projected.
-    fn near(&self, window: &Rect<f64>, plane: Plane) -> Vec<Line<f64>> {
+    /// The segments whose boxes meet `window`, in degrees.
+    fn near_raw(&self, window: &Rect<f64>) -> Vec<Line<f64>> {
         self.chunks
             .iter()
             .enumerate()
             .filter(|(_, b)| overlaps(b, window))
             .flat_map(|(k, _)| &self.segments[k * CHUNK..((k + 1) * CHUNK).min(self.segments.len())])
             .filter(|l| overlaps(&l.bounding_rect(), window))
-            .map(|l| Line::new(plane.project(l.start), plane.project(l.end)))
+            .copied()
             .collect()
+    }
+
+    /// The segments whose boxes meet `window`, projected.
+    fn near(&self, window: &Rect<f64>, plane: Plane) -> Vec<Line<f64>> {
+        plane.lines(&self.near_raw(window))
     }
 }
 
@@ -199,6 +212,51 @@ fn touch(own: &[Line<f64>], other: &RTree<CachedEnvelope<Line<f64>>>, snap_m: f6
     (any, shared)
 }
 
+/// Whether a segment of one side properly crosses one of the other's.
+fn crossing(own: &[Line<f64>], other: &RTree<CachedEnvelope<Line<f64>>>) -> bool {
+    own.iter().any(|l| {
+        other.locate_in_envelope_intersecting(&l.envelope()).any(|m| {
+            matches!(
+                line_intersection(*l, **m),
+                Some(LineIntersection::SinglePoint { is_proper: true, .. })
+            )
+        })
+    })
+}
+
+/// Whether a vertex or segment middle of `raw` (projected: `projected`) lies inside
+/// `other` and farther than `snap_m` from its boundary (`other_tree`).
+fn pokes_into(
+    raw: &[Line<f64>],
+    projected: &[Line<f64>],
+    other: &IntervalTreeMultiPolygon<f64>,
+    other_tree: &RTree<CachedEnvelope<Line<f64>>>,
+    snap_m: f64,
+) -> bool {
+    let mid = |l: &Line<f64>| Coord {
+        x: 0.5 * (l.start.x + l.end.x),
+        y: 0.5 * (l.start.y + l.end.y),
+    };
+    raw.iter().zip(projected).any(|(r, p)| {
+        [(r.start, p.start), (mid(r), mid(p))].into_iter().any(|(c, q)| {
+            other.contains(&c)
+                && other_tree
+                    .locate_within_distance(Point::from(q), snap_m * snap_m)
+                    .next()
+                    .is_none()
+        })
+    })
+}
+
+/// Whether a vertex of `mp` inside `window` lies inside `other` (for a part drawn wholly
+/// inside another municipality, whose boundary does not reach the window).
+fn inside_window(mp: &MultiPolygon<f64>, window: &Rect<f64>, other: &IntervalTreeMultiPolygon<f64>) -> bool {
+    rings(mp)
+        .flat_map(|r| r.0.iter())
+        .filter(|c| window.min().x <= c.x && c.x <= window.max().x && window.min().y <= c.y && c.y <= window.max().y)
+        .any(|c| other.contains(c))
+}
+
 /// Rook and queen links between municipalities whose boundaries come within `snap_m`
 /// metres of each other.
 fn contiguity(municipalities: &[Municipality], outlines: &[Outline], snap_m: f64) -> Vec<Link> {
@@ -224,6 +282,10 @@ fn contiguity(municipalities: &[Municipality], outlines: &[Outline], snap_m: f64
         })
         .collect();
     let rook_min = 10.0 * snap_m;
+    let shapes: Vec<IntervalTreeMultiPolygon<f64>> = municipalities
+        .par_iter()
+        .map(|m| IntervalTreeMultiPolygon::new(&m.geometry))
+        .collect();
     let mut links: Vec<Link> = pairs
         .par_iter()
         .filter_map(|&(a, b)| {
@@ -238,34 +300,25 @@ fn contiguity(municipalities: &[Municipality], outlines: &[Outline], snap_m: f64
                 },
             );
             let plane = Plane::at(0.5 * (window.min().y + window.max().y));
-            let sa = outlines[a].near(&window, plane);
-            let sb = outlines[b].near(&window, plane);
-            if sa.is_empty() || sb.is_empty() {
-                return None;
-            }
+            let (ra, rb) = (outlines[a].near_raw(&window), outlines[b].near_raw(&window));
+            let (sa, sb) = (plane.lines(&ra), plane.lines(&rb));
             let ta = RTree::bulk_load(sa.iter().copied().map(CachedEnvelope::new).collect());
             let tb = RTree::bulk_load(sb.iter().copied().map(CachedEnvelope::new).collect());
             let (any_a, shared_a) = touch(&sa, &tb, snap_m);
             let (any_b, shared_b) = touch(&sb, &ta, snap_m);
-            // Boundaries that cross without a vertex near the other side: the polygons
-            // overlap (a sliver or a drawing error), so they share more than a point.
-            let crossing = !(any_a || any_b)
-                && sa.iter().any(|l| {
-                    tb.locate_in_envelope_intersecting(&l.envelope())
-                        .any(|m| l.intersects(&**m))
-                });
-            // A part of one lying inside the other without touching its boundary.
-            let inside = |x: &MultiPolygon<f64>, y: &MultiPolygon<f64>| {
-                x.0.iter()
-                    .filter_map(|p| p.exterior().0.first())
-                    .any(|&c| y.contains(&c))
-            };
-            let (ga, gb) = (&municipalities[a].geometry, &municipalities[b].geometry);
-            let overlap = crossing || (!(any_a || any_b) && (inside(ga, gb) || inside(gb, ga)));
+            let shared = shared_a.max(shared_b);
+            // Overlapping polygons (a sliver, a drawing error, a part drawn inside another)
+            // share more than a point: boundaries cross, or one's boundary runs inside the
+            // other away from its boundary.
+            let overlap = shared <= rook_min
+                && (crossing(&sa, &tb)
+                    || pokes_into(&ra, &sa, &shapes[b], &tb, snap_m)
+                    || pokes_into(&rb, &sb, &shapes[a], &ta, snap_m)
+                    || (ra.is_empty() && inside_window(&municipalities[b].geometry, &window, &shapes[a]))
+                    || (rb.is_empty() && inside_window(&municipalities[a].geometry, &window, &shapes[b])));
             if !(any_a || any_b || overlap) {
                 return None;
             }
-            let shared = shared_a.max(shared_b);
             let kind = if shared > rook_min || overlap {
                 LinkKind::Rook
             } else {
@@ -456,11 +509,7 @@ fn nearest_outside(municipalities: &[Municipality], outlines: &[Outline], part: 
     for (k, &a) in part.iter().enumerate() {
         for &b in group {
             if part.binary_search(&b).is_err() {
-                candidates.push((
-                    box_gap_m(&municipalities[a].bbox, &municipalities[b].bbox, plane),
-                    k,
-                    b,
-                ));
+                candidates.push((box_gap_m(&municipalities[a].bbox, &municipalities[b].bbox, plane), k, b));
             }
         }
     }

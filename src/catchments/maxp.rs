@@ -22,6 +22,9 @@ use rand_pcg::Pcg64Mcg;
 use rayon::prelude::*;
 use std::ops::Range;
 
+/// Growth rules the constructions cycle through (see [`construct`]).
+const VARIANTS: usize = 4;
+
 /// A region label meaning "no region".
 const NONE: u32 = u32::MAX;
 
@@ -61,8 +64,13 @@ pub struct Unit {
     /// Distance between areas (demand centres), km: `dist[a * n + b]`.
     pub dist: Vec<f32>,
     pub floors: Floors,
-    /// Per area: (class, roles the area hosts for that class) for every class it serves.
+    /// Per area: (class, roles the area hosts for that class) for every class of another
+    /// area it serves, roles limited to those a share floor needs.
     hosted_by: Vec<Vec<(u32, u64)>>,
+    /// Per class: the roles its own area hosts (satisfied whenever the class counts).
+    own: Vec<u64>,
+    /// Roles some share floor needs.
+    relevant: u64,
 }
 
 impl Unit {
@@ -87,10 +95,19 @@ impl Unit {
             class_ranges[a] = start..end;
             start = end;
         }
+        let relevant = floors.share_functions.iter().fold(0u64, |m, &f| m | f);
         let mut hosted_by: Vec<Vec<(u32, u64)>> = vec![Vec::new(); n];
+        let mut own = vec![0u64; classes.len()];
         for (c, class) in classes.iter().enumerate() {
             for (r, range) in class.roles.iter().enumerate() {
+                if relevant & (1 << r) == 0 {
+                    continue;
+                }
                 for &h in &hosts[range.start as usize..range.end as usize] {
+                    if h == class.area {
+                        own[c] |= 1 << r;
+                        continue;
+                    }
                     let list = &mut hosted_by[h as usize];
                     match list.last_mut() {
                         Some((last, mask)) if *last == c as u32 => *mask |= 1 << r,
@@ -110,6 +127,8 @@ impl Unit {
             dist,
             floors,
             hosted_by,
+            own,
+            relevant,
         }
     }
 
@@ -121,9 +140,16 @@ impl Unit {
         self.demand.is_empty()
     }
 
-    fn satisfied(&self, class: &UnitClass, inside: impl Fn(u32) -> bool) -> u64 {
-        let mut mask = 0;
-        for (r, range) in class.roles.iter().enumerate() {
+    /// Roles (of those a share floor needs) class `c` finds inside a group that holds its
+    /// own area, where `inside` says which other areas the group holds.
+    fn satisfied(&self, c: usize, inside: impl Fn(u32) -> bool) -> u64 {
+        let class = &self.classes[c];
+        let mut mask = self.own[c];
+        let mut todo = self.relevant & !mask;
+        while todo != 0 {
+            let r = todo.trailing_zeros() as usize;
+            todo &= todo - 1;
+            let range = &class.roles[r];
             if self.hosts[range.start as usize..range.end as usize]
                 .iter()
                 .any(|&h| inside(h))
@@ -143,9 +169,12 @@ impl Unit {
         let mut acc = Acc::empty(self);
         for &m in members {
             acc.add_area(self, m as usize);
-            for class in &self.classes[self.class_ranges[m as usize].clone()] {
-                let mask = self.satisfied(class, |h| inside[h as usize]);
-                acc.add_class(self, mask, class.demand);
+            if self.relevant == 0 {
+                continue;
+            }
+            for c in self.class_ranges[m as usize].clone() {
+                let mask = self.satisfied(c, |h| inside[h as usize]);
+                acc.add_class(self, mask, self.classes[c].demand);
             }
         }
         acc
@@ -325,11 +354,14 @@ impl<'u> State<'u> {
         let unit = self.unit;
         acc.clone_from(&self.accs[k as usize]);
         acc.add_area(unit, j);
+        if unit.relevant == 0 {
+            return;
+        }
         let label = &self.label;
         let mut changes = changes;
         for c in unit.class_ranges[j].clone() {
             let class = &unit.classes[c];
-            let mask = unit.satisfied(class, |h| label[h as usize] == k || h as usize == j);
+            let mask = unit.satisfied(c, |h| label[h as usize] == k);
             acc.add_class(unit, mask, class.demand);
             if let Some(ch) = changes.as_deref_mut() {
                 ch.push((c as u32, mask));
@@ -337,7 +369,7 @@ impl<'u> State<'u> {
         }
         for &(c, roles) in &unit.hosted_by[j] {
             let class = &unit.classes[c as usize];
-            if class.area as usize == j || label[class.area as usize] != k {
+            if label[class.area as usize] != k {
                 continue;
             }
             let old = self.mask[c as usize];
@@ -374,9 +406,12 @@ impl<'u> State<'u> {
             acc.add_area(unit, m as usize);
         }
         for &m in &self.members[k as usize] {
+            if unit.relevant == 0 {
+                break;
+            }
             for c in unit.class_ranges[m as usize].clone() {
                 let class = &unit.classes[c];
-                let mask = unit.satisfied(class, |h| self.label[h as usize] == k);
+                let mask = unit.satisfied(c, |h| self.label[h as usize] == k);
                 self.mask[c] = mask;
                 acc.add_class(unit, mask, class.demand);
             }
@@ -419,7 +454,8 @@ fn shuffle(v: &mut [u32], rng: &mut Pcg64Mcg) {
 }
 
 /// One randomised construction. `variant` 0 scores candidates by how much of the deficit
-/// they close, 1 by their links into the group first, 2 adds noise to the first.
+/// they close, 1 by their links into the group first, 2 adds noise to the first, 3 picks
+/// them at random (a candidate that completes the group first).
 fn construct<'u>(unit: &'u Unit, rng: &mut Pcg64Mcg, variant: usize) -> State<'u> {
     let n = unit.len();
     let floors = &unit.floors;
@@ -449,7 +485,10 @@ fn construct<'u>(unit: &'u Unit, rng: &mut Pcg64Mcg, variant: usize) -> State<'u
                 let completes = after == 0.0;
                 let gain = before - after;
                 let noise = random_unit(rng);
-                let key = if completes {
+                let key = if variant == 3 {
+                    // Random growth, as the original max-p heuristic grows regions.
+                    (completes, noise, 0.0, 0.0)
+                } else if completes {
                     // Close the group with as little demand as possible, compactly.
                     (true, -unit.demand[j as usize], f64::from(links), noise)
                 } else {
@@ -602,6 +641,90 @@ fn assign_enclaves(st: &mut State) {
     }
 }
 
+/// Splits one group in two where it can: from each member in turn, grows a part inside
+/// the group (closing the deficit greedily, as the constructions do) until it meets the
+/// floors, and keeps the split when the rest is connected and meets them too. Returns
+/// whether a group was split.
+fn split(st: &mut State) -> bool {
+    let unit = st.unit;
+    let floors = &unit.floors;
+    for k in 0..st.members.len() {
+        if !st.accs[k].feasible(floors) || st.members[k].len() < 2 {
+            continue;
+        }
+        let mut members = st.members[k].clone();
+        members.sort_unstable();
+        for &seed in &members {
+            let mut part = vec![seed];
+            let mut acc = unit.figures(&part);
+            while !acc.feasible(floors) {
+                let mut best: Option<(u32, (bool, f64, usize), Acc)> = None;
+                for &m in &members {
+                    if part.contains(&m) {
+                        continue;
+                    }
+                    let links = unit.neighbours[m as usize].iter().filter(|b| part.contains(b)).count();
+                    if links == 0 {
+                        continue;
+                    }
+                    let mut with = part.clone();
+                    with.push(m);
+                    let a = unit.figures(&with);
+                    let after = a.deficit(floors);
+                    let key = (after == 0.0, -after, links);
+                    if best
+                        .as_ref()
+                        .is_none_or(|b| key.partial_cmp(&b.1) == Some(std::cmp::Ordering::Greater))
+                    {
+                        best = Some((m, key, a));
+                    }
+                }
+                let Some((m, _, a)) = best else {
+                    break;
+                };
+                part.push(m);
+                acc = a;
+            }
+            if !acc.feasible(floors) || part.len() == members.len() {
+                continue;
+            }
+            let rest: Vec<u32> = members.iter().copied().filter(|m| !part.contains(m)).collect();
+            if !unit.figures(&rest).feasible(floors) || !connected(unit, &rest) {
+                continue;
+            }
+            st.members[k] = rest;
+            for &m in &part {
+                st.label[m as usize] = NONE;
+            }
+            st.rebuild(k as u32);
+            let new = st.open();
+            for m in part {
+                st.add(new, m as usize);
+            }
+            return true;
+        }
+    }
+    false
+}
+
+/// Whether `members` form one connected group.
+fn connected(unit: &Unit, members: &[u32]) -> bool {
+    let Some(&start) = members.first() else {
+        return false;
+    };
+    let mut seen = vec![start];
+    let mut stack = vec![start];
+    while let Some(m) = stack.pop() {
+        for &b in &unit.neighbours[m as usize] {
+            if members.contains(&b) && !seen.contains(&b) {
+                seen.push(b);
+                stack.push(b);
+            }
+        }
+    }
+    seen.len() == members.len()
+}
+
 /// Whether group `k` stays connected without area `j`.
 fn connected_without(st: &State, k: u32, j: u32) -> bool {
     let members = &st.members[k as usize];
@@ -722,7 +845,7 @@ pub fn solve(unit: &Unit, settings: &Settings) -> Partition {
     let keys: Vec<(usize, usize, f64)> = (0..iterations)
         .into_par_iter()
         .map(|it| {
-            let st = construct(unit, &mut rng(it), it % 3);
+            let st = construct(unit, &mut rng(it), it % VARIANTS);
             let failing = st.accs.iter().filter(|a| !a.feasible(&unit.floors)).count();
             let cost: f64 = st.members.iter().map(|m| unit.cost(m)).sum();
             (failing, st.members.len(), cost)
@@ -738,7 +861,8 @@ pub fn solve(unit: &Unit, settings: &Settings) -> Partition {
                 .then(x.cmp(&y))
         })
         .expect("at least one construction");
-    let mut st = construct(unit, &mut rng(best), best % 3);
+    let mut st = construct(unit, &mut rng(best), best % VARIANTS);
+    while split(&mut st) {}
     local_search(&mut st, settings.local_passes);
     summarise(&st, iterations)
 }

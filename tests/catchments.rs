@@ -1,0 +1,430 @@
+//! Catchments: contiguity on hand-made polygons, and max-p against an exhaustive search on
+//! grids small enough to enumerate every partition into connected groups.
+
+use geo::{BoundingRect, LineString, MultiPolygon, Polygon};
+use proptest::prelude::*;
+use zaitaku::catchments::adjacency::{adjacency, LinkKind};
+use zaitaku::catchments::maxp::{self, Floors, Settings, Unit, UnitClass};
+use zaitaku::inputs::municipalities::Municipality;
+
+fn muni(code: &str, prefecture: &str, rings: Vec<Vec<(f64, f64)>>) -> Municipality {
+    let geometry = MultiPolygon::new(
+        rings
+            .into_iter()
+            .map(|r| Polygon::new(LineString::from(r), vec![]))
+            .collect(),
+    );
+    let bbox = geometry.bounding_rect().unwrap();
+    Municipality {
+        code: code.into(),
+        name: code.into(),
+        prefecture: prefecture.into(),
+        geometry,
+        bbox,
+    }
+}
+
+fn square(x: f64, y: f64, w: f64) -> Vec<(f64, f64)> {
+    vec![(x, y), (x + w, y), (x + w, y + w), (x, y + w), (x, y)]
+}
+
+fn kinds(m: &[Municipality], snap_m: f64) -> Vec<(String, String, LinkKind)> {
+    adjacency(m, snap_m)
+        .links
+        .iter()
+        .map(|l| (m[l.a].code.clone(), m[l.b].code.clone(), l.kind))
+        .collect()
+}
+
+#[test]
+fn grid_corners_are_queen_edges_rook() {
+    // 3x3 squares of 0.1 degree, codes 1..9 row by row.
+    let mut m = Vec::new();
+    for r in 0..3 {
+        for c in 0..3 {
+            m.push(muni(
+                &format!("{}", r * 3 + c + 1),
+                "p",
+                vec![square(138.0 + 0.1 * c as f64, 36.0 + 0.1 * r as f64, 0.1)],
+            ));
+        }
+    }
+    let links = kinds(&m, 1.0);
+    let rook: Vec<_> = links.iter().filter(|l| l.2 == LinkKind::Rook).collect();
+    let queen: Vec<(&str, &str)> = links
+        .iter()
+        .filter(|l| l.2 == LinkKind::Queen)
+        .map(|l| (l.0.as_str(), l.1.as_str()))
+        .collect();
+    assert_eq!(rook.len(), 12, "{links:?}");
+    assert_eq!(
+        queen,
+        vec![
+            ("1", "5"),
+            ("2", "4"),
+            ("2", "6"),
+            ("3", "5"),
+            ("4", "8"),
+            ("5", "7"),
+            ("5", "9"),
+            ("6", "8")
+        ]
+    );
+    assert!(links.iter().all(|l| l.2 != LinkKind::IslandLink));
+}
+
+/// Metres per degree of longitude at lat 36 (WGS84 prime vertical): 90,163 m.
+const LON_M: f64 = 90_163.0;
+
+#[test]
+fn borders_drawn_with_different_vertices_still_touch() {
+    // A's east edge is one segment; B's west edge has three vertices, the middle one 0.3 m
+    // off the line (and none at A's vertices' heights but the ends).
+    let off = 0.3 / LON_M;
+    let a = muni("A", "p", vec![square(138.0, 36.0, 0.1)]);
+    let b = muni(
+        "B",
+        "p",
+        vec![vec![
+            (138.1, 36.0),
+            (138.2, 36.0),
+            (138.2, 36.1),
+            (138.1, 36.1),
+            (138.1 + off, 36.05),
+            (138.1, 36.0),
+        ]],
+    );
+    let m = vec![a.clone(), b.clone()];
+    assert_eq!(kinds(&m, 1.0), vec![("A".into(), "B".into(), LinkKind::Rook)]);
+    // A T-junction: A's east edge has an extra vertex B does not have.
+    let a2 = muni(
+        "A",
+        "p",
+        vec![vec![
+            (138.0, 36.0),
+            (138.1, 36.0),
+            (138.1, 36.037),
+            (138.1, 36.1),
+            (138.0, 36.1),
+            (138.0, 36.0),
+        ]],
+    );
+    assert_eq!(
+        kinds(&[a2, muni("B", "p", vec![square(138.1, 36.0, 0.1)])], 1.0)[0].2,
+        LinkKind::Rook
+    );
+    // Whole border shifted 5 m apart: not touching at 1 m, so an island link bridges 5 m.
+    let gap = 5.0 / LON_M;
+    let b5 = muni("B", "p", vec![square(138.1 + gap, 36.0, 0.1)]);
+    let adj = adjacency(&[a.clone(), b5.clone()], 1.0);
+    assert_eq!(adj.links.len(), 1);
+    assert_eq!(adj.links[0].kind, LinkKind::IslandLink);
+    assert!((adj.links[0].gap_m - 5.0).abs() < 0.05, "{:?}", adj.links[0]);
+    // ... and touching at 10 m tolerance.
+    assert_eq!(kinds(&[a, b5], 10.0)[0].2, LinkKind::Rook);
+}
+
+#[test]
+fn overlapping_and_nested_polygons_are_neighbours() {
+    let a = muni("A", "p", vec![square(138.0, 36.0, 0.1)]);
+    // Overlaps A by 0.01 degree.
+    let b = muni("B", "p", vec![square(138.09, 36.0, 0.1)]);
+    assert_eq!(kinds(&[a.clone(), b], 1.0)[0].2, LinkKind::Rook);
+    // Lies inside A without touching its boundary.
+    let c = muni("C", "p", vec![square(138.03, 36.03, 0.02)]);
+    assert_eq!(kinds(&[a, c], 1.0)[0].2, LinkKind::Rook);
+}
+
+#[test]
+fn islands_link_to_the_nearest_municipality() {
+    // Two mainland squares, an island 0.05 degree (4.5 km) east of the second, and a second
+    // prefecture's square far north: the island links within its prefecture first, then
+    // the prefectures are joined.
+    let m = vec![
+        muni("01", "p", vec![square(138.0, 36.0, 0.1)]),
+        muni("02", "p", vec![square(138.1, 36.0, 0.1)]),
+        muni("03", "p", vec![square(138.25, 36.02, 0.02)]),
+        muni("04", "q", vec![square(138.0, 36.5, 0.1)]),
+    ];
+    let adj = adjacency(&m, 1.0);
+    let links: Vec<(usize, usize, LinkKind)> = adj.links.iter().map(|l| (l.a, l.b, l.kind)).collect();
+    assert_eq!(
+        links,
+        vec![
+            (0, 1, LinkKind::Rook),
+            (0, 3, LinkKind::IslandLink),
+            (1, 2, LinkKind::IslandLink)
+        ]
+    );
+    let island = adj.links.iter().find(|l| (l.a, l.b) == (1, 2)).unwrap();
+    // 0.05 degree of longitude at lat 36.02-36.04 is 4,507 m on WGS84.
+    assert!((island.gap_m - 0.05 * LON_M).abs() < 10.0, "{island:?}");
+    let north = adj.links.iter().find(|l| (l.a, l.b) == (0, 3)).unwrap();
+    // 0.4 degree of latitude at lat 36.3: 44,390 m (meridian arc).
+    assert!((north.gap_m - 44_390.0).abs() < 100.0, "{north:?}");
+}
+
+// ---------------------------------------------------------------------------------------
+// Max-p on small grids.
+
+/// A `w` x `h` grid unit (rook links) with demand per area, `roles` provider counts per
+/// area, and one class per area whose hosts for every role are the area itself and its
+/// right-hand neighbour (providers reach one area east).
+fn grid_unit(w: usize, h: usize, demand: &[f64], providers: &[u32], roles: usize, floors: Floors) -> Unit {
+    let n = w * h;
+    let mut neighbours = vec![Vec::new(); n];
+    for y in 0..h {
+        for x in 0..w {
+            let i = y * w + x;
+            if x + 1 < w {
+                neighbours[i].push((i + 1) as u32);
+                neighbours[i + 1].push(i as u32);
+            }
+            if y + 1 < h {
+                neighbours[i].push((i + w) as u32);
+                neighbours[i + w].push(i as u32);
+            }
+        }
+    }
+    for n in &mut neighbours {
+        n.sort_unstable();
+    }
+    let mut classes = Vec::new();
+    let mut hosts = Vec::new();
+    for i in 0..n {
+        let mut ranges = Vec::new();
+        for r in 0..roles {
+            let start = hosts.len() as u32;
+            for h in [i, i + 1] {
+                let same_row = h / w == i / w;
+                if h < n && same_row && providers[h * roles + r] > 0 {
+                    hosts.push(h as u32);
+                }
+            }
+            ranges.push(start..hosts.len() as u32);
+        }
+        classes.push(UnitClass {
+            area: i as u32,
+            demand: demand[i],
+            roles: ranges,
+        });
+    }
+    let dist = (0..n * n)
+        .map(|k| {
+            let (a, b) = (k / n, k % n);
+            let (ax, ay, bx, by) = ((a % w) as f32, (a / w) as f32, (b % w) as f32, (b / w) as f32);
+            ((ax - bx).powi(2) + (ay - by).powi(2)).sqrt()
+        })
+        .collect();
+    Unit::new(
+        neighbours,
+        demand.to_vec(),
+        roles,
+        providers.to_vec(),
+        classes,
+        hosts,
+        dist,
+        floors,
+    )
+}
+
+/// The largest number of connected groups that all meet their floors, by exhaustive search
+/// (0 when no partition meets them).
+fn best_count(unit: &Unit) -> usize {
+    fn connected_sets(unit: &Unit, free: u32, start: u32) -> Vec<u32> {
+        // Every connected subset of `free` containing `start`, as bit sets.
+        let mut out = Vec::new();
+        let mut seen = std::collections::HashSet::new();
+        let mut stack = vec![1u32 << start];
+        while let Some(set) = stack.pop() {
+            if !seen.insert(set) {
+                continue;
+            }
+            out.push(set);
+            for a in 0..unit.len() {
+                if set & (1 << a) == 0 {
+                    continue;
+                }
+                for &b in &unit.neighbours[a] {
+                    if free & (1 << b) != 0 && set & (1 << b) == 0 {
+                        stack.push(set | (1 << b));
+                    }
+                }
+            }
+        }
+        out
+    }
+    fn go(unit: &Unit, free: u32, memo: &mut std::collections::HashMap<u32, Option<usize>>) -> Option<usize> {
+        if free == 0 {
+            return Some(0);
+        }
+        if let Some(&v) = memo.get(&free) {
+            return v;
+        }
+        let start = free.trailing_zeros();
+        let mut best = None;
+        for set in connected_sets(unit, free, start) {
+            let members: Vec<u32> = (0..unit.len() as u32).filter(|a| set & (1 << a) != 0).collect();
+            if !unit.figures(&members).feasible(&unit.floors) {
+                continue;
+            }
+            if let Some(rest) = go(unit, free & !set, memo) {
+                best = best.max(Some(rest + 1));
+            }
+        }
+        memo.insert(free, best);
+        best
+    }
+    let all = (1u32 << unit.len()) - 1;
+    go(unit, all, &mut Default::default()).unwrap_or(0)
+}
+
+fn groups_connected(unit: &Unit, labels: &[u32]) -> bool {
+    let groups = labels.iter().max().map_or(0, |&m| m as usize + 1);
+    (0..groups as u32).all(|g| {
+        let members: Vec<usize> = (0..labels.len()).filter(|&a| labels[a] == g).collect();
+        let mut seen = vec![members[0]];
+        let mut stack = vec![members[0]];
+        while let Some(a) = stack.pop() {
+            for &b in &unit.neighbours[a] {
+                let b = b as usize;
+                if labels[b] == g && !seen.contains(&b) {
+                    seen.push(b);
+                    stack.push(b);
+                }
+            }
+        }
+        seen.len() == members.len()
+    })
+}
+
+fn demand_floor(min_demand: f64) -> Floors {
+    Floors {
+        min_demand,
+        min_providers: 0,
+        provider_roles: 0,
+        min_share: 0.0,
+        share_functions: vec![],
+    }
+}
+
+#[test]
+fn maxp_finds_the_optimum_count_on_a_4x3_grid() {
+    // Demand floor only (the classic max-p problem).
+    let demand = [5.0, 3.0, 8.0, 2.0, 7.0, 1.0, 4.0, 6.0, 3.0, 5.0, 2.0, 9.0];
+    let unit = grid_unit(4, 3, &demand, &[0; 12], 0, demand_floor(12.0));
+    let best = best_count(&unit);
+    let p = maxp::solve(&unit, &Settings::default());
+    assert_eq!(best, 4, "exhaustive search");
+    assert_eq!(p.groups, best);
+    assert_eq!(p.failing, 0);
+    assert!(groups_connected(&unit, &p.labels));
+}
+
+#[test]
+fn maxp_with_provider_and_share_floors_finds_the_optimum() {
+    // Two roles; a function needs both; providers reach their own area and the area to the
+    // west of them (see grid_unit), so shares depend on which areas group together.
+    let demand = [4.0, 6.0, 5.0, 3.0, 2.0, 7.0, 5.0, 4.0, 6.0, 3.0, 8.0, 2.0];
+    #[rustfmt::skip]
+    let providers = [
+        1, 0,  0, 1,  1, 1,  0, 0,
+        0, 1,  1, 0,  0, 0,  1, 1,
+        1, 1,  0, 0,  1, 0,  0, 1,
+    ];
+    let floors = Floors {
+        min_demand: 0.0,
+        min_providers: 1,
+        provider_roles: 0b11,
+        min_share: 0.6,
+        share_functions: vec![0b11],
+    };
+    let unit = grid_unit(4, 3, &demand, &providers, 2, floors);
+    let best = best_count(&unit);
+    let p = maxp::solve(&unit, &Settings::default());
+    assert!(best >= 2, "the instance should allow a split: {best}");
+    assert_eq!(p.groups, best);
+    assert_eq!(p.failing, 0);
+    assert!(groups_connected(&unit, &p.labels));
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(60))]
+
+    #[test]
+    fn maxp_groups_are_connected_and_meet_floors_or_are_reported(
+        demand in proptest::collection::vec(1u32..20, 12),
+        providers in proptest::collection::vec(0u32..2, 24),
+        floor in 5u32..40,
+        seed in 0u64..1000,
+    ) {
+        let demand: Vec<f64> = demand.into_iter().map(f64::from).collect();
+        let floors = Floors {
+            min_demand: f64::from(floor),
+            min_providers: 1,
+            provider_roles: 0b11,
+            min_share: 0.5,
+            share_functions: vec![0b11],
+        };
+        let unit = grid_unit(4, 3, &demand, &providers, 2, floors);
+        let p = maxp::solve(&unit, &Settings { seed, iterations: 30, ..Settings::default() });
+        prop_assert_eq!(p.labels.len(), 12);
+        prop_assert!(groups_connected(&unit, &p.labels));
+        // Every group meets its floors, or the search says how many do not.
+        let failing = (0..p.groups as u32)
+            .filter(|&g| {
+                let members: Vec<u32> = (0..12u32).filter(|&a| p.labels[a as usize] == g).collect();
+                !unit.figures(&members).feasible(&unit.floors)
+            })
+            .count();
+        prop_assert_eq!(failing, p.failing);
+        // A failing group only when no partition meets the floors, and then just one.
+        let whole: Vec<u32> = (0..12).collect();
+        if unit.figures(&whole).feasible(&unit.floors) {
+            prop_assert_eq!(p.failing, 0);
+        } else {
+            prop_assert_eq!(p.groups, 1);
+        }
+    }
+}
+
+/// A small deterministic generator for the instances below.
+fn lcg(state: &mut u64) -> u64 {
+    *state = state
+        .wrapping_mul(6_364_136_223_846_793_005)
+        .wrapping_add(1_442_695_040_888_963_407);
+    *state >> 33
+}
+
+#[test]
+fn maxp_reaches_the_optimum_on_most_random_grids_and_never_beats_it() {
+    // 300 random 3x3 and 4x3 instances with demand, provider and share floors: the heuristic's count
+    // never exceeds the exhaustive optimum (that would be a bug) and equals it on nearly all.
+    let mut state = 42u64;
+    let (mut hits, mut total) = (0, 0);
+    for k in 0..300 {
+        let w = if k % 2 == 0 { 3 } else { 4 };
+        let demand: Vec<f64> = (0..w * 3).map(|_| (1 + lcg(&mut state) % 19) as f64).collect();
+        let providers: Vec<u32> = (0..w * 6).map(|_| (lcg(&mut state) % 2) as u32).collect();
+        let floors = Floors {
+            min_demand: (5 + lcg(&mut state) % 35) as f64,
+            min_providers: 1,
+            provider_roles: 0b11,
+            min_share: 0.5,
+            share_functions: vec![0b11],
+        };
+        let unit = grid_unit(w, 3, &demand, &providers, 2, floors);
+        let best = best_count(&unit);
+        if best == 0 {
+            continue;
+        }
+        let p = maxp::solve(&unit, &Settings::default());
+        assert!(p.groups <= best, "more groups than the optimum: {p:?} vs {best}");
+        assert_eq!(p.failing, 0);
+        total += 1;
+        hits += usize::from(p.groups == best);
+    }
+    assert!(total > 100, "{total} feasible instances");
+    assert!(hits * 100 >= total * 97, "optimum reached on {hits} of {total}");
+    eprintln!("optimum reached on {hits} of {total} instances");
+}
