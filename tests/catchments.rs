@@ -191,7 +191,7 @@ fn grid_unit(w: usize, h: usize, demand: &[f64], providers: &[u32], roles: usize
     }
     let mut classes = Vec::new();
     let mut hosts = Vec::new();
-    for i in 0..n {
+    for (i, &d) in demand.iter().enumerate() {
         let mut ranges = Vec::new();
         for r in 0..roles {
             let start = hosts.len() as u32;
@@ -205,7 +205,7 @@ fn grid_unit(w: usize, h: usize, demand: &[f64], providers: &[u32], roles: usize
         }
         classes.push(UnitClass {
             area: i as u32,
-            demand: demand[i],
+            demand: d,
             roles: ranges,
         });
     }

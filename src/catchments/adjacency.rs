@@ -66,7 +66,7 @@ pub struct Adjacency {
 
 impl Adjacency {
     pub fn new(count: usize, mut links: Vec<Link>) -> Adjacency {
-        links.sort_by(|x, y| (x.a, x.b).cmp(&(y.a, y.b)));
+        links.sort_by_key(|l| (l.a, l.b));
         let mut neighbours = vec![Vec::new(); count];
         for l in &links {
             neighbours[l.a].push(l.b);
@@ -333,7 +333,7 @@ fn contiguity(municipalities: &[Municipality], outlines: &[Outline], snap_m: f64
             })
         })
         .collect();
-    links.sort_by(|x, y| (x.a, x.b).cmp(&(y.a, y.b)));
+    links.sort_by_key(|l| (l.a, l.b));
     links
 }
 
@@ -489,7 +489,7 @@ fn island_links(
             }
         }
     }
-    added.sort_by(|x, y| (x.a, x.b).cmp(&(y.a, y.b)));
+    added.sort_by_key(|l| (l.a, l.b));
     added.dedup_by(|x, y| x.a == y.a && x.b == y.b);
     added
 }

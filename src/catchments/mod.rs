@@ -129,6 +129,7 @@ pub struct Catchments {
 }
 
 /// Checks an area against the floors of `params` that `floors` says apply.
+#[allow(clippy::too_many_arguments)]
 fn check_area(
     supply: &Supply,
     rules: &Rules,

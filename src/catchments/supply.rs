@@ -113,6 +113,9 @@ impl AreaFigures {
     }
 }
 
+/// Boxes of the provider groups of one role, with their municipality.
+type GroupTree = RTree<GeomWithData<Rectangle<[f64; 2]>, u32>>;
+
 /// The providers of one role located in one municipality.
 struct Group {
     points: Vec<(f64, f64)>,
@@ -133,7 +136,7 @@ pub fn build(
     assert!(roles <= MAX_ROLES, "at most {MAX_ROLES} roles");
     let mut providers = vec![0u32; municipalities * roles];
     // Per role: groups by municipality, and an R-tree of the groups' bounding boxes.
-    let indexes: Vec<(Vec<Group>, RTree<GeomWithData<Rectangle<[f64; 2]>, u32>>)> = rules
+    let indexes: Vec<(Vec<Group>, GroupTree)> = rules
         .roles
         .iter()
         .enumerate()
