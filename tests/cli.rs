@@ -377,7 +377,7 @@ fn demo_is_deterministic_across_thread_counts() {
         assert!(a == b, "{name:?} differs between --threads 1 and 2");
         compared += 1;
     }
-    assert_eq!(compared, 16);
+    assert_eq!(compared, 23);
 }
 
 #[test]
@@ -643,4 +643,214 @@ fn bad_usage_exits_2() {
     assert_eq!(o.status.code(), Some(2));
     let o = zaitaku(&["--threads", "0", "demo", "--out", "/nonexistent/x"]);
     assert_eq!(o.status.code(), Some(2));
+}
+
+/// Shares by hand from the geographiclib reference: the demand of the cells of
+/// `municipalities` whose nearest doctor (and nurse, for `team`) is within 16 km and lies
+/// inside the area, over their demand. The doctor is in 20005 and the nurse in 20004.
+fn grid_in_area_share(expected: &Value, municipalities: &[&str], team: bool) -> Option<f64> {
+    let has_doctor = municipalities.contains(&"20005");
+    let has_nurse = municipalities.contains(&"20004");
+    let (mut demand, mut covered) = (0.0, 0.0);
+    for c in expected["cells"].as_array().unwrap() {
+        if !municipalities.contains(&c["municipality_code"].as_str().unwrap()) {
+            continue;
+        }
+        let d = c["demand"].as_f64().unwrap();
+        demand += d;
+        let doctor = has_doctor && c["doctor_km"].as_f64().unwrap() <= 16.0;
+        let nurse = has_nurse && c["nurse_km"].as_f64().unwrap() <= 16.0;
+        if doctor && (!team || nurse) {
+            covered += d;
+        }
+    }
+    (demand > 0.0).then(|| covered / demand)
+}
+
+#[test]
+fn region_check_on_the_grid_by_hand() {
+    let expected: Value = serde_json::from_slice(&std::fs::read(fixture("grid/expected.json")).unwrap()).unwrap();
+    let pop = fixture("grid/population.csv");
+    let dir = tempfile::tempdir().unwrap();
+    // Columns (west, centre, east) and rows (south, middle, north).
+    let layouts: [(&str, [(&str, [&str; 3]); 3]); 2] = [
+        (
+            "columns",
+            [
+                ("W", ["20001", "20004", "20007"]),
+                ("C", ["20002", "20005", "20008"]),
+                ("E", ["20003", "20006", "20009"]),
+            ],
+        ),
+        (
+            "rows",
+            [
+                ("S", ["20001", "20002", "20003"]),
+                ("M", ["20004", "20005", "20006"]),
+                ("N", ["20007", "20008", "20009"]),
+            ],
+        ),
+    ];
+    for (name, regions) in layouts {
+        let path = dir.path().join(format!("{name}.csv"));
+        let mut text = String::from("municipality_code,region_code,region_name\n");
+        for (code, members) in regions {
+            for m in members {
+                text.push_str(&format!("{m},{code},{code}\n"));
+            }
+        }
+        std::fs::write(&path, text).unwrap();
+        let (_d, out) = grid_command(
+            "catchments",
+            &[
+                "--population",
+                pop.to_str().unwrap(),
+                "--regions",
+                path.to_str().unwrap(),
+            ],
+        );
+        let rows = read_csv(&out.join("region_check.csv"));
+        assert_eq!(rows.len(), 3 * 2, "{name}");
+        for (code, members) in regions {
+            for (function, team) in [("visit", false), ("team", true)] {
+                let row = rows
+                    .iter()
+                    .find(|r| r["area_code"] == code && r["function"] == function)
+                    .unwrap();
+                let what = format!("{name} {code} {function}");
+                let want = grid_in_area_share(&expected, &members, team);
+                match want {
+                    Some(w) => close(&row["share"], w, 1e-6, &what),
+                    None => assert_eq!(row["share"], "", "{what}"),
+                }
+                let doctor = usize::from(members.contains(&"20005"));
+                let nurse = usize::from(members.contains(&"20004"));
+                assert_eq!(row["n_doctor"], doctor.to_string(), "{what}");
+                assert_eq!(
+                    row["n_nurse"],
+                    if team { nurse.to_string() } else { String::new() },
+                    "{what}"
+                );
+                let mut short = Vec::new();
+                if doctor == 0 {
+                    short.push("doctor");
+                }
+                if team && nurse == 0 {
+                    short.push("nurse");
+                }
+                assert_eq!(row["short_roles"], short.join(";"), "{what}");
+                let sufficient = short.is_empty() && want.is_none_or(|s| s >= 0.9);
+                assert_eq!(row["self_sufficient"], sufficient.to_string(), "{what}");
+            }
+        }
+        if name == "rows" {
+            // All demand lies in the middle row, which holds both providers: its in-area
+            // share equals the coverage with every provider (expected.json).
+            let m = rows
+                .iter()
+                .find(|r| r["area_code"] == "M" && r["function"] == "team")
+                .unwrap();
+            let (mut d, mut c) = (0.0, 0.0);
+            for cell in expected["cells"].as_array().unwrap() {
+                d += cell["demand"].as_f64().unwrap();
+                if cell["team"].as_bool().unwrap() {
+                    c += cell["demand"].as_f64().unwrap();
+                }
+            }
+            close(&m["share"], c / d, 1e-6, "rows M team");
+            close(&m["share_all_providers"], c / d, 1e-6, "rows M team, every provider");
+        }
+        let assignment = read_csv(&out.join("catchment_assignment.csv"));
+        assert_eq!(assignment.len(), 9);
+        let adjacency = read_csv(&out.join("adjacency.csv"));
+        // A 3x3 grid: 12 shared edges and 8 corner contacts.
+        assert_eq!(adjacency.iter().filter(|r| r["kind"] == "rook").count(), 12);
+        assert_eq!(adjacency.iter().filter(|r| r["kind"] == "queen").count(), 8);
+        let summary: Value =
+            serde_json::from_slice(&std::fs::read(out.join("catchments_summary.json")).unwrap()).unwrap();
+        assert_eq!(summary["regions"]["areas"], 3);
+    }
+}
+
+#[test]
+fn catchments_bad_inputs_fail_cleanly() {
+    let dir = tempfile::tempdir().unwrap();
+    let write = |name: &str, text: &str| {
+        let p = dir.path().join(name);
+        std::fs::write(&p, text).unwrap();
+        p.display().to_string()
+    };
+    let m = fixture("grid/municipalities.geojson").display().to_string();
+    let i = fixture("grid/institutions.csv").display().to_string();
+    let run = |muni: &str, extra: &[&str]| {
+        let out = dir.path().join("out");
+        let mut args = vec![
+            "catchments",
+            "--quiet",
+            "--municipalities",
+            muni,
+            "--institutions",
+            &i,
+            "--out",
+            out.to_str().unwrap(),
+        ];
+        args.extend_from_slice(extra);
+        zaitaku(&args)
+    };
+    let all: String = (1..=9).map(|k| format!("2000{k},R,R\n")).collect();
+    // A region row naming a municipality the study does not have.
+    let unknown = write(
+        "unknown.csv",
+        &format!("municipality_code,region_code,region_name\n{all}29998,R,R\n"),
+    );
+    let o = run(&m, &["--regions", &unknown]);
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("unknown.csv") && stderr(&o).contains("29998"),
+        "{}",
+        stderr(&o)
+    );
+    assert!(stderr(&o).contains("--allow-partial"), "{}", stderr(&o));
+    let o = run(&m, &["--regions", &unknown, "--allow-partial"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    // Municipalities left out of every region.
+    let partial = write(
+        "partial.csv",
+        "municipality_code,region_code,region_name\n20001,R,R\n20002,R,R\n",
+    );
+    let o = run(&m, &["--regions", &partial]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(
+        stderr(&o).contains("7 municipalities are in no region"),
+        "{}",
+        stderr(&o)
+    );
+    // Polygons that touch nowhere.
+    let apart = write(
+        "apart.geojson",
+        r#"{"type":"FeatureCollection","features":[
+{"type":"Feature","properties":{"N03_001":"長野県","N03_004":"a","N03_007":"20001"},"geometry":{"type":"Polygon","coordinates":[[[138.0,36.0],[138.1,36.0],[138.1,36.1],[138.0,36.1],[138.0,36.0]]]}},
+{"type":"Feature","properties":{"N03_001":"長野県","N03_004":"b","N03_007":"20002"},"geometry":{"type":"Polygon","coordinates":[[[138.5,36.0],[138.6,36.0],[138.6,36.1],[138.5,36.1],[138.5,36.0]]]}}]}"#,
+    );
+    let o = run(&apart, &[]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(
+        stderr(&o).contains("apart.geojson") && stderr(&o).contains("no two of the 2 municipalities share a boundary"),
+        "{}",
+        stderr(&o)
+    );
+    // Bad flags.
+    let o = run(&m, &["--min-share", "1.5"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("--min-share"), "{}", stderr(&o));
+    // A demand floor no grouping meets: the best partial answer (one catchment) and a
+    // clear message, exit 0.
+    let pop = fixture("grid/population.csv").display().to_string();
+    let o = run(&m, &["--population", &pop, "--min-demand", "1000000"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let text = String::from_utf8_lossy(&o.stdout);
+    assert!(text.contains("stays one catchment"), "{text}");
+    let summary: Value =
+        serde_json::from_slice(&std::fs::read(dir.path().join("out/catchments_summary.json")).unwrap()).unwrap();
+    assert_eq!(summary["catchments"]["areas"], 1);
 }
