@@ -19,6 +19,7 @@ from qgis.core import (  # noqa: E402
     QgsMapRendererParallelJob,
     QgsMapSettings,
     QgsVectorLayer,
+    QgsSingleSymbolRenderer,
     QgsStyle,
 )
 from qgis.PyQt.QtCore import QSize  # noqa: E402
@@ -30,7 +31,10 @@ def main(out_dir, field="daily_share", png="coverage_qgis.png"):
     app.initQgis()
     ok = True
     layers = {}
-    for name in ("coverage.geojson", "gaps.geojson"):
+    names = ["coverage.geojson", "gaps.geojson"]
+    # The catchment layers, when the folder has them (zaitaku demo writes every layer).
+    names += [n for n in ("catchments.geojson", "regions.geojson") if os.path.exists(os.path.join(out_dir, n))]
+    for name in names:
         path = os.path.join(out_dir, name)
         expected = len(json.load(open(path, encoding="utf-8"))["features"])
         layer = QgsVectorLayer(path, name, "ogr")
@@ -67,6 +71,29 @@ def main(out_dir, field="daily_share", png="coverage_qgis.png"):
     job.waitForFinished()
     job.renderedImage().save(png, "png")
     print(f"rendered {png} ({idx >= 0 and 'graduated by ' + field})")
+    if "catchments.geojson" in layers:
+        # Catchments by id over the regions' outlines, to a second PNG.
+        from qgis.core import QgsCategorizedSymbolRenderer, QgsRendererCategory, QgsSymbol, QgsFillSymbol
+        cat = layers["catchments.geojson"]
+        categories = []
+        for k, f in enumerate(cat.getFeatures()):
+            sym = QgsSymbol.defaultSymbol(cat.geometryType())
+            sym.setColor(QColor.fromHsv((k * 67) % 360, 120, 230))
+            categories.append(QgsRendererCategory(f["area_code"], sym, f["area_code"]))
+        cat.setRenderer(QgsCategorizedSymbolRenderer("area_code", categories))
+        top = [cat]
+        if "regions.geojson" in layers:
+            reg = layers["regions.geojson"]
+            reg.setRenderer(QgsSingleSymbolRenderer(QgsFillSymbol.createSimple(
+                {"color": "0,0,0,0", "outline_color": "black", "outline_width": "0.8"})))
+            top = [reg, cat]
+        settings.setLayers(top)
+        job = QgsMapRendererParallelJob(settings)
+        job.start()
+        job.waitForFinished()
+        second = png.replace(".png", "_catchments.png")
+        job.renderedImage().save(second, "png")
+        print(f"rendered {second} (catchments by id, regions outlined)")
     app.exitQgis()
     print("QGIS check:", "passed" if ok else "FAILED")
     sys.exit(0 if ok else 1)

@@ -7,17 +7,49 @@ use crate::inputs::Study;
 use crate::outputs::geojson_out::{num, write_feature_collection, OutFeature, OutGeometry};
 use crate::outputs::tables::write_csv;
 use crate::outputs::{fmt_num, round, OutDir};
-use geo::{unary_union, MultiPolygon, Orient};
+use geo::{unary_union, Area, MapCoords, MultiPolygon, Orient};
 use rayon::prelude::*;
 use serde_json::{json, Map, Value};
 
-/// The dissolved outline of some municipalities, exterior rings counter-clockwise.
+/// Grid that outlines are snapped to before they are dissolved, degrees (about 1 cm):
+/// neighbouring polygons whose shared vertices differ by float noise then union cleanly.
+const SNAP_DEG: f64 = 1e-7;
+
+/// Holes narrower than this after dissolving (mean width: twice the area over the
+/// perimeter) are seams between members, not enclaves, degrees (about 1 m).
+const SEAM_DEG: f64 = 1e-5;
+
+/// The dissolved outline of some municipalities, exterior rings counter-clockwise: members
+/// snapped to a 1 cm grid, united, and seams left between them (holes under about 1 m
+/// wide) removed.
 pub fn dissolve(study: &Study, members: &[usize]) -> MultiPolygon<f64> {
-    let polygons: Vec<&geo::Polygon<f64>> = members
+    let snap = |c: geo::Coord<f64>| geo::Coord {
+        x: (c.x / SNAP_DEG).round() * SNAP_DEG,
+        y: (c.y / SNAP_DEG).round() * SNAP_DEG,
+    };
+    let polygons: Vec<geo::Polygon<f64>> = members
         .iter()
         .flat_map(|&m| study.municipalities[m].geometry.0.iter())
+        .map(|p| p.map_coords(snap))
         .collect();
-    unary_union(polygons).orient(geo::orient::Direction::Default)
+    let united = unary_union(polygons.iter());
+    let cleaned = united
+        .0
+        .into_iter()
+        .map(|p| {
+            let (exterior, holes) = p.into_inner();
+            let holes = holes
+                .into_iter()
+                .filter(|h| {
+                    let perimeter = h.lines().map(|l| l.dx().hypot(l.dy())).sum::<f64>();
+                    let area = geo::Polygon::new(h.clone(), vec![]).unsigned_area();
+                    perimeter > 0.0 && 2.0 * area / perimeter >= SEAM_DEG
+                })
+                .collect();
+            geo::Polygon::new(exterior, holes)
+        })
+        .collect::<Vec<_>>();
+    MultiPolygon::new(cleaned).orient(geo::orient::Direction::Default)
 }
 
 /// Share of the demand of `members` covered with every provider counted (the coverage
