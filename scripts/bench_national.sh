@@ -3,8 +3,9 @@
 #
 #   scripts/bench_national.sh DATA_DIR [REPEATS] [COMMAND]
 #
-# COMMAND is coverage (default) or access (2SFCA and E2SFCA for every role; wall time and
-# peak memory only).
+# COMMAND is coverage (default), access (2SFCA and E2SFCA for every role; wall time and
+# peak memory only) or catchments (with the synthetic regions of
+# scripts/make_national_regions.py; wall time, peak memory and the printed stage times).
 #
 # DATA_DIR holds japan/municipality_points.csv and japan/prefectures.geojson (the project's
 # shared real data). The synthetic national study (about 1,900 municipalities with boundary
@@ -22,6 +23,13 @@ cargo build --release --quiet --bin zaitaku --example synth
 if [ ! -f bench-data/municipalities.geojson ]; then
   ./target/release/examples/synth national --data "$data" --out bench-data
 fi
+if [ "$command" = catchments ] && [ ! -f bench-data/regions.csv ]; then
+  python3 scripts/make_national_regions.py bench-data/municipalities.geojson bench-data/regions.csv
+fi
+extra=()
+if [ "$command" = catchments ]; then
+  extra=(--regions bench-data/regions.csv)
+fi
 ls -l bench-data
 out=$(mktemp -d)
 trap 'rm -rf "$out"' EXIT
@@ -33,8 +41,13 @@ for rep in $(seq 1 "$repeats"); do
       --municipalities bench-data/municipalities.geojson \
       --population bench-data/population.csv \
       --institutions bench-data/institutions.csv \
-      --out "$out/run" > /dev/null
+      "${extra[@]}" --out "$out/run" > "$out/stdout"
     read -r wall rss < "$out/time"
+    if [ "$command" = catchments ]; then
+      printf '%-4s %-7s %8.2f %9.0f  %s | %s\n' "$rep" "$threads" "$wall" "$((rss / 1024))" \
+        "$(grep -o '[0-9]* catchments proposed' "$out/stdout")" "$(grep '^time:' "$out/stdout")"
+      continue
+    fi
     if [ "$command" != coverage ]; then
       printf '%-4s %-7s %8.2f %9.0f\n' "$rep" "$threads" "$wall" "$((rss / 1024))"
       continue
