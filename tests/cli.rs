@@ -667,13 +667,16 @@ fn grid_in_area_share(expected: &Value, municipalities: &[&str], team: bool) -> 
     (demand > 0.0).then(|| covered / demand)
 }
 
+/// A region of the grid: its code and its three municipalities.
+type Region = (&'static str, [&'static str; 3]);
+
 #[test]
 fn region_check_on_the_grid_by_hand() {
     let expected: Value = serde_json::from_slice(&std::fs::read(fixture("grid/expected.json")).unwrap()).unwrap();
     let pop = fixture("grid/population.csv");
     let dir = tempfile::tempdir().unwrap();
     // Columns (west, centre, east) and rows (south, middle, north).
-    let layouts: [(&str, [(&str, [&str; 3]); 3]); 2] = [
+    let layouts: [(&str, [Region; 3]); 2] = [
         (
             "columns",
             [
