@@ -24,5 +24,6 @@ pub fn sources() -> InputSources {
         rules: None,
         regions: Some(Source::new("demo/nagano_regions.csv", REGIONS)),
         keys: MunicipalityKeys::default(),
+        scenario: None,
     }
 }

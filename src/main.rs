@@ -114,14 +114,17 @@ enum Command {
 
 #[derive(Args)]
 struct InputArgs {
+    /// Scenario file (TOML): inputs and edits; the flags below override its inputs.
+    #[arg(long)]
+    scenario: Option<PathBuf>,
     /// Municipal polygons, GeoJSON in the N03 layout.
     #[arg(long)]
-    municipalities: PathBuf,
+    municipalities: Option<PathBuf>,
     /// Population mesh CSV (repeatable). Without it, demand is area on a 500 m grid.
     #[arg(long)]
     population: Vec<PathBuf>,
     /// Institutions, CSV or GeoJSON points (repeatable).
-    #[arg(long, required = true)]
+    #[arg(long)]
     institutions: Vec<PathBuf>,
     /// Rules TOML (default: built-in; see `zaitaku rules --default`).
     #[arg(long)]
@@ -267,18 +270,42 @@ impl InputArgs {
                 .map(|p| Source::read(p))
                 .collect::<zaitaku::Result<Vec<_>>>()
         };
+        let scenario = self
+            .scenario
+            .as_deref()
+            .map(zaitaku::inputs::scenario::load_scenario)
+            .transpose()?;
+        let s = scenario.clone().unwrap_or_default();
+        if let Some(network) = &s.network {
+            return Err(Error::Usage(format!(
+                "the scenario names a road network ({}): travel-time reach is not available in this version; \
+                 remove `network` to use straight-line reach",
+                network.display()
+            )));
+        }
+        let pick = |flag: &[PathBuf], file: &[PathBuf]| if flag.is_empty() { file.to_vec() } else { flag.to_vec() };
+        let municipalities = self.municipalities.clone().or(s.municipalities.clone()).ok_or_else(|| {
+            Error::Usage("--municipalities is required (or a --scenario naming them)".into())
+        })?;
+        let institutions = pick(&self.institutions, &s.institutions);
+        if institutions.is_empty() {
+            return Err(Error::Usage(
+                "--institutions is required (or a --scenario naming them)".into(),
+            ));
+        }
         Ok(InputSources {
-            municipalities: Source::read(&self.municipalities)?,
-            population: read_all(&self.population)?,
-            institutions: read_all(&self.institutions)?,
-            rules: self.rules.as_deref().map(Source::read).transpose()?,
-            regions: self.regions.as_deref().map(Source::read).transpose()?,
+            municipalities: Source::read(&municipalities)?,
+            population: read_all(&pick(&self.population, &s.population))?,
+            institutions: read_all(&institutions)?,
+            rules: self.rules.clone().or(s.rules.clone()).as_deref().map(Source::read).transpose()?,
+            regions: self.regions.clone().or(s.regions.clone()).as_deref().map(Source::read).transpose()?,
             keys: MunicipalityKeys {
                 code: self.code_key.clone(),
                 prefecture: self.prefecture_key.clone(),
                 name: self.name_key.clone(),
                 name_suffix: self.name_suffix_key.clone(),
             },
+            scenario,
         })
     }
 }

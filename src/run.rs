@@ -23,6 +23,16 @@ pub struct Timings {
     pub threads: usize,
 }
 
+/// Writes `scenario.lock.json` when the study came from a scenario.
+pub fn write_lock(out: &mut OutDir, study: &Study) -> Result<()> {
+    let Some(applied) = &study.scenario else {
+        return Ok(());
+    };
+    let bytes = serde_json::to_vec_pretty(&applied.lock_json(&study.rules))
+        .map_err(|e| crate::error::Error::Internal(e.to_string()))?;
+    out.write_bytes("scenario.lock.json", &bytes)
+}
+
 /// What a coverage run produced.
 pub struct CoverageRun {
     pub study: Study,
@@ -55,7 +65,7 @@ pub fn coverage(sources: &InputSources, out_dir: &Path, progress: Progress) -> R
     let summary = summary_json(&study, &reach, &cov);
     let spinner = progress.spinner("writing");
     spinner.set_message(out_dir.display().to_string());
-    let written = write_coverage(&mut out, &study, &reach, &cov, &summary);
+    let written = write_coverage(&mut out, &study, &reach, &cov, &summary).and_then(|_| write_lock(&mut out, &study));
     spinner.finish_and_clear();
     written?;
     let mut timings = Timings {
@@ -138,7 +148,8 @@ pub fn access_on(
     let mut out = OutDir::create(out_dir)?;
     let spinner = progress.spinner("writing");
     let written = crate::outputs::access_files::write_access(&mut out, study, reach, &roles)
-        .and_then(|()| crate::outputs::coverage_files::write_rejects(&mut out, study));
+        .and_then(|()| crate::outputs::coverage_files::write_rejects(&mut out, study))
+        .and_then(|()| write_lock(&mut out, study));
     spinner.finish_and_clear();
     written?;
     let per_role: Map<String, Value> = study
@@ -330,6 +341,7 @@ pub fn indicators_on(
     let mut out = OutDir::create(out_dir)?;
     crate::outputs::indicator_files::write_indicators(&mut out, study, &areas, &rows)?;
     crate::outputs::coverage_files::write_rejects(&mut out, study)?;
+    write_lock(&mut out, study)?;
     let not_available: Vec<&str> = catalogue
         .iter()
         .filter(|i| {
@@ -649,7 +661,8 @@ pub fn catchments_on(
     let t = Instant::now();
     spinner.set_message("writing");
     let mut out = OutDir::create(out_dir)?;
-    let written = crate::outputs::catchment_files::write_catchments(&mut out, study, cov, &result, params);
+    let written = crate::outputs::catchment_files::write_catchments(&mut out, study, cov, &result, params)
+        .and_then(|_| write_lock(&mut out, study));
     spinner.finish_and_clear();
     written?;
     stages.push(("writing", t.elapsed().as_secs_f64()));

@@ -7,7 +7,7 @@ use zaitaku::inputs::institutions::{Flag, Flags, Institution, Kind};
 use zaitaku::inputs::municipalities::MunicipalityKeys;
 use zaitaku::inputs::{load, InputSources, Source, Study};
 use zaitaku::progress::Progress;
-use zaitaku::reach::straight::straight_line_reach;
+use zaitaku::reach::straight::{straight_line_reach, update_reach};
 
 fn study() -> Study {
     let f = |p: &str| Source::read(&Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/grid").join(p)).unwrap();
@@ -19,6 +19,7 @@ fn study() -> Study {
             rules: Some(f("rules.toml")),
             regions: None,
             keys: MunicipalityKeys::default(),
+            scenario: None,
         },
         Progress::Quiet,
     )
@@ -50,6 +51,36 @@ fn institution(id: usize, kind: Kind, lon: f64, lat: f64) -> Institution {
 
 proptest! {
     #![proptest_config(ProptestConfig::with_cases(48))]
+
+    #[test]
+    fn incremental_reach_equals_a_full_run(
+        extra in proptest::collection::vec((0usize..2, 137.9f64..138.9, 35.9f64..36.7), 0..5),
+        drop in proptest::collection::vec(0usize..40, 0..4),
+        flip in proptest::option::of(0usize..40),
+    ) {
+        // A base with random clinics and nurse stations around the grid; then some removed,
+        // some added, one losing its home-visit flag.
+        let mut base = study();
+        for n in 0..40 {
+            let (lon, lat) = (137.95 + 0.021 * n as f64, 35.95 + 0.017 * ((n * 7) % 40) as f64);
+            base.institutions.push(institution(100 + n, [Kind::Clinic, Kind::VisitingNurse][n % 2], lon, lat));
+        }
+        let places = base.demand.places();
+        let before = straight_line_reach(&places, &base.institutions, &base.rules, Progress::Quiet);
+        let mut after = base.clone();
+        after.institutions.retain(|i| !drop.iter().any(|d| i.id == format!("X{}", 100 + d)));
+        for (n, &(k, lon, lat)) in extra.iter().enumerate() {
+            after.institutions.push(institution(n, [Kind::Clinic, Kind::VisitingNurse][k], lon, lat));
+        }
+        if let Some(f) = flip {
+            if let Some(i) = after.institutions.iter_mut().find(|i| i.id == format!("X{}", 100 + f)) {
+                i.flags.set(Flag::HomeVisits, false);
+            }
+        }
+        let full = straight_line_reach(&places, &after.institutions, &after.rules, Progress::Quiet);
+        let incremental = update_reach(&places, &before, &base.institutions, &after.institutions, &after.rules);
+        prop_assert_eq!(full, incremental);
+    }
 
     #[test]
     fn adding_an_institution_never_lowers_a_share(

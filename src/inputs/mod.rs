@@ -12,6 +12,7 @@ pub mod municipalities;
 pub mod population;
 pub mod regions;
 pub mod rules;
+pub mod scenario;
 pub mod source;
 pub mod tables;
 
@@ -37,6 +38,8 @@ pub struct InputSources {
     /// A layout of municipalities into regions, optional.
     pub regions: Option<Source>,
     pub keys: MunicipalityKeys,
+    /// The scenario whose edits apply after reading, if any.
+    pub scenario: Option<scenario::Scenario>,
 }
 
 /// How one file was read: the no-lost-rows account (read = accepted + rejected).
@@ -87,16 +90,22 @@ pub struct Study {
     pub regions: Vec<regions::Region>,
     pub rejects: Vec<Reject>,
     pub files: Vec<FileReport>,
+    /// The scenario applied, if any (written to `scenario.lock.json`).
+    pub scenario: Option<scenario::Applied>,
 }
 
 /// Reads every input of a study. File-level problems stop here, before anything is written;
 /// when several files have one, the first in the order municipalities, institutions,
 /// population is reported. The municipal polygons are read while the tables are.
 pub fn load(sources: &InputSources, progress: Progress) -> Result<Study> {
-    let (rules, rules_source) = match &sources.rules {
+    let (mut rules, rules_source) = match &sources.rules {
         Some(src) => (Rules::parse(src)?, src.name.clone()),
         None => (Rules::builtin(), "built-in".to_string()),
     };
+    if let Some(s) = &sources.scenario {
+        let file = s.files.last().map(|p| p.display().to_string()).unwrap_or_default();
+        scenario::apply_rule_edits(&mut rules, &s.rule_edits, &file)?;
+    }
     let (m, tables) = rayon::join(
         || read_municipalities(&sources.municipalities, &sources.keys),
         || read_tables(sources),
@@ -163,7 +172,7 @@ pub fn load(sources: &InputSources, progress: Progress) -> Result<Study> {
         rejects.extend(placement_rejects);
         demand
     };
-    Ok(Study {
+    let mut study = Study {
         municipalities,
         demand,
         institutions: tables.institutions,
@@ -172,7 +181,30 @@ pub fn load(sources: &InputSources, progress: Progress) -> Result<Study> {
         regions,
         rejects,
         files,
-    })
+        scenario: None,
+    };
+    if let Some(s) = &sources.scenario {
+        let edits = scenario::apply_edits(&mut study, &s.edits)?;
+        let mut inputs = vec![("municipalities", sources.municipalities.name.clone(), scenario::sha256_hex(&sources.municipalities.bytes))];
+        for src in &sources.population {
+            inputs.push(("population", src.name.clone(), scenario::sha256_hex(&src.bytes)));
+        }
+        for src in &sources.institutions {
+            inputs.push(("institutions", src.name.clone(), scenario::sha256_hex(&src.bytes)));
+        }
+        if let Some(src) = &sources.regions {
+            inputs.push(("regions", src.name.clone(), scenario::sha256_hex(&src.bytes)));
+        }
+        if let Some(src) = &sources.rules {
+            inputs.push(("rules", src.name.clone(), scenario::sha256_hex(&src.bytes)));
+        }
+        study.scenario = Some(scenario::Applied {
+            scenario: s.clone(),
+            edits,
+            inputs,
+        });
+    }
+    Ok(study)
 }
 
 /// What the institution and population tables gave.

@@ -330,6 +330,106 @@ pub fn straight_line_reach(
     }
 }
 
+/// Above this many changed providers of a role, [`update_reach`] measures the role afresh.
+const INCREMENTAL_MAX: usize = 64;
+
+/// Reach after a change of institutions, from the reach before it: for each role, only the
+/// providers that left or joined it are measured against every place (a place's count moves
+/// by those within reach; its nearest is recomputed only where a provider that left was the
+/// nearest). Roles untouched by the change are copied. The result equals
+/// [`straight_line_reach`] on `after` exactly, with the same decisions.
+pub fn update_reach(
+    places: &[(f64, f64)],
+    before_reach: &ReachTable,
+    before: &[Institution],
+    after: &[Institution],
+    rules: &Rules,
+) -> ReachTable {
+    use std::collections::HashMap;
+    let key = |i: &Institution| (i.lon.to_bits(), i.lat.to_bits());
+    let roles = rules
+        .roles
+        .iter()
+        .enumerate()
+        .map(|(r, role)| {
+            let old: HashMap<&str, &Institution> = before
+                .iter()
+                .filter(|i| role.matches(i))
+                .map(|i| (i.id.as_str(), i))
+                .collect();
+            let new: HashMap<&str, &Institution> =
+                after.iter().filter(|i| role.matches(i)).map(|i| (i.id.as_str(), i)).collect();
+            // Providers that left the role (or moved), and that joined it (or moved).
+            let mut left: Vec<(f64, f64)> = old
+                .iter()
+                .filter(|(id, i)| new.get(*id).is_none_or(|n| key(n) != key(i)))
+                .map(|(_, i)| (i.lon, i.lat))
+                .collect();
+            let mut joined: Vec<(f64, f64)> = new
+                .iter()
+                .filter(|(id, i)| old.get(*id).is_none_or(|o| key(o) != key(i)))
+                .map(|(_, i)| (i.lon, i.lat))
+                .collect();
+            left.sort_by(|a, b| a.partial_cmp(b).expect("finite coordinates"));
+            joined.sort_by(|a, b| a.partial_cmp(b).expect("finite coordinates"));
+            let base = &before_reach.roles[r];
+            if left.is_empty() && joined.is_empty() {
+                return base.clone();
+            }
+            let points: Vec<(f64, f64)> = after
+                .iter()
+                .filter(|i| role.matches(i))
+                .map(|i| (i.lon, i.lat))
+                .collect();
+            let index = ProviderIndex::new(&points);
+            let reach_m = role.reach_km * 1000.0;
+            if left.len() + joined.len() > INCREMENTAL_MAX {
+                let (nearest, in_reach): (Vec<f64>, Vec<u32>) =
+                    places.par_iter().map(|&p| index.reach_at(p, reach_m)).unzip();
+                return RoleReach {
+                    nearest,
+                    in_reach,
+                    providers: index.len(),
+                };
+            }
+            let (nearest, in_reach): (Vec<f64>, Vec<u32>) = places
+                .par_iter()
+                .enumerate()
+                .map(|(i, &p)| {
+                    let mut count = base.in_reach[i];
+                    let mut nearest = base.nearest[i];
+                    let mut lost_nearest = false;
+                    for &q in &left {
+                        if within_m(p, q, reach_m) {
+                            count -= 1;
+                        }
+                        lost_nearest |= ellipsoid_m(p, q) <= nearest;
+                    }
+                    if lost_nearest {
+                        nearest = index.nearest_m(p);
+                    }
+                    for &q in &joined {
+                        if within_m(p, q, reach_m) {
+                            count += 1;
+                        }
+                        nearest = nearest.min(ellipsoid_m(p, q));
+                    }
+                    (nearest, count)
+                })
+                .unzip();
+            RoleReach {
+                nearest,
+                in_reach,
+                providers: index.len(),
+            }
+        })
+        .collect();
+    ReachTable {
+        unit: ReachUnit::Metres,
+        roles,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
