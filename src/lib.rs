@@ -9,6 +9,7 @@
 
 pub mod access;
 pub mod catchments;
+pub mod compare;
 pub mod coverage;
 pub mod demand;
 pub mod demo;

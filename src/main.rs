@@ -77,6 +77,22 @@ enum Command {
         #[arg(long)]
         out: PathBuf,
     },
+    /// Two results side by side: scenario files or folders written by `zaitaku coverage`.
+    #[command(
+        after_help = "Example:\n  zaitaku compare fixtures/scenarios/nagano_base.toml fixtures/scenarios/nagano_changes.toml --out diff\n  zaitaku compare results-2024 results-2030 --out diff"
+    )]
+    Compare {
+        /// The base: a scenario file (.toml) or a result folder.
+        base: PathBuf,
+        /// The alternative: a scenario file or a result folder.
+        alt: PathBuf,
+        /// Share line to report municipalities crossing (0-1).
+        #[arg(long, default_value_t = 0.9)]
+        min_share: f64,
+        /// Output folder (created if missing).
+        #[arg(long)]
+        out: PathBuf,
+    },
     /// Guideline indicators per municipality, region, prefecture and the whole input.
     #[command(
         after_help = "Example:\n  zaitaku indicators --municipalities n03.geojson --population mesh.csv \\\n    --institutions institutions.csv --regions regions.csv --table deaths.csv --out results"
@@ -284,9 +300,11 @@ impl InputArgs {
             )));
         }
         let pick = |flag: &[PathBuf], file: &[PathBuf]| if flag.is_empty() { file.to_vec() } else { flag.to_vec() };
-        let municipalities = self.municipalities.clone().or(s.municipalities.clone()).ok_or_else(|| {
-            Error::Usage("--municipalities is required (or a --scenario naming them)".into())
-        })?;
+        let municipalities = self
+            .municipalities
+            .clone()
+            .or(s.municipalities.clone())
+            .ok_or_else(|| Error::Usage("--municipalities is required (or a --scenario naming them)".into()))?;
         let institutions = pick(&self.institutions, &s.institutions);
         if institutions.is_empty() {
             return Err(Error::Usage(
@@ -297,8 +315,20 @@ impl InputArgs {
             municipalities: Source::read(&municipalities)?,
             population: read_all(&pick(&self.population, &s.population))?,
             institutions: read_all(&institutions)?,
-            rules: self.rules.clone().or(s.rules.clone()).as_deref().map(Source::read).transpose()?,
-            regions: self.regions.clone().or(s.regions.clone()).as_deref().map(Source::read).transpose()?,
+            rules: self
+                .rules
+                .clone()
+                .or(s.rules.clone())
+                .as_deref()
+                .map(Source::read)
+                .transpose()?,
+            regions: self
+                .regions
+                .clone()
+                .or(s.regions.clone())
+                .as_deref()
+                .map(Source::read)
+                .transpose()?,
             keys: MunicipalityKeys {
                 code: self.code_key.clone(),
                 prefecture: self.prefecture_key.clone(),
@@ -358,6 +388,22 @@ fn execute(cli: Cli) -> zaitaku::Result<()> {
             let sources = inputs.sources()?;
             let (study, run) = run::access(&sources, &out, progress, decay.as_ref())?;
             print!("{}", run::access_table(&study, &run));
+            print_written(&out, &run.written);
+            Ok(())
+        }
+        Command::Compare {
+            base,
+            alt,
+            min_share,
+            out,
+        } => {
+            if !(0.0..=1.0).contains(&min_share) {
+                return Err(Error::Usage(format!(
+                    "--min-share {min_share} must lie between 0 and 1"
+                )));
+            }
+            let run = run::compare(&base, &alt, &out, progress, min_share)?;
+            print!("{}", run::compare_table(&run, min_share));
             print_written(&out, &run.written);
             Ok(())
         }

@@ -741,3 +741,196 @@ pub fn catchments_table(study: &Study, run: &CatchmentsRun) -> String {
     s.push_str(&format!("time: {}\n", stages.join(", ")));
     s
 }
+
+/// What a comparison produced.
+pub struct CompareRun {
+    pub base: crate::compare::Side,
+    pub alt: crate::compare::Side,
+    pub diff: crate::compare::Diff,
+    /// How each side was obtained, in words (read, computed, or updated from the base).
+    pub how: Vec<String>,
+    pub written: Vec<std::path::PathBuf>,
+}
+
+/// A scenario's study, reach and coverage.
+fn scenario_run(sources: &InputSources, progress: Progress) -> Result<(Study, ReachTable, Coverage)> {
+    let study = inputs::load(sources, progress)?;
+    let reach = straight_line_reach(&study.demand.places(), &study.institutions, &study.rules, progress);
+    let cov = coverage::compute(&study.demand, &study.municipalities, &study.rules, &reach);
+    Ok((study, reach, cov))
+}
+
+/// Whether two sources read the same files apart from the scenario edits.
+fn same_inputs(a: &InputSources, b: &InputSources) -> bool {
+    let same = |x: &inputs::Source, y: &inputs::Source| x.bytes == y.bytes;
+    let same_all =
+        |x: &[inputs::Source], y: &[inputs::Source]| x.len() == y.len() && x.iter().zip(y).all(|(p, q)| same(p, q));
+    let same_opt = |x: &Option<inputs::Source>, y: &Option<inputs::Source>| match (x, y) {
+        (None, None) => true,
+        (Some(p), Some(q)) => same(p, q),
+        _ => false,
+    };
+    same(&a.municipalities, &b.municipalities)
+        && same_all(&a.population, &b.population)
+        && same_all(&a.institutions, &b.institutions)
+        && same_opt(&a.rules, &b.rules)
+        && same_opt(&a.regions, &b.regions)
+}
+
+/// `zaitaku compare BASE ALT`: each a scenario file or a result folder. Two scenarios on
+/// the same files are read once, and the second one's reach is updated from the first's
+/// for the institutions that differ.
+pub fn compare(base: &Path, alt: &Path, out_dir: &Path, progress: Progress, min_share: f64) -> Result<CompareRun> {
+    use crate::compare::Side;
+    use crate::inputs::scenario::{load_scenario, sources};
+    let scenario_sources = |p: &Path| -> Result<Option<InputSources>> {
+        if p.is_dir() {
+            Ok(None)
+        } else {
+            Ok(Some(sources(&load_scenario(p)?)?))
+        }
+    };
+    let (bs, as_) = (scenario_sources(base)?, scenario_sources(alt)?);
+    let mut how = Vec::new();
+    let (base_side, alt_side) = match (&bs, &as_) {
+        (Some(b), Some(a)) if same_inputs(b, a) => {
+            let t = Instant::now();
+            let raw = inputs::load_raw(b, progress)?;
+            let mut base_study = raw.clone();
+            inputs::apply_scenario(&mut base_study, b)?;
+            let places = raw.demand.places();
+            let base_reach = straight_line_reach(&places, &base_study.institutions, &base_study.rules, progress);
+            let base_cov = coverage::compute(
+                &base_study.demand,
+                &base_study.municipalities,
+                &base_study.rules,
+                &base_reach,
+            );
+            how.push(format!("base: read and computed in {:.2} s", t.elapsed().as_secs_f64()));
+            let t = Instant::now();
+            let mut alt_study = raw;
+            inputs::apply_scenario(&mut alt_study, a)?;
+            let alt_reach = if alt_study.rules == base_study.rules {
+                crate::reach::straight::update_reach(
+                    &places,
+                    &base_reach,
+                    &base_study.institutions,
+                    &alt_study.institutions,
+                    &alt_study.rules,
+                )
+            } else {
+                straight_line_reach(&places, &alt_study.institutions, &alt_study.rules, progress)
+            };
+            let alt_cov = coverage::compute(
+                &alt_study.demand,
+                &alt_study.municipalities,
+                &alt_study.rules,
+                &alt_reach,
+            );
+            how.push(format!(
+                "alt: same files, {} in {:.2} s",
+                if alt_study.rules == base_study.rules {
+                    "reach updated from the base's for the institutions that differ"
+                } else {
+                    "other rules, so reach measured afresh"
+                },
+                t.elapsed().as_secs_f64()
+            ));
+            (
+                Side::from_study(&base.display().to_string(), &base_study, &base_cov),
+                Side::from_study(&alt.display().to_string(), &alt_study, &alt_cov),
+            )
+        }
+        _ => {
+            let side = |p: &Path, s: &Option<InputSources>, what: &str, how: &mut Vec<String>| -> Result<Side> {
+                let t = Instant::now();
+                let side = match s {
+                    Some(src) => {
+                        let (study, _, cov) = scenario_run(src, progress)?;
+                        Side::from_study(&p.display().to_string(), &study, &cov)
+                    }
+                    None => crate::inputs::results::read_result_folder(p)?,
+                };
+                how.push(format!(
+                    "{what}: {} in {:.2} s",
+                    if s.is_some() {
+                        "computed"
+                    } else {
+                        "read from the folder"
+                    },
+                    t.elapsed().as_secs_f64()
+                ));
+                Ok(side)
+            };
+            let b = side(base, &bs, "base", &mut how)?;
+            let a = side(alt, &as_, "alt", &mut how)?;
+            (b, a)
+        }
+    };
+    let diff = crate::compare::compare(&base_side, &alt_side, min_share)?;
+    let mut out = OutDir::create(out_dir)?;
+    crate::outputs::compare_files::write_compare(&mut out, &base_side, &alt_side, &diff, min_share)?;
+    Ok(CompareRun {
+        base: base_side,
+        alt: alt_side,
+        diff,
+        how,
+        written: out.written().to_vec(),
+    })
+}
+
+/// The human summary of a comparison.
+pub fn compare_table(run: &CompareRun, min_share: f64) -> String {
+    let d = &run.diff;
+    let mut s = String::new();
+    s.push_str(&format!(
+        "base {}\nalt  {}\n\n{:<12} {:>9} {:>9} {:>12} {:>12} {:>12}\n",
+        run.base.label, run.alt.label, "function", "base", "alt", "gained", "lost", "net"
+    ));
+    for (f, c) in d.functions.iter().zip(&d.changes) {
+        let share = |cov: f64, dem: f64| {
+            if dem > 0.0 {
+                format!("{:.2}%", 100.0 * cov / dem)
+            } else {
+                "-".into()
+            }
+        };
+        s.push_str(&format!(
+            "{:<12} {:>9} {:>9} {:>12.0} {:>12.0} {:>12.0}\n",
+            f,
+            share(c.base_covered, c.base_demand),
+            share(c.alt_covered, c.alt_demand),
+            c.gained,
+            c.lost,
+            c.alt_covered - c.base_covered
+        ));
+    }
+    for (f, c) in d.functions.iter().zip(&d.changes) {
+        let names = |v: &[usize]| {
+            v.iter()
+                .map(|&m| run.base.municipalities[m].name.clone())
+                .collect::<Vec<_>>()
+                .join(", ")
+        };
+        if !c.fell_below.is_empty() {
+            s.push_str(&format!("{f}: fell below {min_share}: {}\n", names(&c.fell_below)));
+        }
+        if !c.rose_above.is_empty() {
+            s.push_str(&format!("{f}: rose to {min_share}: {}\n", names(&c.rose_above)));
+        }
+    }
+    if let Some((ari, moved)) = &d.layouts {
+        s.push_str(&format!(
+            "catchments: adjusted Rand index {ari:.3}, {} municipalities move\n",
+            moved.len()
+        ));
+    }
+    if !d.unmatched_functions.is_empty() {
+        s.push_str(&format!(
+            "not compared (one side only): {}\n",
+            d.unmatched_functions.join(", ")
+        ));
+    }
+    s.push_str(&format!("{}\n", run.how.join("; ")));
+    s
+}

@@ -11,6 +11,7 @@ pub mod mesh;
 pub mod municipalities;
 pub mod population;
 pub mod regions;
+pub mod results;
 pub mod rules;
 pub mod scenario;
 pub mod source;
@@ -98,14 +99,17 @@ pub struct Study {
 /// when several files have one, the first in the order municipalities, institutions,
 /// population is reported. The municipal polygons are read while the tables are.
 pub fn load(sources: &InputSources, progress: Progress) -> Result<Study> {
-    let (mut rules, rules_source) = match &sources.rules {
+    let mut study = load_raw(sources, progress)?;
+    apply_scenario(&mut study, sources)?;
+    Ok(study)
+}
+
+/// Reads every input of a study without applying the scenario's edits.
+pub fn load_raw(sources: &InputSources, progress: Progress) -> Result<Study> {
+    let (rules, rules_source) = match &sources.rules {
         Some(src) => (Rules::parse(src)?, src.name.clone()),
         None => (Rules::builtin(), "built-in".to_string()),
     };
-    if let Some(s) = &sources.scenario {
-        let file = s.files.last().map(|p| p.display().to_string()).unwrap_or_default();
-        scenario::apply_rule_edits(&mut rules, &s.rule_edits, &file)?;
-    }
     let (m, tables) = rayon::join(
         || read_municipalities(&sources.municipalities, &sources.keys),
         || read_tables(sources),
@@ -172,7 +176,7 @@ pub fn load(sources: &InputSources, progress: Progress) -> Result<Study> {
         rejects.extend(placement_rejects);
         demand
     };
-    let mut study = Study {
+    Ok(Study {
         municipalities,
         demand,
         institutions: tables.institutions,
@@ -182,10 +186,21 @@ pub fn load(sources: &InputSources, progress: Progress) -> Result<Study> {
         rejects,
         files,
         scenario: None,
-    };
+    })
+}
+
+/// Applies the scenario of `sources` (rule edits, then edits in order) to a study read from
+/// them, and records it for `scenario.lock.json`.
+pub fn apply_scenario(study: &mut Study, sources: &InputSources) -> Result<()> {
     if let Some(s) = &sources.scenario {
-        let edits = scenario::apply_edits(&mut study, &s.edits)?;
-        let mut inputs = vec![("municipalities", sources.municipalities.name.clone(), scenario::sha256_hex(&sources.municipalities.bytes))];
+        let file = s.files.last().map(|p| p.display().to_string()).unwrap_or_default();
+        scenario::apply_rule_edits(&mut study.rules, &s.rule_edits, &file)?;
+        let edits = scenario::apply_edits(study, &s.edits)?;
+        let mut inputs = vec![(
+            "municipalities",
+            sources.municipalities.name.clone(),
+            scenario::sha256_hex(&sources.municipalities.bytes),
+        )];
         for src in &sources.population {
             inputs.push(("population", src.name.clone(), scenario::sha256_hex(&src.bytes)));
         }
@@ -204,7 +219,7 @@ pub fn load(sources: &InputSources, progress: Progress) -> Result<Study> {
             inputs,
         });
     }
-    Ok(study)
+    Ok(())
 }
 
 /// What the institution and population tables gave.

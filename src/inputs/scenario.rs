@@ -86,10 +86,17 @@ pub struct Selector {
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(tag = "action", rename_all = "snake_case")]
 pub enum EditAction {
-    Remove { selector: Selector },
+    Remove {
+        selector: Selector,
+    },
     /// The rows as CSV text (header and rows), read by the institutions reader.
-    Add { csv: String },
-    Set { selector: Selector, values: Vec<(String, String)> },
+    Add {
+        csv: String,
+    },
+    Set {
+        selector: Selector,
+        values: Vec<(String, String)>,
+    },
 }
 
 /// An edit and where it was written.
@@ -199,7 +206,11 @@ fn load_into(path: &Path, chain: &mut Vec<(PathBuf, PathBuf)>, out: &mut Scenari
         out.municipalities = Some(dir.join(m));
     }
     if let Some(p) = &i.population {
-        out.population = p.iter().map(|e| expand(dir, e, &name)).collect::<Result<Vec<_>>>()?.concat();
+        out.population = p
+            .iter()
+            .map(|e| expand(dir, e, &name))
+            .collect::<Result<Vec<_>>>()?
+            .concat();
     }
     if let Some(v) = &i.institutions {
         out.institutions = v.iter().map(|e| dir.join(e)).collect();
@@ -260,10 +271,14 @@ fn edit(e: &EditToml, number: usize, file: &str, dir: &Path) -> Result<Edit> {
             let mut w = csv::Writer::from_writer(Vec::new());
             w.write_record(&header).map_err(|e| bad(e.to_string()))?;
             for row in rows {
-                let fields: Vec<String> = header.iter().map(|h| row.get(h).map(toml_text).unwrap_or_default()).collect();
+                let fields: Vec<String> = header
+                    .iter()
+                    .map(|h| row.get(h).map(toml_text).unwrap_or_default())
+                    .collect();
                 w.write_record(&fields).map_err(|e| bad(e.to_string()))?;
             }
-            let csv = String::from_utf8(w.into_inner().map_err(|e| bad(e.to_string()))?).map_err(|e| bad(e.to_string()))?;
+            let csv =
+                String::from_utf8(w.into_inner().map_err(|e| bad(e.to_string()))?).map_err(|e| bad(e.to_string()))?;
             EditAction::Add { csv }
         }
         "set" => {
@@ -312,9 +327,10 @@ fn polygons_of(path: &Path) -> Result<Vec<MultiPolygon<f64>>> {
     let mut out = Vec::new();
     for (k, f) in fc.features.iter().enumerate() {
         let Some(g) = &f.geometry else { continue };
-        let geom: geo::Geometry<f64> = g.clone().try_into().map_err(|e| {
-            Error::input(&source.name, Location::Feature(k + 1, None), format!("geometry: {e}"))
-        })?;
+        let geom: geo::Geometry<f64> = g
+            .clone()
+            .try_into()
+            .map_err(|e| Error::input(&source.name, Location::Feature(k + 1, None), format!("geometry: {e}")))?;
         match geom {
             geo::Geometry::Polygon(p) => out.push(MultiPolygon::new(vec![p])),
             geo::Geometry::MultiPolygon(mp) => out.push(mp),
@@ -352,7 +368,7 @@ pub fn apply_edits(study: &mut Study, edits: &[Edit]) -> Result<Vec<EditReport>>
             }
             EditAction::Add { csv } => {
                 let mut seen: HashSet<String> = study.institutions.iter().map(|i| i.id.clone()).collect();
-                let source = Source::new(&format!("{} [[edits]] {}", e.file, e.number), csv.as_bytes());
+                let source = Source::new(format!("{} [[edits]] {}", e.file, e.number), csv.as_bytes());
                 let read = read_institutions(&source, &mut seen)?;
                 if let Some(r) = read.rejects.first() {
                     return Err(bad(format!("row {}: {}", r.location, r.reason)));
@@ -390,7 +406,11 @@ pub fn apply_edits(study: &mut Study, edits: &[Edit]) -> Result<Vec<EditReport>>
 
 /// Which institutions a selector matches (all its conditions), or why it cannot be used:
 /// ids the study does not have, an unknown kind, an unreadable polygon file, no match.
-fn select(study: &Study, municipality: &[Option<String>], selector: &Selector) -> std::result::Result<Vec<bool>, String> {
+fn select(
+    study: &Study,
+    municipality: &[Option<String>],
+    selector: &Selector,
+) -> std::result::Result<Vec<bool>, String> {
     if let Some(ids) = &selector.ids {
         let have: HashSet<&str> = study.institutions.iter().map(|i| i.id.as_str()).collect();
         let unknown: Vec<&str> = ids.iter().map(String::as_str).filter(|id| !have.contains(id)).collect();
@@ -432,7 +452,8 @@ fn select(study: &Study, municipality: &[Option<String>], selector: &Selector) -
 fn set_values(inst: &mut Institution, values: &[(String, String)]) -> std::result::Result<(), String> {
     for (k, v) in values {
         if let Some(flag) = Flag::parse(k) {
-            let on = crate::inputs::institutions::parse_flag(v).ok_or_else(|| format!("'{v}' is not a flag value for {k}"))?;
+            let on = crate::inputs::institutions::parse_flag(v)
+                .ok_or_else(|| format!("'{v}' is not a flag value for {k}"))?;
             inst.flags.set(flag, on);
         } else {
             let x: f64 = v.parse().map_err(|_| format!("'{v}' is not a number for {k}"))?;
@@ -453,7 +474,13 @@ fn set_values(inst: &mut Institution, values: &[(String, String)]) -> std::resul
 /// with a message.
 pub fn apply_rule_edits(rules: &mut Rules, edits: &[RuleEdit], file: &str) -> Result<()> {
     for e in edits {
-        let bad = |m: String| Error::input(file, Location::File, format!("[[rule_edits]] {}/{}: {m}", e.function, e.role));
+        let bad = |m: String| {
+            Error::input(
+                file,
+                Location::File,
+                format!("[[rule_edits]] {}/{}: {m}", e.function, e.role),
+            )
+        };
         let f = rules
             .functions
             .iter()
@@ -530,8 +557,37 @@ impl Applied {
 /// SHA-256 of a file's bytes, hex.
 pub fn sha256_hex(bytes: &[u8]) -> String {
     use sha2::Digest;
-    sha2::Sha256::digest(bytes)
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
+    sha2::Sha256::digest(bytes).iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// The input files a scenario names, read; the municipality keys are N03's.
+pub fn sources(s: &Scenario) -> Result<crate::inputs::InputSources> {
+    let file = s.files.last().map(|p| p.display().to_string()).unwrap_or_default();
+    let need = |what: &str| {
+        Error::input(
+            &file,
+            Location::File,
+            format!("the scenario names no {what} ([inputs] {what} = ...)"),
+        )
+    };
+    if s.network.is_some() {
+        return Err(Error::input(
+            &file,
+            Location::File,
+            "the scenario names a road network: travel-time reach is not available in this version",
+        ));
+    }
+    let read_all = |paths: &[PathBuf]| paths.iter().map(|p| Source::read(p)).collect::<Result<Vec<_>>>();
+    if s.institutions.is_empty() {
+        return Err(need("institutions"));
+    }
+    Ok(crate::inputs::InputSources {
+        municipalities: Source::read(s.municipalities.as_deref().ok_or_else(|| need("municipalities"))?)?,
+        population: read_all(&s.population)?,
+        institutions: read_all(&s.institutions)?,
+        rules: s.rules.as_deref().map(Source::read).transpose()?,
+        regions: s.regions.as_deref().map(Source::read).transpose()?,
+        keys: Default::default(),
+        scenario: Some(s.clone()),
+    })
 }

@@ -82,3 +82,48 @@ pub fn write_csv_rows(
         Ok(())
     })
 }
+
+/// Text, number and true/false columns read from a Parquet file.
+pub type ParquetColumns = (Vec<Vec<String>>, Vec<Vec<f64>>, Vec<Vec<bool>>);
+
+/// Reads columns of a Parquet file this program wrote: text columns as strings, the others
+/// as f64 or bool, by name. A missing column or another type is an input error.
+pub fn read_parquet_columns(
+    path: &std::path::Path,
+    text: &[&str],
+    floats: &[&str],
+    bools: &[&str],
+) -> Result<ParquetColumns> {
+    let name = path.display().to_string();
+    let bad = |m: String| Error::input(&name, crate::error::Location::File, m);
+    let file = std::fs::File::open(path).map_err(|e| Error::io(format!("cannot read {name}"), e))?;
+    let df = ParquetReader::new(file)
+        .finish()
+        .map_err(|e| bad(format!("not a readable Parquet file: {e}")))?;
+    let column = |c: &str| df.column(c).map_err(|_| bad(format!("no column '{c}'")));
+    let t = text
+        .iter()
+        .map(|c| {
+            let col = column(c)?;
+            let s = col.str().map_err(|_| bad(format!("column '{c}' is not text")))?;
+            Ok((0..s.len()).map(|i| s.get(i).unwrap_or("").to_string()).collect())
+        })
+        .collect::<Result<Vec<Vec<String>>>>()?;
+    let f = floats
+        .iter()
+        .map(|c| {
+            let col = column(c)?;
+            let s = col.f64().map_err(|_| bad(format!("column '{c}' is not a number")))?;
+            Ok((0..s.len()).map(|i| s.get(i).unwrap_or(f64::NAN)).collect())
+        })
+        .collect::<Result<Vec<Vec<f64>>>>()?;
+    let b = bools
+        .iter()
+        .map(|c| {
+            let col = column(c)?;
+            let s = col.bool().map_err(|_| bad(format!("column '{c}' is not true/false")))?;
+            Ok((0..s.len()).map(|i| s.get(i).unwrap_or(false)).collect())
+        })
+        .collect::<Result<Vec<Vec<bool>>>>()?;
+    Ok((t, f, b))
+}

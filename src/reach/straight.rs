@@ -357,8 +357,11 @@ pub fn update_reach(
                 .filter(|i| role.matches(i))
                 .map(|i| (i.id.as_str(), i))
                 .collect();
-            let new: HashMap<&str, &Institution> =
-                after.iter().filter(|i| role.matches(i)).map(|i| (i.id.as_str(), i)).collect();
+            let new: HashMap<&str, &Institution> = after
+                .iter()
+                .filter(|i| role.matches(i))
+                .map(|i| (i.id.as_str(), i))
+                .collect();
             // Providers that left the role (or moved), and that joined it (or moved).
             let mut left: Vec<(f64, f64)> = old
                 .iter()
