@@ -350,11 +350,19 @@ fn polygons_of(path: &Path) -> Result<Vec<MultiPolygon<f64>>> {
 /// cannot use, or a selector matching nothing stop with a message naming the edit.
 pub fn apply_edits(study: &mut Study, edits: &[Edit]) -> Result<Vec<EditReport>> {
     let mut reports = Vec::new();
-    let located = crate::indicators::institution_municipalities(study);
-    let mut municipality: Vec<Option<String>> = located
-        .iter()
-        .map(|m| m.map(|m| study.municipalities[m].code.clone()))
-        .collect();
+    // Institutions are placed in municipalities only when a selector asks for one.
+    let by_municipality = edits.iter().any(|e| match &e.action {
+        EditAction::Remove { selector } | EditAction::Set { selector, .. } => selector.municipality_code.is_some(),
+        EditAction::Add { .. } => false,
+    });
+    let mut municipality: Vec<Option<String>> = if by_municipality {
+        crate::indicators::institution_municipalities(study)
+            .iter()
+            .map(|m| m.map(|m| study.municipalities[m].code.clone()))
+            .collect()
+    } else {
+        vec![None; study.institutions.len()]
+    };
     for e in edits {
         let bad = |m: String| Error::input(&e.file, Location::File, format!("[[edits]] {}: {m}", e.number));
         let (action, count) = match &e.action {
@@ -374,12 +382,11 @@ pub fn apply_edits(study: &mut Study, edits: &[Edit]) -> Result<Vec<EditReport>>
                     return Err(bad(format!("row {}: {}", r.location, r.reason)));
                 }
                 let n = read.institutions.len();
-                let locator = crate::demand::MunicipalityLocator::new(&study.municipalities);
+                let locator = by_municipality.then(|| crate::demand::MunicipalityLocator::new(&study.municipalities));
                 for i in &read.institutions {
-                    let m = locator.containing(i.lon, i.lat).or_else(|| {
-                        locator
-                            .nearest_within(i.lon, i.lat, crate::demand::COAST_SNAP_M)
-                            .map(|m| m.0)
+                    let m = locator.as_ref().and_then(|l| {
+                        l.containing(i.lon, i.lat)
+                            .or_else(|| l.nearest_within(i.lon, i.lat, crate::demand::COAST_SNAP_M).map(|m| m.0))
                     });
                     municipality.push(m.map(|m| study.municipalities[m].code.clone()));
                 }
