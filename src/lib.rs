@@ -21,5 +21,6 @@ pub mod outputs;
 pub mod progress;
 pub mod reach;
 pub mod run;
+pub mod suggest;
 
 pub use error::{Error, Result};

@@ -93,6 +93,31 @@ enum Command {
         #[arg(long)]
         out: PathBuf,
     },
+    /// Where to add providers of a role so that a function covers the most demand (maximal
+    /// covering location, greedy).
+    #[command(
+        after_help = "Example:\n  zaitaku suggest --scenario fixtures/scenarios/nagano_base.toml --function acute --sites 5 --out sites"
+    )]
+    Suggest {
+        #[command(flatten)]
+        inputs: InputArgs,
+        /// The function to cover.
+        #[arg(long)]
+        function: String,
+        /// The role to add (default: the required role that keeps the most demand uncovered).
+        #[arg(long)]
+        role: Option<String>,
+        /// Most sites to choose.
+        #[arg(long, default_value_t = 10)]
+        sites: usize,
+        /// Candidate sites: existing institutions that could take on the role, centres of
+        /// uncovered cells, or both.
+        #[arg(long, value_enum, default_value = "both")]
+        candidates: CandidateKind,
+        /// Output folder (created if missing).
+        #[arg(long)]
+        out: PathBuf,
+    },
     /// Guideline indicators per municipality, region, prefecture and the whole input.
     #[command(
         after_help = "Example:\n  zaitaku indicators --municipalities n03.geojson --population mesh.csv \\\n    --institutions institutions.csv --regions regions.csv --table deaths.csv --out results"
@@ -229,6 +254,13 @@ struct DecayArgs {
     /// Gaussian decay's sigma, km.
     #[arg(long)]
     sigma: Option<f64>,
+}
+
+#[derive(Clone, Copy, PartialEq, clap::ValueEnum)]
+enum CandidateKind {
+    Institutions,
+    Cells,
+    Both,
 }
 
 #[derive(Clone, Copy, PartialEq, clap::ValueEnum)]
@@ -389,6 +421,25 @@ fn execute(cli: Cli) -> zaitaku::Result<()> {
             let (study, run) = run::access(&sources, &out, progress, decay.as_ref())?;
             print!("{}", run::access_table(&study, &run));
             print_written(&out, &run.written);
+            Ok(())
+        }
+        Command::Suggest {
+            inputs,
+            function,
+            role,
+            sites,
+            candidates,
+            out,
+        } => {
+            let sources = inputs.sources()?;
+            let which = match candidates {
+                CandidateKind::Institutions => zaitaku::suggest::Candidates::Institutions,
+                CandidateKind::Cells => zaitaku::suggest::Candidates::Cells,
+                CandidateKind::Both => zaitaku::suggest::Candidates::Both,
+            };
+            let (study, s, written) = run::suggest(&sources, &out, progress, &function, role.as_deref(), sites, which)?;
+            print!("{}", run::suggest_table(&study, &s));
+            print_written(&out, &written);
             Ok(())
         }
         Command::Compare {

@@ -934,3 +934,86 @@ pub fn compare_table(run: &CompareRun, min_share: f64) -> String {
     s.push_str(&format!("{}\n", run.how.join("; ")));
     s
 }
+
+/// `zaitaku suggest`: reads the study, measures reach and coverage, and chooses up to
+/// `sites` sites for a role of a function (the role that blocks the most demand when none
+/// is given).
+pub fn suggest(
+    sources: &InputSources,
+    out_dir: &Path,
+    progress: Progress,
+    function: &str,
+    role: Option<&str>,
+    sites: usize,
+    candidates: crate::suggest::Candidates,
+) -> Result<(Study, crate::suggest::Suggestion, Vec<std::path::PathBuf>)> {
+    let (study, reach, cov) = scenario_run(sources, progress)?;
+    let usage = |m: String| crate::error::Error::Usage(m);
+    let f = study
+        .rules
+        .functions
+        .iter()
+        .position(|x| x.id == function)
+        .ok_or_else(|| {
+            usage(format!(
+                "unknown function '{function}'; the rules have {}",
+                study
+                    .rules
+                    .functions
+                    .iter()
+                    .map(|f| f.id.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ))
+        })?;
+    let r = match role {
+        Some(id) => study
+            .rules
+            .roles
+            .iter()
+            .position(|x| x.id == id)
+            .ok_or_else(|| usage(format!("unknown role '{id}'")))?,
+        None => crate::suggest::blocking_role(&study, &reach, &cov, f)
+            .ok_or_else(|| usage(format!("function '{function}' has no required role")))?,
+    };
+    let s = crate::suggest::suggest(&study, &reach, &cov, f, r, sites, candidates)?;
+    let mut out = OutDir::create(out_dir)?;
+    crate::outputs::suggest_files::write_suggest(&mut out, &study, &s)?;
+    write_lock(&mut out, &study)?;
+    let written = out.written().to_vec();
+    Ok((study, s, written))
+}
+
+/// The human summary of a suggestion.
+pub fn suggest_table(study: &Study, s: &crate::suggest::Suggestion) -> String {
+    let mut out = format!(
+        "function {}, role {}: {:.0} demand uncovered, {:.0} of it only for want of this role; {} candidates\n\n{:>4} {:<9} {:<22} {:>10} {:>11} {:>12}\n",
+        study.rules.functions[s.function].id,
+        study.rules.roles[s.role].id,
+        s.uncovered,
+        s.coverable,
+        s.candidates,
+        "rank",
+        "site",
+        "id",
+        "lat",
+        "lon",
+        "added"
+    );
+    for (n, p) in s.picks.iter().enumerate() {
+        let (site, id) = match &p.site {
+            crate::suggest::Site::Existing(k) => ("existing", study.institutions[*k].id.clone()),
+            crate::suggest::Site::New(c) => ("new", format!("NEW-{}", study.demand.cells[*c].mesh.code())),
+        };
+        out.push_str(&format!(
+            "{:>4} {:<9} {:<22} {:>10.5} {:>11.5} {:>12.0}\n",
+            n + 1,
+            site,
+            id,
+            p.lat,
+            p.lon,
+            p.added
+        ));
+    }
+    out
+}

@@ -1071,3 +1071,81 @@ fn scenario_and_compare_bad_inputs_fail_cleanly() {
     assert_eq!(o.status.code(), Some(2));
     assert!(stderr(&o).contains("no coverage.geojson"), "{}", stderr(&o));
 }
+
+#[test]
+fn suggest_finds_the_known_best_sites_and_its_scenario_delivers_them() {
+    // Doctor visits on the grid leave five cells uncovered at each end of the row (expected.json):
+    // west 10+20+30+40+50 = 150, east 160+170+180+190+200 = 900, each run spanning 13.5 km,
+    // the ends 60 km apart. One new site covers one run: the east first, then the west.
+    let dir = tempfile::tempdir().unwrap();
+    let base = grid_scenario(dir.path(), "base", GRID_INPUTS);
+    let out = dir.path().join("sites");
+    let o = zaitaku(&[
+        "suggest",
+        "--quiet",
+        "--scenario",
+        base.to_str().unwrap(),
+        "--function",
+        "visit",
+        "--candidates",
+        "cells",
+        "--sites",
+        "3",
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let rows = read_csv(&out.join("suggestions.csv"));
+    assert_eq!(rows.len(), 2, "a third site adds nothing: {rows:?}");
+    assert_eq!(rows[0]["added_demand"], "900");
+    assert_eq!(rows[0]["municipality_code"], "20006");
+    assert_eq!(rows[1]["added_demand"], "150");
+    assert_eq!(rows[1]["municipality_code"], "20004");
+    // The scenario it writes, compared with the base, covers exactly that demand.
+    let cmp = dir.path().join("cmp");
+    let scenario = out.join("suggested_scenario.toml");
+    let o = zaitaku(&[
+        "compare",
+        base.to_str().unwrap(),
+        scenario.to_str().unwrap(),
+        "--quiet",
+        "--out",
+        cmp.to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let summary: Value = serde_json::from_slice(&std::fs::read(cmp.join("compare_summary.json")).unwrap()).unwrap();
+    assert_eq!(summary["functions"]["visit"]["gained"].as_f64().unwrap(), 1050.0);
+    assert_eq!(summary["functions"]["visit"]["alt_share"].as_f64().unwrap(), 1.0);
+    // Only existing institutions: the clinic that does not visit (C2, in 20006) is the one
+    // candidate for doctor visits.
+    let o = zaitaku(&[
+        "suggest",
+        "--quiet",
+        "--scenario",
+        base.to_str().unwrap(),
+        "--function",
+        "visit",
+        "--candidates",
+        "institutions",
+        "--sites",
+        "1",
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let rows = read_csv(&out.join("suggestions.csv"));
+    assert_eq!(rows[0]["id"], "C2");
+    // An unknown function is a usage error.
+    let o = zaitaku(&[
+        "suggest",
+        "--quiet",
+        "--scenario",
+        base.to_str().unwrap(),
+        "--function",
+        "nope",
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("unknown function 'nope'"), "{}", stderr(&o));
+}

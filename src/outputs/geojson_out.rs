@@ -12,6 +12,8 @@ use std::io::Write;
 pub enum OutGeometry<'a> {
     MultiPolygon(&'a MultiPolygon<f64>),
     Polygon(Polygon<f64>),
+    /// lon, lat.
+    Point(f64, f64),
 }
 
 /// A feature to write: its geometry and its properties in order.
@@ -50,6 +52,13 @@ fn write_feature(buf: &mut Vec<u8>, f: &OutFeature) -> serde_json::Result<()> {
     }
     buf.extend_from_slice(b"{\"type\":\"Feature\",\"geometry\":");
     match &f.geometry {
+        OutGeometry::Point(x, y) => {
+            buf.extend_from_slice(b"{\"type\":\"Point\",\"coordinates\":[");
+            serde_json::to_writer(&mut *buf, x)?;
+            buf.push(b',');
+            serde_json::to_writer(&mut *buf, y)?;
+            buf.push(b']');
+        }
         OutGeometry::Polygon(p) => {
             buf.extend_from_slice(b"{\"type\":\"Polygon\",\"coordinates\":");
             polygon(buf, p)?;

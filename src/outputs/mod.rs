@@ -9,6 +9,7 @@ pub mod compare_files;
 pub mod coverage_files;
 pub mod geojson_out;
 pub mod indicator_files;
+pub mod suggest_files;
 pub mod tables;
 
 use crate::error::{Error, Result};
