@@ -503,6 +503,16 @@ fn execute(cli: Cli) -> zaitaku::Result<()> {
                 progress,
                 &zaitaku::catchments::Params::default(),
             )?;
+            let (suggestion, suggest_written) = run::suggest_on(
+                &run.study,
+                &run.reach,
+                &run.coverage,
+                &out,
+                "acute",
+                None,
+                5,
+                zaitaku::suggest::Candidates::Both,
+            )?;
             println!("zaitaku demo: Nagano prefecture (synthetic municipal boundaries, population and institutions)");
             println!("Share of people aged 65+ within reach of every required role, per function:\n");
             print!("{}", run::coverage_table(&run));
@@ -512,10 +522,13 @@ fn execute(cli: Cli) -> zaitaku::Result<()> {
             print!("{}", run::indicators_table(&indicators));
             println!("\nCatchment areas: the 10 secondary medical regions checked, and contiguous catchments proposed in which\nevery function is self-sufficient (providers of each required role inside, 90 % of demand covered from inside):\n");
             print!("{}", run::catchments_table(&run.study, &catchments));
+            println!("\nWhere to add providers for 24-hour response (acute), five sites (maximal covering):\n");
+            print!("{}", run::suggest_table(&run.study, &suggestion));
             let mut written = run.written.clone();
             written.extend(access.written.iter().cloned());
             written.extend(indicators.written.iter().cloned());
             written.extend(catchments.written.iter().cloned());
+            written.extend(suggest_written.iter().cloned());
             print_written(&out, &written);
             println!(
                 "\nOpen in QGIS: {} (style by <function>_share), with {} on top for the uncovered mesh squares;\n{} for supply per 1,000 by role; {} for the indicators;\n{} and {} for the proposed catchments against the secondary medical regions.",

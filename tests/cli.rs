@@ -377,7 +377,7 @@ fn demo_is_deterministic_across_thread_counts() {
         assert!(a == b, "{name:?} differs between --threads 1 and 2");
         compared += 1;
     }
-    assert_eq!(compared, 23);
+    assert_eq!(compared, 27);
 }
 
 #[test]
