@@ -2,7 +2,7 @@
 
 use crate::compare::{Diff, Side};
 use crate::error::Result;
-use crate::outputs::geojson_out::{num, write_feature_collection, OutFeature, OutGeometry};
+use crate::outputs::geojson_out::{num, write_area_layer};
 use crate::outputs::tables::write_csv;
 use crate::outputs::{fmt_num, round, OutDir};
 use serde_json::{json, Map, Value};
@@ -44,32 +44,22 @@ pub fn write_compare(out: &mut OutDir, base: &Side, alt: &Side, diff: &Diff, min
         }),
     )?;
     let nf = diff.functions.len();
-    let features = base
+    let areas = base
         .municipalities
         .iter()
-        .enumerate()
-        .map(|(m, muni)| {
-            let mut p = Map::new();
-            p.insert("code".into(), Value::from(muni.code.clone()));
-            p.insert("name".into(), Value::from(muni.name.clone()));
-            p.insert("prefecture".into(), Value::from(muni.prefecture.clone()));
-            for (f, id) in diff.functions.iter().enumerate() {
-                let r = &diff.rows[m * nf + f];
-                p.insert(format!("{id}_base_share"), num(r.base_share(), 6));
-                p.insert(format!("{id}_alt_share"), num(r.alt_share(), 6));
-                p.insert(format!("{id}_delta"), num(r.delta(), 6));
-                p.insert(
-                    format!("{id}_uncovered_change"),
-                    num(Some((r.alt.0 - r.alt.1) - (r.base.0 - r.base.1)), 3),
-                );
-            }
-            OutFeature {
-                geometry: OutGeometry::MultiPolygon(&muni.geometry),
-                properties: p,
-            }
-        })
-        .collect();
-    write_feature_collection(out, "diff.geojson", features)?;
+        .map(|m| (m.code.as_str(), m.name.as_str(), m.prefecture.as_str(), &m.geometry));
+    write_area_layer(out, "diff.geojson", areas, |m, p| {
+        for (f, id) in diff.functions.iter().enumerate() {
+            let r = &diff.rows[m * nf + f];
+            p.insert(format!("{id}_base_share"), num(r.base_share(), 6));
+            p.insert(format!("{id}_alt_share"), num(r.alt_share(), 6));
+            p.insert(format!("{id}_delta"), num(r.delta(), 6));
+            p.insert(
+                format!("{id}_uncovered_change"),
+                num(Some((r.alt.0 - r.alt.1) - (r.base.0 - r.base.1)), 3),
+            );
+        }
+    })?;
     let bytes = serde_json::to_vec_pretty(&summary_json(base, alt, diff, min_share))
         .map_err(|e| crate::error::Error::Internal(e.to_string()))?;
     out.write_bytes("compare_summary.json", &bytes)

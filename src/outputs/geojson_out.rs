@@ -123,18 +123,31 @@ pub fn write_municipality_layer(
     study: &crate::inputs::Study,
     fill: impl Fn(usize, &mut Map<String, Value>),
 ) -> Result<()> {
-    let features = study
+    let areas = study
         .municipalities
         .iter()
+        .map(|m| (m.code.as_str(), m.name.as_str(), m.prefecture.as_str(), &m.geometry));
+    write_area_layer(out, name, areas, fill)
+}
+
+/// Writes a layer of polygons given as (code, name, prefecture, geometry) with those three
+/// properties and the ones `fill` adds for the `k`-th.
+pub fn write_area_layer<'a>(
+    out: &mut OutDir,
+    name: &str,
+    areas: impl Iterator<Item = (&'a str, &'a str, &'a str, &'a MultiPolygon<f64>)>,
+    fill: impl Fn(usize, &mut Map<String, Value>),
+) -> Result<()> {
+    let features = areas
         .enumerate()
-        .map(|(m, muni)| {
+        .map(|(k, (code, area_name, prefecture, geometry))| {
             let mut p = Map::new();
-            p.insert("code".into(), Value::from(muni.code.clone()));
-            p.insert("name".into(), Value::from(muni.name.clone()));
-            p.insert("prefecture".into(), Value::from(muni.prefecture.clone()));
-            fill(m, &mut p);
+            p.insert("code".into(), Value::from(code));
+            p.insert("name".into(), Value::from(area_name));
+            p.insert("prefecture".into(), Value::from(prefecture));
+            fill(k, &mut p);
             OutFeature {
-                geometry: OutGeometry::MultiPolygon(&muni.geometry),
+                geometry: OutGeometry::MultiPolygon(geometry),
                 properties: p,
             }
         })

@@ -288,6 +288,23 @@ impl ProviderIndex {
     }
 }
 
+/// Reach of one role's providers at every place, in parallel blocks; `done(n)` after each.
+fn role_reach(places: &[(f64, f64)], index: &ProviderIndex, reach_m: f64, done: &(dyn Fn(usize) + Sync)) -> RoleReach {
+    let (nearest, in_reach): (Vec<f64>, Vec<u32>) = places
+        .par_chunks(1024)
+        .flat_map_iter(|chunk| {
+            let out: Vec<(f64, u32)> = chunk.iter().map(|&p| index.reach_at(p, reach_m)).collect();
+            done(chunk.len());
+            out
+        })
+        .unzip();
+    RoleReach {
+        nearest,
+        in_reach,
+        providers: index.len(),
+    }
+}
+
 /// Straight-line reach of every role of `rules` at every place (lon, lat).
 pub fn straight_line_reach(
     places: &[(f64, f64)],
@@ -307,20 +324,7 @@ pub fn straight_line_reach(
                 .map(|i| (i.lon, i.lat))
                 .collect();
             let index = ProviderIndex::new(&points);
-            let reach_m = role.reach_km * 1000.0;
-            let (nearest, in_reach): (Vec<f64>, Vec<u32>) = places
-                .par_chunks(1024)
-                .flat_map_iter(|chunk| {
-                    let out: Vec<(f64, u32)> = chunk.iter().map(|&p| index.reach_at(p, reach_m)).collect();
-                    bar.inc(chunk.len() as u64);
-                    out
-                })
-                .unzip();
-            RoleReach {
-                nearest,
-                in_reach,
-                providers: index.len(),
-            }
+            role_reach(places, &index, role.reach_km * 1000.0, &|n| bar.inc(n as u64))
         })
         .collect();
     bar.finish_and_clear();
@@ -387,13 +391,7 @@ pub fn update_reach(
             let index = ProviderIndex::new(&points);
             let reach_m = role.reach_km * 1000.0;
             if left.len() + joined.len() > INCREMENTAL_MAX {
-                let (nearest, in_reach): (Vec<f64>, Vec<u32>) =
-                    places.par_iter().map(|&p| index.reach_at(p, reach_m)).unzip();
-                return RoleReach {
-                    nearest,
-                    in_reach,
-                    providers: index.len(),
-                };
+                return role_reach(places, &index, reach_m, &|_| ());
             }
             let (nearest, in_reach): (Vec<f64>, Vec<u32>) = places
                 .par_iter()
