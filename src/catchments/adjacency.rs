@@ -186,7 +186,8 @@ impl Outline {
     }
 }
 
-/// Touching vertices and shared length of `own` segments against `other`'s tree.
+/// Touching vertices and shared length of `own` segments against `other`'s tree. A vertex
+/// shared by consecutive segments is looked up once.
 fn touch(own: &[Line<f64>], other: &RTree<CachedEnvelope<Line<f64>>>, snap_m: f64) -> (bool, f64) {
     let near = |c: Coord<f64>| {
         other
@@ -196,8 +197,14 @@ fn touch(own: &[Line<f64>], other: &RTree<CachedEnvelope<Line<f64>>>, snap_m: f6
     };
     let mut any = false;
     let mut shared = 0.0;
+    let mut previous: Option<(Coord<f64>, bool)> = None;
     for l in own {
-        let (s, e) = (near(l.start), near(l.end));
+        let s = match previous {
+            Some((c, t)) if c == l.start => t,
+            _ => near(l.start),
+        };
+        let e = near(l.end);
+        previous = Some((l.end, e));
         any |= s || e;
         if s && e {
             let mid = Coord {
@@ -282,10 +289,10 @@ fn contiguity(municipalities: &[Municipality], outlines: &[Outline], snap_m: f64
         })
         .collect();
     let rook_min = 10.0 * snap_m;
-    let shapes: Vec<IntervalTreeMultiPolygon<f64>> = municipalities
-        .par_iter()
-        .map(|m| IntervalTreeMultiPolygon::new(&m.geometry))
-        .collect();
+    // Point-in-polygon indexes, built when a pair first needs one.
+    let shapes: Vec<std::sync::OnceLock<IntervalTreeMultiPolygon<f64>>> =
+        (0..municipalities.len()).map(|_| std::sync::OnceLock::new()).collect();
+    let shape = |m: usize| shapes[m].get_or_init(|| IntervalTreeMultiPolygon::new(&municipalities[m].geometry));
     let mut links: Vec<Link> = pairs
         .par_iter()
         .filter_map(|&(a, b)| {
@@ -312,10 +319,10 @@ fn contiguity(municipalities: &[Municipality], outlines: &[Outline], snap_m: f64
             // other away from its boundary.
             let overlap = shared <= rook_min
                 && (crossing(&sa, &tb)
-                    || pokes_into(&ra, &sa, &shapes[b], &tb, snap_m)
-                    || pokes_into(&rb, &sb, &shapes[a], &ta, snap_m)
-                    || (ra.is_empty() && inside_window(&municipalities[b].geometry, &window, &shapes[a]))
-                    || (rb.is_empty() && inside_window(&municipalities[a].geometry, &window, &shapes[b])));
+                    || pokes_into(&ra, &sa, shape(b), &tb, snap_m)
+                    || pokes_into(&rb, &sb, shape(a), &ta, snap_m)
+                    || (ra.is_empty() && inside_window(&municipalities[b].geometry, &window, shape(a)))
+                    || (rb.is_empty() && inside_window(&municipalities[a].geometry, &window, shape(b))));
             if !(any_a || any_b || overlap) {
                 return None;
             }

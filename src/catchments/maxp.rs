@@ -180,6 +180,33 @@ impl Unit {
         acc
     }
 
+    /// The travel area `j` itself would add to a group (its demand times its mean distance
+    /// to the group's nearest host of each floor role, itself included): the group's other
+    /// members are left as they are, which keeps joining an enclave cheap to score.
+    pub fn joining_cost(&self, members: &[u32], j: u32) -> f64 {
+        let n = self.len();
+        let roles: Vec<usize> = (0..self.roles)
+            .filter(|r| self.floors.provider_roles & (1 << r) != 0)
+            .collect();
+        let d = |a: u32, b: u32| f64::from(self.dist[a as usize * n + b as usize]);
+        if roles.is_empty() {
+            let nearest = members.iter().map(|&m| d(j, m)).fold(f64::INFINITY, f64::min);
+            return self.demand[j as usize] * nearest;
+        }
+        let sum: f64 = roles
+            .iter()
+            .map(|&r| {
+                members
+                    .iter()
+                    .chain(std::iter::once(&j))
+                    .filter(|&&h| self.providers[h as usize * self.roles + r] > 0)
+                    .map(|&h| d(j, h))
+                    .fold(1e4, f64::min)
+            })
+            .sum();
+        self.demand[j as usize] * sum / roles.len() as f64
+    }
+
     /// Demand-weighted travel of a group: for each member, the mean over the floor's roles
     /// of the distance to the nearest member hosting the role (or, with no role floor, the
     /// distance to the group's demand-weighted medoid), weighted by the member's demand.
@@ -609,9 +636,7 @@ fn assign_enclaves(st: &mut State) {
                 if strict && deficit > st.accs[k as usize].deficit(&unit.floors) {
                     continue;
                 }
-                let mut with = st.members[k as usize].clone();
-                with.push(j as u32);
-                let added = unit.cost(&with) - unit.cost(&st.members[k as usize]);
+                let added = unit.joining_cost(&st.members[k as usize], j as u32);
                 let key = (deficit, added, k);
                 if best.is_none_or(|b| key.0 < b.0 || (key.0 == b.0 && (key.1 < b.1 || (key.1 == b.1 && key.2 < b.2))))
                 {
@@ -851,8 +876,9 @@ pub fn solve(unit: &Unit, settings: &Settings) -> Partition {
             (failing, st.members.len(), cost)
         })
         .collect();
+    let tried = keys.len();
     // Fewer failing groups first, then more groups, then lower cost, then the earliest.
-    let best = (0..iterations)
+    let best = (0..tried)
         .min_by(|&x, &y| {
             let (a, b) = (keys[x], keys[y]);
             a.0.cmp(&b.0)
@@ -864,5 +890,5 @@ pub fn solve(unit: &Unit, settings: &Settings) -> Partition {
     let mut st = construct(unit, &mut rng(best), best % VARIANTS);
     while split(&mut st) {}
     local_search(&mut st, settings.local_passes);
-    summarise(&st, iterations)
+    summarise(&st, tried)
 }

@@ -176,7 +176,33 @@ pub fn build(
     // Per place: per role, the sorted hosts. Distances are first taken in the plane tangent
     // at the place (within 0.5 % of the ellipsoid up to 30 km at lat 46); only pairs near
     // the reach are measured on the ellipsoid.
-    let place_hosts = |i: usize| -> Vec<Vec<u32>> {
+    // The sure-inside and sure-outside radii of each role: the plane's error grows with
+    // distance, so a 1 % margin to 30 km, in proportion beyond.
+    let radii: Vec<(f64, f64, f64)> = rules
+        .roles
+        .iter()
+        .map(|role| {
+            let reach_m = role.reach_km * 1000.0;
+            let margin = 0.01 * (reach_m / 30_000.0).max(1.0);
+            (reach_m, reach_m * (1.0 - margin), reach_m * (1.0 + margin))
+        })
+        .collect();
+    // Candidate groups of each role for a box of places (one R-tree query per
+    // municipality and role, not per place).
+    let candidates = |lo: [f64; 2], hi: [f64; 2], r: usize| -> Vec<(u32, [f64; 2], [f64; 2])> {
+        let (_, _, sure_out) = radii[r];
+        let (ky, _) = metres_per_degree(lo[1].abs().min(hi[1].abs()));
+        let dlat = sure_out / ky;
+        let (_, kx_far) = metres_per_degree(lo[1].abs().max(hi[1].abs()) + dlat);
+        let dlon = sure_out / kx_far;
+        let query = AABB::from_corners([lo[0] - dlon, lo[1] - dlat], [hi[0] + dlon, hi[1] + dlat]);
+        indexes[r]
+            .1
+            .locate_in_envelope_intersecting(&query)
+            .map(|g| (g.data, g.geom().lower(), g.geom().upper()))
+            .collect()
+    };
+    let place_hosts = |i: usize, cands: &[Vec<(u32, [f64; 2], [f64; 2])>]| -> Vec<Vec<u32>> {
         let c = &cells[i];
         let at = (c.lon, c.lat);
         let (ky, kx) = metres_per_degree(at.1);
@@ -186,20 +212,12 @@ pub fn build(
                 if reach.roles[r].in_reach[i] == 0 {
                     return Vec::new();
                 }
-                let reach_m = rules.roles[r].reach_km * 1000.0;
-                // The plane's error grows with distance: 1 % margin to 30 km, in proportion beyond.
-                let margin = 0.01 * (reach_m / 30_000.0).max(1.0);
-                let (sure_in, sure_out) = (reach_m * (1.0 - margin), reach_m * (1.0 + margin));
+                let (reach_m, sure_in, sure_out) = radii[r];
                 let (in2, out2) = (sure_in * sure_in, sure_out * sure_out);
-                let (groups, tree) = &indexes[r];
-                let dlat = sure_out / ky;
-                let (_, kx_far) = metres_per_degree(at.1.abs() + dlat);
-                let dlon = sure_out / kx_far;
-                let query = AABB::from_corners([at.0 - dlon, at.1 - dlat], [at.0 + dlon, at.1 + dlat]);
-                let mut hosts: Vec<u32> = tree
-                    .locate_in_envelope_intersecting(&query)
-                    .filter(|g| {
-                        let (lo, hi) = (g.geom().lower(), g.geom().upper());
+                let groups = &indexes[r].0;
+                let mut hosts: Vec<u32> = cands[r]
+                    .iter()
+                    .filter(|&&(m, lo, hi)| {
                         let nearest = (at.0.clamp(lo[0], hi[0]), at.1.clamp(lo[1], hi[1]));
                         if plane2(nearest) > out2 {
                             return false;
@@ -211,12 +229,12 @@ pub fn build(
                         // Every provider of the group is within reach when the farthest
                         // corner of its box is.
                         plane2(farthest) < in2
-                            || groups[g.data as usize].points.iter().any(|&p| {
+                            || groups[m as usize].points.iter().any(|&p| {
                                 let d2 = plane2(p);
                                 d2 < in2 || (d2 <= out2 && within_m(at, p, reach_m))
                             })
                     })
-                    .map(|g| g.data)
+                    .map(|g| g.0)
                     .collect();
                 hosts.sort_unstable();
                 hosts
@@ -230,12 +248,21 @@ pub fn build(
         .map(|range| {
             let mut index: HashMap<Vec<Vec<u32>>, usize> = HashMap::new();
             let mut classes: Vec<(f64, Vec<Vec<u32>>)> = Vec::new();
+            if range.is_empty() {
+                return classes;
+            }
+            let (mut lo, mut hi) = ([f64::INFINITY; 2], [f64::NEG_INFINITY; 2]);
+            for c in &cells[range.clone()] {
+                lo = [lo[0].min(c.lon), lo[1].min(c.lat)];
+                hi = [hi[0].max(c.lon), hi[1].max(c.lat)];
+            }
+            let cands: Vec<Vec<(u32, [f64; 2], [f64; 2])>> = (0..roles).map(|r| candidates(lo, hi, r)).collect();
             for i in range.clone() {
                 let d = cells[i].demand;
                 if d <= 0.0 {
                     continue;
                 }
-                let hosts = place_hosts(i);
+                let hosts = place_hosts(i, &cands);
                 match index.get(&hosts) {
                     Some(&k) => classes[k].0 += d,
                     None => {
