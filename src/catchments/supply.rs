@@ -113,6 +113,9 @@ impl AreaFigures {
     }
 }
 
+/// A provider group near some places: its municipality and the corners of its box.
+type Candidate = (u32, [f64; 2], [f64; 2]);
+
 /// Boxes of the provider groups of one role, with their municipality.
 type GroupTree = RTree<GeomWithData<Rectangle<[f64; 2]>, u32>>;
 
@@ -189,7 +192,7 @@ pub fn build(
         .collect();
     // Candidate groups of each role for a box of places (one R-tree query per
     // municipality and role, not per place).
-    let candidates = |lo: [f64; 2], hi: [f64; 2], r: usize| -> Vec<(u32, [f64; 2], [f64; 2])> {
+    let candidates = |lo: [f64; 2], hi: [f64; 2], r: usize| -> Vec<Candidate> {
         let (_, _, sure_out) = radii[r];
         let (ky, _) = metres_per_degree(lo[1].abs().min(hi[1].abs()));
         let dlat = sure_out / ky;
@@ -202,7 +205,7 @@ pub fn build(
             .map(|g| (g.data, g.geom().lower(), g.geom().upper()))
             .collect()
     };
-    let place_hosts = |i: usize, cands: &[Vec<(u32, [f64; 2], [f64; 2])>]| -> Vec<Vec<u32>> {
+    let place_hosts = |i: usize, cands: &[Vec<Candidate>]| -> Vec<Vec<u32>> {
         let c = &cells[i];
         let at = (c.lon, c.lat);
         let (ky, kx) = metres_per_degree(at.1);
@@ -256,7 +259,7 @@ pub fn build(
                 lo = [lo[0].min(c.lon), lo[1].min(c.lat)];
                 hi = [hi[0].max(c.lon), hi[1].max(c.lat)];
             }
-            let cands: Vec<Vec<(u32, [f64; 2], [f64; 2])>> = (0..roles).map(|r| candidates(lo, hi, r)).collect();
+            let cands: Vec<Vec<Candidate>> = (0..roles).map(|r| candidates(lo, hi, r)).collect();
             for i in range.clone() {
                 let d = cells[i].demand;
                 if d <= 0.0 {
