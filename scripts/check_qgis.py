@@ -31,9 +31,13 @@ def main(out_dir, field="daily_share", png="coverage_qgis.png"):
     app.initQgis()
     ok = True
     layers = {}
-    names = ["coverage.geojson", "gaps.geojson"]
+    names = [n for n in ("coverage.geojson", "gaps.geojson") if os.path.exists(os.path.join(out_dir, n))]
     # The catchment layers, when the folder has them (zaitaku demo writes every layer).
-    names += [n for n in ("catchments.geojson", "regions.geojson") if os.path.exists(os.path.join(out_dir, n))]
+    names += [
+        n
+        for n in ("catchments.geojson", "regions.geojson", "suggestions.geojson", "diff.geojson")
+        if os.path.exists(os.path.join(out_dir, n))
+    ]
     for name in names:
         path = os.path.join(out_dir, name)
         expected = len(json.load(open(path, encoding="utf-8"))["features"])
@@ -51,6 +55,10 @@ def main(out_dir, field="daily_share", png="coverage_qgis.png"):
         ok &= layer.isValid() and layer.featureCount() == expected and invalid == 0
         ok &= layer.crs().authid() == "EPSG:4326"
         layers[name] = layer
+    if "coverage.geojson" not in layers:
+        app.exitQgis()
+        print("QGIS check:", "passed" if ok else "FAILED")
+        sys.exit(0 if ok else 1)
     cov = layers["coverage.geojson"]
     idx = cov.fields().indexOf(field)
     values = [f[field] for f in cov.getFeatures() if f[field] is not None]
