@@ -25,5 +25,6 @@ pub fn sources() -> InputSources {
         regions: Some(Source::new("demo/nagano_regions.csv", REGIONS)),
         keys: MunicipalityKeys::default(),
         scenario: None,
+        year: None,
     }
 }

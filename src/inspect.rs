@@ -35,7 +35,21 @@ pub fn inspect(source: &Source) -> Result<String> {
         );
         let _ = writeln!(s, "properties of the first feature: {}", keys.join(", "));
         drop(fc);
-        if geometry == "Point" {
+        if keys.iter().any(|k| k == "MESH_ID") {
+            let years = crate::inputs::population::years_of(source).unwrap_or_default();
+            let year = years.first().copied();
+            let r = crate::inputs::population::read_population(source, &mut HashSet::new(), year)?;
+            let _ = writeln!(
+                s,
+                "projected population mesh (national land data 将来推計人口メッシュ), years {}; pick one with --year",
+                years.iter().map(u16::to_string).collect::<Vec<_>>().join(", ")
+            );
+            if let Some(y) = year {
+                let total: f64 = r.cells.iter().map(|c| c.population).sum();
+                let _ = writeln!(s, "{y}: {total:.1} people in {} cells", r.cells.len());
+            }
+            report(&mut s, "population cells", r.rows_read, r.cells.len(), &r.rejects);
+        } else if geometry == "Point" {
             let r = crate::inputs::institutions::read_institutions(source, &mut HashSet::new())?;
             report(
                 &mut s,
@@ -82,7 +96,7 @@ pub fn inspect(source: &Source) -> Result<String> {
     let _ = writeln!(s, "CSV, columns: {}", table.headers.join(", "));
     let has = |c: &str| table.column(c).is_some();
     if has("key_code") || has("mesh_code") {
-        let r = crate::inputs::population::read_population(source, &mut HashSet::new())?;
+        let r = crate::inputs::population::read_population(source, &mut HashSet::new(), None)?;
         let _ = writeln!(
             s,
             "population mesh, {} layout; aged 75+ column: {}",

@@ -161,6 +161,9 @@ struct InputArgs {
     /// Municipal polygons, GeoJSON in the N03 layout.
     #[arg(long)]
     municipalities: Option<PathBuf>,
+    /// Year of projected population files (national land data 将来推計人口メッシュ).
+    #[arg(long)]
+    year: Option<u16>,
     /// Population mesh CSV (repeatable). Without it, demand is area on a 500 m grid.
     #[arg(long)]
     population: Vec<PathBuf>,
@@ -367,6 +370,7 @@ impl InputArgs {
                 name: self.name_key.clone(),
                 name_suffix: self.name_suffix_key.clone(),
             },
+            year: self.year.or(s.year),
             scenario,
         })
     }

@@ -1149,3 +1149,68 @@ fn suggest_finds_the_known_best_sites_and_its_scenario_delivers_them() {
     assert_eq!(o.status.code(), Some(2));
     assert!(stderr(&o).contains("unknown function 'nope'"), "{}", stderr(&o));
 }
+
+#[test]
+fn projected_population_by_year() {
+    // fixtures/grid/projection.geojson: six of the grid's cells in the national land data's
+    // projection layout (MESH_ID, SHICODE, PTN/PTC/PTD_<year>), 2020 and 2040, fractional.
+    let projection: Value =
+        serde_json::from_slice(&std::fs::read(fixture("grid/projection.geojson")).unwrap()).unwrap();
+    let expected: Value = serde_json::from_slice(&std::fs::read(fixture("grid/expected.json")).unwrap()).unwrap();
+    let visit: std::collections::HashMap<&str, bool> = expected["cells"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| (c["mesh_code"].as_str().unwrap(), c["visit"].as_bool().unwrap()))
+        .collect();
+    let path = fixture("grid/projection.geojson");
+    for year in ["2020", "2040"] {
+        let (_d, out) = grid_command("coverage", &["--population", path.to_str().unwrap(), "--year", year]);
+        // By hand: aged 65+ of the year, covered where the reference says the cell is.
+        let (mut demand, mut covered) = (0.0, 0.0);
+        for f in projection["features"].as_array().unwrap() {
+            let p = &f["properties"];
+            let d = p[format!("PTC_{year}")].as_f64().unwrap();
+            demand += d;
+            if visit[p["MESH_ID"].as_str().unwrap()] {
+                covered += d;
+            }
+        }
+        let rows = read_csv(&out.join("coverage.csv"));
+        let (d, c) = rows
+            .iter()
+            .filter(|r| r["function"] == "visit")
+            .fold((0.0, 0.0), |(d, c), r| {
+                (
+                    d + r["demand"].parse::<f64>().unwrap(),
+                    c + r["covered"].parse::<f64>().unwrap(),
+                )
+            });
+        assert!((d - demand).abs() < 1e-6, "{year}: demand {d} vs {demand}");
+        assert!((c - covered).abs() < 1e-6, "{year}: covered {c} vs {covered}");
+    }
+    // A year the file does not hold, and no year at all: clear errors listing the years.
+    for args in [vec!["--year", "2030"], vec![]] {
+        let dir = tempfile::tempdir().unwrap();
+        let out = dir.path().join("o");
+        let m = fixture("grid/municipalities.geojson");
+        let i = fixture("grid/institutions.csv");
+        let mut a = vec![
+            "coverage",
+            "--quiet",
+            "--municipalities",
+            m.to_str().unwrap(),
+            "--institutions",
+            i.to_str().unwrap(),
+            "--population",
+            path.to_str().unwrap(),
+            "--out",
+            out.to_str().unwrap(),
+        ];
+        a.extend(args.iter());
+        let o = zaitaku(&a);
+        assert_eq!(o.status.code(), Some(2));
+        assert!(stderr(&o).contains("2020, 2040"), "{}", stderr(&o));
+        assert!(!out.exists(), "nothing is written");
+    }
+}

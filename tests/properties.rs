@@ -20,6 +20,7 @@ fn study() -> Study {
             regions: None,
             keys: MunicipalityKeys::default(),
             scenario: None,
+            year: None,
         },
         Progress::Quiet,
     )

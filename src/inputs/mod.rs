@@ -41,6 +41,8 @@ pub struct InputSources {
     pub keys: MunicipalityKeys,
     /// The scenario whose edits apply after reading, if any.
     pub scenario: Option<scenario::Scenario>,
+    /// The year of projected population files (`--year`).
+    pub year: Option<u16>,
 }
 
 /// How one file was read: the no-lost-rows account (read = accepted + rejected).
@@ -254,10 +256,16 @@ fn read_tables(sources: &InputSources) -> Result<Tables> {
     }
     let mut seen = HashSet::new();
     for src in &sources.population {
-        let r = read_population(src, &mut seen)?;
+        let r = read_population(src, &mut seen, sources.year)?;
         let accepted = r.cells.len() + r.suppressed;
         let mut report = FileReport::table(src, "population", r.rows_read, accepted, &r.rejects, None);
         report.notes.push(format!("{} layout", r.layout));
+        if let Some(y) = sources.year {
+            report.notes.push(format!(
+                "projected population for {y} (the file holds {})",
+                r.years.iter().map(u16::to_string).collect::<Vec<_>>().join(", ")
+            ));
+        }
         if r.suppressed > 0 {
             report.notes.push(format!(
                 "{} cells suppressed for secrecy (HTKSYORI 2): their people are counted in the cells named by HTKSAKI",

@@ -32,13 +32,27 @@ pub struct PopulationRead {
     /// e-Stat cells suppressed for secrecy (秘匿, HTKSYORI 2): their people are in the cell
     /// named by HTKSAKI, so they are read but give no cell of their own.
     pub suppressed: usize,
-    /// `e-Stat` or `simple`.
+    /// `e-Stat`, `simple` or `projection`.
     pub layout: &'static str,
+    /// Years a projection file holds (empty for the other layouts).
+    pub years: Vec<u16>,
 }
 
-/// Reads one population file. `seen` holds the codes of files read before.
-pub fn read_population(source: &Source, seen: &mut HashSet<Mesh>) -> Result<PopulationRead> {
+/// Reads one population file. `seen` holds the codes of files read before. `year` picks
+/// the year of a projection file (国土数値情報 将来推計人口メッシュ, GeoJSON); the other layouts
+/// hold one year and refuse it.
+pub fn read_population(source: &Source, seen: &mut HashSet<Mesh>, year: Option<u16>) -> Result<PopulationRead> {
     let (text, _) = decode_text(source)?;
+    if text.trim_start().starts_with('{') {
+        return read_projection(source, &text, seen, year);
+    }
+    if let Some(y) = year {
+        return Err(Error::input(
+            &source.name,
+            Location::File,
+            format!("--year {y}: this population file holds one census year, not projections by year"),
+        ));
+    }
     let table = CsvTable::open(&source.name, &text)?;
     if table.column("key_code").is_some() {
         return read_estat(source, table, seen);
@@ -133,6 +147,113 @@ fn new_cell(
     })
 }
 
+/// The years of a projection file's `PTN_<year>` properties (in its first feature), sorted.
+fn projection_years(props: &serde_json::Map<String, serde_json::Value>) -> Vec<u16> {
+    let mut years: Vec<u16> = props
+        .keys()
+        .filter_map(|k| k.strip_prefix("PTN_").and_then(|y| y.parse().ok()))
+        .collect();
+    years.sort_unstable();
+    years
+}
+
+/// The years a projection file holds; `None` when the file is not one.
+pub fn years_of(source: &Source) -> Option<Vec<u16>> {
+    let (text, _) = decode_text(source).ok()?;
+    if !text.trim_start().starts_with('{') {
+        return None;
+    }
+    let fc = crate::inputs::municipalities::parse_feature_collection(source, &text).ok()?;
+    fc.features
+        .iter()
+        .find_map(|f| f.properties.as_ref())
+        .map(projection_years)
+}
+
+/// Projected population on the mesh from the national land data (将来推計人口メッシュ, 2018
+/// and 2024 editions), GeoJSON: `MESH_ID` (mesh code), `SHICODE`, and per year `PTN_<Y>`
+/// (total), `PTC_<Y>` (aged 65+), `PTD_<Y>` (aged 75+). Values stay fractional. The cell is
+/// the one `MESH_ID` names; the geometry is not needed.
+fn read_projection(source: &Source, text: &str, seen: &mut HashSet<Mesh>, year: Option<u16>) -> Result<PopulationRead> {
+    let fc = crate::inputs::municipalities::parse_feature_collection(source, text)?;
+    let years = fc
+        .features
+        .iter()
+        .find_map(|f| f.properties.as_ref())
+        .map(projection_years)
+        .unwrap_or_default();
+    if years.is_empty() {
+        return Err(Error::input(
+            &source.name,
+            Location::File,
+            "a GeoJSON population file must be a projection with MESH_ID and PTN_<year> properties",
+        ));
+    }
+    let list = years.iter().map(u16::to_string).collect::<Vec<_>>().join(", ");
+    let year = match year {
+        Some(y) if years.contains(&y) => y,
+        Some(y) => {
+            return Err(Error::input(
+                &source.name,
+                Location::File,
+                format!("--year {y} is not in this projection; its years are {list}"),
+            ))
+        }
+        None => {
+            return Err(Error::input(
+                &source.name,
+                Location::File,
+                format!("projected population: choose a year with --year (this file has {list})"),
+            ))
+        }
+    };
+    let mut out = PopulationRead {
+        has_75plus: true,
+        layout: "projection",
+        years: years.clone(),
+        ..Default::default()
+    };
+    let mut rejects = Vec::new();
+    for (k, f) in fc.features.iter().enumerate() {
+        let location = Location::Feature(k + 1, None);
+        let row = (|| -> std::result::Result<PopulationCell, String> {
+            let props = f.properties.as_ref().ok_or("the feature has no properties")?;
+            let mesh_text = match props.get("MESH_ID") {
+                Some(serde_json::Value::String(s)) => s.clone(),
+                Some(serde_json::Value::Number(n)) => n.to_string(),
+                _ => return Err("MESH_ID is missing".into()),
+            };
+            let mesh = Mesh::parse(mesh_text.trim()).map_err(|e| e.to_string())?;
+            let value = |prefix: &str| -> std::result::Result<f64, String> {
+                let key = format!("{prefix}_{year}");
+                let v = match props.get(&key) {
+                    Some(serde_json::Value::Number(n)) => n.as_f64(),
+                    Some(serde_json::Value::String(s)) => s.trim().parse().ok(),
+                    _ => None,
+                };
+                match v {
+                    Some(v) if v.is_finite() && v >= 0.0 => Ok(v),
+                    _ => Err(format!("{key} is missing, negative or not a number")),
+                }
+            };
+            let (total, p65, p75) = (value("PTN")?, value("PTC")?, value("PTD")?);
+            // Projections are rounded per column; allow a hundredth of a person of slack.
+            if p65 > total + 0.01 || p75 > p65 + 0.01 {
+                return Err(format!(
+                    "aged 65+ {p65} or 75+ {p75} exceed the total {total} or the 65+"
+                ));
+            }
+            new_cell(seen, &location, mesh, total, p65, Some(p75))
+        })();
+        match row {
+            Ok(cell) => out.cells.push(cell),
+            Err(reason) => rejects.push(Reject::new(&source.name, location, reason)),
+        }
+    }
+    let rows = fc.features.len();
+    finish(source, out, rows, rejects)
+}
+
 /// e-Stat census mesh files as downloaded (地域メッシュ統計, e.g. T001141 for 500 m): a code
 /// header and a Japanese label row, `KEY_CODE`, the secrecy columns `HTKSYORI` (0 normal,
 /// 1 holds merged cells, 2 suppressed into `HTKSAKI`), `HTKSAKI`, `GASSAN`, and value
@@ -222,6 +343,7 @@ mod tests {
         let r = read_population(
             &Source::new("tblT001141H5438.txt", bytes.into_owned()),
             &mut HashSet::new(),
+            None,
         )
         .unwrap();
         assert_eq!(r.layout, "e-Stat");
@@ -245,7 +367,7 @@ mod tests {
         let text = "mesh_code,population,population_65plus\n\
                     5438,10,5\n543800,10,5\n54380000,10,5\n543800001,10,5\n5438000012,10,5\n54380000123,10,5\n\
                     5438000,10,5\n2938,10,5\n54380001,ten,5\n54380002,10,20\n54380000,3,1\n";
-        let r = read_population(&Source::new("pop.csv", text.as_bytes()), &mut HashSet::new()).unwrap();
+        let r = read_population(&Source::new("pop.csv", text.as_bytes()), &mut HashSet::new(), None).unwrap();
         assert_eq!(r.rows_read, 11);
         assert_eq!(r.cells.len(), 6);
         let reasons: Vec<String> = r

@@ -21,6 +21,8 @@ use std::path::{Path, PathBuf};
 struct FileToml {
     name: String,
     base: Option<String>,
+    /// Year of projected population files.
+    year: Option<u16>,
     #[serde(default)]
     inputs: InputsToml,
     #[serde(default)]
@@ -121,6 +123,8 @@ pub struct Scenario {
     pub regions: Option<PathBuf>,
     pub rules: Option<PathBuf>,
     pub network: Option<PathBuf>,
+    /// Year of projected population files.
+    pub year: Option<u16>,
     pub edits: Vec<Edit>,
     pub rule_edits: Vec<RuleEdit>,
 }
@@ -201,6 +205,9 @@ fn load_into(path: &Path, chain: &mut Vec<(PathBuf, PathBuf)>, out: &mut Scenari
         load_into(&dir.join(base), chain, out)?;
     }
     out.name = file.name.clone();
+    if file.year.is_some() {
+        out.year = file.year;
+    }
     let i = &file.inputs;
     if let Some(m) = &i.municipalities {
         out.municipalities = Some(dir.join(m));
@@ -596,5 +603,6 @@ pub fn sources(s: &Scenario) -> Result<crate::inputs::InputSources> {
         regions: s.regions.as_deref().map(Source::read).transpose()?,
         keys: Default::default(),
         scenario: Some(s.clone()),
+        year: s.year,
     })
 }
