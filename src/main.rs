@@ -43,6 +43,10 @@ enum Command {
     Coverage {
         #[command(flatten)]
         inputs: InputArgs,
+        /// Every year of projected population files (`all`) or a list (`2025,2040`): reach
+        /// measured once, trend.csv and per-year shares in coverage.geojson.
+        #[arg(long, conflicts_with = "year")]
+        years: Option<String>,
         /// Output folder (created if missing).
         #[arg(long)]
         out: PathBuf,
@@ -412,7 +416,21 @@ fn execute(cli: Cli) -> zaitaku::Result<()> {
             print!("{}", zaitaku::inputs::rules::DEFAULT_RULES);
             Ok(())
         }
-        Command::Coverage { inputs, out } => {
+        Command::Coverage {
+            inputs,
+            years: Some(years),
+            out,
+        } => {
+            let sources = inputs.sources()?;
+            let years = run::parse_years(&years, &sources)?;
+            let (run, per_year) = run::coverage_years(&sources, &years, &out, progress)?;
+            print!("{}", run::coverage_table(&run));
+            println!("\nShare covered per year (whole input):\n");
+            print!("{}", run::years_table(&run.study, &per_year));
+            print_written(&out, &run.written);
+            Ok(())
+        }
+        Command::Coverage { inputs, out, .. } => {
             let sources = inputs.sources()?;
             let run = run::coverage(&sources, &out, progress)?;
             print!("{}", run::coverage_table(&run));

@@ -1034,3 +1034,194 @@ pub fn suggest_table(study: &Study, s: &crate::suggest::Suggestion) -> String {
     }
     out
 }
+
+/// `zaitaku coverage --years`: coverage in every year of projected population files, reach
+/// measured once (it does not depend on demand). The files of the first year are written as
+/// a plain coverage run, coverage.geojson gains `<function>_share_<year>` for every year,
+/// and trend.csv holds per municipality, function and year the demand, covered demand and
+/// share (and `all` rows for the whole input).
+pub fn coverage_years(
+    sources: &InputSources,
+    years: &[u16],
+    out_dir: &Path,
+    progress: Progress,
+) -> Result<(CoverageRun, Vec<(u16, Coverage)>)> {
+    let t = Instant::now();
+    let first = *years
+        .first()
+        .ok_or_else(|| crate::error::Error::Usage("--years names no year".into()))?;
+    let mut src = sources.clone();
+    src.year = Some(first);
+    let study = inputs::load(&src, progress)?;
+    let read_s = t.elapsed().as_secs_f64();
+    let t = Instant::now();
+    let reach = straight_line_reach(&study.demand.places(), &study.institutions, &study.rules, progress);
+    let reach_s = t.elapsed().as_secs_f64();
+    let t = Instant::now();
+    let values = if years.len() > 1 {
+        inputs::projection_values(sources)?
+    } else {
+        Default::default()
+    };
+    let mut per_year: Vec<(u16, Coverage)> = Vec::new();
+    for &y in years {
+        let cov = if y == first {
+            coverage::compute(&study.demand, &study.municipalities, &study.rules, &reach)
+        } else {
+            let k =
+                values.0.iter().position(|&x| x == y).ok_or_else(|| {
+                    crate::error::Error::Usage(format!("--years: {y} is not in every population file"))
+                })?;
+            let demand = inputs::demand_for_year(&study, &values, k);
+            coverage::compute(&demand, &study.municipalities, &study.rules, &reach)
+        };
+        per_year.push((y, cov));
+    }
+    let coverage_s = t.elapsed().as_secs_f64();
+    let cov = per_year[0].1.clone();
+
+    let t = Instant::now();
+    let mut out = OutDir::create(out_dir)?;
+    let mut summary = summary_json(&study, &reach, &cov);
+    let functions = &study.rules.functions;
+    let by_year: Map<String, Value> = per_year
+        .iter()
+        .map(|(y, c)| {
+            let m: Map<String, Value> = functions
+                .iter()
+                .enumerate()
+                .map(|(f, func)| (func.id.clone(), stats_json(&c.total[f], &reach)))
+                .collect();
+            (y.to_string(), Value::Object(m))
+        })
+        .collect();
+    if let Value::Object(o) = &mut summary {
+        o.insert("years".into(), json!(years));
+        o.insert("total_by_year".into(), Value::Object(by_year));
+    }
+    let extra = |m: usize, p: &mut Map<String, Value>| {
+        for (f, func) in functions.iter().enumerate() {
+            for (y, c) in &per_year {
+                p.insert(
+                    format!("{}_share_{y}", func.id),
+                    crate::outputs::geojson_out::num(c.municipalities[m][f].share, 6),
+                );
+            }
+        }
+    };
+    crate::outputs::coverage_files::write_coverage_with(&mut out, &study, &reach, &cov, &summary, &extra)?;
+    let mut rows: Vec<Vec<String>> = Vec::new();
+    for (m, muni) in study.municipalities.iter().enumerate() {
+        for (f, func) in functions.iter().enumerate() {
+            for (y, c) in &per_year {
+                let s = &c.municipalities[m][f];
+                rows.push(vec![
+                    muni.code.clone(),
+                    muni.name.clone(),
+                    func.id.clone(),
+                    y.to_string(),
+                    crate::outputs::fmt_num(Some(s.demand), 3),
+                    crate::outputs::fmt_num(Some(s.covered), 3),
+                    crate::outputs::fmt_num(s.share, 6),
+                ]);
+            }
+        }
+    }
+    for (f, func) in functions.iter().enumerate() {
+        for (y, c) in &per_year {
+            let s = &c.total[f];
+            rows.push(vec![
+                "all".into(),
+                "all".into(),
+                func.id.clone(),
+                y.to_string(),
+                crate::outputs::fmt_num(Some(s.demand), 3),
+                crate::outputs::fmt_num(Some(s.covered), 3),
+                crate::outputs::fmt_num(s.share, 6),
+            ]);
+        }
+    }
+    crate::outputs::tables::write_csv(
+        &mut out,
+        "trend.csv",
+        &[
+            "municipality_code",
+            "municipality",
+            "function",
+            "year",
+            "demand",
+            "covered",
+            "share",
+        ],
+        rows.into_iter(),
+    )?;
+    write_lock(&mut out, &study)?;
+    let timings = Timings {
+        read_s,
+        reach_s,
+        coverage_s,
+        write_s: t.elapsed().as_secs_f64(),
+        threads: rayon::current_num_threads(),
+    };
+    let timing_bytes = serde_json::to_vec_pretty(&timings).map_err(|e| crate::error::Error::Internal(e.to_string()))?;
+    out.write_bytes("timings.json", &timing_bytes)?;
+    Ok((
+        CoverageRun {
+            study,
+            reach,
+            coverage: cov,
+            timings,
+            written: out.written().to_vec(),
+        },
+        per_year,
+    ))
+}
+
+/// The years of `--years`: `all` (every year of the first projection file) or a list.
+pub fn parse_years(text: &str, sources: &InputSources) -> Result<Vec<u16>> {
+    let available = sources
+        .population
+        .first()
+        .and_then(crate::inputs::population::years_of)
+        .ok_or_else(|| {
+            crate::error::Error::Usage(
+                "--years needs projected population files (national land data 将来推計人口メッシュ)".into(),
+            )
+        })?;
+    if text.trim() == "all" {
+        return Ok(available);
+    }
+    text.split(',')
+        .map(|y| {
+            let y: u16 = y
+                .trim()
+                .parse()
+                .map_err(|_| crate::error::Error::Usage(format!("--years: '{y}' is not a year")))?;
+            if available.contains(&y) {
+                Ok(y)
+            } else {
+                Err(crate::error::Error::Usage(format!(
+                    "--years: {y} is not in the projection; its years are {}",
+                    available.iter().map(u16::to_string).collect::<Vec<_>>().join(", ")
+                )))
+            }
+        })
+        .collect()
+}
+
+/// The human summary of a multi-year run: the whole input's share per function and year.
+pub fn years_table(study: &Study, per_year: &[(u16, Coverage)]) -> String {
+    let mut s = format!("{:<12}", "function");
+    for (y, _) in per_year {
+        s.push_str(&format!(" {y:>8}"));
+    }
+    s.push('\n');
+    for (f, func) in study.rules.functions.iter().enumerate() {
+        s.push_str(&format!("{:<12}", func.id));
+        for (_, c) in per_year {
+            s.push_str(&format!(" {:>7.1}%", 100.0 * c.total[f].share.unwrap_or(0.0)));
+        }
+        s.push('\n');
+    }
+    s
+}

@@ -282,3 +282,53 @@ fn read_tables(sources: &InputSources) -> Result<Tables> {
     }
     Ok(out)
 }
+
+/// Every year of the study's projected population files, read once: per mesh cell its
+/// (total, aged 65+, aged 75+) by year, and the years.
+pub type YearValues = (Vec<u16>, std::collections::HashMap<mesh::Mesh, Vec<[f64; 3]>>);
+
+/// Reads every year of the population files (all projections, with the same years).
+pub fn projection_values(sources: &InputSources) -> Result<YearValues> {
+    let mut years: Option<Vec<u16>> = None;
+    let mut values = std::collections::HashMap::new();
+    for src in &sources.population {
+        let (y, cells) = population::read_projection_years(src)?;
+        match &years {
+            Some(known) if *known != y => {
+                return Err(crate::error::Error::input(
+                    &src.name,
+                    crate::error::Location::File,
+                    "its years differ from the first population file's",
+                ))
+            }
+            _ => years = Some(y),
+        }
+        for (mesh, v) in cells {
+            values.entry(mesh).or_insert(v);
+        }
+    }
+    Ok((years.unwrap_or_default(), values))
+}
+
+/// The study's demand in year `k` of `values` (see [`projection_values`]): the same places,
+/// each cell's values replaced by the year's (0 where the files lack the cell), so reach
+/// measured for one year serves every year.
+pub fn demand_for_year(study: &Study, values: &YearValues, k: usize) -> demand::Demand {
+    let mut out = study.demand.clone();
+    let column = match out.basis {
+        demand::DemandBasis::Population { column } => column,
+        demand::DemandBasis::AreaGrid => return out,
+    };
+    for c in &mut out.cells {
+        let [p, p65, p75] = values.1.get(&c.mesh).map(|v| v[k]).unwrap_or([0.0; 3]);
+        c.population = p;
+        c.population_65plus = p65;
+        c.population_75plus = Some(p75);
+        c.demand = match column {
+            rules::DemandColumn::Population => p,
+            rules::DemandColumn::Population65Plus => p65,
+            rules::DemandColumn::Population75Plus => p75,
+        };
+    }
+    out
+}

@@ -147,14 +147,104 @@ fn new_cell(
     })
 }
 
-/// The years of a projection file's `PTN_<year>` properties (in its first feature), sorted.
-fn projection_years(props: &serde_json::Map<String, serde_json::Value>) -> Vec<u16> {
-    let mut years: Vec<u16> = props
-        .keys()
-        .filter_map(|k| k.strip_prefix("PTN_").and_then(|y| y.parse().ok()))
+/// One feature of a projection file, as read: its `MESH_ID` text and, per year, the total,
+/// aged 65+ and aged 75+ (`None` where missing or not a number). Geometry and the other
+/// columns are skipped while parsing, so a national file stays small in memory.
+#[derive(Debug, Default)]
+struct ProjectionFeature {
+    mesh: Option<String>,
+    /// (year, [total, 65+, 75+]), in the order first seen.
+    values: Vec<(u16, [Option<f64>; 3])>,
+}
+
+impl ProjectionFeature {
+    fn year(&self, y: u16) -> Option<&[Option<f64>; 3]> {
+        self.values.iter().find(|v| v.0 == y).map(|v| &v.1)
+    }
+}
+
+struct PropertiesVisitor;
+
+impl<'de> serde::de::Visitor<'de> for PropertiesVisitor {
+    type Value = ProjectionFeature;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        f.write_str("an object of properties")
+    }
+
+    fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> std::result::Result<Self::Value, A::Error> {
+        let mut out = ProjectionFeature::default();
+        while let Some(key) = map.next_key::<std::borrow::Cow<'de, str>>()? {
+            let column = ["PTN_", "PTC_", "PTD_"]
+                .iter()
+                .position(|p| key.starts_with(p))
+                .and_then(|c| key[4..].parse::<u16>().ok().map(|y| (c, y)));
+            if key == "MESH_ID" {
+                out.mesh = match map.next_value::<serde_json::Value>()? {
+                    serde_json::Value::String(s) => Some(s),
+                    serde_json::Value::Number(n) => Some(n.to_string()),
+                    _ => None,
+                };
+            } else if let Some((c, y)) = column {
+                let v = match map.next_value::<serde_json::Value>()? {
+                    serde_json::Value::Number(n) => n.as_f64(),
+                    serde_json::Value::String(s) => s.trim().parse().ok(),
+                    _ => None,
+                };
+                match out.values.iter_mut().find(|e| e.0 == y) {
+                    Some(e) => e.1[c] = v,
+                    None => {
+                        let mut e = [None; 3];
+                        e[c] = v;
+                        out.values.push((y, e));
+                    }
+                }
+            } else {
+                map.next_value::<serde::de::IgnoredAny>()?;
+            }
+        }
+        Ok(out)
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for ProjectionFeature {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
+        d.deserialize_map(PropertiesVisitor)
+    }
+}
+
+#[derive(serde::Deserialize)]
+struct ProjectionFile {
+    features: Vec<FeatureProperties>,
+}
+
+#[derive(serde::Deserialize)]
+struct FeatureProperties {
+    #[serde(default)]
+    properties: Option<ProjectionFeature>,
+}
+
+/// Parses a projection file, and its years (those of `PTN_<year>` in the first feature).
+fn parse_projection(source: &Source, text: &str) -> Result<(Vec<u16>, Vec<ProjectionFeature>)> {
+    let file: ProjectionFile = serde_json::from_str(text).map_err(|e| {
+        Error::input(
+            &source.name,
+            Location::Line(e.line() as u64),
+            format!("not a projection FeatureCollection: {e}"),
+        )
+    })?;
+    let features: Vec<ProjectionFeature> = file
+        .features
+        .into_iter()
+        .map(|f| f.properties.unwrap_or_default())
         .collect();
+    let mut years: Vec<u16> = features
+        .iter()
+        .find(|f| f.mesh.is_some())
+        .map(|f| f.values.iter().map(|v| v.0).collect())
+        .unwrap_or_default();
     years.sort_unstable();
-    years
+    Ok((years, features))
 }
 
 /// The years a projection file holds; `None` when the file is not one.
@@ -163,11 +253,10 @@ pub fn years_of(source: &Source) -> Option<Vec<u16>> {
     if !text.trim_start().starts_with('{') {
         return None;
     }
-    let fc = crate::inputs::municipalities::parse_feature_collection(source, &text).ok()?;
-    fc.features
-        .iter()
-        .find_map(|f| f.properties.as_ref())
-        .map(projection_years)
+    parse_projection(source, &text)
+        .ok()
+        .map(|p| p.0)
+        .filter(|y| !y.is_empty())
 }
 
 /// Projected population on the mesh from the national land data (将来推計人口メッシュ, 2018
@@ -175,13 +264,7 @@ pub fn years_of(source: &Source) -> Option<Vec<u16>> {
 /// (total), `PTC_<Y>` (aged 65+), `PTD_<Y>` (aged 75+). Values stay fractional. The cell is
 /// the one `MESH_ID` names; the geometry is not needed.
 fn read_projection(source: &Source, text: &str, seen: &mut HashSet<Mesh>, year: Option<u16>) -> Result<PopulationRead> {
-    let fc = crate::inputs::municipalities::parse_feature_collection(source, text)?;
-    let years = fc
-        .features
-        .iter()
-        .find_map(|f| f.properties.as_ref())
-        .map(projection_years)
-        .unwrap_or_default();
+    let (years, features) = parse_projection(source, text)?;
     if years.is_empty() {
         return Err(Error::input(
             &source.name,
@@ -214,29 +297,19 @@ fn read_projection(source: &Source, text: &str, seen: &mut HashSet<Mesh>, year: 
         ..Default::default()
     };
     let mut rejects = Vec::new();
-    for (k, f) in fc.features.iter().enumerate() {
+    for (k, f) in features.iter().enumerate() {
         let location = Location::Feature(k + 1, None);
         let row = (|| -> std::result::Result<PopulationCell, String> {
-            let props = f.properties.as_ref().ok_or("the feature has no properties")?;
-            let mesh_text = match props.get("MESH_ID") {
-                Some(serde_json::Value::String(s)) => s.clone(),
-                Some(serde_json::Value::Number(n)) => n.to_string(),
-                _ => return Err("MESH_ID is missing".into()),
-            };
+            let mesh_text = f.mesh.as_deref().ok_or("MESH_ID is missing")?;
             let mesh = Mesh::parse(mesh_text.trim()).map_err(|e| e.to_string())?;
-            let value = |prefix: &str| -> std::result::Result<f64, String> {
-                let key = format!("{prefix}_{year}");
-                let v = match props.get(&key) {
-                    Some(serde_json::Value::Number(n)) => n.as_f64(),
-                    Some(serde_json::Value::String(s)) => s.trim().parse().ok(),
-                    _ => None,
-                };
-                match v {
-                    Some(v) if v.is_finite() && v >= 0.0 => Ok(v),
-                    _ => Err(format!("{key} is missing, negative or not a number")),
+            let v = f.year(year);
+            let value = |c: usize, prefix: &str| -> std::result::Result<f64, String> {
+                match v.and_then(|v| v[c]) {
+                    Some(x) if x.is_finite() && x >= 0.0 => Ok(x),
+                    _ => Err(format!("{prefix}_{year} is missing, negative or not a number")),
                 }
             };
-            let (total, p65, p75) = (value("PTN")?, value("PTC")?, value("PTD")?);
+            let (total, p65, p75) = (value(0, "PTN")?, value(1, "PTC")?, value(2, "PTD")?);
             // Projections are rounded per column; allow a hundredth of a person of slack.
             if p65 > total + 0.01 || p75 > p65 + 0.01 {
                 return Err(format!(
@@ -250,8 +323,31 @@ fn read_projection(source: &Source, text: &str, seen: &mut HashSet<Mesh>, year: 
             Err(reason) => rejects.push(Reject::new(&source.name, location, reason)),
         }
     }
-    let rows = fc.features.len();
+    let rows = features.len();
     finish(source, out, rows, rejects)
+}
+
+/// Every year of a projection file in one pass: the years, and per cell its (total, aged
+/// 65+, aged 75+) in each year (0 where a value is missing or unusable: the year's own read
+/// reports such rows).
+pub fn read_projection_years(source: &Source) -> Result<(Vec<u16>, Vec<(Mesh, Vec<[f64; 3]>)>)> {
+    let (text, _) = decode_text(source)?;
+    let (years, features) = parse_projection(source, &text)?;
+    let cells = features
+        .iter()
+        .filter_map(|f| {
+            let mesh = Mesh::parse(f.mesh.as_deref()?.trim()).ok()?;
+            let values = years
+                .iter()
+                .map(|&y| {
+                    let v = f.year(y).copied().unwrap_or([None; 3]);
+                    v.map(|x| x.filter(|x| x.is_finite() && *x >= 0.0).unwrap_or(0.0))
+                })
+                .collect();
+            Some((mesh, values))
+        })
+        .collect();
+    Ok((years, cells))
 }
 
 /// e-Stat census mesh files as downloaded (地域メッシュ統計, e.g. T001141 for 500 m): a code

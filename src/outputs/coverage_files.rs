@@ -23,6 +23,18 @@ pub fn write_coverage(
     cov: &Coverage,
     summary: &Value,
 ) -> Result<()> {
+    write_coverage_with(out, study, reach, cov, summary, &|_, _| {})
+}
+
+/// [`write_coverage`] with more properties for municipality `m` in coverage.geojson.
+pub fn write_coverage_with(
+    out: &mut OutDir,
+    study: &Study,
+    reach: &ReachTable,
+    cov: &Coverage,
+    summary: &Value,
+    extra: &dyn Fn(usize, &mut serde_json::Map<String, Value>),
+) -> Result<()> {
     let unit = reach.unit;
     let suffix = unit.suffix();
     let d = |x: Option<f64>| x.map(|v| unit.to_output(v));
@@ -52,6 +64,7 @@ pub fn write_coverage(
             );
             p.insert(format!("{}_p90_{suffix}", function.id), num(d(s.p90), DIST_DP));
         }
+        extra(m, p);
     })?;
 
     // coverage.csv and coverage.parquet: the long table.
