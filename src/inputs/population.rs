@@ -327,10 +327,13 @@ fn read_projection(source: &Source, text: &str, seen: &mut HashSet<Mesh>, year: 
     finish(source, out, rows, rejects)
 }
 
+/// A cell and its (total, aged 65+, aged 75+) in each year of a projection.
+pub type CellYears = (Mesh, Vec<[f64; 3]>);
+
 /// Every year of a projection file in one pass: the years, and per cell its (total, aged
 /// 65+, aged 75+) in each year (0 where a value is missing or unusable: the year's own read
 /// reports such rows).
-pub fn read_projection_years(source: &Source) -> Result<(Vec<u16>, Vec<(Mesh, Vec<[f64; 3]>)>)> {
+pub fn read_projection_years(source: &Source) -> Result<(Vec<u16>, Vec<CellYears>)> {
     let (text, _) = decode_text(source)?;
     let (years, features) = parse_projection(source, &text)?;
     let cells = features
