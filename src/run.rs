@@ -760,7 +760,7 @@ fn scenario_run(sources: &InputSources, progress: Progress) -> Result<(Study, Re
     Ok((study, reach, cov))
 }
 
-/// Whether two sources read the same files apart from the scenario edits.
+/// Whether two sources read the same files (and year) apart from the scenario edits.
 fn same_inputs(a: &InputSources, b: &InputSources) -> bool {
     let same = |x: &inputs::Source, y: &inputs::Source| x.bytes == y.bytes;
     let same_all =
@@ -770,7 +770,8 @@ fn same_inputs(a: &InputSources, b: &InputSources) -> bool {
         (Some(p), Some(q)) => same(p, q),
         _ => false,
     };
-    same(&a.municipalities, &b.municipalities)
+    a.year == b.year
+        && same(&a.municipalities, &b.municipalities)
         && same_all(&a.population, &b.population)
         && same_all(&a.institutions, &b.institutions)
         && same_opt(&a.rules, &b.rules)

@@ -1282,3 +1282,49 @@ fn every_year_of_a_projection_with_reach_measured_once() {
         std::fs::read(single.join("coverage.csv")).unwrap()
     );
 }
+
+#[test]
+fn compare_two_years_of_one_scenario() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = fixture("grid/projection.geojson");
+    let body = |year: u16| {
+        format!(
+            "year = {year}\n{}",
+            GRID_INPUTS.replace(
+                "population = [\"@P\"]",
+                &format!("population = [{:?}]", path.to_str().unwrap())
+            )
+        )
+    };
+    let a = grid_scenario(dir.path(), "y2020", &body(2020));
+    let b = grid_scenario(dir.path(), "y2040", &body(2040));
+    let out = dir.path().join("cmp");
+    let o = zaitaku(&[
+        "compare",
+        a.to_str().unwrap(),
+        b.to_str().unwrap(),
+        "--quiet",
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    // Each side's demand is its own year's aged 65+ (from the fixture).
+    let projection: Value = serde_json::from_slice(&std::fs::read(&path).unwrap()).unwrap();
+    let total = |year: &str| -> f64 {
+        projection["features"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|f| f["properties"][format!("PTC_{year}")].as_f64().unwrap())
+            .sum()
+    };
+    let rows = read_csv(&out.join("diff.csv"));
+    let sum = |col: &str| -> f64 {
+        rows.iter()
+            .filter(|r| r["function"] == "visit")
+            .map(|r| r[col].parse::<f64>().unwrap())
+            .sum()
+    };
+    assert!((sum("base_demand") - total("2020")).abs() < 1e-6);
+    assert!((sum("alt_demand") - total("2040")).abs() < 1e-6);
+}
