@@ -268,7 +268,6 @@ fn build_unit(
         .collect();
 
     // Floors the unit as a whole can meet.
-    let whole: Vec<u32> = (0..n as u32).collect();
     let mut dropped = Vec::new();
     let mut area_floors = AreaFloors {
         demand: true,
@@ -277,23 +276,8 @@ fn build_unit(
     };
     let mut provider_roles = 0u64;
     let mut share_functions = Vec::new();
-    let probe = Unit::new(
-        neighbours.clone(),
-        demand.clone(),
-        roles,
-        providers.clone(),
-        classes.clone(),
-        hosts.clone(),
-        Vec::new(),
-        Floors {
-            min_demand: 0.0,
-            min_providers: 0,
-            provider_roles: 0,
-            min_share: params.min_share,
-            share_functions: supply.required.clone(),
-        },
-    );
-    let all = probe.figures(&whole);
+    // The whole unit as one area: providers located in it, demand covered from inside it.
+    let all = supply.figures(members, |h| members.binary_search(&(h as usize)).is_ok());
     for (f, func) in rules.functions.iter().enumerate() {
         if absent.contains(&f) {
             continue;
