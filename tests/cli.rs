@@ -1328,3 +1328,85 @@ fn compare_two_years_of_one_scenario() {
     assert!((sum("base_demand") - total("2020")).abs() < 1e-6);
     assert!((sum("alt_demand") - total("2040")).abs() < 1e-6);
 }
+
+#[test]
+fn a38_medical_regions_read_like_the_regions_csv() {
+    // The national land data's medical regions (A38): one feature per polygon part (20005
+    // twice here), codes as text or numbers, 6-digit codes with their check digit.
+    let dir = tempfile::tempdir().unwrap();
+    let csv = dir.path().join("regions.csv");
+    let mut text = String::from("municipality_code,region_code,region_name\n");
+    let region = |m: u32| if m % 3 == 1 { ("2001", "西") } else { ("2002", "東") };
+    for m in 20001..=20009u32 {
+        let (c, n) = region(m);
+        text.push_str(&format!("{m},{c},{n}\n"));
+    }
+    std::fs::write(&csv, text).unwrap();
+    // Check digit of a 6-digit code (JIS X 0402): 11 - (sum of digits x 6,5,4,3,2) mod 11.
+    let six = |m: u32| {
+        let d: Vec<u32> = m.to_string().chars().map(|c| c.to_digit(10).unwrap()).collect();
+        let s: u32 = d.iter().zip([6, 5, 4, 3, 2]).map(|(a, b)| a * b).sum();
+        let r = s % 11;
+        let check = if r == 0 {
+            1
+        } else if r == 1 {
+            0
+        } else {
+            11 - r
+        };
+        format!("{m}{}", check % 10)
+    };
+    let mut features = Vec::new();
+    for m in 20001..=20009u32 {
+        let (c, n) = region(m);
+        let code = match m % 3 {
+            0 => serde_json::json!(m),
+            1 => serde_json::json!(six(m)),
+            _ => serde_json::json!(m.to_string()),
+        };
+        let f = serde_json::json!({"type": "Feature", "properties": {"A38a_001": code, "A38a_002": "name", "A38a_003": c, "A38a_004": n}, "geometry": null});
+        features.push(f.clone());
+        if m == 20005 {
+            features.push(f);
+        }
+    }
+    let a38 = dir.path().join("A38-20_20.geojson");
+    std::fs::write(
+        &a38,
+        serde_json::json!({"type": "FeatureCollection", "features": features}).to_string(),
+    )
+    .unwrap();
+    let pop = fixture("grid/population.csv");
+    let (_a, from_csv) = grid_command(
+        "catchments",
+        &[
+            "--population",
+            pop.to_str().unwrap(),
+            "--regions",
+            csv.to_str().unwrap(),
+        ],
+    );
+    let (_b, from_a38) = grid_command(
+        "catchments",
+        &[
+            "--population",
+            pop.to_str().unwrap(),
+            "--regions",
+            a38.to_str().unwrap(),
+        ],
+    );
+    assert_eq!(
+        std::fs::read(from_csv.join("region_check.csv")).unwrap(),
+        std::fs::read(from_a38.join("region_check.csv")).unwrap()
+    );
+    let summary: Value =
+        serde_json::from_slice(&std::fs::read(from_a38.join("catchments_summary.json")).unwrap()).unwrap();
+    let regions_file = summary["inputs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["role"] == "regions")
+        .unwrap();
+    assert_eq!(regions_file["read"], 10);
+    assert_eq!(regions_file["rejected"], 0);
+}
