@@ -29,7 +29,7 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
-    /// Run coverage on the demo data compiled into the binary (Nagano, synthetic).
+    /// Every analysis on the demo data compiled into the binary (Nagano, synthetic).
     #[command(after_help = "Example:\n  zaitaku demo --out zaitaku-demo")]
     Demo {
         /// Output folder.
