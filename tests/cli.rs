@@ -1080,20 +1080,19 @@ fn suggest_finds_the_known_best_sites_and_its_scenario_delivers_them() {
     let dir = tempfile::tempdir().unwrap();
     let base = grid_scenario(dir.path(), "base", GRID_INPUTS);
     let out = dir.path().join("sites");
-    let o = zaitaku(&[
-        "suggest",
-        "--quiet",
-        "--scenario",
-        base.to_str().unwrap(),
-        "--function",
-        "visit",
-        "--candidates",
-        "cells",
-        "--sites",
-        "3",
-        "--out",
-        out.to_str().unwrap(),
-    ]);
+    let suggest = |extra: &[&str]| {
+        let mut args = vec![
+            "suggest",
+            "--quiet",
+            "--scenario",
+            base.to_str().unwrap(),
+            "--out",
+            out.to_str().unwrap(),
+        ];
+        args.extend_from_slice(extra);
+        zaitaku(&args)
+    };
+    let o = suggest(&["--function", "visit", "--candidates", "cells", "--sites", "3"]);
     assert!(o.status.success(), "{}", stderr(&o));
     let rows = read_csv(&out.join("suggestions.csv"));
     assert_eq!(rows.len(), 2, "a third site adds nothing: {rows:?}");
@@ -1118,34 +1117,12 @@ fn suggest_finds_the_known_best_sites_and_its_scenario_delivers_them() {
     assert_eq!(summary["functions"]["visit"]["alt_share"].as_f64().unwrap(), 1.0);
     // Only existing institutions: the clinic that does not visit (C2, in 20006) is the one
     // candidate for doctor visits.
-    let o = zaitaku(&[
-        "suggest",
-        "--quiet",
-        "--scenario",
-        base.to_str().unwrap(),
-        "--function",
-        "visit",
-        "--candidates",
-        "institutions",
-        "--sites",
-        "1",
-        "--out",
-        out.to_str().unwrap(),
-    ]);
+    let o = suggest(&["--function", "visit", "--candidates", "institutions", "--sites", "1"]);
     assert!(o.status.success(), "{}", stderr(&o));
     let rows = read_csv(&out.join("suggestions.csv"));
     assert_eq!(rows[0]["id"], "C2");
     // An unknown function is a usage error.
-    let o = zaitaku(&[
-        "suggest",
-        "--quiet",
-        "--scenario",
-        base.to_str().unwrap(),
-        "--function",
-        "nope",
-        "--out",
-        out.to_str().unwrap(),
-    ]);
+    let o = suggest(&["--function", "nope"]);
     assert_eq!(o.status.code(), Some(2));
     assert!(stderr(&o).contains("unknown function 'nope'"), "{}", stderr(&o));
 }
