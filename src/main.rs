@@ -339,6 +339,10 @@ impl InputArgs {
             )));
         }
         let pick = |flag: &[PathBuf], file: &[PathBuf]| if flag.is_empty() { file.to_vec() } else { flag.to_vec() };
+        // An optional file: the flag's, else the scenario's.
+        let optional = |flag: &Option<PathBuf>, file: &Option<PathBuf>| {
+            flag.as_ref().or(file.as_ref()).map(|p| Source::read(p)).transpose()
+        };
         let municipalities = self
             .municipalities
             .clone()
@@ -354,20 +358,8 @@ impl InputArgs {
             municipalities: Source::read(&municipalities)?,
             population: read_all(&pick(&self.population, &s.population))?,
             institutions: read_all(&institutions)?,
-            rules: self
-                .rules
-                .clone()
-                .or(s.rules.clone())
-                .as_deref()
-                .map(Source::read)
-                .transpose()?,
-            regions: self
-                .regions
-                .clone()
-                .or(s.regions.clone())
-                .as_deref()
-                .map(Source::read)
-                .transpose()?,
+            rules: optional(&self.rules, &s.rules)?,
+            regions: optional(&self.regions, &s.regions)?,
             keys: MunicipalityKeys {
                 code: self.code_key.clone(),
                 prefecture: self.prefecture_key.clone(),
