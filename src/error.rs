@@ -15,6 +15,8 @@ pub enum Location {
     Line(u64),
     /// A 1-based feature number in a FeatureCollection, with the feature's id when known.
     Feature(usize, Option<String>),
+    /// A 1-based record number in a dBase table (a Shapefile's attributes).
+    Record(usize),
 }
 
 impl fmt::Display for Location {
@@ -24,6 +26,7 @@ impl fmt::Display for Location {
             Location::Line(n) => write!(f, "line {n}"),
             Location::Feature(n, None) => write!(f, "feature {n}"),
             Location::Feature(n, Some(id)) => write!(f, "feature {n} ({id})"),
+            Location::Record(n) => write!(f, "record {n}"),
         }
     }
 }

@@ -6,9 +6,36 @@ use crate::inputs::source::{decode_text, Source};
 use std::collections::HashSet;
 use std::fmt::Write as _;
 
+/// Describes a projected population file: its years and the first year's total.
+fn projection(s: &mut String, source: &Source) -> Result<()> {
+    let years = crate::inputs::population::years_of(source).unwrap_or_default();
+    let year = years.first().copied();
+    let r = crate::inputs::population::read_population(source, &mut HashSet::new(), year)?;
+    let _ = writeln!(
+        s,
+        "projected population mesh (national land data 将来推計人口メッシュ), years {}; pick one with --year",
+        years.iter().map(u16::to_string).collect::<Vec<_>>().join(", ")
+    );
+    if let Some(y) = year {
+        let total: f64 = r.cells.iter().map(|c| c.population).sum();
+        let _ = writeln!(s, "{y}: {total:.1} people in {} cells", r.cells.len());
+    }
+    report(s, "population cells", r.rows_read, r.cells.len(), &r.rejects);
+    Ok(())
+}
+
 /// A description of `source` for people: its format, encoding, size, which input it reads
 /// as, the columns or keys used, and what a run would reject (the first few, with reasons).
 pub fn inspect(source: &Source) -> Result<String> {
+    if source.name.to_ascii_lowercase().ends_with(".dbf") {
+        let mut s = format!(
+            "{}: {} bytes, dBase table (Shapefile attributes)\n",
+            source.name,
+            source.bytes.len()
+        );
+        projection(&mut s, source)?;
+        return Ok(s);
+    }
     let (text, encoding) = decode_text(source)?;
     let mut s = String::new();
     let enc = match encoding {
@@ -36,19 +63,7 @@ pub fn inspect(source: &Source) -> Result<String> {
         let _ = writeln!(s, "properties of the first feature: {}", keys.join(", "));
         drop(fc);
         if keys.iter().any(|k| k == "MESH_ID") {
-            let years = crate::inputs::population::years_of(source).unwrap_or_default();
-            let year = years.first().copied();
-            let r = crate::inputs::population::read_population(source, &mut HashSet::new(), year)?;
-            let _ = writeln!(
-                s,
-                "projected population mesh (national land data 将来推計人口メッシュ), years {}; pick one with --year",
-                years.iter().map(u16::to_string).collect::<Vec<_>>().join(", ")
-            );
-            if let Some(y) = year {
-                let total: f64 = r.cells.iter().map(|c| c.population).sum();
-                let _ = writeln!(s, "{y}: {total:.1} people in {} cells", r.cells.len());
-            }
-            report(&mut s, "population cells", r.rows_read, r.cells.len(), &r.rejects);
+            projection(&mut s, source)?;
         } else if geometry == "Point" {
             let r = crate::inputs::institutions::read_institutions(source, &mut HashSet::new())?;
             report(

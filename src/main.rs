@@ -356,7 +356,10 @@ impl InputArgs {
         }
         Ok(InputSources {
             municipalities: Source::read(&municipalities)?,
-            population: read_all(&pick(&self.population, &s.population))?,
+            population: pick(&self.population, &s.population)
+                .iter()
+                .map(|p| Source::read_table(p))
+                .collect::<zaitaku::Result<Vec<_>>>()?,
             institutions: read_all(&institutions)?,
             rules: optional(&self.rules, &s.rules)?,
             regions: optional(&self.regions, &s.regions)?,
@@ -401,7 +404,7 @@ fn execute(cli: Cli) -> zaitaku::Result<()> {
     let progress = if cli.quiet { Progress::Quiet } else { Progress::Terminal };
     match cli.command {
         Command::Inspect { file } => {
-            print!("{}", zaitaku::inspect::inspect(&Source::read(&file)?)?);
+            print!("{}", zaitaku::inspect::inspect(&Source::read_table(&file)?)?);
             Ok(())
         }
         Command::Rules { .. } => {

@@ -1387,3 +1387,92 @@ fn a38_medical_regions_read_like_the_regions_csv() {
     assert_eq!(regions_file["read"], 10);
     assert_eq!(regions_file["rejected"], 0);
 }
+
+#[test]
+fn projection_as_a_shapefile() {
+    // fixtures/grid/projection_shp: the same six cells written as a Shapefile by GDAL's
+    // ogr2ogr (CP932 attributes, values as dBase numbers). The `.shp` is named, its `.dbf`
+    // is read, and every output equals the GeoJSON run's.
+    let json = fixture("grid/projection.geojson");
+    let shp = fixture("grid/projection_shp/mesh1km_projection.shp");
+    let (_a, from_json) = grid_command("coverage", &["--population", json.to_str().unwrap(), "--years", "all"]);
+    let (_b, from_shp) = grid_command("coverage", &["--population", shp.to_str().unwrap(), "--years", "all"]);
+    for file in ["coverage.csv", "trend.csv", "coverage.geojson", "cells.parquet"] {
+        assert_eq!(
+            std::fs::read(from_json.join(file)).unwrap(),
+            std::fs::read(from_shp.join(file)).unwrap(),
+            "{file}"
+        );
+    }
+    let summary: Value = serde_json::from_slice(&std::fs::read(from_shp.join("summary.json")).unwrap()).unwrap();
+    let text = summary.to_string();
+    assert!(text.contains("mesh1km_projection.dbf"), "{text}");
+
+    let dbf = std::fs::read(fixture("grid/projection_shp/mesh1km_projection.dbf")).unwrap();
+    let header_len = u16::from_le_bytes([dbf[8], dbf[9]]) as usize;
+    let record_len = u16::from_le_bytes([dbf[10], dbf[11]]) as usize;
+    let dir = tempfile::tempdir().unwrap();
+    let run = |name: &str, bytes: &[u8]| {
+        let path = dir.path().join(name);
+        std::fs::write(&path, bytes).unwrap();
+        let out = dir.path().join(format!("out-{name}"));
+        let m = fixture("grid/municipalities.geojson");
+        let i = fixture("grid/institutions.csv");
+        let r = fixture("grid/rules.toml");
+        let o = zaitaku(&[
+            "coverage",
+            "--quiet",
+            "--municipalities",
+            m.to_str().unwrap(),
+            "--institutions",
+            i.to_str().unwrap(),
+            "--rules",
+            r.to_str().unwrap(),
+            "--population",
+            path.to_str().unwrap(),
+            "--year",
+            "2040",
+            "--out",
+            out.to_str().unwrap(),
+        ]);
+        (o, out)
+    };
+    // A deleted record (flag '*') is not read: it is rejected as record 2, and the rows
+    // read still add up.
+    let mut deleted = dbf.clone();
+    deleted[header_len + record_len] = b'*';
+    let (o, out) = run("deleted.dbf", &deleted);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let rejects = read_csv(&out.join("rejects.csv"));
+    assert!(
+        rejects
+            .iter()
+            .any(|r| r.values().any(|v| v == "record 2") && r.values().any(|v| v.contains("deleted"))),
+        "{rejects:?}"
+    );
+    let cells = std::fs::read(out.join("coverage.csv")).unwrap();
+    assert_ne!(cells, std::fs::read(from_json.join("coverage.csv")).unwrap());
+    // A truncated table is an error, not fewer cells.
+    let (o, out) = run("truncated.dbf", &dbf[..header_len + 3 * record_len + 10]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(
+        stderr(&o).contains("truncated.dbf: truncated dBase table: the header announces 6 records, the file holds 3"),
+        "{}",
+        stderr(&o)
+    );
+    assert!(!out.exists());
+    // Not a dBase table at all.
+    let (o, _) = run("text.dbf", b"MESH_ID,PTN_2020\n54383061,1\n");
+    assert_eq!(o.status.code(), Some(2));
+    assert!(
+        stderr(&o).contains("text.dbf: not a dBase (.dbf) table"),
+        "{}",
+        stderr(&o)
+    );
+    // A `.shp` without its `.dbf`.
+    let lonely = dir.path().join("lonely.shp");
+    std::fs::write(&lonely, b"x").unwrap();
+    let o = zaitaku(&["inspect", lonely.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("lonely.dbf, which is missing"), "{}", stderr(&o));
+}

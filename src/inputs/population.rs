@@ -42,9 +42,12 @@ pub struct PopulationRead {
 /// the year of a projection file (国土数値情報 将来推計人口メッシュ, GeoJSON); the other layouts
 /// hold one year and refuse it.
 pub fn read_population(source: &Source, seen: &mut HashSet<Mesh>, year: Option<u16>) -> Result<PopulationRead> {
+    if is_dbf(source) {
+        return read_projection(source, seen, year);
+    }
     let (text, _) = decode_text(source)?;
     if text.trim_start().starts_with('{') {
-        return read_projection(source, &text, seen, year);
+        return read_projection(source, seen, year);
     }
     if let Some(y) = year {
         return Err(Error::input(
@@ -147,9 +150,10 @@ fn new_cell(
     })
 }
 
-/// One feature of a projection file, as read: its `MESH_ID` text and, per year, the total,
-/// aged 65+ and aged 75+ (`None` where missing or not a number). Geometry and the other
-/// columns are skipped while parsing, so a national file stays small in memory.
+/// One feature (GeoJSON) or record (Shapefile DBF) of a projection file, as read: its
+/// `MESH_ID` text and, per year, the total, aged 65+ and aged 75+ (`None` where missing or
+/// not a number). Geometry and the other columns are skipped while parsing, so a national
+/// file stays small in memory.
 #[derive(Debug, Default)]
 struct ProjectionFeature {
     mesh: Option<String>,
@@ -157,9 +161,27 @@ struct ProjectionFeature {
     values: Vec<(u16, [Option<f64>; 3])>,
 }
 
+/// The value column a projection attribute names: (0 total, 1 aged 65+, 2 aged 75+; year).
+fn projection_column(key: &str) -> Option<(usize, u16)> {
+    let c = ["PTN_", "PTC_", "PTD_"].iter().position(|p| key.starts_with(p))?;
+    let year = key.get(4..)?.parse::<u16>().ok()?;
+    Some((c, year))
+}
+
 impl ProjectionFeature {
     fn year(&self, y: u16) -> Option<&[Option<f64>; 3]> {
         self.values.iter().find(|v| v.0 == y).map(|v| &v.1)
+    }
+
+    fn set(&mut self, (c, y): (usize, u16), v: Option<f64>) {
+        match self.values.iter_mut().find(|e| e.0 == y) {
+            Some(e) => e.1[c] = v,
+            None => {
+                let mut e = [None; 3];
+                e[c] = v;
+                self.values.push((y, e));
+            }
+        }
     }
 }
 
@@ -175,30 +197,19 @@ impl<'de> serde::de::Visitor<'de> for PropertiesVisitor {
     fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> std::result::Result<Self::Value, A::Error> {
         let mut out = ProjectionFeature::default();
         while let Some(key) = map.next_key::<std::borrow::Cow<'de, str>>()? {
-            let column = ["PTN_", "PTC_", "PTD_"]
-                .iter()
-                .position(|p| key.starts_with(p))
-                .and_then(|c| key[4..].parse::<u16>().ok().map(|y| (c, y)));
             if key == "MESH_ID" {
                 out.mesh = match map.next_value::<serde_json::Value>()? {
                     serde_json::Value::String(s) => Some(s),
                     serde_json::Value::Number(n) => Some(n.to_string()),
                     _ => None,
                 };
-            } else if let Some((c, y)) = column {
+            } else if let Some(column) = projection_column(&key) {
                 let v = match map.next_value::<serde_json::Value>()? {
                     serde_json::Value::Number(n) => n.as_f64(),
                     serde_json::Value::String(s) => s.trim().parse().ok(),
                     _ => None,
                 };
-                match out.values.iter_mut().find(|e| e.0 == y) {
-                    Some(e) => e.1[c] = v,
-                    None => {
-                        let mut e = [None; 3];
-                        e[c] = v;
-                        out.values.push((y, e));
-                    }
-                }
+                out.set(column, v);
             } else {
                 map.next_value::<serde::de::IgnoredAny>()?;
             }
@@ -213,6 +224,41 @@ impl<'de> serde::Deserialize<'de> for ProjectionFeature {
     }
 }
 
+/// A DBF record: the fields are visited in order and only `MESH_ID` and the value columns
+/// kept. A value the dBase reader cannot parse fails the record, naming the field.
+impl dbase::ReadableRecord for ProjectionFeature {
+    fn read_using<S, M>(fields: &mut dbase::FieldIterator<S, M>) -> std::result::Result<Self, dbase::FieldIOError>
+    where
+        S: std::io::Read + std::io::Seek,
+        M: std::io::Read + std::io::Seek,
+    {
+        use dbase::FieldValue as V;
+        let mut out = ProjectionFeature::default();
+        for field in fields {
+            let field = field?;
+            let number = match &field.value {
+                V::Numeric(x) => *x,
+                V::Float(x) => x.map(f64::from),
+                V::Double(x) | V::Currency(x) => Some(*x),
+                V::Integer(x) => Some(f64::from(*x)),
+                V::Character(s) => s.as_deref().and_then(|s| s.trim().parse().ok()),
+                _ => None,
+            };
+            if field.name == "MESH_ID" {
+                out.mesh = match field.value {
+                    V::Character(s) => s,
+                    _ => number
+                        .filter(|x| x.fract() == 0.0 && *x >= 0.0)
+                        .map(|x| format!("{x:.0}")),
+                };
+            } else if let Some(column) = projection_column(field.name) {
+                out.set(column, number);
+            }
+        }
+        Ok(out)
+    }
+}
+
 #[derive(serde::Deserialize)]
 struct ProjectionFile {
     features: Vec<FeatureProperties>,
@@ -224,8 +270,31 @@ struct FeatureProperties {
     properties: Option<ProjectionFeature>,
 }
 
-/// Parses a projection file, and its years (those of `PTN_<year>` in the first feature).
-fn parse_projection(source: &Source, text: &str) -> Result<(Vec<u16>, Vec<ProjectionFeature>)> {
+/// A projection file as parsed: its years, the features with where each was read, and
+/// the records that could not be parsed at all (DBF only).
+struct Projection {
+    years: Vec<u16>,
+    features: Vec<(Location, ProjectionFeature)>,
+    rejects: Vec<Reject>,
+}
+
+/// True when a population source is a dBase table (a Shapefile's `.dbf`).
+fn is_dbf(source: &Source) -> bool {
+    source.name.to_ascii_lowercase().ends_with(".dbf")
+}
+
+/// Parses a projection file, GeoJSON or a Shapefile's DBF.
+fn parse_projection(source: &Source) -> Result<Projection> {
+    if is_dbf(source) {
+        return parse_projection_dbf(source);
+    }
+    let (text, _) = decode_text(source)?;
+    parse_projection_json(source, &text)
+}
+
+/// Parses a GeoJSON projection file; its years are those of `PTN_<year>` in the first
+/// feature with a `MESH_ID`.
+fn parse_projection_json(source: &Source, text: &str) -> Result<Projection> {
     let file: ProjectionFile = serde_json::from_str(text).map_err(|e| {
         Error::input(
             &source.name,
@@ -233,38 +302,129 @@ fn parse_projection(source: &Source, text: &str) -> Result<(Vec<u16>, Vec<Projec
             format!("not a projection FeatureCollection: {e}"),
         )
     })?;
-    let features: Vec<ProjectionFeature> = file
+    let features: Vec<(Location, ProjectionFeature)> = file
         .features
         .into_iter()
-        .map(|f| f.properties.unwrap_or_default())
+        .enumerate()
+        .map(|(k, f)| (Location::Feature(k + 1, None), f.properties.unwrap_or_default()))
         .collect();
     let mut years: Vec<u16> = features
         .iter()
-        .find(|f| f.mesh.is_some())
-        .map(|f| f.values.iter().map(|v| v.0).collect())
+        .find(|f| f.1.mesh.is_some())
+        .map(|f| f.1.values.iter().map(|v| v.0).collect())
         .unwrap_or_default();
     years.sort_unstable();
-    Ok((years, features))
+    Ok(Projection {
+        years,
+        features,
+        rejects: Vec::new(),
+    })
+}
+
+/// Parses the attribute table of a projection Shapefile (`.dbf`; the geometry is not
+/// needed since `MESH_ID` names the cell). The header is checked against the file's size
+/// first, so a truncated table is an error rather than fewer records; deleted records and
+/// records with an unreadable value are rejected with their record number.
+fn parse_projection_dbf(source: &Source) -> Result<Projection> {
+    let bad = |problem: String| Error::input(&source.name, Location::File, problem);
+    let mut reader = dbase::Reader::new(std::io::Cursor::new(&source.bytes[..]))
+        .map_err(|e| bad(format!("not a dBase (.dbf) table: {e}")))?;
+    // Only MESH_ID and numbers are used: other text (names in CP932) must not fail a record.
+    reader.set_encoding(dbase::UnicodeLossy);
+    let header = reader.header();
+    let records = header.num_records as usize;
+    let start = usize::from(header.offset_to_first_record);
+    let size = usize::from(header.size_of_record);
+    let widths: usize = reader.fields().iter().map(|f| usize::from(f.length())).sum();
+    if widths + 1 != size {
+        return Err(bad(format!(
+            "dBase header: records of {size} bytes but fields of {widths} bytes (plus the deletion flag)"
+        )));
+    }
+    let held = source.bytes.len().saturating_sub(start) / size.max(1);
+    if held < records {
+        return Err(bad(format!(
+            "truncated dBase table: the header announces {records} records, the file holds {held}"
+        )));
+    }
+    let names: Vec<String> = reader.fields().iter().map(|f| f.name().to_string()).collect();
+    let mut years: Vec<u16> = names
+        .iter()
+        .filter_map(|n| projection_column(n).filter(|c| c.0 == 0).map(|c| c.1))
+        .collect();
+    years.sort_unstable();
+    years.dedup();
+    if !names.iter().any(|n| n == "MESH_ID") || years.is_empty() {
+        return Err(bad(format!(
+            "a projection table needs MESH_ID and PTN_<year> columns; this one has {}",
+            names.join(", ")
+        )));
+    }
+    let mut rejects = Vec::new();
+    let live: Vec<usize> = (0..records)
+        .filter(|&i| {
+            let deleted = source.bytes.get(start + i * size) == Some(&b'*');
+            if deleted {
+                rejects.push(Reject::new(
+                    &source.name,
+                    Location::Record(i + 1),
+                    "record marked deleted",
+                ));
+            }
+            !deleted
+        })
+        .collect();
+    let mut features = Vec::with_capacity(live.len());
+    let mut read = 0;
+    for (record, i) in reader.iter_records_as::<ProjectionFeature>().zip(&live) {
+        read += 1;
+        let location = Location::Record(i + 1);
+        match record {
+            Ok(f) => features.push((location, f)),
+            Err(e) => {
+                let field = e
+                    .field()
+                    .as_ref()
+                    .map(|f| format!("{}: ", f.name()))
+                    .unwrap_or_default();
+                rejects.push(Reject::new(&source.name, location, format!("{field}{}", e.kind())));
+            }
+        }
+    }
+    if read < live.len() {
+        return Err(bad(format!(
+            "dBase table: stopped after {read} of {} records",
+            live.len()
+        )));
+    }
+    Ok(Projection {
+        years,
+        features,
+        rejects,
+    })
 }
 
 /// The years a projection file holds; `None` when the file is not one.
 pub fn years_of(source: &Source) -> Option<Vec<u16>> {
-    let (text, _) = decode_text(source).ok()?;
-    if !text.trim_start().starts_with('{') {
-        return None;
+    if !is_dbf(source) {
+        let (text, _) = decode_text(source).ok()?;
+        if !text.trim_start().starts_with('{') {
+            return None;
+        }
     }
-    parse_projection(source, &text)
-        .ok()
-        .map(|p| p.0)
-        .filter(|y| !y.is_empty())
+    parse_projection(source).ok().map(|p| p.years).filter(|y| !y.is_empty())
 }
 
 /// Projected population on the mesh from the national land data (将来推計人口メッシュ, 2018
-/// and 2024 editions), GeoJSON: `MESH_ID` (mesh code), `SHICODE`, and per year `PTN_<Y>`
-/// (total), `PTC_<Y>` (aged 65+), `PTD_<Y>` (aged 75+). Values stay fractional. The cell is
-/// the one `MESH_ID` names; the geometry is not needed.
-fn read_projection(source: &Source, text: &str, seen: &mut HashSet<Mesh>, year: Option<u16>) -> Result<PopulationRead> {
-    let (years, features) = parse_projection(source, text)?;
+/// and 2024 editions), GeoJSON or the Shapefile's DBF: `MESH_ID` (mesh code), `SHICODE`,
+/// and per year `PTN_<Y>` (total), `PTC_<Y>` (aged 65+), `PTD_<Y>` (aged 75+). Values stay
+/// fractional. The cell is the one `MESH_ID` names; the geometry is not needed.
+fn read_projection(source: &Source, seen: &mut HashSet<Mesh>, year: Option<u16>) -> Result<PopulationRead> {
+    let Projection {
+        years,
+        features,
+        mut rejects,
+    } = parse_projection(source)?;
     if years.is_empty() {
         return Err(Error::input(
             &source.name,
@@ -296,9 +456,8 @@ fn read_projection(source: &Source, text: &str, seen: &mut HashSet<Mesh>, year: 
         years: years.clone(),
         ..Default::default()
     };
-    let mut rejects = Vec::new();
-    for (k, f) in features.iter().enumerate() {
-        let location = Location::Feature(k + 1, None);
+    let rows = features.len() + rejects.len();
+    for (location, f) in &features {
         let row = (|| -> std::result::Result<PopulationCell, String> {
             let mesh_text = f.mesh.as_deref().ok_or("MESH_ID is missing")?;
             let mesh = Mesh::parse(mesh_text.trim()).map_err(|e| e.to_string())?;
@@ -316,14 +475,13 @@ fn read_projection(source: &Source, text: &str, seen: &mut HashSet<Mesh>, year: 
                     "aged 65+ {p65} or 75+ {p75} exceed the total {total} or the 65+"
                 ));
             }
-            new_cell(seen, &location, mesh, total, p65, Some(p75))
+            new_cell(seen, location, mesh, total, p65, Some(p75))
         })();
         match row {
             Ok(cell) => out.cells.push(cell),
-            Err(reason) => rejects.push(Reject::new(&source.name, location, reason)),
+            Err(reason) => rejects.push(Reject::new(&source.name, location.clone(), reason)),
         }
     }
-    let rows = features.len();
     finish(source, out, rows, rejects)
 }
 
@@ -334,11 +492,10 @@ pub type CellYears = (Mesh, Vec<[f64; 3]>);
 /// 65+, aged 75+) in each year (0 where a value is missing or unusable: the year's own read
 /// reports such rows).
 pub fn read_projection_years(source: &Source) -> Result<(Vec<u16>, Vec<CellYears>)> {
-    let (text, _) = decode_text(source)?;
-    let (years, features) = parse_projection(source, &text)?;
+    let Projection { years, features, .. } = parse_projection(source)?;
     let cells = features
         .iter()
-        .filter_map(|f| {
+        .filter_map(|(_, f)| {
             let mesh = Mesh::parse(f.mesh.as_deref()?.trim()).ok()?;
             let values = years
                 .iter()

@@ -597,7 +597,11 @@ pub fn sources(s: &Scenario) -> Result<crate::inputs::InputSources> {
     }
     Ok(crate::inputs::InputSources {
         municipalities: Source::read(s.municipalities.as_deref().ok_or_else(|| need("municipalities"))?)?,
-        population: read_all(&s.population)?,
+        population: s
+            .population
+            .iter()
+            .map(|p| Source::read_table(p))
+            .collect::<Result<Vec<_>>>()?,
         institutions: read_all(&s.institutions)?,
         rules: s.rules.as_deref().map(Source::read).transpose()?,
         regions: s.regions.as_deref().map(Source::read).transpose()?,

@@ -38,6 +38,34 @@ impl Source {
         }
         Ok(Source { name, bytes })
     }
+
+    /// Reads a table that may be given as a Shapefile: `x.shp` stands for its attribute
+    /// table `x.dbf` (or `x.DBF`), which is read instead; other paths are read as they are.
+    pub fn read_table(path: &Path) -> Result<Self> {
+        let is_shp = path
+            .extension()
+            .and_then(|e| e.to_str())
+            .is_some_and(|e| e.eq_ignore_ascii_case("shp"));
+        if !is_shp {
+            return Source::read(path);
+        }
+        let lower = path.with_extension("dbf");
+        let upper = path.with_extension("DBF");
+        if !lower.exists() && upper.exists() {
+            return Source::read(&upper);
+        }
+        if !lower.exists() {
+            return Err(Error::input(
+                &path.display().to_string(),
+                Location::File,
+                format!(
+                    "a Shapefile's attributes are read from {}, which is missing",
+                    lower.display()
+                ),
+            ));
+        }
+        Source::read(&lower)
+    }
 }
 
 /// The text encoding a file was read in.
