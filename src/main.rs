@@ -519,6 +519,7 @@ fn execute(cli: Cli) -> zaitaku::Result<()> {
                 &out,
                 progress,
                 &zaitaku::catchments::Params::default(),
+                None,
             )?;
             let (suggestion, suggest_written) = run::suggest_on(
                 &run.study,

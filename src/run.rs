@@ -598,13 +598,21 @@ pub fn catchments(
     check_regions_complete(&study, allow_partial)?;
     let reach = straight_line_reach(&study.demand.places(), &study.institutions, &study.rules, progress);
     let cov = coverage::compute(&study.demand, &study.municipalities, &study.rules, &reach);
-    let run = catchments_on(&study, &reach, &cov, out_dir, progress, params)?;
+    // A layout proposed for one year of a projection is also checked in every other year.
+    let values = match sources.year {
+        Some(_) => Some(inputs::projection_values(sources)?),
+        None => None,
+    };
+    let years = sources.year.zip(values.as_ref());
+    let run = catchments_on(&study, &reach, &cov, out_dir, progress, params, years)?;
     Ok((study, run))
 }
 
 /// Contiguity, the region check and the proposal for a study whose reach and coverage are
 /// known; writes adjacency.csv, region_check.csv, regions.geojson, catchment_check.csv,
-/// catchments.geojson, catchment_assignment.csv and catchments_summary.json.
+/// catchments.geojson, catchment_assignment.csv and catchments_summary.json. With `years`
+/// (the study's year of a projection and every year's values) both layouts are also checked
+/// in the projection's other years, in catchment_years.csv.
 pub fn catchments_on(
     study: &Study,
     reach: &ReachTable,
@@ -612,6 +620,7 @@ pub fn catchments_on(
     out_dir: &Path,
     progress: Progress,
     params: &crate::catchments::Params,
+    years: Option<(u16, &inputs::YearValues)>,
 ) -> Result<CatchmentsRun> {
     use crate::catchments::{adjacency, supply};
     if study.rules.roles.len() > supply::MAX_ROLES {
@@ -645,6 +654,21 @@ pub fn catchments_on(
     let t = Instant::now();
     spinner.set_message("in-area supply");
     let located = crate::indicators::institution_municipalities(study);
+    let other: Vec<(u16, Vec<f64>)> = years
+        .map(|(target, values)| {
+            values
+                .0
+                .iter()
+                .enumerate()
+                .filter(|&(_, &y)| y != target)
+                .map(|(k, &y)| {
+                    let demand = inputs::demand_for_year(study, values, k);
+                    (y, demand.cells.iter().map(|c| c.demand).collect())
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    let other_demand: Vec<Vec<f64>> = other.iter().map(|o| o.1.clone()).collect();
     let model = supply::build(
         &study.demand,
         study.municipalities.len(),
@@ -652,12 +676,21 @@ pub fn catchments_on(
         &located,
         &study.rules,
         reach,
+        &other_demand,
     );
+    drop(other_demand);
     stages.push(("supply", t.elapsed().as_secs_f64()));
     let t = Instant::now();
     spinner.set_message("proposal");
-    let result = crate::catchments::analyse(study, model, adj, params);
+    let mut result = crate::catchments::analyse(study, model, adj, params);
     stages.push(("proposal", t.elapsed().as_secs_f64()));
+    if let Some((target, _)) = years {
+        let t = Instant::now();
+        spinner.set_message("other years");
+        let other_years: Vec<u16> = other.iter().map(|o| o.0).collect();
+        result.check_years(&study.rules, params, target, &other_years);
+        stages.push(("other years", t.elapsed().as_secs_f64()));
+    }
     let t = Instant::now();
     spinner.set_message("writing");
     let mut out = OutDir::create(out_dir)?;
@@ -735,6 +768,24 @@ pub fn catchments_table(study: &Study, run: &CatchmentsRun) -> String {
     for u in &r.units {
         for d in &u.dropped {
             s.push_str(&format!("{}: {d}\n", u.name));
+        }
+    }
+    let by_year = crate::outputs::catchment_files::failing_by_year(r);
+    if !by_year.is_empty() {
+        s.push_str(&format!(
+            "\nthe same layouts in every year (areas missing a floor):\n{:<6} {:>12} {:>12}\n",
+            "year", "catchments", "regions"
+        ));
+        for (y, c, g) in by_year {
+            let regions = if r.regions.is_empty() {
+                "-".to_string()
+            } else {
+                format!("{g} of {}", r.regions.len())
+            };
+            s.push_str(&format!(
+                "{y:<6} {:>12} {regions:>12}\n",
+                format!("{c} of {}", r.catchments.len())
+            ));
         }
     }
     let stages: Vec<String> = run.stages.iter().map(|(n, t)| format!("{n} {t:.2} s")).collect();

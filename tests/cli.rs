@@ -1476,3 +1476,115 @@ fn projection_as_a_shapefile() {
     assert_eq!(o.status.code(), Some(2));
     assert!(stderr(&o).contains("lonely.dbf, which is missing"), "{}", stderr(&o));
 }
+
+#[test]
+fn catchments_for_a_year_checked_in_every_year() {
+    // A layout proposed for 2040 with a demand floor only, then held against 2020: each
+    // area's demand is the sum of its cells' PTC_<year> (the fixture), and it misses the
+    // floor exactly where that sum is below it.
+    let projection: Value =
+        serde_json::from_slice(&std::fs::read(fixture("grid/projection.geojson")).unwrap()).unwrap();
+    let expected: Value = serde_json::from_slice(&std::fs::read(fixture("grid/expected.json")).unwrap()).unwrap();
+    let municipality_of: std::collections::HashMap<&str, &str> = expected["cells"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| (c["mesh_code"].as_str().unwrap(), c["municipality_code"].as_str().unwrap()))
+        .collect();
+    let dir = tempfile::tempdir().unwrap();
+    let regions = dir.path().join("columns.csv");
+    let mut text = String::from("municipality_code,region_code,region_name\n");
+    for (code, members) in [
+        ("W", ["20001", "20004", "20007"]),
+        ("C", ["20002", "20005", "20008"]),
+        ("E", ["20003", "20006", "20009"]),
+    ] {
+        for m in members {
+            text.push_str(&format!("{m},{code},{code}\n"));
+        }
+    }
+    std::fs::write(&regions, text).unwrap();
+    // 120: the 2040 layout holds two catchments; the west one (m1, m4: 122.1 aged 65+ in
+    // 2040, 103.8 in 2020) misses it in 2020.
+    let floor = 120.0;
+    let path = fixture("grid/projection.geojson");
+    let (_d, out) = grid_command(
+        "catchments",
+        &[
+            "--population",
+            path.to_str().unwrap(),
+            "--year",
+            "2040",
+            "--regions",
+            regions.to_str().unwrap(),
+            "--min-share",
+            "0",
+            "--min-providers",
+            "0",
+            "--min-demand",
+            "120",
+        ],
+    );
+    let assignment = read_csv(&out.join("catchment_assignment.csv"));
+    let years = read_csv(&out.join("catchment_years.csv"));
+    let check = read_csv(&out.join("catchment_check.csv"));
+    let geo: Value = serde_json::from_slice(&std::fs::read(out.join("catchments.geojson")).unwrap()).unwrap();
+    let mut failing_2020 = 0;
+    for (layout, column) in [("catchment", "catchment_id"), ("region", "region_code")] {
+        let mut areas: Vec<&str> = assignment.iter().map(|r| r[column].as_str()).collect();
+        areas.sort();
+        areas.dedup();
+        for area in areas {
+            let members: Vec<&str> = assignment
+                .iter()
+                .filter(|r| r[column] == area)
+                .map(|r| r["municipality_code"].as_str())
+                .collect();
+            let mut first_failing = None;
+            for year in ["2020", "2040"] {
+                let demand: f64 = projection["features"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .filter(|f| members.contains(&municipality_of[f["properties"]["MESH_ID"].as_str().unwrap()]))
+                    .map(|f| f["properties"][format!("PTC_{year}")].as_f64().unwrap())
+                    .sum();
+                let row = years
+                    .iter()
+                    .find(|r| r["layout"] == layout && r["area_code"] == area && r["year"] == year && r["function"] == "visit")
+                    .unwrap();
+                close(&row["demand"], demand, 1e-6, &format!("{layout} {area} {year}"));
+                let meets = demand >= floor;
+                assert_eq!(row["meets_floors"], meets.to_string(), "{layout} {area} {year}");
+                if !meets && first_failing.is_none() {
+                    first_failing = Some(year.parse::<u64>().unwrap());
+                }
+                if layout == "catchment" {
+                    if year == "2040" {
+                        // The proposal meets its floor in its own year, as catchment_check says.
+                        assert!(meets, "{area}");
+                        let c = check.iter().find(|r| r["area_code"] == area && r["function"] == "visit").unwrap();
+                        assert_eq!(c["demand"], row["demand"]);
+                    } else if !meets {
+                        failing_2020 += 1;
+                    }
+                }
+            }
+            if layout == "catchment" {
+                let f = geo["features"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .find(|f| f["properties"]["area_code"] == area)
+                    .unwrap();
+                assert_eq!(f["properties"]["first_failing_year"].as_u64(), first_failing, "{area}");
+            }
+        }
+    }
+    let summary: Value =
+        serde_json::from_slice(&std::fs::read(out.join("catchments_summary.json")).unwrap()).unwrap();
+    assert!(failing_2020 >= 1, "the fixture must tell the years apart");
+    assert_eq!(summary["years"][0]["year"], 2020);
+    assert_eq!(summary["years"][0]["catchments_failing"], failing_2020);
+    assert_eq!(summary["years"][1]["catchments_failing"], 0);
+}

@@ -126,6 +126,70 @@ pub struct Catchments {
     pub catchment_of: Vec<usize>,
     pub units: Vec<UnitReport>,
     pub comparison: Option<Comparison>,
+    /// The floors each catchment was held to.
+    pub catchment_floors: Vec<AreaFloors>,
+    /// The floors the regions are held to.
+    pub region_floors: AreaFloors,
+    /// Both layouts checked in every year of a projection (the layout's own year included),
+    /// ascending; empty for a single year. See [`Catchments::check_years`].
+    pub years: Vec<YearCheck>,
+}
+
+/// The same layouts checked against another year's demand.
+#[derive(Debug, Clone, PartialEq)]
+pub struct YearCheck {
+    pub year: u16,
+    pub catchments: Vec<AreaCheck>,
+    pub regions: Vec<AreaCheck>,
+}
+
+impl Catchments {
+    /// Checks the proposed catchments and the given regions, unchanged, against the demand
+    /// of every other year of a projection: `other[k]` is the year of
+    /// [`Supply::year_demand`]`[k]`, `year` the one the layout was proposed for. Floors are
+    /// those each area was held to; the provider floor does not change with the year, the
+    /// demand and share floors may.
+    pub fn check_years(&mut self, rules: &Rules, params: &Params, year: u16, other: &[u16]) {
+        let catchment_of: Vec<Option<usize>> = self.catchment_of.iter().map(|&k| Some(k)).collect();
+        let mut years: Vec<YearCheck> = other
+            .par_iter()
+            .enumerate()
+            .map(|(k, &y)| {
+                let supply = self.supply.for_year(k);
+                let check = |areas: &[AreaCheck], of: &[Option<usize>], floors: &dyn Fn(usize) -> AreaFloors| {
+                    areas
+                        .iter()
+                        .enumerate()
+                        .map(|(i, a)| {
+                            check_area(
+                                &supply,
+                                rules,
+                                params,
+                                a.code.clone(),
+                                a.name.clone(),
+                                a.members.clone(),
+                                of,
+                                i,
+                                &floors(i),
+                            )
+                        })
+                        .collect::<Vec<_>>()
+                };
+                YearCheck {
+                    year: y,
+                    catchments: check(&self.catchments, &catchment_of, &|i| self.catchment_floors[i].clone()),
+                    regions: check(&self.regions, &self.region_of, &|_| self.region_floors.clone()),
+                }
+            })
+            .collect();
+        years.push(YearCheck {
+            year,
+            catchments: self.catchments.clone(),
+            regions: self.regions.clone(),
+        });
+        years.sort_by_key(|y| y.year);
+        self.years = years;
+    }
 }
 
 /// Checks an area against the floors of `params` that `floors` says apply.
@@ -357,6 +421,7 @@ pub fn analyse(study: &Study, supply: Supply, adjacency: Adjacency, params: &Par
         providers: present.clone(),
         share: present,
     };
+    let floors_for_regions = region_floors.clone();
 
     // The given regions.
     let mut region_of = vec![None; n];
@@ -520,5 +585,8 @@ pub fn analyse(study: &Study, supply: Supply, adjacency: Adjacency, params: &Par
         catchment_of,
         units,
         comparison,
+        catchment_floors: floors_of.into_iter().cloned().collect(),
+        region_floors: floors_for_regions,
+        years: Vec::new(),
     }
 }

@@ -45,9 +45,32 @@ pub struct Supply {
     pub hosts: Vec<u32>,
     /// Required roles of each function, as masks over roles.
     pub required: Vec<u64>,
+    /// Demand of every class in other years (projected population): `year_demand[k][c]`.
+    /// Empty for a single year.
+    pub year_demand: Vec<Vec<f64>>,
 }
 
 impl Supply {
+    /// The same model with the demand of year `k` of [`Supply::year_demand`]: who serves
+    /// whom does not depend on demand, so only the class and municipality totals change.
+    pub fn for_year(&self, k: usize) -> Supply {
+        let mut out = Supply {
+            demand: vec![0.0; self.demand.len()],
+            providers: self.providers.clone(),
+            roles: self.roles,
+            classes: self.classes.clone(),
+            class_ranges: self.class_ranges.clone(),
+            hosts: self.hosts.clone(),
+            required: self.required.clone(),
+            year_demand: Vec::new(),
+        };
+        for (class, &d) in out.classes.iter_mut().zip(&self.year_demand[k]) {
+            class.demand = d;
+            out.demand[class.municipality as usize] += d;
+        }
+        out
+    }
+
     /// Providers of role `r` located in municipality `m`.
     pub fn providers_in(&self, m: usize, r: usize) -> u32 {
         self.providers[m * self.roles + r]
@@ -126,7 +149,9 @@ struct Group {
 
 /// Builds the model. `located[i]` is the municipality of institution `i` (`None` outside
 /// every polygon: such a provider serves no area). Places where the role has nothing within
-/// reach (from `reach`) are skipped without a search.
+/// reach (from `reach`) are skipped without a search. `years[k][i]` is the demand of place
+/// `i` in another year (empty for a single year): classes then also carry those years'
+/// demand, and places with demand in any year are kept.
 pub fn build(
     demand: &Demand,
     municipalities: usize,
@@ -134,6 +159,7 @@ pub fn build(
     located: &[Option<usize>],
     rules: &Rules,
     reach: &ReachTable,
+    years: &[Vec<f64>],
 ) -> Supply {
     let roles = rules.roles.len();
     assert!(roles <= MAX_ROLES, "at most {MAX_ROLES} roles");
@@ -246,11 +272,13 @@ pub fn build(
     };
 
     let ranges = crate::coverage::municipality_ranges(demand, municipalities);
-    let per_muni: Vec<Vec<(f64, Vec<Vec<u32>>)>> = ranges
+    // Per municipality: per class its demand in this year and the other years, and hosts.
+    type Classes = Vec<(f64, Vec<f64>, Vec<Vec<u32>>)>;
+    let per_muni: Vec<Classes> = ranges
         .par_iter()
         .map(|range| {
             let mut index: HashMap<Vec<Vec<u32>>, usize> = HashMap::new();
-            let mut classes: Vec<(f64, Vec<Vec<u32>>)> = Vec::new();
+            let mut classes: Classes = Vec::new();
             if range.is_empty() {
                 return classes;
             }
@@ -262,16 +290,21 @@ pub fn build(
             let cands: Vec<Vec<Candidate>> = (0..roles).map(|r| candidates(lo, hi, r)).collect();
             for i in range.clone() {
                 let d = cells[i].demand;
-                if d <= 0.0 {
+                if d <= 0.0 && years.iter().all(|y| y[i] <= 0.0) {
                     continue;
                 }
                 let hosts = place_hosts(i, &cands);
-                match index.get(&hosts) {
-                    Some(&k) => classes[k].0 += d,
+                let k = match index.get(&hosts) {
+                    Some(&k) => k,
                     None => {
                         index.insert(hosts.clone(), classes.len());
-                        classes.push((d, hosts));
+                        classes.push((0.0, vec![0.0; years.len()], hosts));
+                        classes.len() - 1
                     }
+                };
+                classes[k].0 += d.max(0.0);
+                for (sum, y) in classes[k].1.iter_mut().zip(years) {
+                    *sum += y[i].max(0.0);
                 }
             }
             classes
@@ -290,11 +323,15 @@ pub fn build(
             .iter()
             .map(|f| f.required_roles().fold(0u64, |m, r| m | (1 << r)))
             .collect(),
+        year_demand: vec![Vec::new(); years.len()],
     };
     for (m, classes) in per_muni.into_iter().enumerate() {
         let start = supply.classes.len();
-        for (d, hosts) in classes {
+        for (d, other, hosts) in classes {
             supply.demand[m] += d;
+            for (y, v) in supply.year_demand.iter_mut().zip(other) {
+                y.push(v);
+            }
             let roles = hosts
                 .into_iter()
                 .map(|h| {

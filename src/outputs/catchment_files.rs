@@ -243,6 +243,7 @@ pub fn write_catchments(
         spanned.dedup();
         p.insert("regions".into(), Value::from(spanned.join(";")));
         p.insert("main_region".into(), Value::from(main_region(k)));
+        years_properties(result, |y| &y.catchments[k], p);
     })?;
     if !result.regions.is_empty() {
         write_check(out, "region_check.csv", study, cov, &result.regions)?;
@@ -255,11 +256,102 @@ pub fn write_catchments(
             spanned.sort();
             spanned.dedup();
             p.insert("catchments".into(), Value::from(spanned.join(";")));
+            years_properties(result, |y| &y.regions[k], p);
         })?;
+    }
+    if !result.years.is_empty() {
+        write_years(out, study, result)?;
     }
     let summary = summary_json(study, result, params);
     let bytes = serde_json::to_vec_pretty(&summary).map_err(|e| crate::error::Error::Internal(e.to_string()))?;
     out.write_bytes("catchments_summary.json", &bytes)
+}
+
+/// With a projection: the first year in which an area misses a floor, and every such year.
+fn years_properties<'a>(
+    result: &'a Catchments,
+    area: impl Fn(&'a crate::catchments::YearCheck) -> &'a AreaCheck,
+    p: &mut Map<String, Value>,
+) {
+    if result.years.is_empty() {
+        return;
+    }
+    let failing: Vec<u16> = result
+        .years
+        .iter()
+        .filter(|y| !area(y).failing.is_empty())
+        .map(|y| y.year)
+        .collect();
+    p.insert("first_failing_year".into(), json!(failing.first()));
+    p.insert(
+        "failing_years".into(),
+        Value::from(failing.iter().map(u16::to_string).collect::<Vec<_>>().join(";")),
+    );
+}
+
+/// catchment_years.csv: both layouts, unchanged, in every year of the projection; one row
+/// per layout, area, year and function.
+fn write_years(out: &mut OutDir, study: &Study, result: &Catchments) -> Result<()> {
+    let rules = &study.rules;
+    let rows = ["catchment", "region"].into_iter().flat_map(|layout| {
+        let count = if layout == "catchment" {
+            result.catchments.len()
+        } else {
+            result.regions.len()
+        };
+        (0..count).flat_map(move |k| {
+            result.years.iter().flat_map(move |y| {
+                let a = if layout == "catchment" {
+                    &y.catchments[k]
+                } else {
+                    &y.regions[k]
+                };
+                rules.functions.iter().enumerate().map(move |(f, func)| {
+                    vec![
+                        layout.to_string(),
+                        a.code.clone(),
+                        a.name.clone(),
+                        y.year.to_string(),
+                        func.id.clone(),
+                        fmt_num(Some(a.figures.demand), 3),
+                        fmt_num(Some(a.figures.covered[f]), 3),
+                        fmt_num(a.functions[f].share, 6),
+                        a.functions[f].self_sufficient.to_string(),
+                        a.failing.is_empty().to_string(),
+                        a.failing.join("; "),
+                    ]
+                })
+            })
+        })
+    });
+    write_csv(
+        out,
+        "catchment_years.csv",
+        &[
+            "layout",
+            "area_code",
+            "area_name",
+            "year",
+            "function",
+            "demand",
+            "covered_in_area",
+            "share",
+            "self_sufficient",
+            "meets_floors",
+            "failing",
+        ],
+        rows,
+    )
+}
+
+/// Per year of a projection, how many areas of each layout miss a floor.
+pub fn failing_by_year(result: &Catchments) -> Vec<(u16, usize, usize)> {
+    let failing = |areas: &[AreaCheck]| areas.iter().filter(|a| !a.failing.is_empty()).count();
+    result
+        .years
+        .iter()
+        .map(|y| (y.year, failing(&y.catchments), failing(&y.regions)))
+        .collect()
 }
 
 /// Per function, how many areas are not self-sufficient.
@@ -345,5 +437,11 @@ pub fn summary_json(study: &Study, result: &Catchments, params: &Params) -> Valu
             "adjusted_rand_index": round(c.adjusted_rand, 6),
             "moved_municipalities": c.moved.len(),
         })),
+        "years": (!result.years.is_empty()).then(|| {
+            failing_by_year(result)
+                .into_iter()
+                .map(|(y, c, r)| json!({"year": y, "catchments_failing": c, "regions_failing": r}))
+                .collect::<Vec<_>>()
+        }),
     })
 }
