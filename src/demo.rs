@@ -12,6 +12,12 @@ pub const POPULATION: &[u8] = include_bytes!("../fixtures/demo/nagano_population
 /// Synthetic institutions at national densities.
 pub const INSTITUTIONS: &[u8] = include_bytes!("../fixtures/demo/nagano_institutions.csv");
 
+/// Synthetic projected population, 2020, 2035 and 2050, as a Shapefile's attribute table.
+pub const PROJECTION: &[u8] = include_bytes!("../fixtures/demo/nagano_projection.dbf");
+
+/// The years of [`PROJECTION`].
+pub const PROJECTION_YEARS: [u16; 3] = [2020, 2035, 2050];
+
 /// The 10 secondary medical regions of Nagano (real layout).
 pub const REGIONS: &[u8] = include_bytes!("../fixtures/demo/nagano_regions.csv");
 
@@ -26,5 +32,14 @@ pub fn sources() -> InputSources {
         keys: MunicipalityKeys::default(),
         scenario: None,
         year: None,
+    }
+}
+
+/// The demo study on projected population, in `year` (one of [`PROJECTION_YEARS`]).
+pub fn projection_sources(year: u16) -> InputSources {
+    InputSources {
+        population: vec![Source::new("demo/nagano_projection.dbf", PROJECTION)],
+        year: Some(year),
+        ..sources()
     }
 }

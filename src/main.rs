@@ -531,6 +531,20 @@ fn execute(cli: Cli) -> zaitaku::Result<()> {
                 5,
                 zaitaku::suggest::Candidates::Both,
             )?;
+            // Future demand: coverage in every year of the projection with reach measured
+            // once, and catchments proposed for the last year, checked in the others.
+            let future = out.join("future");
+            let years = zaitaku::demo::PROJECTION_YEARS;
+            let (trend, trend_years) =
+                run::coverage_years(&zaitaku::demo::projection_sources(years[0]), &years, &future, progress)?;
+            let last = years[years.len() - 1];
+            let future_catchments = run::catchments(
+                &zaitaku::demo::projection_sources(last),
+                &future,
+                progress,
+                &zaitaku::catchments::Params::default(),
+                false,
+            )?;
             println!("zaitaku demo: Nagano prefecture (synthetic municipal boundaries, population and institutions)");
             println!("Share of people aged 65+ within reach of every required role, per function:\n");
             print!("{}", run::coverage_table(&run));
@@ -542,12 +556,24 @@ fn execute(cli: Cli) -> zaitaku::Result<()> {
             print!("{}", run::catchments_table(&run.study, &catchments));
             println!("\nWhere to add providers for 24-hour response (acute), five sites (maximal covering):\n");
             print!("{}", run::suggest_table(&run.study, &suggestion));
+            println!(
+                "\nFuture demand (synthetic projection {}-{}): coverage in every year, and catchments proposed for {last}:\n",
+                years[0], last
+            );
+            print!("{}", run::years_table(&trend.study, &trend_years));
+            print!(
+                "\n{}",
+                run::catchments_table(&future_catchments.0, &future_catchments.1)
+            );
             let mut written = run.written.clone();
             written.extend(access.written.iter().cloned());
             written.extend(indicators.written.iter().cloned());
             written.extend(catchments.written.iter().cloned());
             written.extend(suggest_written.iter().cloned());
             print_written(&out, &written);
+            let mut future_written = trend.written.clone();
+            future_written.extend(future_catchments.1.written.iter().cloned());
+            print_written(&future, &future_written);
             println!(
                 "\nOpen in QGIS: {} (style by <function>_share), with {} on top for the uncovered mesh squares;\n{} for supply per 1,000 by role; {} for the indicators;\n{} and {} for the proposed catchments against the secondary medical regions.",
                 out.join("coverage.geojson").display(),

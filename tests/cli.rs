@@ -367,17 +367,21 @@ fn demo_is_deterministic_across_thread_counts() {
         })
         .collect();
     let mut compared = 0;
-    for entry in std::fs::read_dir(&runs[0]).unwrap() {
-        let name = entry.unwrap().file_name();
-        if name == "timings.json" {
-            continue;
+    for folder in ["", "future"] {
+        for entry in std::fs::read_dir(runs[0].join(folder)).unwrap() {
+            let entry = entry.unwrap();
+            let name = std::path::Path::new(folder).join(entry.file_name());
+            if entry.file_type().unwrap().is_dir() || entry.file_name() == "timings.json" {
+                continue;
+            }
+            let a = std::fs::read(runs[0].join(&name)).unwrap();
+            let b = std::fs::read(runs[1].join(&name)).unwrap();
+            assert!(a == b, "{name:?} differs between --threads 1 and 2");
+            compared += 1;
         }
-        let a = std::fs::read(runs[0].join(&name)).unwrap();
-        let b = std::fs::read(runs[1].join(&name)).unwrap();
-        assert!(a == b, "{name:?} differs between --threads 1 and 2");
-        compared += 1;
     }
-    assert_eq!(compared, 27);
+    // 27 files of the census-year study, 17 of the projection (coverage by year, catchments).
+    assert_eq!(compared, 27 + 17);
 }
 
 #[test]
@@ -1489,7 +1493,12 @@ fn catchments_for_a_year_checked_in_every_year() {
         .as_array()
         .unwrap()
         .iter()
-        .map(|c| (c["mesh_code"].as_str().unwrap(), c["municipality_code"].as_str().unwrap()))
+        .map(|c| {
+            (
+                c["mesh_code"].as_str().unwrap(),
+                c["municipality_code"].as_str().unwrap(),
+            )
+        })
         .collect();
     let dir = tempfile::tempdir().unwrap();
     let regions = dir.path().join("columns.csv");
@@ -1551,7 +1560,9 @@ fn catchments_for_a_year_checked_in_every_year() {
                     .sum();
                 let row = years
                     .iter()
-                    .find(|r| r["layout"] == layout && r["area_code"] == area && r["year"] == year && r["function"] == "visit")
+                    .find(|r| {
+                        r["layout"] == layout && r["area_code"] == area && r["year"] == year && r["function"] == "visit"
+                    })
                     .unwrap();
                 close(&row["demand"], demand, 1e-6, &format!("{layout} {area} {year}"));
                 let meets = demand >= floor;
@@ -1563,7 +1574,10 @@ fn catchments_for_a_year_checked_in_every_year() {
                     if year == "2040" {
                         // The proposal meets its floor in its own year, as catchment_check says.
                         assert!(meets, "{area}");
-                        let c = check.iter().find(|r| r["area_code"] == area && r["function"] == "visit").unwrap();
+                        let c = check
+                            .iter()
+                            .find(|r| r["area_code"] == area && r["function"] == "visit")
+                            .unwrap();
                         assert_eq!(c["demand"], row["demand"]);
                     } else if !meets {
                         failing_2020 += 1;
@@ -1581,8 +1595,7 @@ fn catchments_for_a_year_checked_in_every_year() {
             }
         }
     }
-    let summary: Value =
-        serde_json::from_slice(&std::fs::read(out.join("catchments_summary.json")).unwrap()).unwrap();
+    let summary: Value = serde_json::from_slice(&std::fs::read(out.join("catchments_summary.json")).unwrap()).unwrap();
     assert!(failing_2020 >= 1, "the fixture must tell the years apart");
     assert_eq!(summary["years"][0]["year"], 2020);
     assert_eq!(summary["years"][0]["catchments_failing"], failing_2020);
