@@ -16,6 +16,7 @@ pub mod demo;
 pub mod error;
 pub mod indicators;
 pub mod inputs;
+pub mod network;
 pub mod inspect;
 pub mod outputs;
 pub mod progress;

@@ -155,6 +155,30 @@ enum Command {
         #[arg(long, required = true)]
         default: bool,
     },
+    /// Road networks for travel-time reach.
+    Network {
+        #[command(subcommand)]
+        action: NetworkCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum NetworkCommand {
+    /// A routable road graph from an OpenStreetMap PBF extract: drivable ways, one-way
+    /// streets, speeds from maxspeed or the rules' per-class table, the largest strongly
+    /// connected component.
+    #[command(after_help = "Example:\n  zaitaku network build --pbf japan-latest.osm.pbf --out japan.graph")]
+    Build {
+        /// OpenStreetMap PBF file.
+        #[arg(long)]
+        pbf: PathBuf,
+        /// Graph file to write.
+        #[arg(long)]
+        out: PathBuf,
+        /// Rules file whose `[network]` table sets the speeds (default: built-in).
+        #[arg(long)]
+        rules: Option<PathBuf>,
+    },
 }
 
 #[derive(Args)]
@@ -405,6 +429,15 @@ fn execute(cli: Cli) -> zaitaku::Result<()> {
     match cli.command {
         Command::Inspect { file } => {
             print!("{}", zaitaku::inspect::inspect(&Source::read_table(&file)?)?);
+            Ok(())
+        }
+        Command::Network {
+            action: NetworkCommand::Build { pbf, out, rules },
+        } => {
+            let rules = rules.as_deref().map(Source::read).transpose()?;
+            let (graph, written) = run::network_build(&Source::read(&pbf)?, rules.as_ref(), &out, progress)?;
+            print!("{}", run::network_table(&graph));
+            println!("\nWrote {}", written.display());
             Ok(())
         }
         Command::Rules { .. } => {

@@ -4,7 +4,7 @@
 use crate::access::Decay;
 use crate::coverage::{self, Coverage};
 use crate::error::Result;
-use crate::inputs::{self, InputSources, Study};
+use crate::inputs::{self, InputSources, Source, Study};
 use crate::outputs::coverage_files::{stats_json, write_coverage};
 use crate::outputs::OutDir;
 use crate::progress::Progress;
@@ -1274,6 +1274,61 @@ pub fn years_table(study: &Study, per_year: &[(u16, Coverage)]) -> String {
             s.push_str(&format!(" {:>7.1}%", 100.0 * c.total[f].share.unwrap_or(0.0)));
         }
         s.push('\n');
+    }
+    s
+}
+
+/// `zaitaku network build`: the road graph of an OpenStreetMap PBF file, written atomically
+/// to `out`.
+pub fn network_build(
+    pbf: &Source,
+    rules: Option<&Source>,
+    out: &Path,
+    progress: Progress,
+) -> Result<(crate::network::Graph, std::path::PathBuf)> {
+    let rules = match rules {
+        Some(r) => crate::inputs::rules::Rules::parse(r)?,
+        None => crate::inputs::rules::Rules::builtin(),
+    };
+    let graph = crate::network::osm::build(pbf, &rules.network, progress)?;
+    let name = out
+        .file_name()
+        .ok_or_else(|| crate::error::Error::Usage(format!("--out {}: not a file name", out.display())))?
+        .to_string_lossy()
+        .into_owned();
+    let dir = match out.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+        _ => std::path::PathBuf::from("."),
+    };
+    let mut folder = OutDir::create(&dir)?;
+    folder.write_bytes(&name, &graph.to_bytes())?;
+    Ok((graph, dir.join(name)))
+}
+
+/// The human summary of a road graph.
+pub fn network_table(graph: &crate::network::Graph) -> String {
+    let i = &graph.info;
+    let mut s = format!(
+        "{}: {} nodes, {} directed edges (largest strongly connected component; {} nodes in {} smaller components dropped)\n",
+        i.source,
+        graph.nodes(),
+        graph.edges(),
+        i.nodes_dropped,
+        i.components_dropped
+    );
+    s.push_str(&format!(
+        "before: {} nodes, {} directed edges\n\nways kept by class:\n",
+        i.nodes_before, i.edges_before
+    ));
+    for (class, n) in &i.ways_by_class {
+        let kmh = i.speeds_kmh.iter().find(|c| &c.0 == class).map(|c| c.1).unwrap_or(0.0);
+        s.push_str(&format!("  {class:<16} {n:>9}   default {kmh} km/h\n"));
+    }
+    if !i.ways_left_out.is_empty() {
+        s.push_str("left out:\n");
+        for (why, n) in &i.ways_left_out {
+            s.push_str(&format!("  {why:<40} {n:>9}\n"));
+        }
     }
     s
 }

@@ -41,7 +41,28 @@ struct RulesFile {
     #[serde(default = "default_demand")]
     demand: DemandColumn,
     access: Option<AccessFile>,
+    network: Option<NetworkFile>,
     functions: Vec<FunctionFile>,
+}
+
+/// `[network]`: speeds and snapping of travel-time mode.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct NetworkFile {
+    offroad_kmh: Option<Spanned<f64>>,
+    snap_limit_m: Option<Spanned<f64>>,
+    speeds_kmh: Option<Spanned<std::collections::BTreeMap<String, f64>>>,
+}
+
+/// Road classes and speeds of travel-time mode (the `[network]` table).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct NetworkRules {
+    /// Speed off the road network, from a place or an institution to its road node, km/h.
+    pub offroad_kmh: f64,
+    /// A place or institution farther than this from every road node is not reached, metres.
+    pub snap_limit_m: f64,
+    /// Speed of each OpenStreetMap `highway` class that is driven, km/h (classes sorted).
+    pub speeds_kmh: Vec<(String, f64)>,
 }
 
 /// `[access]`: the E2SFCA decay, in km (straight-line) or minutes (travel time).
@@ -216,6 +237,8 @@ pub struct Rules {
     pub demand: DemandColumn,
     /// The `[access]` decay, in metres; `None`: not set (the default applies).
     pub access: Option<Decay>,
+    /// The `[network]` table (the built-in one where the file has none, or for keys it omits).
+    pub network: NetworkRules,
     pub functions: Vec<Function>,
     /// Every distinct role, in order of first appearance.
     pub roles: Vec<Role>,
@@ -262,9 +285,11 @@ impl Rules {
                 }
             }),
         };
+        let network = network_rules(file.network.as_ref(), &bad)?;
         let mut rules = Rules {
             demand: file.demand,
             access,
+            network,
             functions: Vec::new(),
             roles: Vec::new(),
         };
@@ -368,6 +393,61 @@ impl Rules {
 }
 
 /// Ids become column names: lower-case letters, digits and underscores.
+/// The `[network]` table: keys the file gives, the built-in values for the others.
+fn network_rules(
+    file: Option<&NetworkFile>,
+    bad: &dyn Fn(std::ops::Range<usize>, String) -> Error,
+) -> Result<NetworkRules> {
+    let builtin = || -> NetworkRules {
+        let parsed: RulesFile = toml::from_str(DEFAULT_RULES).unwrap_or_else(|e| panic!("built-in rules: {e}"));
+        let n = parsed.network.unwrap_or_else(|| panic!("the built-in rules hold [network]"));
+        let get = |v: &Option<Spanned<f64>>| v.as_ref().map(|x| *x.get_ref()).unwrap_or(f64::NAN);
+        NetworkRules {
+            offroad_kmh: get(&n.offroad_kmh),
+            snap_limit_m: get(&n.snap_limit_m),
+            speeds_kmh: n
+                .speeds_kmh
+                .map(|s| s.into_inner().into_iter().collect())
+                .unwrap_or_default(),
+        }
+    };
+    let mut out = builtin();
+    let Some(f) = file else { return Ok(out) };
+    let positive = |v: &Spanned<f64>, what: &str| -> Result<f64> {
+        let x = *v.get_ref();
+        if x.is_finite() && x > 0.0 {
+            Ok(x)
+        } else {
+            Err(bad(v.span(), format!("[network] {what} must be a positive number, not {x}")))
+        }
+    };
+    if let Some(v) = &f.offroad_kmh {
+        out.offroad_kmh = positive(v, "offroad_kmh")?;
+    }
+    if let Some(v) = &f.snap_limit_m {
+        out.snap_limit_m = positive(v, "snap_limit_m")?;
+    }
+    if let Some(speeds) = &f.speeds_kmh {
+        for (class, &kmh) in speeds.get_ref() {
+            if !(kmh.is_finite() && kmh > 0.0) {
+                return Err(bad(
+                    speeds.span(),
+                    format!("[network] speeds_kmh.{class} must be a positive number, not {kmh}"),
+                ));
+            }
+            if class.is_empty() || !class.bytes().all(|b| b.is_ascii_lowercase() || b == b'_') {
+                return Err(bad(
+                    speeds.span(),
+                    format!("[network] speeds_kmh: '{class}' is not an OpenStreetMap highway class"),
+                ));
+            }
+        }
+        // A table given in full replaces the built-in classes: only the classes listed are driven.
+        out.speeds_kmh = speeds.get_ref().iter().map(|(c, &v)| (c.clone(), v)).collect();
+    }
+    Ok(out)
+}
+
 fn check_id(id: &str) -> std::result::Result<(), String> {
     let ok = !id.is_empty()
         && id

@@ -1,0 +1,223 @@
+//! Road networks for travel-time reach: a compact directed graph (CSR arrays, travel time
+//! per edge in tenths of a second), built from OpenStreetMap ([`osm`]), stored in one
+//! versioned binary file, and searched with Dijkstra ([`route`]).
+//!
+//! File layout (little-endian): the magic `ZAITAKU-GRAPH\0\0\0`, the format version (u32),
+//! the length of a JSON block (u32) and the block ([`GraphInfo`]: source, counts, speeds),
+//! the node and edge counts (u64 each), then the arrays: latitude and longitude of every node
+//! (i32, 1e-7 degrees), `first_out` (u32, nodes + 1), `head` (u32, edges), `time` (u32,
+//! edges). Loading checks the sizes, that `first_out` never decreases and that every head is
+//! a node, so a truncated or foreign file is an error, never a wrong graph.
+
+pub mod osm;
+pub mod route;
+
+use crate::error::{Error, Location, Result};
+use crate::inputs::source::Source;
+use serde::{Deserialize, Serialize};
+
+/// The first bytes of a graph file.
+pub const MAGIC: &[u8; 16] = b"ZAITAKU-GRAPH\0\0\0";
+
+/// The format version this build reads and writes.
+pub const FORMAT_VERSION: u32 = 1;
+
+/// What a graph was built from and what it holds.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct GraphInfo {
+    /// The OpenStreetMap file's name and SHA-256.
+    pub source: String,
+    pub source_sha256: String,
+    pub zaitaku_version: String,
+    /// Speed of each driven highway class, km/h.
+    pub speeds_kmh: Vec<(String, f64)>,
+    /// Ways kept, per highway class.
+    pub ways_by_class: Vec<(String, u64)>,
+    /// Ways left out, with the reason.
+    pub ways_left_out: Vec<(String, u64)>,
+    /// Nodes and directed edges before keeping the largest strongly connected component.
+    pub nodes_before: u64,
+    pub edges_before: u64,
+    /// Strongly connected components dropped, and their nodes.
+    pub components_dropped: u64,
+    pub nodes_dropped: u64,
+}
+
+/// A directed road graph in compressed sparse row form.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Graph {
+    pub info: GraphInfo,
+    /// Node latitude and longitude, 1e-7 degrees.
+    pub lat: Vec<i32>,
+    pub lon: Vec<i32>,
+    /// Edges leaving node `v` are `first_out[v]..first_out[v + 1]`.
+    pub first_out: Vec<u32>,
+    /// Target node of each edge.
+    pub head: Vec<u32>,
+    /// Travel time of each edge, tenths of a second (at least 1).
+    pub time: Vec<u32>,
+}
+
+impl Graph {
+    pub fn nodes(&self) -> usize {
+        self.lat.len()
+    }
+
+    pub fn edges(&self) -> usize {
+        self.head.len()
+    }
+
+    /// Node `v` as (lon, lat) degrees.
+    pub fn coord(&self, v: usize) -> (f64, f64) {
+        (f64::from(self.lon[v]) * 1e-7, f64::from(self.lat[v]) * 1e-7)
+    }
+
+    /// Edges leaving `v`: (head, time).
+    pub fn out(&self, v: usize) -> impl Iterator<Item = (u32, u32)> + '_ {
+        let range = self.first_out[v] as usize..self.first_out[v + 1] as usize;
+        self.head[range.clone()].iter().copied().zip(self.time[range].iter().copied())
+    }
+
+    /// The file's bytes.
+    pub fn to_bytes(&self) -> Vec<u8> {
+        let info = serde_json::to_vec(&self.info).unwrap_or_default();
+        let n = self.nodes();
+        let m = self.edges();
+        let mut out = Vec::with_capacity(48 + info.len() + 12 * n + 8 * m);
+        out.extend_from_slice(MAGIC);
+        out.extend_from_slice(&FORMAT_VERSION.to_le_bytes());
+        out.extend_from_slice(&(info.len() as u32).to_le_bytes());
+        out.extend_from_slice(&info);
+        out.extend_from_slice(&(n as u64).to_le_bytes());
+        out.extend_from_slice(&(m as u64).to_le_bytes());
+        for v in &self.lat {
+            out.extend_from_slice(&v.to_le_bytes());
+        }
+        for v in &self.lon {
+            out.extend_from_slice(&v.to_le_bytes());
+        }
+        for arr in [&self.first_out, &self.head, &self.time] {
+            for v in arr.iter() {
+                out.extend_from_slice(&v.to_le_bytes());
+            }
+        }
+        out
+    }
+
+    /// Reads a graph file, checking its version, sizes and structure.
+    pub fn from_source(source: &Source) -> Result<Graph> {
+        let bad = |problem: String| Error::input(&source.name, Location::File, problem);
+        let bytes = &source.bytes[..];
+        if bytes.len() < 24 || &bytes[..16] != MAGIC {
+            return Err(bad(
+                "not a zaitaku road graph (build one with `zaitaku network build --pbf F.osm.pbf --out F.graph`)".into(),
+            ));
+        }
+        let mut at: usize = 16;
+        let mut take = |len: usize| -> Result<&[u8]> {
+            let end = at.checked_add(len).filter(|&e| e <= bytes.len()).ok_or_else(|| {
+                bad(format!(
+                    "truncated road graph: {} bytes, more expected at byte {at}",
+                    bytes.len()
+                ))
+            })?;
+            let s = &bytes[at..end];
+            at = end;
+            Ok(s)
+        };
+        let u32_at = |s: &[u8]| u32::from_le_bytes([s[0], s[1], s[2], s[3]]);
+        let version = u32_at(take(4)?);
+        if version != FORMAT_VERSION {
+            return Err(bad(format!(
+                "road graph format version {version}; this zaitaku reads version {FORMAT_VERSION}: rebuild it with \
+                 `zaitaku network build`"
+            )));
+        }
+        let info_len = u32_at(take(4)?) as usize;
+        let info: GraphInfo = serde_json::from_slice(take(info_len)?)
+            .map_err(|e| bad(format!("road graph: unreadable description block: {e}")))?;
+        let u64_at = |s: &[u8]| u64::from_le_bytes([s[0], s[1], s[2], s[3], s[4], s[5], s[6], s[7]]);
+        let n = u64_at(take(8)?);
+        let m = u64_at(take(8)?);
+        if n >= u64::from(u32::MAX) || m >= u64::from(u32::MAX) {
+            return Err(bad(format!("road graph: {n} nodes and {m} edges exceed the format's limits")));
+        }
+        let (n, m) = (n as usize, m as usize);
+        let expected = 16 + 4 + 4 + info_len + 16 + 4 * (2 * n + (n + 1) + 2 * m);
+        if bytes.len() != expected {
+            return Err(bad(format!(
+                "road graph of {n} nodes and {m} edges should be {expected} bytes, the file has {} (truncated or damaged)",
+                bytes.len()
+            )));
+        }
+        let words = |s: &[u8]| -> Vec<u32> { s.chunks_exact(4).map(u32_at).collect() };
+        let lat: Vec<i32> = words(take(4 * n)?).into_iter().map(|w| w as i32).collect();
+        let lon: Vec<i32> = words(take(4 * n)?).into_iter().map(|w| w as i32).collect();
+        let first_out = words(take(4 * (n + 1))?);
+        let head = words(take(4 * m)?);
+        let time = words(take(4 * m)?);
+        if first_out.first() != Some(&0)
+            || first_out.last().map(|&x| x as usize) != Some(m)
+            || first_out.windows(2).any(|w| w[0] > w[1])
+        {
+            return Err(bad("road graph: edge offsets out of order (damaged file)".into()));
+        }
+        if head.iter().any(|&h| h as usize >= n) || time.contains(&0) {
+            return Err(bad("road graph: an edge leads to no node or takes no time (damaged file)".into()));
+        }
+        let in_range = |la: i32, lo: i32| (-900_000_000..=900_000_000).contains(&la) && (-1_800_000_000..=1_800_000_000).contains(&lo);
+        if lat.iter().zip(&lon).any(|(&la, &lo)| !in_range(la, lo)) {
+            return Err(bad("road graph: a node lies outside -90..90, -180..180 degrees (damaged file)".into()));
+        }
+        Ok(Graph {
+            info,
+            lat,
+            lon,
+            first_out,
+            head,
+            time,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn tiny() -> Graph {
+        Graph {
+            info: GraphInfo {
+                source: "t".into(),
+                source_sha256: String::new(),
+                zaitaku_version: "0".into(),
+                speeds_kmh: vec![],
+                ways_by_class: vec![],
+                ways_left_out: vec![],
+                nodes_before: 2,
+                edges_before: 2,
+                components_dropped: 0,
+                nodes_dropped: 0,
+            },
+            lat: vec![360_000_000, 360_010_000],
+            lon: vec![1_380_000_000, 1_380_000_000],
+            first_out: vec![0, 1, 2],
+            head: vec![1, 0],
+            time: vec![75, 80],
+        }
+    }
+
+    #[test]
+    fn round_trip_and_damage() {
+        let g = tiny();
+        let bytes = g.to_bytes();
+        assert_eq!(Graph::from_source(&Source::new("g", bytes.clone())).unwrap(), g);
+        let cut = Graph::from_source(&Source::new("g", bytes[..bytes.len() - 3].to_vec())).unwrap_err();
+        assert!(cut.to_string().contains("truncated or damaged"), "{cut}");
+        let mut other = bytes.clone();
+        other[16] = 9;
+        let v = Graph::from_source(&Source::new("g", other)).unwrap_err();
+        assert!(v.to_string().contains("format version 9"), "{v}");
+        let foreign = Graph::from_source(&Source::new("g", b"PK\x03\x04 not a graph at all".to_vec())).unwrap_err();
+        assert!(foreign.to_string().contains("not a zaitaku road graph"), "{foreign}");
+    }
+}

@@ -1,0 +1,115 @@
+//! Dijkstra's algorithm on a [`Graph`]: one search from many sources (each node's time to
+//! the nearest source) and bounded searches reused across many sources.
+//!
+//! The heap holds `(time << 32) | node` in one `u64`, so ties settle in node order and the
+//! results do not depend on how the sources are listed.
+
+use super::Graph;
+use std::cmp::Reverse;
+use std::collections::BinaryHeap;
+
+/// Time of a node no source reaches.
+pub const UNREACHED: u32 = u32::MAX;
+
+/// A search whose buffers are kept between runs: a run costs time in proportion to the
+/// nodes it reaches, not to the graph.
+pub struct Search {
+    dist: Vec<u32>,
+    touched: Vec<u32>,
+    heap: BinaryHeap<Reverse<u64>>,
+}
+
+impl Search {
+    pub fn new(nodes: usize) -> Search {
+        Search {
+            dist: vec![UNREACHED; nodes],
+            touched: Vec::new(),
+            heap: BinaryHeap::new(),
+        }
+    }
+
+    /// Runs from `sources` (node, start time) and calls `settle(node, time)` once for every
+    /// node reached within `limit` (inclusive), in order of time.
+    pub fn run(&mut self, graph: &Graph, sources: &[(u32, u32)], limit: u32, mut settle: impl FnMut(u32, u32)) {
+        for &v in &self.touched {
+            self.dist[v as usize] = UNREACHED;
+        }
+        self.touched.clear();
+        self.heap.clear();
+        for &(v, t) in sources {
+            if t <= limit && t < self.dist[v as usize] {
+                if self.dist[v as usize] == UNREACHED {
+                    self.touched.push(v);
+                }
+                self.dist[v as usize] = t;
+                self.heap.push(Reverse((u64::from(t) << 32) | u64::from(v)));
+            }
+        }
+        while let Some(Reverse(key)) = self.heap.pop() {
+            let (t, v) = ((key >> 32) as u32, key as u32);
+            if t > self.dist[v as usize] {
+                continue;
+            }
+            settle(v, t);
+            for (w, dt) in graph.out(v as usize) {
+                let nt = t.saturating_add(dt);
+                let old = self.dist[w as usize];
+                if nt < old && nt <= limit {
+                    if old == UNREACHED {
+                        self.touched.push(w);
+                    }
+                    self.dist[w as usize] = nt;
+                    self.heap.push(Reverse((u64::from(nt) << 32) | u64::from(w)));
+                }
+            }
+        }
+    }
+}
+
+/// Every node's time from the nearest of `sources` (node, start time), or [`UNREACHED`].
+pub fn multi_source(graph: &Graph, sources: &[(u32, u32)]) -> Vec<u32> {
+    let mut search = Search::new(graph.nodes());
+    search.run(graph, sources, UNREACHED - 1, |_, _| {});
+    search.dist
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::network::GraphInfo;
+
+    /// a -> b -> c, a -> c slow, c -> a.
+    fn graph() -> Graph {
+        Graph {
+            info: GraphInfo {
+                source: String::new(),
+                source_sha256: String::new(),
+                zaitaku_version: String::new(),
+                speeds_kmh: vec![],
+                ways_by_class: vec![],
+                ways_left_out: vec![],
+                nodes_before: 3,
+                edges_before: 4,
+                components_dropped: 0,
+                nodes_dropped: 0,
+            },
+            lat: vec![0; 3],
+            lon: vec![0; 3],
+            first_out: vec![0, 2, 3, 4],
+            head: vec![1, 2, 2, 0],
+            time: vec![10, 50, 15, 7],
+        }
+    }
+
+    #[test]
+    fn shortest_times_and_limits() {
+        let g = graph();
+        assert_eq!(multi_source(&g, &[(0, 0)]), vec![0, 10, 25]);
+        assert_eq!(multi_source(&g, &[(2, 0)]), vec![7, 17, 0]);
+        // Two sources with start times: the nearer wins.
+        assert_eq!(multi_source(&g, &[(0, 20), (1, 0)]), vec![22, 0, 15]);
+        let mut seen = Vec::new();
+        Search::new(3).run(&g, &[(0, 0)], 24, |v, t| seen.push((v, t)));
+        assert_eq!(seen, vec![(0, 0), (1, 10)]);
+    }
+}
