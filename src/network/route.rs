@@ -107,7 +107,8 @@ mod tests {
         assert_eq!(multi_source(&g, &[(0, 0)]), vec![0, 10, 25]);
         assert_eq!(multi_source(&g, &[(2, 0)]), vec![7, 17, 0]);
         // Two sources with start times: the nearer wins.
-        assert_eq!(multi_source(&g, &[(0, 20), (1, 0)]), vec![22, 0, 15]);
+        assert_eq!(multi_source(&g, &[(0, 20), (1, 0)]), vec![20, 0, 15]);
+        assert_eq!(multi_source(&g, &[(0, 30), (1, 0)]), vec![22, 0, 15]);
         let mut seen = Vec::new();
         Search::new(3).run(&g, &[(0, 0)], 24, |v, t| seen.push((v, t)));
         assert_eq!(seen, vec![(0, 0), (1, 10)]);
