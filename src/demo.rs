@@ -32,6 +32,7 @@ pub fn sources() -> InputSources {
         keys: MunicipalityKeys::default(),
         scenario: None,
         year: None,
+        network: None,
     }
 }
 

@@ -192,6 +192,9 @@ struct InputArgs {
     /// Year of projected population files (national land data 将来推計人口メッシュ).
     #[arg(long)]
     year: Option<u16>,
+    /// Road graph (`zaitaku network build`): travel-time reach (coverage, indicators).
+    #[arg(long)]
+    network: Option<PathBuf>,
     /// Population mesh CSV (repeatable). Without it, demand is area on a 500 m grid.
     #[arg(long)]
     population: Vec<PathBuf>,
@@ -355,13 +358,6 @@ impl InputArgs {
             .map(zaitaku::inputs::scenario::load_scenario)
             .transpose()?;
         let s = scenario.clone().unwrap_or_default();
-        if let Some(network) = &s.network {
-            return Err(Error::Usage(format!(
-                "the scenario names a road network ({}): travel-time reach is not available in this version; \
-                 remove `network` to use straight-line reach",
-                network.display()
-            )));
-        }
         let pick = |flag: &[PathBuf], file: &[PathBuf]| if flag.is_empty() { file.to_vec() } else { flag.to_vec() };
         // An optional file: the flag's, else the scenario's.
         let optional = |flag: &Option<PathBuf>, file: &Option<PathBuf>| {
@@ -394,6 +390,7 @@ impl InputArgs {
                 name_suffix: self.name_suffix_key.clone(),
             },
             year: self.year.or(s.year),
+            network: optional(&self.network, &s.network)?,
             scenario,
         })
     }

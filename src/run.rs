@@ -53,7 +53,7 @@ pub fn coverage(sources: &InputSources, out_dir: &Path, progress: Progress) -> R
     let read_s = t.elapsed().as_secs_f64();
 
     let t = Instant::now();
-    let reach = straight_line_reach(&study.demand.places(), &study.institutions, &study.rules, progress);
+    let (reach, road) = measure_reach(&study, progress)?;
     let reach_s = t.elapsed().as_secs_f64();
 
     let t = Instant::now();
@@ -62,10 +62,13 @@ pub fn coverage(sources: &InputSources, out_dir: &Path, progress: Progress) -> R
 
     let t = Instant::now();
     let mut out = OutDir::create(out_dir)?;
-    let summary = summary_json(&study, &reach, &cov);
+    let mut summary = summary_json(&study, &reach, &cov);
+    add_network_summary(&mut summary, &study, road.as_ref());
     let spinner = progress.spinner("writing");
     spinner.set_message(out_dir.display().to_string());
-    let written = write_coverage(&mut out, &study, &reach, &cov, &summary).and_then(|_| write_lock(&mut out, &study));
+    let written = write_coverage(&mut out, &study, &reach, &cov, &summary)
+        .and_then(|_| write_unsnapped(&mut out, &study, road.as_ref()))
+        .and_then(|_| write_lock(&mut out, &study));
     spinner.finish_and_clear();
     written?;
     let mut timings = Timings {
@@ -88,6 +91,132 @@ pub fn coverage(sources: &InputSources, out_dir: &Path, progress: Progress) -> R
     })
 }
 
+/// Reach of a study: travel time on its road graph when it has one (`--network`), else
+/// straight-line distance. With a graph, also what could not be placed on it; a graph that
+/// misses most of the study's demand is an error naming the places.
+pub fn measure_reach(
+    study: &Study,
+    progress: Progress,
+) -> Result<(ReachTable, Option<crate::reach::network::NetworkReach>)> {
+    let places = study.demand.places();
+    let Some((name, graph)) = &study.network else {
+        return Ok((
+            straight_line_reach(&places, &study.institutions, &study.rules, progress),
+            None,
+        ));
+    };
+    let road = crate::reach::network::network_reach(&places, &study.institutions, &study.rules, graph, progress)?;
+    let total: f64 = study.demand.cells.iter().map(|c| c.demand).sum();
+    let off: f64 = road
+        .unsnapped_places
+        .iter()
+        .map(|&(i, _)| study.demand.cells[i].demand)
+        .sum();
+    if !road.unsnapped_places.is_empty() && (total <= 0.0 || off > 0.5 * total) {
+        let examples: Vec<String> = road
+            .unsnapped_places
+            .iter()
+            .take(3)
+            .map(|&(i, m)| {
+                let c = &study.demand.cells[i];
+                format!(
+                    "mesh {} ({:.5}, {:.5}) {:.1} km from the nearest road node",
+                    c.mesh,
+                    c.lat,
+                    c.lon,
+                    m / 1000.0
+                )
+            })
+            .collect();
+        return Err(crate::error::Error::input(
+            name,
+            crate::error::Location::File,
+            format!(
+                "the road network does not cover the study area: {} of {} demand places ({:.0} % of demand) are farther \
+                 than snap_limit_m {} m from every road node, e.g. {}",
+                road.unsnapped_places.len(),
+                places.len(),
+                100.0 * off / total.max(f64::MIN_POSITIVE),
+                study.rules.network.snap_limit_m,
+                examples.join("; ")
+            ),
+        ));
+    }
+    Ok((road.table.clone(), Some(road)))
+}
+
+/// Refuses travel-time mode for a command that measures straight-line reach only.
+fn straight_line_only(study: &Study, command: &str) -> Result<()> {
+    match &study.network {
+        Some(_) => Err(crate::error::Error::Usage(format!(
+            "{command}: travel-time reach (--network) is available for coverage and indicators; {command} measures \
+             straight-line reach in this version (run it without --network)"
+        ))),
+        None => Ok(()),
+    }
+}
+
+/// summary.json's `network`: the graph, the snapping rules and what did not snap.
+fn add_network_summary(summary: &mut Value, study: &Study, road: Option<&crate::reach::network::NetworkReach>) {
+    let (Some((name, graph)), Some(road), Value::Object(o)) = (&study.network, road, summary) else {
+        return;
+    };
+    let net = &study.rules.network;
+    o.insert(
+        "network".into(),
+        json!({
+            "file": name,
+            "built_from": graph.info.source,
+            "built_from_sha256": graph.info.source_sha256,
+            "nodes": graph.nodes(),
+            "edges": graph.edges(),
+            "offroad_kmh": net.offroad_kmh,
+            "snap_limit_m": net.snap_limit_m,
+            "places_not_on_network": road.unsnapped_places.len(),
+            "institutions_not_on_network": road.unsnapped_institutions.len(),
+            "mean_snap_m": crate::outputs::round(road.place_snap_m.0, 1),
+            "max_snap_m": crate::outputs::round(road.place_snap_m.1, 1),
+            "reach": "a provider counts when it is within reach_min by road and within reach_km in a straight line",
+        }),
+    );
+}
+
+/// unsnapped.csv (travel-time mode): demand places and institutions farther than the snap
+/// limit from every road node: not reached by road, and listed rather than dropped.
+fn write_unsnapped(out: &mut OutDir, study: &Study, road: Option<&crate::reach::network::NetworkReach>) -> Result<()> {
+    let Some(road) = road else { return Ok(()) };
+    let places = road.unsnapped_places.iter().map(|&(i, m)| {
+        let c = &study.demand.cells[i];
+        vec![
+            "place".to_string(),
+            c.mesh.to_string(),
+            study.municipalities[c.municipality].code.clone(),
+            format!("{:.6}", c.lat),
+            format!("{:.6}", c.lon),
+            crate::outputs::fmt_num(Some(m), 1),
+            crate::outputs::fmt_num(Some(c.demand), 3),
+        ]
+    });
+    let institutions = road.unsnapped_institutions.iter().map(|&(k, m)| {
+        let inst = &study.institutions[k];
+        vec![
+            "institution".to_string(),
+            inst.id.clone(),
+            String::new(),
+            format!("{:.6}", inst.lat),
+            format!("{:.6}", inst.lon),
+            crate::outputs::fmt_num(Some(m), 1),
+            String::new(),
+        ]
+    });
+    crate::outputs::tables::write_csv(
+        out,
+        "unsnapped.csv",
+        &["kind", "id", "municipality_code", "lat", "lon", "snap_m", "demand"],
+        places.chain(institutions),
+    )
+}
+
 /// What an access run produced.
 pub struct AccessRun {
     /// Per role, in rules order.
@@ -108,6 +237,7 @@ pub fn access(
     let study = inputs::load(sources, progress);
     spinner.finish_and_clear();
     let study = study?;
+    straight_line_only(&study, "access")?;
     let reach = straight_line_reach(&study.demand.places(), &study.institutions, &study.rules, progress);
     let run = access_on(&study, &reach, out_dir, progress, decay)?;
     Ok((study, run))
@@ -302,7 +432,7 @@ pub fn indicators(
         study.rejects.extend(rejects);
         target_list = t;
     }
-    let reach = straight_line_reach(&study.demand.places(), &study.institutions, &study.rules, progress);
+    let (reach, _) = measure_reach(&study, progress)?;
     let cov = coverage::compute(&study.demand, &study.municipalities, &study.rules, &reach);
     indicators_on(&study, &catalogue, &values, &target_list, &cov, out_dir)
 }
@@ -596,6 +726,8 @@ pub fn catchments(
     spinner.finish_and_clear();
     let study = study?;
     check_regions_complete(&study, allow_partial)?;
+    straight_line_only(&study, "catchments")?;
+    straight_line_only(&study, "suggest")?;
     let reach = straight_line_reach(&study.demand.places(), &study.institutions, &study.rules, progress);
     let cov = coverage::compute(&study.demand, &study.municipalities, &study.rules, &reach);
     // A layout proposed for one year of a projection is also checked in every other year.
@@ -806,7 +938,7 @@ pub struct CompareRun {
 /// A scenario's study, reach and coverage.
 fn scenario_run(sources: &InputSources, progress: Progress) -> Result<(Study, ReachTable, Coverage)> {
     let study = inputs::load(sources, progress)?;
-    let reach = straight_line_reach(&study.demand.places(), &study.institutions, &study.rules, progress);
+    let (reach, _) = measure_reach(&study, progress)?;
     let cov = coverage::compute(&study.demand, &study.municipalities, &study.rules, &reach);
     Ok((study, reach, cov))
 }
@@ -845,7 +977,7 @@ pub fn compare(base: &Path, alt: &Path, out_dir: &Path, progress: Progress, min_
     let (bs, as_) = (scenario_sources(base)?, scenario_sources(alt)?);
     let mut how = Vec::new();
     let (base_side, alt_side) = match (&bs, &as_) {
-        (Some(b), Some(a)) if same_inputs(b, a) => {
+        (Some(b), Some(a)) if same_inputs(b, a) && b.network.is_none() && a.network.is_none() => {
             let t = Instant::now();
             let raw = inputs::load_raw(b, progress)?;
             let mut base_study = raw.clone();
@@ -1107,7 +1239,7 @@ pub fn coverage_years(
     let study = inputs::load(&src, progress)?;
     let read_s = t.elapsed().as_secs_f64();
     let t = Instant::now();
-    let reach = straight_line_reach(&study.demand.places(), &study.institutions, &study.rules, progress);
+    let (reach, _) = measure_reach(&study, progress)?;
     let reach_s = t.elapsed().as_secs_f64();
     let t = Instant::now();
     let values = if years.len() > 1 {

@@ -43,6 +43,8 @@ pub struct InputSources {
     pub scenario: Option<scenario::Scenario>,
     /// The year of projected population files (`--year`).
     pub year: Option<u16>,
+    /// A road graph file (`--network`): travel-time reach instead of straight-line.
+    pub network: Option<Source>,
 }
 
 /// How one file was read: the no-lost-rows account (read = accepted + rejected).
@@ -95,6 +97,8 @@ pub struct Study {
     pub files: Vec<FileReport>,
     /// The scenario applied, if any (written to `scenario.lock.json`).
     pub scenario: Option<scenario::Applied>,
+    /// The road graph of travel-time mode, with its file's name.
+    pub network: Option<(String, std::sync::Arc<crate::network::Graph>)>,
 }
 
 /// Reads every input of a study. File-level problems stop here, before anything is written;
@@ -112,10 +116,24 @@ pub fn load_raw(sources: &InputSources, progress: Progress) -> Result<Study> {
         Some(src) => (Rules::parse(src)?, src.name.clone()),
         None => (Rules::builtin(), "built-in".to_string()),
     };
-    let (m, tables) = rayon::join(
+    let (m, (tables, network)) = rayon::join(
         || read_municipalities(&sources.municipalities, &sources.keys),
-        || read_tables(sources),
+        || {
+            rayon::join(
+                || read_tables(sources),
+                || {
+                    sources
+                        .network
+                        .as_ref()
+                        .map(|s| {
+                            crate::network::Graph::from_source(s).map(|g| (s.name.clone(), std::sync::Arc::new(g)))
+                        })
+                        .transpose()
+                },
+            )
+        },
     );
+    let network = network?;
     let m = m?;
     let tables = tables?;
 
@@ -188,6 +206,7 @@ pub fn load_raw(sources: &InputSources, progress: Progress) -> Result<Study> {
         rejects,
         files,
         scenario: None,
+        network,
     })
 }
 

@@ -400,7 +400,9 @@ fn network_rules(
 ) -> Result<NetworkRules> {
     let builtin = || -> NetworkRules {
         let parsed: RulesFile = toml::from_str(DEFAULT_RULES).unwrap_or_else(|e| panic!("built-in rules: {e}"));
-        let n = parsed.network.unwrap_or_else(|| panic!("the built-in rules hold [network]"));
+        let n = parsed
+            .network
+            .unwrap_or_else(|| panic!("the built-in rules hold [network]"));
         let get = |v: &Option<Spanned<f64>>| v.as_ref().map(|x| *x.get_ref()).unwrap_or(f64::NAN);
         NetworkRules {
             offroad_kmh: get(&n.offroad_kmh),
@@ -418,7 +420,10 @@ fn network_rules(
         if x.is_finite() && x > 0.0 {
             Ok(x)
         } else {
-            Err(bad(v.span(), format!("[network] {what} must be a positive number, not {x}")))
+            Err(bad(
+                v.span(),
+                format!("[network] {what} must be a positive number, not {x}"),
+            ))
         }
     };
     if let Some(v) = &f.offroad_kmh {

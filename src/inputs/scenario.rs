@@ -584,13 +584,6 @@ pub fn sources(s: &Scenario) -> Result<crate::inputs::InputSources> {
             format!("the scenario names no {what} ([inputs] {what} = ...)"),
         )
     };
-    if s.network.is_some() {
-        return Err(Error::input(
-            &file,
-            Location::File,
-            "the scenario names a road network: travel-time reach is not available in this version",
-        ));
-    }
     let read_all = |paths: &[PathBuf]| paths.iter().map(|p| Source::read(p)).collect::<Result<Vec<_>>>();
     if s.institutions.is_empty() {
         return Err(need("institutions"));
@@ -608,5 +601,6 @@ pub fn sources(s: &Scenario) -> Result<crate::inputs::InputSources> {
         keys: Default::default(),
         scenario: Some(s.clone()),
         year: s.year,
+        network: s.network.as_deref().map(Source::read).transpose()?,
     })
 }

@@ -75,7 +75,10 @@ impl Graph {
     /// Edges leaving `v`: (head, time).
     pub fn out(&self, v: usize) -> impl Iterator<Item = (u32, u32)> + '_ {
         let range = self.first_out[v] as usize..self.first_out[v + 1] as usize;
-        self.head[range.clone()].iter().copied().zip(self.time[range].iter().copied())
+        self.head[range.clone()]
+            .iter()
+            .copied()
+            .zip(self.time[range].iter().copied())
     }
 
     /// The file's bytes.
@@ -110,7 +113,8 @@ impl Graph {
         let bytes = &source.bytes[..];
         if bytes.len() < 24 || &bytes[..16] != MAGIC {
             return Err(bad(
-                "not a zaitaku road graph (build one with `zaitaku network build --pbf F.osm.pbf --out F.graph`)".into(),
+                "not a zaitaku road graph (build one with `zaitaku network build --pbf F.osm.pbf --out F.graph`)"
+                    .into(),
             ));
         }
         let mut at: usize = 16;
@@ -140,7 +144,9 @@ impl Graph {
         let n = u64_at(take(8)?);
         let m = u64_at(take(8)?);
         if n >= u64::from(u32::MAX) || m >= u64::from(u32::MAX) {
-            return Err(bad(format!("road graph: {n} nodes and {m} edges exceed the format's limits")));
+            return Err(bad(format!(
+                "road graph: {n} nodes and {m} edges exceed the format's limits"
+            )));
         }
         let (n, m) = (n as usize, m as usize);
         let expected = 16 + 4 + 4 + info_len + 16 + 4 * (2 * n + (n + 1) + 2 * m);
@@ -163,11 +169,17 @@ impl Graph {
             return Err(bad("road graph: edge offsets out of order (damaged file)".into()));
         }
         if head.iter().any(|&h| h as usize >= n) || time.contains(&0) {
-            return Err(bad("road graph: an edge leads to no node or takes no time (damaged file)".into()));
+            return Err(bad(
+                "road graph: an edge leads to no node or takes no time (damaged file)".into(),
+            ));
         }
-        let in_range = |la: i32, lo: i32| (-900_000_000..=900_000_000).contains(&la) && (-1_800_000_000..=1_800_000_000).contains(&lo);
+        let in_range = |la: i32, lo: i32| {
+            (-900_000_000..=900_000_000).contains(&la) && (-1_800_000_000..=1_800_000_000).contains(&lo)
+        };
         if lat.iter().zip(&lon).any(|(&la, &lo)| !in_range(la, lo)) {
-            return Err(bad("road graph: a node lies outside -90..90, -180..180 degrees (damaged file)".into()));
+            return Err(bad(
+                "road graph: a node lies outside -90..90, -180..180 degrees (damaged file)".into(),
+            ));
         }
         Ok(Graph {
             info,

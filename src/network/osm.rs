@@ -44,7 +44,13 @@ pub fn parse_maxspeed(value: &str) -> Option<f64> {
     let v = value.split(';').next()?.trim();
     let (number, mph) = match v.strip_suffix("mph") {
         Some(n) => (n.trim(), true),
-        None => (v.trim_end_matches("km/h").trim_end_matches("kmh").trim_end_matches("kph").trim(), false),
+        None => (
+            v.trim_end_matches("km/h")
+                .trim_end_matches("kmh")
+                .trim_end_matches("kph")
+                .trim(),
+            false,
+        ),
     };
     let x: f64 = number.parse().ok()?;
     if !(x.is_finite() && x > 0.0 && x <= 300.0) {
@@ -54,7 +60,12 @@ pub fn parse_maxspeed(value: &str) -> Option<f64> {
 }
 
 /// The verdict on one way from its tags.
-fn judge<'a>(id: i64, tags: impl Iterator<Item = (&'a str, &'a str)>, refs: Vec<i64>, classes: &[(String, f64)]) -> Verdict {
+fn judge<'a>(
+    id: i64,
+    tags: impl Iterator<Item = (&'a str, &'a str)>,
+    refs: Vec<i64>,
+    classes: &[(String, f64)],
+) -> Verdict {
     let mut highway = None;
     let (mut access, mut vehicle, mut motor_vehicle, mut motorcar) = (None, None, None, None);
     let (mut oneway, mut junction, mut maxspeed, mut area) = (None, None, None, None);
@@ -149,7 +160,7 @@ fn each_block<T: Send>(
                         map(&mut acc, element);
                     }
                     let done = blocks.fetch_add(1, Ordering::Relaxed) + 1;
-                    if done % 64 == 0 {
+                    if done.is_multiple_of(64) {
                         bar.set_message(format!("{done} blocks"));
                     }
                 }

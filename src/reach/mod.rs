@@ -6,6 +6,7 @@
 //! was measured.
 
 pub mod bands;
+pub mod network;
 pub mod straight;
 
 use serde::Serialize;

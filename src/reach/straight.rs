@@ -46,7 +46,7 @@ pub fn to_xyz(lon: f64, lat: f64) -> [f64; 3] {
 }
 
 /// Great-circle distance for a chord length, metres.
-fn arc_from_chord(chord: f64) -> f64 {
+pub fn arc_from_chord(chord: f64) -> f64 {
     2.0 * EARTH_RADIUS_M * (chord / (2.0 * EARTH_RADIUS_M)).min(1.0).asin()
 }
 

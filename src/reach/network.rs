@@ -1,0 +1,221 @@
+//! Travel-time reach on a road [`Graph`].
+//!
+//! Every demand place and every institution is snapped to its nearest road node (an R-tree
+//! of nodes on the sphere); the leg off the road costs its straight-line length at the rules'
+//! `offroad_kmh`. A place or institution farther than `snap_limit_m` from every node is not
+//! on the network: it is listed in [`NetworkReach`], a place counts as reached by nothing, an
+//! institution serves nobody by road.
+//!
+//! Per role, one multi-source Dijkstra from all its providers gives every place the minutes
+//! to the nearest; a search per provider, bounded by the role's `reach_min`, counts the
+//! providers within reach. A provider counts only if it meets both limits: within
+//! `reach_min` by road and within `reach_km` in a straight line (the 16 km fee rule and a
+//! 30-minute response together). Times are whole tenths of a second, so counts are exact and
+//! do not depend on the thread count.
+
+use super::straight::{arc_from_chord, to_xyz, within_m};
+use super::{ReachTable, ReachUnit, RoleReach};
+use crate::error::{Error, Result};
+use crate::inputs::institutions::Institution;
+use crate::inputs::rules::Rules;
+use crate::network::route::{multi_source, Search, UNREACHED};
+use crate::network::Graph;
+use crate::progress::Progress;
+use rayon::prelude::*;
+use rstar::primitives::GeomWithData;
+use rstar::RTree;
+
+/// Where a point joins the road network.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Snap {
+    pub node: u32,
+    /// Straight-line distance to the node (great circle), metres.
+    pub metres: f64,
+}
+
+/// Snaps points (lon, lat) to their nearest graph node.
+pub fn snap(graph: &Graph, points: &[(f64, f64)]) -> Vec<Snap> {
+    let nodes: Vec<GeomWithData<[f64; 3], u32>> = (0..graph.nodes())
+        .map(|v| {
+            let (lon, lat) = graph.coord(v);
+            GeomWithData::new(to_xyz(lon, lat), v as u32)
+        })
+        .collect();
+    let tree = RTree::bulk_load(nodes);
+    points
+        .par_iter()
+        .map(|&(lon, lat)| {
+            let p = to_xyz(lon, lat);
+            match tree.nearest_neighbor(&p) {
+                Some(n) => {
+                    let g = n.geom();
+                    let chord = ((g[0] - p[0]).powi(2) + (g[1] - p[1]).powi(2) + (g[2] - p[2]).powi(2)).sqrt();
+                    Snap {
+                        node: n.data,
+                        metres: arc_from_chord(chord),
+                    }
+                }
+                None => Snap {
+                    node: u32::MAX,
+                    metres: f64::INFINITY,
+                },
+            }
+        })
+        .collect()
+}
+
+/// Reach on the road network, and what could not be placed on it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct NetworkReach {
+    pub table: ReachTable,
+    /// Demand places farther than the snap limit from every road node: (place, metres).
+    pub unsnapped_places: Vec<(usize, f64)>,
+    /// Institutions farther than the snap limit: (institution, metres).
+    pub unsnapped_institutions: Vec<(usize, f64)>,
+    /// Off-road legs of the places that did snap, metres: (mean, max).
+    pub place_snap_m: (f64, f64),
+}
+
+/// Travel time of an off-road leg, tenths of a second.
+fn leg(metres: f64, kmh: f64) -> u32 {
+    (metres / (kmh / 3.6) * 10.0).round() as u32
+}
+
+/// Travel-time reach of every role at every place.
+pub fn network_reach(
+    places: &[(f64, f64)],
+    institutions: &[Institution],
+    rules: &Rules,
+    graph: &Graph,
+    progress: Progress,
+) -> Result<NetworkReach> {
+    if let Some(role) = rules.roles.iter().find(|r| r.reach_min.is_none()) {
+        return Err(Error::Usage(format!(
+            "travel-time mode: role '{}' has no reach_min in the rules (every role needs one with --network)",
+            role.id
+        )));
+    }
+    let net = &rules.network;
+    let limit = net.snap_limit_m;
+    let place_snaps = snap(graph, places);
+    let inst_points: Vec<(f64, f64)> = institutions.iter().map(|i| (i.lon, i.lat)).collect();
+    let inst_snaps = snap(graph, &inst_points);
+    let on = |s: &Snap| s.metres <= limit;
+    let unsnapped_places: Vec<(usize, f64)> = place_snaps
+        .iter()
+        .enumerate()
+        .filter(|(_, s)| !on(s))
+        .map(|(i, s)| (i, s.metres))
+        .collect();
+    let unsnapped_institutions: Vec<(usize, f64)> = inst_snaps
+        .iter()
+        .enumerate()
+        .filter(|(_, s)| !on(s))
+        .map(|(i, s)| (i, s.metres))
+        .collect();
+    let snapped: Vec<f64> = place_snaps.iter().filter(|s| on(s)).map(|s| s.metres).collect();
+    let place_snap_m = (
+        snapped.iter().sum::<f64>() / snapped.len().max(1) as f64,
+        snapped.iter().copied().fold(0.0, f64::max),
+    );
+    // Places at each node (CSR), with their off-road legs.
+    let n = graph.nodes();
+    let mut first = vec![0u32; n + 1];
+    for s in place_snaps.iter().filter(|s| on(s)) {
+        first[s.node as usize + 1] += 1;
+    }
+    for v in 0..n {
+        first[v + 1] += first[v];
+    }
+    let mut fill = first.clone();
+    let mut at_node = vec![0u32; snapped.len()];
+    for (i, s) in place_snaps.iter().enumerate().filter(|(_, s)| on(s)) {
+        at_node[fill[s.node as usize] as usize] = i as u32;
+        fill[s.node as usize] += 1;
+    }
+    let place_leg: Vec<u32> = place_snaps.iter().map(|s| leg(s.metres, net.offroad_kmh)).collect();
+
+    let bar = progress.bar(
+        rules.roles.len() as u64 * institutions.len().max(1) as u64,
+        "road reach",
+    );
+    let mut roles = Vec::with_capacity(rules.roles.len());
+    for role in &rules.roles {
+        bar.set_message(role.id.clone());
+        let providers: Vec<usize> = institutions
+            .iter()
+            .enumerate()
+            .filter(|(k, inst)| role.matches(inst) && on(&inst_snaps[*k]))
+            .map(|(k, _)| k)
+            .collect();
+        let total = institutions.iter().filter(|i| role.matches(i)).count();
+        let sources: Vec<(u32, u32)> = providers
+            .iter()
+            .map(|&k| (inst_snaps[k].node, leg(inst_snaps[k].metres, net.offroad_kmh)))
+            .collect();
+        let dist = multi_source(graph, &sources);
+        let nearest: Vec<f64> = place_snaps
+            .iter()
+            .zip(&place_leg)
+            .map(|(s, &l)| {
+                if !on(s) || dist[s.node as usize] == UNREACHED {
+                    f64::INFINITY
+                } else {
+                    f64::from(dist[s.node as usize] + l) / 600.0
+                }
+            })
+            .collect();
+        let reach_tenths = (role.reach_min.unwrap_or(0.0) * 600.0).round() as u32;
+        let reach_m = role.reach_km * 1000.0;
+        // Bounded searches, providers split into chunks with a search each; counts summed.
+        let chunk = providers.len().div_ceil(rayon::current_num_threads() * 8).max(1);
+        let in_reach = providers
+            .par_chunks(chunk)
+            .map(|ks| {
+                let mut search = Search::new(n);
+                let mut counts = vec![0u32; places.len()];
+                for (&k, src) in ks.iter().zip(sources_of(ks, &inst_snaps, net.offroad_kmh)) {
+                    let at = inst_points[k];
+                    search.run(graph, &[src], reach_tenths, |v, t| {
+                        for &i in &at_node[first[v as usize] as usize..first[v as usize + 1] as usize] {
+                            let i = i as usize;
+                            if t + place_leg[i] <= reach_tenths && within_m(places[i], at, reach_m) {
+                                counts[i] += 1;
+                            }
+                        }
+                    });
+                }
+                bar.inc(ks.len() as u64);
+                counts
+            })
+            .reduce(
+                || vec![0u32; places.len()],
+                |mut a, b| {
+                    for (x, y) in a.iter_mut().zip(b) {
+                        *x += y;
+                    }
+                    a
+                },
+            );
+        roles.push(RoleReach {
+            nearest,
+            in_reach,
+            providers: total,
+        });
+    }
+    bar.finish_and_clear();
+    Ok(NetworkReach {
+        table: ReachTable {
+            unit: ReachUnit::Minutes,
+            roles,
+        },
+        unsnapped_places,
+        unsnapped_institutions,
+        place_snap_m,
+    })
+}
+
+/// The search sources (node, off-road leg) of some providers.
+fn sources_of<'a>(ks: &'a [usize], snaps: &'a [Snap], kmh: f64) -> impl Iterator<Item = (u32, u32)> + 'a {
+    ks.iter().map(move |&k| (snaps[k].node, leg(snaps[k].metres, kmh)))
+}

@@ -1,0 +1,309 @@
+//! Road networks: building graphs from OpenStreetMap, Dijkstra against a plain reference and
+//! networkx, travel-time coverage on the hand-made grid network, and bad inputs.
+
+use serde_json::Value;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+use zaitaku::inputs::Source;
+use zaitaku::network::route::{multi_source, UNREACHED};
+use zaitaku::network::Graph;
+
+fn fixture(p: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures").join(p)
+}
+
+fn zaitaku(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_zaitaku")).args(args).output().unwrap()
+}
+
+fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+/// Builds a graph with the CLI and loads it.
+fn build(pbf: &Path, dir: &Path, extra: &[&str]) -> (PathBuf, Graph) {
+    let out = dir.join("g.graph");
+    let mut args = vec![
+        "network",
+        "build",
+        "--pbf",
+        pbf.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+    ];
+    args.extend_from_slice(extra);
+    let o = zaitaku(&args);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let g = Graph::from_source(&Source::read(&out).unwrap()).unwrap();
+    (out, g)
+}
+
+/// Dijkstra as in a textbook: the unsettled node of least time, found by a scan.
+fn reference_dijkstra(g: &Graph, source: usize) -> Vec<u32> {
+    let n = g.nodes();
+    let mut dist = vec![u64::MAX; n];
+    let mut done = vec![false; n];
+    dist[source] = 0;
+    loop {
+        let Some(v) = (0..n)
+            .filter(|&v| !done[v] && dist[v] != u64::MAX)
+            .min_by_key(|&v| dist[v])
+        else {
+            break;
+        };
+        done[v] = true;
+        for e in g.first_out[v] as usize..g.first_out[v + 1] as usize {
+            let w = g.head[e] as usize;
+            dist[w] = dist[w].min(dist[v] + u64::from(g.time[e]));
+        }
+    }
+    dist.into_iter()
+        .map(|d| if d == u64::MAX { UNREACHED } else { d as u32 })
+        .collect()
+}
+
+#[test]
+fn helsinki_graph_matches_an_independent_build() {
+    let dir = tempfile::tempdir().unwrap();
+    let (_, g) = build(&fixture("osm/helsinki.osm.pbf"), dir.path(), &[]);
+    // pyosmium + geographiclib + networkx with the same rules (scripts/check_network.py):
+    // 1,885 nodes and 2,891 edges before, 1,649 and 2,580 in the largest strongly
+    // connected component; every edge and time equal.
+    assert_eq!((g.info.nodes_before, g.info.edges_before), (1885, 2891));
+    assert_eq!((g.nodes(), g.edges()), (1649, 2580));
+    // networkx's Dijkstra on this graph from three nodes: (nodes reached, farthest, sum).
+    for (source, reached, farthest, sum) in [
+        (663usize, 1649usize, 6415u32, 1_895_839u64),
+        (308, 1649, 6155, 1_868_593),
+        (808, 1649, 5205, 1_673_556),
+    ] {
+        let d = multi_source(&g, &[(source as u32, 0)]);
+        assert_eq!(d.iter().filter(|&&t| t != UNREACHED).count(), reached);
+        assert_eq!(*d.iter().max().unwrap(), farthest);
+        assert_eq!(d.iter().map(|&t| u64::from(t)).sum::<u64>(), sum);
+    }
+    // Random sources: the heap search equals the textbook one.
+    let mut x = 12345u64;
+    for _ in 0..20 {
+        x = x.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+        let s = (x >> 33) as usize % g.nodes();
+        assert_eq!(
+            multi_source(&g, &[(s as u32, 0)]),
+            reference_dijkstra(&g, s),
+            "source {s}"
+        );
+    }
+    // One-way streets: some edge u -> v has no v -> u, and there the times differ.
+    let mut oneway = 0;
+    let mut differ = 0;
+    for u in 0..g.nodes() {
+        for (v, _) in g.out(u) {
+            if !g.out(v as usize).any(|(w, _)| w as usize == u) {
+                oneway += 1;
+                let there = multi_source(&g, &[(u as u32, 0)])[v as usize];
+                let back = multi_source(&g, &[(v, 0)])[u];
+                if there != back {
+                    differ += 1;
+                }
+            }
+        }
+    }
+    assert!(oneway > 50, "{oneway} one-way edges");
+    assert_eq!(differ, oneway);
+    // The same bytes whatever the thread count.
+    let a = std::fs::read(dir.path().join("g.graph")).unwrap();
+    let out2 = dir.path().join("g1.graph");
+    let o = zaitaku(&[
+        "--threads",
+        "1",
+        "network",
+        "build",
+        "--pbf",
+        fixture("osm/helsinki.osm.pbf").to_str().unwrap(),
+        "--out",
+        out2.to_str().unwrap(),
+    ]);
+    assert!(o.status.success());
+    assert_eq!(a, std::fs::read(out2).unwrap());
+}
+
+#[test]
+fn travel_time_coverage_on_the_hand_made_grid_network() {
+    // fixtures/grid/roads.osm.pbf: a primary road (60 km/h) through every cell's column, one
+    // way westbound east of clinic C1, a 10 km/h detour as the only way east, spurs at 30
+    // km/h (scripts/make_grid_network.py). Expected times from networkx and geographiclib.
+    let dir = tempfile::tempdir().unwrap();
+    let (graph, g) = build(&fixture("grid/roads.osm.pbf"), dir.path(), &[]);
+    let expected: Value = serde_json::from_slice(&std::fs::read(fixture("grid/roads_expected.json")).unwrap()).unwrap();
+    assert_eq!(g.nodes() as u64, expected["graph"]["nodes"].as_u64().unwrap());
+    assert_eq!(g.edges() as u64, expected["graph"]["edges"].as_u64().unwrap());
+    // The footway and the private road are not driven.
+    assert!(g
+        .info
+        .ways_left_out
+        .iter()
+        .any(|(why, n)| why.contains("footway") && *n == 1));
+    assert!(g
+        .info
+        .ways_left_out
+        .iter()
+        .any(|(why, n)| why == "access private" && *n == 1));
+
+    let out = dir.path().join("out");
+    let o = zaitaku(&[
+        "coverage",
+        "--quiet",
+        "--municipalities",
+        fixture("grid/municipalities.geojson").to_str().unwrap(),
+        "--institutions",
+        fixture("grid/institutions.csv").to_str().unwrap(),
+        "--population",
+        fixture("grid/population.csv").to_str().unwrap(),
+        "--rules",
+        fixture("grid/rules_roads.toml").to_str().unwrap(),
+        "--network",
+        graph.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    use polars::prelude::*;
+    let df = ParquetReader::new(std::fs::File::open(out.join("cells.parquet")).unwrap())
+        .finish()
+        .unwrap();
+    let codes = df.column("mesh_code").unwrap().str().unwrap().clone();
+    let doctor = df.column("doctor_min").unwrap().f64().unwrap().clone();
+    let nurse = df.column("nurse_min").unwrap().f64().unwrap().clone();
+    let visit = df.column("visit_covered").unwrap().bool().unwrap().clone();
+    let team = df.column("team_covered").unwrap().bool().unwrap().clone();
+    let (mut km_only_fails, mut oneway_far) = (0, 0);
+    for e in expected["cells"].as_array().unwrap() {
+        let i = (0..df.height())
+            .find(|&i| codes.get(i) == e["mesh_code"].as_str())
+            .unwrap();
+        let (dm, nm) = (e["doctor_min"].as_f64().unwrap(), e["nurse_min"].as_f64().unwrap());
+        let (dk, nk) = (e["doctor_km"].as_f64().unwrap(), e["nurse_km"].as_f64().unwrap());
+        assert!((doctor.get(i).unwrap() - dm).abs() < 1e-9, "{e}");
+        assert!((nurse.get(i).unwrap() - nm).abs() < 1e-9, "{e}");
+        // Both limits: 20 minutes and 16 km for the doctor, 15 minutes and 16 km for the nurse.
+        let d_ok = dm <= 20.0 && dk <= 16.0;
+        let n_ok = nm <= 15.0 && nk <= 16.0;
+        assert_eq!(visit.get(i).unwrap(), d_ok, "{e}");
+        assert_eq!(team.get(i).unwrap(), d_ok && n_ok, "{e}");
+        if dm <= 20.0 && dk > 16.0 {
+            km_only_fails += 1;
+        }
+        if dk < 5.0 && dm > 200.0 {
+            oneway_far += 1;
+        }
+    }
+    // The fixture exercises both: a cell within 20 minutes but beyond 16 km, and cells a few
+    // km east of the clinic that the one-way road puts hours away.
+    assert!(km_only_fails >= 1 && oneway_far >= 1, "{km_only_fails} {oneway_far}");
+    let summary: Value = serde_json::from_slice(&std::fs::read(out.join("summary.json")).unwrap()).unwrap();
+    assert_eq!(summary["network"]["places_not_on_network"], 0);
+    assert!(std::fs::read_to_string(out.join("coverage.csv"))
+        .unwrap()
+        .contains("p90_min"));
+}
+
+#[test]
+fn bad_network_inputs() {
+    let dir = tempfile::tempdir().unwrap();
+    let run = |args: &[&str]| {
+        let o = zaitaku(args);
+        assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+        stderr(&o)
+    };
+    let out = dir.path().join("g.graph");
+    let out_s = out.to_str().unwrap();
+    // Not a PBF.
+    let text = dir.path().join("roads.osm.pbf");
+    std::fs::write(&text, "id,name\n1,road\n").unwrap();
+    let e = run(&["network", "build", "--pbf", text.to_str().unwrap(), "--out", out_s]);
+    assert!(e.contains("roads.osm.pbf: not an OpenStreetMap PBF file"), "{e}");
+    // Truncated.
+    let bytes = std::fs::read(fixture("osm/helsinki.osm.pbf")).unwrap();
+    let cut = dir.path().join("cut.osm.pbf");
+    std::fs::write(&cut, &bytes[..300_000]).unwrap();
+    let e = run(&["network", "build", "--pbf", cut.to_str().unwrap(), "--out", out_s]);
+    assert!(e.contains("cut.osm.pbf: truncated or damaged PBF"), "{e}");
+    // No roads of the rules' classes (central Helsinki has no motorway).
+    let rules = dir.path().join("motorways.toml");
+    std::fs::write(
+        &rules,
+        "[network]\nspeeds_kmh = { motorway = 90.0 }\n[[functions]]\nid = \"a\"\n[[functions.roles]]\nid = \"r\"\nkinds = [\"clinic\"]\nreach_km = 16.0\n",
+    )
+    .unwrap();
+    let e = run(&[
+        "network",
+        "build",
+        "--pbf",
+        fixture("osm/helsinki.osm.pbf").to_str().unwrap(),
+        "--out",
+        out_s,
+        "--rules",
+        rules.to_str().unwrap(),
+    ]);
+    assert!(e.contains("no drivable roads: no way with highway = motorway"), "{e}");
+    assert!(!out.exists(), "nothing written");
+
+    // A graph of another format version, and a damaged one.
+    let (graph, _) = build(&fixture("grid/roads.osm.pbf"), dir.path(), &[]);
+    let good = std::fs::read(&graph).unwrap();
+    let coverage = |g: &Path, out: &Path| {
+        vec![
+            "coverage".to_string(),
+            "--quiet".into(),
+            "--municipalities".into(),
+            fixture("grid/municipalities.geojson").to_str().unwrap().into(),
+            "--institutions".into(),
+            fixture("grid/institutions.csv").to_str().unwrap().into(),
+            "--population".into(),
+            fixture("grid/population.csv").to_str().unwrap().into(),
+            "--rules".into(),
+            fixture("grid/rules_roads.toml").to_str().unwrap().into(),
+            "--network".into(),
+            g.to_str().unwrap().into(),
+            "--out".into(),
+            out.to_str().unwrap().into(),
+        ]
+    };
+    let results = dir.path().join("results");
+    let mut other = good.clone();
+    other[16] = 7;
+    let v7 = dir.path().join("v7.graph");
+    std::fs::write(&v7, &other).unwrap();
+    let args = coverage(&v7, &results);
+    let e = run(&args.iter().map(String::as_str).collect::<Vec<_>>());
+    assert!(
+        e.contains("v7.graph: road graph format version 7; this zaitaku reads version 1"),
+        "{e}"
+    );
+    let short = dir.path().join("short.graph");
+    std::fs::write(&short, &good[..good.len() - 10]).unwrap();
+    let args = coverage(&short, &results);
+    let e = run(&args.iter().map(String::as_str).collect::<Vec<_>>());
+    assert!(
+        e.contains("short.graph: road graph of 47 nodes and 82 edges should be"),
+        "{e}"
+    );
+    // A network that does not cover the study area: Helsinki's roads for Nagano's cells.
+    let (helsinki, _) = build(&fixture("osm/helsinki.osm.pbf"), dir.path(), &[]);
+    let args = coverage(&helsinki, &results);
+    let e = run(&args.iter().map(String::as_str).collect::<Vec<_>>());
+    assert!(
+        e.contains("the road network does not cover the study area: 20 of 20 demand places"),
+        "{e}"
+    );
+    assert!(e.contains("mesh 54383061"), "{e}");
+    assert!(!results.exists(), "nothing written");
+    // Commands that measure straight-line reach only say so.
+    let mut args = coverage(&graph, &results);
+    args[0] = "access".into();
+    let e = run(&args.iter().map(String::as_str).collect::<Vec<_>>());
+    assert!(
+        e.contains("access: travel-time reach (--network) is available for coverage"),
+        "{e}"
+    );
+}
