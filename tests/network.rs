@@ -44,13 +44,10 @@ fn reference_dijkstra(g: &Graph, source: usize) -> Vec<u32> {
     let mut dist = vec![u64::MAX; n];
     let mut done = vec![false; n];
     dist[source] = 0;
-    loop {
-        let Some(v) = (0..n)
-            .filter(|&v| !done[v] && dist[v] != u64::MAX)
-            .min_by_key(|&v| dist[v])
-        else {
-            break;
-        };
+    while let Some(v) = (0..n)
+        .filter(|&v| !done[v] && dist[v] != u64::MAX)
+        .min_by_key(|&v| dist[v])
+    {
         done[v] = true;
         for e in g.first_out[v] as usize..g.first_out[v + 1] as usize {
             let w = g.head[e] as usize;
