@@ -21,6 +21,7 @@ fn study() -> Study {
             keys: MunicipalityKeys::default(),
             scenario: None,
             year: None,
+            network: None,
         },
         Progress::Quiet,
     )
