@@ -81,6 +81,56 @@ impl Graph {
             .zip(self.time[range].iter().copied())
     }
 
+    /// The same graph with its nodes renumbered along a Z-order curve of their coordinates,
+    /// so that nodes near each other on the ground are near each other in memory: a search
+    /// then touches few cache lines (the nodes of an OpenStreetMap file come in id order,
+    /// which is the order in which they were mapped). Edges of a node stay sorted by head.
+    pub fn reordered(self) -> Graph {
+        let n = self.nodes();
+        let spread = |x: u32| -> u64 {
+            let mut x = u64::from(x);
+            x = (x | (x << 16)) & 0x0000_ffff_0000_ffff;
+            x = (x | (x << 8)) & 0x00ff_00ff_00ff_00ff;
+            x = (x | (x << 4)) & 0x0f0f_0f0f_0f0f_0f0f;
+            x = (x | (x << 2)) & 0x3333_3333_3333_3333;
+            (x | (x << 1)) & 0x5555_5555_5555_5555
+        };
+        let key = |v: usize| {
+            let x = (self.lon[v] as u32) ^ 0x8000_0000;
+            let y = (self.lat[v] as u32) ^ 0x8000_0000;
+            spread(x) | (spread(y) << 1)
+        };
+        let mut order: Vec<u32> = (0..n as u32).collect();
+        order.sort_by_key(|&v| (key(v as usize), v));
+        let mut new_of = vec![0u32; n];
+        for (new, &old) in order.iter().enumerate() {
+            new_of[old as usize] = new as u32;
+        }
+        let mut first_out = Vec::with_capacity(n + 1);
+        let mut head = Vec::with_capacity(self.edges());
+        let mut time = Vec::with_capacity(self.edges());
+        first_out.push(0u32);
+        let mut out: Vec<(u32, u32)> = Vec::new();
+        for &old in &order {
+            out.clear();
+            out.extend(self.out(old as usize).map(|(w, t)| (new_of[w as usize], t)));
+            out.sort_unstable();
+            for &(w, t) in &out {
+                head.push(w);
+                time.push(t);
+            }
+            first_out.push(head.len() as u32);
+        }
+        Graph {
+            lat: order.iter().map(|&v| self.lat[v as usize]).collect(),
+            lon: order.iter().map(|&v| self.lon[v as usize]).collect(),
+            info: self.info,
+            first_out,
+            head,
+            time,
+        }
+    }
+
     /// The file's bytes.
     pub fn to_bytes(&self) -> Vec<u8> {
         let info = serde_json::to_vec(&self.info).unwrap_or_default();

@@ -347,7 +347,8 @@ pub fn build(source: &Source, rules: &NetworkRules, progress: Progress) -> Resul
         first_out,
         head,
         time,
-    })
+    }
+    .reordered())
 }
 
 /// CSR offsets and heads of edges sorted by tail.

@@ -13,7 +13,7 @@
 //! 30-minute response together). Times are whole tenths of a second, so counts are exact and
 //! do not depend on the thread count.
 
-use super::straight::{arc_from_chord, to_xyz, within_m};
+use super::straight::{arc_from_chord, ellipsoid_m, to_xyz, within_m};
 use super::{ReachTable, ReachUnit, RoleReach};
 use crate::error::{Error, Result};
 use crate::inputs::institutions::Institution;
@@ -135,75 +135,147 @@ pub fn network_reach(
     }
     let place_leg: Vec<u32> = place_snaps.iter().map(|s| leg(s.metres, net.offroad_kmh)).collect();
 
-    let bar = progress.bar(
-        rules.roles.len() as u64 * institutions.len().max(1) as u64,
-        "road reach",
-    );
-    let mut roles = Vec::with_capacity(rules.roles.len());
-    for role in &rules.roles {
-        bar.set_message(role.id.clone());
-        let providers: Vec<usize> = institutions
-            .iter()
-            .enumerate()
-            .filter(|(k, inst)| role.matches(inst) && on(&inst_snaps[*k]))
-            .map(|(k, _)| k)
-            .collect();
-        let total = institutions.iter().filter(|i| role.matches(i)).count();
-        let sources: Vec<(u32, u32)> = providers
-            .iter()
-            .map(|&k| (inst_snaps[k].node, leg(inst_snaps[k].metres, net.offroad_kmh)))
-            .collect();
-        let dist = multi_source(graph, &sources);
-        let nearest: Vec<f64> = place_snaps
-            .iter()
-            .zip(&place_leg)
-            .map(|(s, &l)| {
-                if !on(s) || dist[s.node as usize] == UNREACHED {
-                    f64::INFINITY
-                } else {
-                    f64::from(dist[s.node as usize] + l) / 600.0
-                }
-            })
-            .collect();
-        let reach_tenths = (role.reach_min.unwrap_or(0.0) * 600.0).round() as u32;
-        let reach_m = role.reach_km * 1000.0;
-        // Bounded searches, providers split into chunks with a search each; counts summed.
-        let chunk = providers.len().div_ceil(rayon::current_num_threads() * 8).max(1);
-        let in_reach = providers
+    // The nearest provider of every role: one multi-source search per role, roles in parallel.
+    let role_sources: Vec<Vec<(u32, u32)>> = rules
+        .roles
+        .iter()
+        .map(|role| {
+            institutions
+                .iter()
+                .enumerate()
+                .filter(|(k, inst)| role.matches(inst) && on(&inst_snaps[*k]))
+                .map(|(k, _)| (inst_snaps[k].node, leg(inst_snaps[k].metres, net.offroad_kmh)))
+                .collect()
+        })
+        .collect();
+    let spinner = progress.spinner("road reach");
+    spinner.set_message("nearest provider of every role");
+    let nearest: Vec<Vec<f64>> = role_sources
+        .par_iter()
+        .map(|sources| {
+            let dist = multi_source(graph, sources);
+            place_snaps
+                .iter()
+                .zip(&place_leg)
+                .map(|(s, &l)| {
+                    if !on(s) || dist[s.node as usize] == UNREACHED {
+                        f64::INFINITY
+                    } else {
+                        f64::from(dist[s.node as usize] + l) / 600.0
+                    }
+                })
+                .collect()
+        })
+        .collect();
+    spinner.finish_and_clear();
+
+    // Providers within reach. Roles with the same reach_min share one bounded search per
+    // road node holding providers (of any of them); at each node reached, each provider
+    // there counts for the roles it fills whose limits it meets.
+    let tenths: Vec<u32> = rules
+        .roles
+        .iter()
+        .map(|r| (r.reach_min.unwrap_or(0.0) * 600.0).round() as u32)
+        .collect();
+    let mut limits = tenths.clone();
+    limits.sort_unstable();
+    limits.dedup();
+    let mut in_reach: Vec<Vec<u32>> = vec![Vec::new(); rules.roles.len()];
+    let groups: Vec<(u32, Vec<usize>)> = limits
+        .iter()
+        .flat_map(|&l| {
+            let roles: Vec<usize> = (0..rules.roles.len()).filter(|&r| tenths[r] == l).collect();
+            // At most 64 roles share a mask.
+            roles.chunks(64).map(|c| (l, c.to_vec())).collect::<Vec<_>>()
+        })
+        .collect();
+    type Start = (u32, Vec<(usize, u32, u64)>);
+    let starts_of = |group: &[usize]| -> Vec<Start> {
+        let mut by_node: std::collections::BTreeMap<u32, Vec<(usize, u32, u64)>> = Default::default();
+        for (k, inst) in institutions.iter().enumerate() {
+            if !on(&inst_snaps[k]) {
+                continue;
+            }
+            let mask = group
+                .iter()
+                .enumerate()
+                .filter(|(_, &r)| rules.roles[r].matches(inst))
+                .fold(0u64, |m, (g, _)| m | (1 << g));
+            if mask != 0 {
+                by_node.entry(inst_snaps[k].node).or_default().push((
+                    k,
+                    leg(inst_snaps[k].metres, net.offroad_kmh),
+                    mask,
+                ));
+            }
+        }
+        by_node.into_iter().collect()
+    };
+    let all_starts: Vec<Vec<Start>> = groups.iter().map(|(_, g)| starts_of(g)).collect();
+    let bar = progress.bar(all_starts.iter().map(|s| s.len() as u64).sum(), "road reach");
+    for ((limit, group), starts) in groups.iter().zip(&all_starts) {
+        let limit = *limit;
+        let reach_m: Vec<f64> = group.iter().map(|&r| rules.roles[r].reach_km * 1000.0).collect();
+        let chunk = starts.len().div_ceil(rayon::current_num_threads() * 4).max(1);
+        let counts = starts
             .par_chunks(chunk)
-            .map(|ks| {
-                let mut search = Search::new(n);
-                let mut counts = vec![0u32; places.len()];
-                for (&k, src) in ks.iter().zip(sources_of(ks, &inst_snaps, net.offroad_kmh)) {
-                    let at = inst_points[k];
-                    search.run(graph, &[src], reach_tenths, |v, t| {
+            .map(|chunk| {
+                let mut search = Search::new(graph);
+                let mut counts = vec![vec![0u32; places.len()]; group.len()];
+                for (node, insts) in chunk {
+                    let min_leg = insts.iter().map(|x| x.1).min().unwrap_or(0);
+                    search.run_bounded(graph, &[(*node, min_leg)], limit, |v, t| {
                         for &i in &at_node[first[v as usize] as usize..first[v as usize + 1] as usize] {
                             let i = i as usize;
-                            if t + place_leg[i] <= reach_tenths && within_m(places[i], at, reach_m) {
-                                counts[i] += 1;
+                            for &(k, own_leg, mask) in insts {
+                                if t - min_leg + own_leg + place_leg[i] > limit {
+                                    continue;
+                                }
+                                let (a, b) = (places[i], inst_points[k]);
+                                let d = ellipsoid_m(a, b);
+                                for (g, &r) in reach_m.iter().enumerate() {
+                                    let within = if (d - r).abs() < 0.25 {
+                                        within_m(a, b, r)
+                                    } else {
+                                        d <= r
+                                    };
+                                    if mask >> g & 1 == 1 && within {
+                                        counts[g][i] += 1;
+                                    }
+                                }
                             }
                         }
                     });
                 }
-                bar.inc(ks.len() as u64);
+                bar.inc(chunk.len() as u64);
                 counts
             })
             .reduce(
-                || vec![0u32; places.len()],
+                || vec![vec![0u32; places.len()]; group.len()],
                 |mut a, b| {
                     for (x, y) in a.iter_mut().zip(b) {
-                        *x += y;
+                        for (p, q) in x.iter_mut().zip(y) {
+                            *p += q;
+                        }
                     }
                     a
                 },
             );
-        roles.push(RoleReach {
-            nearest,
-            in_reach,
-            providers: total,
-        });
+        for (g, c) in group.iter().zip(counts) {
+            in_reach[*g] = c;
+        }
     }
     bar.finish_and_clear();
+    let roles = nearest
+        .into_iter()
+        .zip(in_reach)
+        .zip(&rules.roles)
+        .map(|((nearest, in_reach), role)| RoleReach {
+            nearest,
+            in_reach,
+            providers: institutions.iter().filter(|i| role.matches(i)).count(),
+        })
+        .collect();
     Ok(NetworkReach {
         table: ReachTable {
             unit: ReachUnit::Minutes,
@@ -213,9 +285,4 @@ pub fn network_reach(
         unsnapped_institutions,
         place_snap_m,
     })
-}
-
-/// The search sources (node, off-road leg) of some providers.
-fn sources_of<'a>(ks: &'a [usize], snaps: &'a [Snap], kmh: f64) -> impl Iterator<Item = (u32, u32)> + 'a {
-    ks.iter().map(move |&k| (snaps[k].node, leg(snaps[k].metres, kmh)))
 }

@@ -1,0 +1,177 @@
+//! A synthetic national road network, and timings of graph loading and Dijkstra.
+//!
+//!   cargo run --release --example roads -- synth --population bench-data/population.csv \
+//!       --out bench-data/roads.graph [--per-cell 4]
+//!   cargo run --release --example roads -- bench --graph bench-data/roads.graph [--sources 20000]
+//!
+//! `synth` lays a lattice of K x K road nodes in every populated 1 km mesh cell of the
+//! population file (about 250 m apart with K = 4) and joins lattice neighbours: every eighth
+//! line of nodes is a primary road (50 km/h), the others residential (25 km/h), and every
+//! fifth residential east-west line is one-way eastbound. With the national benchmark's
+//! 226,595 cells and K = 4 that is 3.6 million nodes and about 14 million directed edges;
+//! cells on separate islands stay separate parts. Nodes are numbered along a Z-order curve,
+//! as `zaitaku network build` numbers them. SYNTHETIC.
+//!
+//! `bench` times loading the file, then one multi-source Dijkstra over the whole graph from
+//! N random nodes (a role's providers) and bounded 30-minute searches from 1,000 random
+//! nodes, on one thread.
+
+use std::collections::HashMap;
+use std::time::Instant;
+use zaitaku::inputs::Source;
+use zaitaku::network::route::{multi_source, Search, UNREACHED};
+use zaitaku::network::{Graph, GraphInfo};
+use zaitaku::reach::straight::ellipsoid_m;
+
+fn main() {
+    let args: Vec<String> = std::env::args().collect();
+    let arg = |flag: &str| {
+        args.iter()
+            .position(|a| a == flag)
+            .and_then(|i| args.get(i + 1))
+            .cloned()
+    };
+    match args.get(1).map(String::as_str) {
+        Some("synth") => synth(
+            &arg("--population").expect("--population F"),
+            &arg("--out").expect("--out F"),
+            arg("--per-cell").map(|k| k.parse().expect("--per-cell K")).unwrap_or(4),
+        ),
+        Some("bench") => bench(
+            &arg("--graph").expect("--graph F"),
+            arg("--sources")
+                .map(|k| k.parse().expect("--sources N"))
+                .unwrap_or(20_000),
+        ),
+        _ => panic!("usage: roads synth|bench ..."),
+    }
+}
+
+fn synth(population: &str, out: &str, k: i64) {
+    let text = std::fs::read_to_string(population).expect("population file");
+    // Lattice coordinates in units of 1/(80k) degree of longitude and 1/(120k) of latitude.
+    let mut keys: Vec<(i64, i64)> = Vec::new();
+    for line in text.lines().skip(1) {
+        let code = line.split(',').next().unwrap_or("");
+        if code.len() != 8 {
+            continue;
+        }
+        let d = |a: usize, b: usize| code[a..b].parse::<i64>().expect("mesh code");
+        let (p, u, q, v, r, w) = (d(0, 2), d(2, 4), d(4, 5), d(5, 6), d(6, 7), d(7, 8));
+        let (cx, cy) = (u * 80 + v * 10 + w, p * 80 + q * 10 + r);
+        for i in 0..k {
+            for j in 0..k {
+                keys.push((cx * k + i, cy * k + j));
+            }
+        }
+    }
+    keys.sort_unstable();
+    keys.dedup();
+    let index: HashMap<(i64, i64), u32> = keys.iter().enumerate().map(|(n, &key)| (key, n as u32)).collect();
+    let coord = |(x, y): (i64, i64)| {
+        let lon = 100.0 + (x as f64 + 0.5) / (80.0 * k as f64);
+        let lat = (y as f64 + 0.5) / (120.0 * k as f64);
+        (lon, lat)
+    };
+    let mut edges: Vec<(u32, u32, u32)> = Vec::new();
+    for (&(x, y), a) in keys.iter().zip(0u32..) {
+        for (dx, dy) in [(1, 0), (0, 1)] {
+            let Some(&b) = index.get(&(x + dx, y + dy)) else {
+                continue;
+            };
+            // East-west edges lie on line y, north-south ones on line x.
+            let line = if dx == 1 { y } else { x };
+            let primary = line % 8 == 0;
+            let kmh = if primary { 50.0 } else { 25.0 };
+            let metres = ellipsoid_m(coord((x, y)), coord((x + dx, y + dy)));
+            let t = (metres / (kmh / 3.6) * 10.0).round().max(1.0) as u32;
+            edges.push((a, b, t));
+            if !(dx == 1 && !primary && y % 5 == 0) {
+                edges.push((b, a, t));
+            }
+        }
+    }
+    edges.sort_unstable();
+    let n = keys.len();
+    let mut first_out = vec![0u32; n + 1];
+    for e in &edges {
+        first_out[e.0 as usize + 1] += 1;
+    }
+    for v in 0..n {
+        first_out[v + 1] += first_out[v];
+    }
+    let to_e7 = |x: f64| (x * 1e7).round() as i32;
+    let graph = Graph {
+        info: GraphInfo {
+            source: format!("synthetic lattice, {k} x {k} nodes per populated cell of {population}"),
+            source_sha256: String::new(),
+            zaitaku_version: env!("CARGO_PKG_VERSION").to_string(),
+            speeds_kmh: vec![("primary".into(), 50.0), ("residential".into(), 25.0)],
+            ways_by_class: vec![],
+            ways_left_out: vec![],
+            nodes_before: n as u64,
+            edges_before: edges.len() as u64,
+            components_dropped: 0,
+            nodes_dropped: 0,
+        },
+        lat: keys.iter().map(|&key| to_e7(coord(key).1)).collect(),
+        lon: keys.iter().map(|&key| to_e7(coord(key).0)).collect(),
+        first_out,
+        head: edges.iter().map(|e| e.1).collect(),
+        time: edges.iter().map(|e| e.2).collect(),
+    }
+    .reordered();
+    std::fs::write(out, graph.to_bytes()).expect("write graph");
+    println!("{out}: {} nodes, {} directed edges", graph.nodes(), graph.edges());
+}
+
+fn bench(path: &str, sources: usize) {
+    let t = Instant::now();
+    let source = Source::read(std::path::Path::new(path)).expect("graph file");
+    let read_s = t.elapsed().as_secs_f64();
+    let t = Instant::now();
+    let g = Graph::from_source(&source).expect("graph");
+    let parse_s = t.elapsed().as_secs_f64();
+    println!(
+        "{path}: {} nodes, {} edges, {:.0} MB; read {read_s:.3} s, parse and check {parse_s:.3} s",
+        g.nodes(),
+        g.edges(),
+        source.bytes.len() as f64 / 1e6
+    );
+    drop(source);
+    let mut x = 0x2545_f491_4f6c_dd1du64;
+    let mut next = |n: usize| {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        (x % n as u64) as u32
+    };
+    for round in 0..3 {
+        let seeds: Vec<(u32, u32)> = (0..sources).map(|_| (next(g.nodes()), 0)).collect();
+        let t = Instant::now();
+        let d = multi_source(&g, &seeds);
+        let s = t.elapsed().as_secs_f64();
+        let reached = d.iter().filter(|&&v| v != UNREACHED).count();
+        println!("round {round}: multi-source Dijkstra from {sources} nodes: {s:.3} s, {reached} nodes reached");
+    }
+    let mut search = Search::new(&g);
+    let t = Instant::now();
+    let mut settled = 0u64;
+    for _ in 0..1000 {
+        let s = next(g.nodes());
+        search.run_bounded(&g, &[(s, 0)], 30 * 600, |_, _| settled += 1);
+    }
+    let s = t.elapsed().as_secs_f64();
+    println!(
+        "1000 searches bounded at 30 minutes, bucket queue: {s:.3} s, {:.0} nodes settled each, {:.2} ms each",
+        settled as f64 / 1000.0,
+        s
+    );
+    let t = Instant::now();
+    for _ in 0..1000 {
+        let s = next(g.nodes());
+        search.run(&g, &[(s, 0)], 30 * 600, |_, _| {});
+    }
+    let s = t.elapsed().as_secs_f64();
+    println!("the same with the binary heap: {s:.3} s, {:.2} ms each", s);
+}
