@@ -19,9 +19,11 @@ trap 'rm -rf "$out"' EXIT
 
 echo "== Helsinki extract (fixtures/osm/helsinki.osm.pbf)"
 /usr/bin/time -f 'build %e s, %M KB' ./target/release/zaitaku --quiet network build \
-  --pbf fixtures/osm/helsinki.osm.pbf --out "$out/helsinki.graph" | head -2
+  --pbf fixtures/osm/helsinki.osm.pbf --out "$out/helsinki.graph" > "$out/build.txt"
+sed -n 1,2p "$out/build.txt"
 ls -l "$out/helsinki.graph" | awk '{print "file", $5, "bytes"}'
-./target/release/examples/roads bench --graph "$out/helsinki.graph" --sources 100 | head -2
+./target/release/examples/roads bench --graph "$out/helsinki.graph" --sources 100 > "$out/bench.txt"
+sed -n 1,2p "$out/bench.txt"
 
 echo "== synthetic national network"
 /usr/bin/time -f 'synth %e s, %M KB' ./target/release/examples/roads synth \

@@ -33,6 +33,7 @@ pub fn sources() -> InputSources {
         scenario: None,
         year: None,
         network: None,
+        od_matrix: None,
     }
 }
 

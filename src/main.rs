@@ -195,6 +195,10 @@ struct InputArgs {
     /// Road graph (`zaitaku network build`): travel-time reach (coverage, indicators).
     #[arg(long)]
     network: Option<PathBuf>,
+    /// Travel times computed elsewhere, CSV `origin_id,destination_id,minutes` (institution
+    /// id, mesh code): travel-time reach without a graph (coverage, indicators).
+    #[arg(long)]
+    od_matrix: Option<PathBuf>,
     /// Population mesh CSV (repeatable). Without it, demand is area on a 500 m grid.
     #[arg(long)]
     population: Vec<PathBuf>,
@@ -391,6 +395,7 @@ impl InputArgs {
             },
             year: self.year.or(s.year),
             network: optional(&self.network, &s.network)?,
+            od_matrix: self.od_matrix.as_deref().map(Source::read).transpose()?,
             scenario,
         })
     }

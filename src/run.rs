@@ -99,6 +99,12 @@ pub fn measure_reach(
     progress: Progress,
 ) -> Result<(ReachTable, Option<crate::reach::network::NetworkReach>)> {
     let places = study.demand.places();
+    if let Some((_, od)) = &study.od {
+        return Ok((
+            crate::reach::od::od_reach(&places, &study.institutions, &study.rules, od)?,
+            None,
+        ));
+    }
     let Some((name, graph)) = &study.network else {
         return Ok((
             straight_line_reach(&places, &study.institutions, &study.rules, progress),
@@ -147,13 +153,13 @@ pub fn measure_reach(
 
 /// Refuses travel-time mode for a command that measures straight-line reach only.
 fn straight_line_only(study: &Study, command: &str) -> Result<()> {
-    match &study.network {
-        Some(_) => Err(crate::error::Error::Usage(format!(
-            "{command}: travel-time reach (--network) is available for coverage and indicators; {command} measures \
-             straight-line reach in this version (run it without --network)"
-        ))),
-        None => Ok(()),
+    if study.network.is_some() || study.od.is_some() {
+        return Err(crate::error::Error::Usage(format!(
+            "{command}: travel-time reach (--network, --od-matrix) is available for coverage and indicators; \
+             {command} measures straight-line reach in this version (run it without them)"
+        )));
     }
+    Ok(())
 }
 
 /// summary.json's `network`: the graph, the snapping rules and what did not snap.
@@ -977,7 +983,13 @@ pub fn compare(base: &Path, alt: &Path, out_dir: &Path, progress: Progress, min_
     let (bs, as_) = (scenario_sources(base)?, scenario_sources(alt)?);
     let mut how = Vec::new();
     let (base_side, alt_side) = match (&bs, &as_) {
-        (Some(b), Some(a)) if same_inputs(b, a) && b.network.is_none() && a.network.is_none() => {
+        (Some(b), Some(a))
+            if same_inputs(b, a)
+                && b.network.is_none()
+                && a.network.is_none()
+                && b.od_matrix.is_none()
+                && a.od_matrix.is_none() =>
+        {
             let t = Instant::now();
             let raw = inputs::load_raw(b, progress)?;
             let mut base_study = raw.clone();

@@ -300,7 +300,98 @@ fn bad_network_inputs() {
     args[0] = "access".into();
     let e = run(&args.iter().map(String::as_str).collect::<Vec<_>>());
     assert!(
-        e.contains("access: travel-time reach (--network) is available for coverage"),
+        e.contains("access: travel-time reach (--network, --od-matrix) is available for coverage"),
         "{e}"
+    );
+}
+
+#[test]
+fn travel_times_from_an_od_matrix() {
+    // Times from elsewhere: C1 (the visiting clinic) and N1 (the nurse station) to three
+    // cells, by hand. 54383166 is 15.2 km from C1 and 0.7 km from N1; 54383163 is 18.5 km
+    // from C1 (beyond the 16 km of both roles' reach_km); 54383268 is 1.7 km from C1.
+    let dir = tempfile::tempdir().unwrap();
+    let od = dir.path().join("od.csv");
+    std::fs::write(
+        &od,
+        "origin_id,destination_id,minutes\n\
+         C1,54383166,12.5\n\
+         N1,54383166,3\n\
+         C1,54383163,10\n\
+         N1,54383163,4\n\
+         C1,54383268,25\n\
+         N1,54383268,14\n\
+         C1,54383268,5\n\
+         X9,54383268,1\n\
+         C2,54384000,1\n\
+         N1,54383061,soon\n",
+    )
+    .unwrap();
+    let out = dir.path().join("out");
+    let o = zaitaku(&[
+        "coverage",
+        "--quiet",
+        "--municipalities",
+        fixture("grid/municipalities.geojson").to_str().unwrap(),
+        "--institutions",
+        fixture("grid/institutions.csv").to_str().unwrap(),
+        "--population",
+        fixture("grid/population.csv").to_str().unwrap(),
+        "--rules",
+        fixture("grid/rules_roads.toml").to_str().unwrap(),
+        "--od-matrix",
+        od.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    use polars::prelude::*;
+    let df = ParquetReader::new(std::fs::File::open(out.join("cells.parquet")).unwrap())
+        .finish()
+        .unwrap();
+    let codes = df.column("mesh_code").unwrap().str().unwrap().clone();
+    let doctor = df.column("doctor_min").unwrap().f64().unwrap().clone();
+    let visit = df.column("visit_covered").unwrap().bool().unwrap().clone();
+    let team = df.column("team_covered").unwrap().bool().unwrap().clone();
+    let at = |code: &str| (0..df.height()).find(|&i| codes.get(i) == Some(code)).unwrap();
+    // 54383166: doctor 12.5 min (<= 20) and 15.2 km: covered; nurse 3 min: team covered.
+    let i = at("54383166");
+    assert_eq!(
+        (doctor.get(i), visit.get(i), team.get(i)),
+        (Some(12.5), Some(true), Some(true))
+    );
+    // 54383163: 10 minutes but 18.5 km: not within the doctor's reach_km.
+    let i = at("54383163");
+    assert_eq!((doctor.get(i), visit.get(i)), (Some(10.0), Some(false)));
+    // 54383268: the pair given twice keeps the first (25 min): beyond 20 minutes.
+    let i = at("54383268");
+    assert_eq!((doctor.get(i), visit.get(i)), (Some(25.0), Some(false)));
+    // Cells the matrix does not list are not reached.
+    assert_eq!(doctor.get(at("54383061")), None);
+    // Rejected rows, with reasons; read = accepted + rejected in summary.json.
+    let rejects = std::fs::read_to_string(out.join("rejects.csv")).unwrap();
+    for reason in [
+        "the pair C1 -> 54383268 appears again",
+        "origin_id 'X9' is not an institution of the study",
+        "destination_id 54384000 is not a demand cell of the study",
+        "minutes 'soon' is not a non-negative number",
+    ] {
+        assert!(rejects.contains(reason), "{reason}: {rejects}");
+    }
+    let summary: Value = serde_json::from_slice(&std::fs::read(out.join("summary.json")).unwrap()).unwrap();
+    let file = summary["inputs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["role"] == "od_matrix")
+        .unwrap()
+        .clone();
+    assert_eq!(
+        (
+            file["read"].as_u64(),
+            file["accepted"].as_u64(),
+            file["rejected"].as_u64()
+        ),
+        (Some(10), Some(6), Some(4))
     );
 }

@@ -22,6 +22,7 @@ fn study() -> Study {
             scenario: None,
             year: None,
             network: None,
+            od_matrix: None,
         },
         Progress::Quiet,
     )

@@ -9,6 +9,7 @@ pub mod csv_table;
 pub mod institutions;
 pub mod mesh;
 pub mod municipalities;
+pub mod od_matrix;
 pub mod population;
 pub mod regions;
 pub mod results;
@@ -45,6 +46,8 @@ pub struct InputSources {
     pub year: Option<u16>,
     /// A road graph file (`--network`): travel-time reach instead of straight-line.
     pub network: Option<Source>,
+    /// Travel times computed elsewhere (`--od-matrix`), instead of a graph.
+    pub od_matrix: Option<Source>,
 }
 
 /// How one file was read: the no-lost-rows account (read = accepted + rejected).
@@ -99,6 +102,8 @@ pub struct Study {
     pub scenario: Option<scenario::Applied>,
     /// The road graph of travel-time mode, with its file's name.
     pub network: Option<(String, std::sync::Arc<crate::network::Graph>)>,
+    /// Travel times given in an OD matrix, with its file's name.
+    pub od: Option<(String, od_matrix::OdMatrix)>,
 }
 
 /// Reads every input of a study. File-level problems stop here, before anything is written;
@@ -107,6 +112,28 @@ pub struct Study {
 pub fn load(sources: &InputSources, progress: Progress) -> Result<Study> {
     let mut study = load_raw(sources, progress)?;
     apply_scenario(&mut study, sources)?;
+    if let Some(src) = &sources.od_matrix {
+        if sources.network.is_some() {
+            return Err(crate::error::Error::Usage(
+                "--network and --od-matrix are two ways to give travel times: use one".into(),
+            ));
+        }
+        // Read after the scenario's edits, so origins name the institutions as edited.
+        let ids: Vec<&str> = study.institutions.iter().map(|i| i.id.as_str()).collect();
+        let meshes: Vec<mesh::Mesh> = study.demand.cells.iter().map(|c| c.mesh).collect();
+        let mut rejects = Vec::new();
+        let od = od_matrix::read_od_matrix(src, &ids, &meshes, &mut rejects)?;
+        study.files.push(FileReport::table(
+            src,
+            "od_matrix",
+            od.rows_read,
+            od.accepted,
+            &rejects,
+            None,
+        ));
+        study.rejects.extend(rejects);
+        study.od = Some((src.name.clone(), od));
+    }
     Ok(study)
 }
 
@@ -207,6 +234,7 @@ pub fn load_raw(sources: &InputSources, progress: Progress) -> Result<Study> {
         files,
         scenario: None,
         network,
+        od: None,
     })
 }
 

@@ -602,5 +602,6 @@ pub fn sources(s: &Scenario) -> Result<crate::inputs::InputSources> {
         scenario: Some(s.clone()),
         year: s.year,
         network: s.network.as_deref().map(Source::read).transpose()?,
+        od_matrix: None,
     })
 }

@@ -7,6 +7,7 @@
 
 pub mod bands;
 pub mod network;
+pub mod od;
 pub mod straight;
 
 use serde::Serialize;
