@@ -220,6 +220,12 @@ struct InputArgs {
     /// Property appended to the name when present (ward of a designated city).
     #[arg(long, default_value = "N03_005")]
     name_suffix_key: String,
+    /// Property holding the county or designated city (N03 before 2024: a ward's city).
+    #[arg(long, default_value = "N03_003")]
+    city_key: String,
+    /// Designated cities (政令指定都市) by ward (`wards`) or each as one unit (`whole`).
+    #[arg(long, value_parser = ["wards", "whole"], default_value = "wards")]
+    designated_cities: String,
     /// Property holding the prefecture name.
     #[arg(long, default_value = "N03_001")]
     prefecture_key: String,
@@ -392,6 +398,8 @@ impl InputArgs {
                 prefecture: self.prefecture_key.clone(),
                 name: self.name_key.clone(),
                 name_suffix: self.name_suffix_key.clone(),
+                city: self.city_key.clone(),
+                whole_designated_cities: self.designated_cities == "whole",
             },
             year: self.year.or(s.year),
             network: optional(&self.network, &s.network)?,

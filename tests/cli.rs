@@ -1601,3 +1601,59 @@ fn catchments_for_a_year_checked_in_every_year() {
     assert_eq!(summary["years"][0]["catchments_failing"], failing_2020);
     assert_eq!(summary["years"][1]["catchments_failing"], 0);
 }
+
+#[test]
+fn n03_attribute_generations_and_designated_cities() {
+    // fixtures/n03: the same three municipalities in the N03 layout before 2024 (CP932;
+    // a designated city's ward as N03_003 city + N03_004 ward) and since 2024 (UTF-8;
+    // N03_004 city + N03_005 ward), with one 1 km cell of aged 65+ in each: 300 in
+    // 札幌市中央区 (01101), 500 in 札幌市北区 (01102), 400 in 函館市 (01202).
+    for file in ["n03/n03_2023_cp932.geojson", "n03/n03_2024.geojson"] {
+        for (mode, expected) in [
+            (
+                "wards",
+                vec![
+                    ("01101", "札幌市中央区", "300"),
+                    ("01102", "札幌市北区", "500"),
+                    ("01202", "函館市", "400"),
+                ],
+            ),
+            // One unit: the wards dissolve into Sapporo's code 01100 (in no N03 feature).
+            ("whole", vec![("01100", "札幌市", "800"), ("01202", "函館市", "400")]),
+        ] {
+            let dir = tempfile::tempdir().unwrap();
+            let out = dir.path().join("o");
+            let o = zaitaku(&[
+                "coverage",
+                "--quiet",
+                "--municipalities",
+                fixture(file).to_str().unwrap(),
+                "--population",
+                fixture("n03/population.csv").to_str().unwrap(),
+                "--institutions",
+                fixture("n03/institutions.csv").to_str().unwrap(),
+                "--designated-cities",
+                mode,
+                "--out",
+                out.to_str().unwrap(),
+            ]);
+            assert!(o.status.success(), "{}", stderr(&o));
+            let rows: Vec<(String, String, String)> = read_csv(&out.join("coverage.csv"))
+                .into_iter()
+                .filter(|r| r["function"] == "daily")
+                .map(|r| {
+                    (
+                        r["municipality_code"].clone(),
+                        r["municipality"].clone(),
+                        r["demand"].clone(),
+                    )
+                })
+                .collect();
+            let expected: Vec<(String, String, String)> = expected
+                .iter()
+                .map(|(a, b, c)| (a.to_string(), b.to_string(), c.to_string()))
+                .collect();
+            assert_eq!(rows, expected, "{file} {mode}");
+        }
+    }
+}

@@ -24,7 +24,39 @@ pub struct MunicipalityKeys {
     pub name: String,
     /// Appended to the name when present: the ward of a designated city (N03_005, 2024-).
     pub name_suffix: String,
+    /// The county or designated city (N03_003): before 2024 a designated city's ward has
+    /// the city here and the ward in N03_004.
+    pub city: String,
+    /// Analyse each designated city (政令指定都市) as one unit: its wards dissolve into the
+    /// city's code and name.
+    pub whole_designated_cities: bool,
 }
+
+/// The 20 designated cities (政令指定都市) and their codes (全国地方公共団体コード, 総務省), by
+/// prefecture code and name: wards carry their own codes, the city's code is in no N03
+/// feature.
+pub const DESIGNATED_CITIES: [(&str, &str, &str); 20] = [
+    ("01", "札幌市", "01100"),
+    ("04", "仙台市", "04100"),
+    ("11", "さいたま市", "11100"),
+    ("12", "千葉市", "12100"),
+    ("14", "横浜市", "14100"),
+    ("14", "川崎市", "14130"),
+    ("14", "相模原市", "14150"),
+    ("15", "新潟市", "15100"),
+    ("22", "静岡市", "22100"),
+    ("22", "浜松市", "22130"),
+    ("23", "名古屋市", "23100"),
+    ("26", "京都市", "26100"),
+    ("27", "大阪市", "27100"),
+    ("27", "堺市", "27140"),
+    ("28", "神戸市", "28100"),
+    ("33", "岡山市", "33100"),
+    ("34", "広島市", "34100"),
+    ("40", "北九州市", "40100"),
+    ("40", "福岡市", "40130"),
+    ("43", "熊本市", "43100"),
+];
 
 impl Default for MunicipalityKeys {
     fn default() -> Self {
@@ -33,6 +65,8 @@ impl Default for MunicipalityKeys {
             prefecture: "N03_001".into(),
             name: "N03_004".into(),
             name_suffix: "N03_005".into(),
+            city: "N03_003".into(),
+            whole_designated_cities: false,
         }
     }
 }
@@ -235,11 +269,41 @@ fn read_feature(source: &Source, keys: &MunicipalityKeys, i: usize, feature: geo
         }
         (repaired, Some(format!("{location}: {why}")))
     };
-    let name = match (text_of(&keys.name), text_of(&keys.name_suffix)) {
-        (Some(a), Some(b)) => format!("{a}{b}"),
-        (Some(a), None) => a,
-        (None, Some(b)) => b,
-        (None, None) => String::new(),
+    // The city and ward of a designated city's ward, in either attribute generation:
+    // since 2024 the city in N03_004 and the ward in N03_005; before, the city in N03_003
+    // and the ward in N03_004.
+    let (name, suffix, city) = (text_of(&keys.name), text_of(&keys.name_suffix), text_of(&keys.city));
+    let ward_of = match (&name, &suffix, &city) {
+        (Some(c), Some(w), _) if c.ends_with('市') && w.ends_with('区') => Some((c.clone(), w.clone())),
+        (Some(w), None, Some(c)) if c.ends_with('市') && w.ends_with('区') => Some((c.clone(), w.clone())),
+        _ => None,
+    };
+    let (code, name) = match (ward_of, keys.whole_designated_cities) {
+        (Some((city, _)), true) => {
+            let found = DESIGNATED_CITIES
+                .iter()
+                .find(|d| code.starts_with(d.0) && d.1 == city)
+                .map(|d| d.2.to_string());
+            match found {
+                Some(city_code) => (city_code, city),
+                None => return reject(
+                    location,
+                    format!(
+                        "ward of '{city}', which is not one of the 20 designated cities; cannot join it to its city"
+                    ),
+                ),
+            }
+        }
+        (Some((city, ward)), false) => (code, format!("{city}{ward}")),
+        (None, _) => (
+            code,
+            match (name, suffix) {
+                (Some(a), Some(b)) => format!("{a}{b}"),
+                (Some(a), None) => a,
+                (None, Some(b)) => b,
+                (None, None) => String::new(),
+            },
+        ),
     };
     Ok(FeatureRead::Accepted {
         code,

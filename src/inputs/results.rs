@@ -31,6 +31,8 @@ pub fn read_result_folder(dir: &Path) -> Result<Side> {
         name: "name".into(),
         prefecture: "prefecture".into(),
         name_suffix: "name_suffix".into(),
+        city: "city".into(),
+        whole_designated_cities: false,
     };
     let m = read_municipalities(&Source::read(&need(dir, "coverage.geojson")?)?, &keys)?;
     let csv_path = need(dir, "coverage.csv")?;
