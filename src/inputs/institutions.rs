@@ -292,6 +292,34 @@ impl RowFields for serde_json::Map<String, serde_json::Value> {
     }
 }
 
+/// A feature of the national land data's medical institutions (国土数値情報 医療機関, P04):
+/// `P04_001` kind (1 hospital, 2 clinic, 3 dental clinic), `P04_002` name, `P04_008` beds.
+/// P04 has no institution number, so the id is `P04-<feature number>` (or an `id` property
+/// when the file has one). No flags: P04 does not say who visits homes.
+struct P04Feature<'a> {
+    properties: &'a serde_json::Map<String, serde_json::Value>,
+    feature: usize,
+}
+
+impl RowFields for P04Feature<'_> {
+    fn get(&self, column: &str) -> Option<String> {
+        let p = self.properties;
+        match column {
+            "id" => Some(RowFields::get(p, "id").unwrap_or_else(|| format!("P04-{}", self.feature))),
+            "name" => RowFields::get(p, "P04_002"),
+            "beds" => RowFields::get(p, "P04_008"),
+            "kind" => Some(match RowFields::get(p, "P04_001").as_deref().map(str::trim) {
+                Some("1") => "hospital".into(),
+                Some("2") => "clinic".into(),
+                Some("3") => "dental_clinic".into(),
+                Some(other) => format!("P04_001={other}"),
+                None => "P04_001 missing".into(),
+            }),
+            _ => None,
+        }
+    }
+}
+
 const REQUIRED: [&str; 5] = ["id", "name", "kind", "lat", "lon"];
 
 fn read_csv(source: &Source, text: &str, seen: &mut HashSet<String>) -> Result<InstitutionsRead> {
@@ -335,7 +363,18 @@ fn read_geojson(source: &Source, text: &str, seen: &mut HashSet<String>) -> Resu
             }
             None => None,
         };
-        accept(parse_row(&properties, point), &source.name, location, seen, &mut out);
+        let row = if properties.contains_key("P04_001") {
+            parse_row(
+                &P04Feature {
+                    properties: &properties,
+                    feature: i + 1,
+                },
+                point,
+            )
+        } else {
+            parse_row(&properties, point)
+        };
+        accept(row, &source.name, location, seen, &mut out);
     }
     Ok(out)
 }
@@ -452,6 +491,31 @@ mod tests {
 
     fn read(text: &str) -> InstitutionsRead {
         read_institutions(&Source::new("inst.csv", text.as_bytes()), &mut HashSet::new()).unwrap()
+    }
+
+    #[test]
+    fn reads_the_national_land_data_p04_layout() {
+        // fixtures/p04: five features in the P04 layout (P04_001 kind code, P04_002 name,
+        // P04_008 beds as text, as the national files have them).
+        let text = include_str!("../../fixtures/p04/p04_nagano_sample.geojson");
+        let r = read_institutions(&Source::new("p04.geojson", text.as_bytes()), &mut HashSet::new()).unwrap();
+        let got: Vec<(&str, &str, Kind, Option<f64>)> = r
+            .institutions
+            .iter()
+            .map(|i| (i.id.as_str(), i.name.as_str(), i.kind, i.beds))
+            .collect();
+        assert_eq!(
+            got,
+            vec![
+                ("P04-1", "長野赤十字病院", Kind::Hospital, Some(680.0)),
+                ("P04-2", "髙﨑内科クリニック", Kind::Clinic, Some(0.0)),
+                ("P04-3", "みどり歯科医院", Kind::DentalClinic, None),
+                ("P04-4", "上田病院", Kind::Hospital, Some(199.0)),
+            ]
+        );
+        assert_eq!((r.rows_read, r.rejects.len()), (5, 1));
+        assert!(r.rejects[0].reason.starts_with("unknown kind 'P04_001=9'"));
+        assert_eq!(r.rejects[0].location, Location::Feature(5, None));
     }
 
     #[test]

@@ -286,12 +286,14 @@ fn read_feature(source: &Source, keys: &MunicipalityKeys, i: usize, feature: geo
                 .map(|d| d.2.to_string());
             match found {
                 Some(city_code) => (city_code, city),
-                None => return reject(
-                    location,
-                    format!(
+                None => {
+                    return reject(
+                        location,
+                        format!(
                         "ward of '{city}', which is not one of the 20 designated cities; cannot join it to its city"
                     ),
-                ),
+                    )
+                }
             }
         }
         (Some((city, ward)), false) => (code, format!("{city}{ward}")),
