@@ -34,6 +34,7 @@ pub fn sources() -> InputSources {
         year: None,
         network: None,
         od_matrix: None,
+        notifications: Vec::new(),
     }
 }
 

@@ -27,6 +27,31 @@ fn projection(s: &mut String, source: &Source) -> Result<()> {
 /// A description of `source` for people: its format, encoding, size, which input it reads
 /// as, the columns or keys used, and what a run would reject (the first few, with reasons).
 pub fn inspect(source: &Source) -> Result<String> {
+    let lower = source.name.to_ascii_lowercase();
+    if lower.ends_with(".xlsx") || lower.ends_with(".xls") {
+        let list = crate::inputs::notifications::read_notifications(source)?;
+        let mut s = format!(
+            "{}: {} bytes, Excel workbook\nnotification list (施設基準の届出受理医療機関名簿): {} rows, {} support \
+             designations (支援診/支援病), {} other notifications\n",
+            source.name,
+            source.bytes.len(),
+            list.rows_read,
+            list.designations.len(),
+            list.other
+        );
+        for t in 1..=3u8 {
+            let n = list.designations.iter().filter(|d| d.support_type == t).count();
+            let _ = writeln!(s, "  type {t}: {n}");
+        }
+        report(
+            &mut s,
+            "notification rows",
+            list.rows_read,
+            list.rows_read - list.rejects.len(),
+            &list.rejects,
+        );
+        return Ok(s);
+    }
     if source.name.to_ascii_lowercase().ends_with(".dbf") {
         let mut s = format!(
             "{}: {} bytes, dBase table (Shapefile attributes)\n",

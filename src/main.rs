@@ -199,6 +199,10 @@ struct InputArgs {
     /// id, mesh code): travel-time reach without a graph (coverage, indicators).
     #[arg(long)]
     od_matrix: Option<PathBuf>,
+    /// Regional health bureau notification list, xlsx (施設基準の届出受理医療機関名簿,
+    /// repeatable): 支援診/支援病 designations joined to institutions by number.
+    #[arg(long)]
+    notifications: Vec<PathBuf>,
     /// Population mesh CSV (repeatable). Without it, demand is area on a 500 m grid.
     #[arg(long)]
     population: Vec<PathBuf>,
@@ -404,6 +408,7 @@ impl InputArgs {
             year: self.year.or(s.year),
             network: optional(&self.network, &s.network)?,
             od_matrix: self.od_matrix.as_deref().map(Source::read).transpose()?,
+            notifications: read_all(&self.notifications)?,
             scenario,
         })
     }

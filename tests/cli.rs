@@ -1657,3 +1657,102 @@ fn n03_attribute_generations_and_designated_cities() {
         }
     }
 }
+
+#[test]
+fn notification_lists_set_support_designations() {
+    // fixtures/notifications/list.xlsx (the bureaus' layout, header on row 4): 0000011 is a
+    // 支援診３ and matches clinic 2010000011 (prefecture 20, medical, the number), placed
+    // where the grid's visiting clinic C1 is; 0000037 matches nothing; 0000029's row is
+    // another notification; one row's number is not a number. The pharmacy 2040000011 has
+    // the same 7 digits but is not a medical code, so it is not matched.
+    let dir = tempfile::tempdir().unwrap();
+    let rules = dir.path().join("rules.toml");
+    std::fs::write(
+        &rules,
+        "demand = \"population_65plus\"\n[[functions]]\nid = \"support\"\n[[functions.roles]]\nid = \"support_clinic\"\n\
+         kinds = [\"clinic\"]\nflags = [\"support_designation\", \"home_visits\", \"on_call_24h\"]\nreach_km = 16.0\n",
+    )
+    .unwrap();
+    let out = dir.path().join("o");
+    let o = zaitaku(&[
+        "coverage",
+        "--quiet",
+        "--municipalities",
+        fixture("grid/municipalities.geojson").to_str().unwrap(),
+        "--population",
+        fixture("grid/population.csv").to_str().unwrap(),
+        "--institutions",
+        fixture("notifications/institutions.csv").to_str().unwrap(),
+        "--notifications",
+        fixture("notifications/list.xlsx").to_str().unwrap(),
+        "--rules",
+        rules.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    // Covered exactly where the grid reference has the visiting clinic within 16 km.
+    let expected: Value = serde_json::from_slice(&std::fs::read(fixture("grid/expected.json")).unwrap()).unwrap();
+    use polars::prelude::*;
+    let df = ParquetReader::new(std::fs::File::open(out.join("cells.parquet")).unwrap())
+        .finish()
+        .unwrap();
+    let codes = df.column("mesh_code").unwrap().str().unwrap().clone();
+    let covered = df.column("support_covered").unwrap().bool().unwrap().clone();
+    let mut n_covered = 0;
+    for e in expected["cells"].as_array().unwrap() {
+        let i = (0..df.height())
+            .find(|&i| codes.get(i) == e["mesh_code"].as_str())
+            .unwrap();
+        assert_eq!(covered.get(i).unwrap(), e["visit"].as_bool().unwrap(), "{e}");
+        n_covered += usize::from(covered.get(i).unwrap());
+    }
+    assert!(n_covered > 0);
+    let rejects = std::fs::read_to_string(out.join("rejects.csv")).unwrap();
+    assert!(
+        rejects.contains("line 6,医療機関番号 0000037 (廃止済みクリニック) matches no institution id"),
+        "{rejects}"
+    );
+    assert!(
+        rejects.contains("line 8,sheet '届出受理医療機関名簿': 医療機関番号 '不明' is not a number"),
+        "{rejects}"
+    );
+    let summary: Value = serde_json::from_slice(&std::fs::read(out.join("summary.json")).unwrap()).unwrap();
+    let list = summary["inputs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["role"] == "notifications")
+        .unwrap()
+        .clone();
+    assert_eq!(
+        (
+            list["read"].as_u64(),
+            list["accepted"].as_u64(),
+            list["rejected"].as_u64()
+        ),
+        (Some(4), Some(2), Some(2))
+    );
+    assert!(list.to_string().contains("clinics (支援診) 1/2/3 = 0/0/1"), "{list}");
+
+    // A workbook without the expected header: exit 2, naming the file.
+    let o = zaitaku(&[
+        "coverage",
+        "--quiet",
+        "--municipalities",
+        fixture("grid/municipalities.geojson").to_str().unwrap(),
+        "--institutions",
+        fixture("notifications/institutions.csv").to_str().unwrap(),
+        "--notifications",
+        fixture("notifications/no_header.xlsx").to_str().unwrap(),
+        "--out",
+        dir.path().join("x").to_str().unwrap(),
+    ]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(
+        stderr(&o).contains("no_header.xlsx: no sheet has the header of a notification list"),
+        "{}",
+        stderr(&o)
+    );
+    assert!(!dir.path().join("x").exists());
+}

@@ -23,6 +23,7 @@ fn study() -> Study {
             year: None,
             network: None,
             od_matrix: None,
+            notifications: Vec::new(),
         },
         Progress::Quiet,
     )
@@ -49,6 +50,7 @@ fn institution(id: usize, kind: Kind, lon: f64, lat: f64) -> Institution {
         beds: None,
         capacity: None,
         flags: [Flag::HomeVisits].into_iter().collect::<Flags>(),
+        support_type: None,
     }
 }
 

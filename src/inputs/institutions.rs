@@ -231,6 +231,9 @@ pub struct Institution {
     pub beds: Option<f64>,
     pub capacity: Option<f64>,
     pub flags: Flags,
+    /// Type of a home-care support designation from a notification list: 1 enhanced
+    /// (single), 2 enhanced (networked), 3 conventional; `None` when no list names it.
+    pub support_type: Option<u8>,
 }
 
 /// What an institutions file gave: the accepted rows and the count of rows read.
@@ -440,6 +443,7 @@ fn parse_row(f: &impl RowFields, point: Option<(f64, f64)>) -> std::result::Resu
         beds,
         capacity,
         flags,
+        support_type: None,
     })
 }
 

@@ -9,6 +9,7 @@ pub mod csv_table;
 pub mod institutions;
 pub mod mesh;
 pub mod municipalities;
+pub mod notifications;
 pub mod od_matrix;
 pub mod population;
 pub mod regions;
@@ -21,7 +22,7 @@ pub mod tables;
 use crate::demand::{self, Demand, PopulationInput};
 use crate::error::{Reject, Result};
 use crate::progress::Progress;
-use institutions::{read_institutions, Institution};
+use institutions::{read_institutions, Flag, Institution};
 use municipalities::{read_municipalities, Municipality, MunicipalityKeys};
 use population::read_population;
 use rules::Rules;
@@ -48,6 +49,9 @@ pub struct InputSources {
     pub network: Option<Source>,
     /// Travel times computed elsewhere (`--od-matrix`), instead of a graph.
     pub od_matrix: Option<Source>,
+    /// Regional bureaus' notification lists (xlsx): support designations joined to the
+    /// institutions by number.
+    pub notifications: Vec<Source>,
 }
 
 /// How one file was read: the no-lost-rows account (read = accepted + rejected).
@@ -300,6 +304,70 @@ fn read_tables(sources: &InputSources) -> Result<Tables> {
         ));
         out.institutions.extend(r.institutions);
         out.rejects.extend(r.rejects);
+    }
+    for src in &sources.notifications {
+        let list = notifications::read_notifications(src)?;
+        let mut rejects = list.rejects.clone();
+        let mut joined = [[0usize; 3]; 2];
+        for d in &list.designations {
+            // The list's number is the 7-digit 医療機関番号; an institution id may be it or
+            // the 10-digit code (prefecture, 1 for medical, the number).
+            let hits: Vec<usize> = out
+                .institutions
+                .iter()
+                .enumerate()
+                .filter(|(_, i)| {
+                    i.id == d.number
+                        || (i.id.len() == 10 && d.number.len() == 7 && i.id.ends_with(&d.number) && &i.id[2..3] == "1")
+                })
+                .map(|(k, _)| k)
+                .collect();
+            match hits.as_slice() {
+                [k] => {
+                    let inst = &mut out.institutions[*k];
+                    for flag in [Flag::SupportDesignation, Flag::HomeVisits, Flag::OnCall24h] {
+                        inst.flags.set(flag, true);
+                    }
+                    inst.support_type = Some(inst.support_type.map_or(d.support_type, |t| t.min(d.support_type)));
+                    joined[usize::from(d.hospital)][usize::from(d.support_type - 1)] += 1;
+                }
+                [] => rejects.push(Reject::new(
+                    &src.name,
+                    d.location.clone(),
+                    format!("医療機関番号 {} ({}) matches no institution id", d.number, d.name),
+                )),
+                many => rejects.push(Reject::new(
+                    &src.name,
+                    d.location.clone(),
+                    format!(
+                        "医療機関番号 {} ({}) matches {} institutions: {}",
+                        d.number,
+                        d.name,
+                        many.len(),
+                        many.iter()
+                            .map(|&k| out.institutions[k].id.as_str())
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    ),
+                )),
+            }
+        }
+        rejects.sort_by(|a, b| a.location.cmp(&b.location));
+        let mut report = FileReport::table(
+            src,
+            "notifications",
+            list.rows_read,
+            list.rows_read - rejects.len(),
+            &rejects,
+            None,
+        );
+        report.notes.push(format!(
+            "support designations joined: clinics (支援診) 1/2/3 = {}/{}/{}, hospitals (支援病) 1/2/3 = {}/{}/{}; \
+             {} other notifications not used",
+            joined[0][0], joined[0][1], joined[0][2], joined[1][0], joined[1][1], joined[1][2], list.other
+        ));
+        out.files.push(report);
+        out.rejects.extend(rejects);
     }
     let mut seen = HashSet::new();
     for src in &sources.population {

@@ -603,5 +603,6 @@ pub fn sources(s: &Scenario) -> Result<crate::inputs::InputSources> {
         year: s.year,
         network: s.network.as_deref().map(Source::read).transpose()?,
         od_matrix: None,
+        notifications: Vec::new(),
     })
 }

@@ -1,0 +1,149 @@
+//! The regional health bureaus' lists of accepted notifications (施設基準の届出受理医療機関名簿,
+//! 地方厚生局, xlsx): which clinics and hospitals are designated home-care support clinics
+//! and hospitals (在宅療養支援診療所・病院). Read with calamine.
+//!
+//! The header row (the 4th in the bureaus' files; the first ten rows are searched) holds
+//! `医療機関番号` and `受理記号`, and usually `医療機関名称` and `都道府県名`. The symbol
+//! `(支援診１)`, `(支援診２)`, `(支援診３)` (or `支援病`) marks a designation; 1 and 2 are
+//! the enhanced types (機能強化型: single, networked), 3 the conventional one. Other rows
+//! are other notifications and are not used.
+
+use crate::error::{Error, Location, Reject, Result};
+use crate::inputs::source::Source;
+use calamine::{Data, Reader};
+
+/// One designation of a list.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Designation {
+    /// The list's institution number (医療機関番号), digits only.
+    pub number: String,
+    pub name: String,
+    /// `true` for a hospital (支援病), `false` for a clinic (支援診).
+    pub hospital: bool,
+    /// 1 enhanced single, 2 enhanced networked, 3 conventional.
+    pub support_type: u8,
+    /// Sheet and row, for messages.
+    pub location: Location,
+}
+
+/// What a list gave.
+#[derive(Debug, Default)]
+pub struct NotificationList {
+    pub designations: Vec<Designation>,
+    /// Data rows read (every notification, designations or not).
+    pub rows_read: usize,
+    /// Rows of other notifications.
+    pub other: usize,
+    pub rejects: Vec<Reject>,
+}
+
+/// Full-width digits and letters to ASCII, spaces and brackets dropped.
+fn normalise(text: &str) -> String {
+    text.chars()
+        .filter_map(|c| match c {
+            '０'..='９' => char::from_u32(c as u32 - '０' as u32 + '0' as u32),
+            '(' | ')' | '（' | '）' | ' ' | '　' | '-' | '－' => None,
+            c => Some(c),
+        })
+        .collect()
+}
+
+/// The designation a 受理記号 names: (hospital, type).
+pub fn parse_symbol(symbol: &str) -> Option<(bool, u8)> {
+    let s = normalise(symbol);
+    let (hospital, rest) = if let Some(r) = s.strip_prefix("支援診") {
+        (false, r)
+    } else if let Some(r) = s.strip_prefix("支援病") {
+        (true, r)
+    } else {
+        return None;
+    };
+    match rest {
+        "1" => Some((hospital, 1)),
+        "2" => Some((hospital, 2)),
+        "3" => Some((hospital, 3)),
+        _ => None,
+    }
+}
+
+/// Reads a notification list.
+pub fn read_notifications(source: &Source) -> Result<NotificationList> {
+    let bad = |location: Location, problem: String| Error::input(&source.name, location, problem);
+    let mut book = calamine::open_workbook_auto_from_rs(std::io::Cursor::new(&source.bytes[..]))
+        .map_err(|e| bad(Location::File, format!("not an Excel workbook (xlsx, xls): {e}")))?;
+    let mut out = NotificationList::default();
+    let mut found_header = false;
+    for sheet in book.sheet_names() {
+        let range = book
+            .worksheet_range(&sheet)
+            .map_err(|e| bad(Location::File, format!("sheet '{sheet}': {e}")))?;
+        // Row numbers as Excel shows them: the range may start below row 1.
+        let first_row = range.start().map(|p| p.0 as u64 + 1).unwrap_or(1);
+        let rows: Vec<&[Data]> = range.rows().collect();
+        let text = |c: &Data| normalise(&c.to_string());
+        let header = rows.iter().take(10).position(|r| {
+            let cells: Vec<String> = r.iter().map(text).collect();
+            cells.iter().any(|c| c == "医療機関番号") && cells.iter().any(|c| c == "受理記号")
+        });
+        let Some(h) = header else { continue };
+        found_header = true;
+        let cells: Vec<String> = rows[h].iter().map(text).collect();
+        let col = |name: &str| cells.iter().position(|c| c == name);
+        let (Some(c_number), Some(c_symbol)) = (col("医療機関番号"), col("受理記号")) else {
+            continue;
+        };
+        let c_name = col("医療機関名称");
+        for (k, row) in rows.iter().enumerate().skip(h + 1) {
+            let line = first_row + k as u64;
+            let get = |c: usize| row.get(c).map(|d| d.to_string().trim().to_string()).unwrap_or_default();
+            if row.iter().all(|d| matches!(d, Data::Empty)) {
+                continue;
+            }
+            out.rows_read += 1;
+            let location = Location::Line(line);
+            let Some((hospital, support_type)) = parse_symbol(&get(c_symbol)) else {
+                out.other += 1;
+                continue;
+            };
+            let number: String = normalise(&get(c_number));
+            if number.is_empty() || !number.bytes().all(|b| b.is_ascii_digit()) {
+                out.rejects.push(Reject::new(
+                    &source.name,
+                    location,
+                    format!("sheet '{sheet}': 医療機関番号 '{}' is not a number", get(c_number)),
+                ));
+                continue;
+            }
+            out.designations.push(Designation {
+                number,
+                name: c_name.map(get).unwrap_or_default(),
+                hospital,
+                support_type,
+                location,
+            });
+        }
+    }
+    if !found_header {
+        return Err(bad(
+            Location::File,
+            "no sheet has the header of a notification list (a row with 医療機関番号 and 受理記号 within the first ten \
+             rows; the bureaus' lists have it on row 4)"
+                .into(),
+        ));
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn symbols() {
+        assert_eq!(parse_symbol("(支援診１)"), Some((false, 1)));
+        assert_eq!(parse_symbol("（支援病３）"), Some((true, 3)));
+        assert_eq!(parse_symbol("支援診2"), Some((false, 2)));
+        assert_eq!(parse_symbol("(在総)"), None);
+        assert_eq!(parse_symbol("(支援診４)"), None);
+    }
+}
