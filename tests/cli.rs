@@ -630,6 +630,37 @@ fn estat_population_file() {
         "{text}"
     );
     assert!(text.contains("line 7: total population is suppressed"), "{text}");
+
+    // A third header row (labels again) is a file-level error naming the line; a code with
+    // letters is a rejected row naming its line.
+    let third = text_with_rows(
+        ",,,,人口（総数）,人口（総数）　男,６５歳以上人口　総数,７５歳以上人口　総数\r\n543830611,0,,,120,60,40,20\r\n",
+    );
+    let bad = dir.path().join("third.txt");
+    std::fs::write(&bad, encoding_rs::SHIFT_JIS.encode(&third).0).unwrap();
+    let o = zaitaku(&["inspect", bad.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(
+        stderr(&o).contains("third.txt: line 3: a third header row"),
+        "{}",
+        stderr(&o)
+    );
+    let letters = text_with_rows("54383O611,0,,,120,60,40,20\r\n543830612,0,,,10,5,4,2\r\n");
+    let bad = dir.path().join("letters.txt");
+    std::fs::write(&bad, encoding_rs::SHIFT_JIS.encode(&letters).0).unwrap();
+    let o = zaitaku(&["inspect", bad.to_str().unwrap()]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let text = String::from_utf8(o.stdout).unwrap();
+    assert!(text.contains("2 rows, 1 accepted, 1 rejected"), "{text}");
+    assert!(text.contains("line 3: "), "{text}");
+}
+
+/// An e-Stat file: the two header rows, then `rows`.
+fn text_with_rows(rows: &str) -> String {
+    format!(
+        "KEY_CODE,HTKSYORI,HTKSAKI,GASSAN,T001141001,T001141002,T001141019,T001141022\r\n\
+         ,,,,人口（総数）,人口（総数）　男,６５歳以上人口　総数,７５歳以上人口　総数\r\n{rows}"
+    )
 }
 
 #[test]

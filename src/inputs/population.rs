@@ -542,11 +542,23 @@ fn read_estat(source: &Source, table: CsvTable, seen: &mut HashSet<Mesh>) -> Res
     };
     let mut rejects = Vec::new();
     let mut labels = 0;
+    let mut extra_header = None;
     let rows_read = table.for_each(&mut rejects, |location, record| {
         let field = |i: usize| record.get(i).unwrap_or("").trim();
         // The second header row holds the Japanese labels.
         if location == Location::Line(2) && field(c_key).is_empty() {
             labels += 1;
+            return;
+        }
+        // Another row of labels (no digit in the code or any count) right after them: a
+        // header row too many, which would otherwise shift nothing but be read as data.
+        let looks_like_labels = !field(c_key).bytes().any(|b| b.is_ascii_digit())
+            && [Some(c_total), Some(c_65), c_75]
+                .iter()
+                .flatten()
+                .all(|&c| !field(c).bytes().any(|b| b.is_ascii_digit()) && !matches!(field(c), "" | "*" | "-"));
+        if location == Location::Line(2 + labels as u64) && looks_like_labels {
+            extra_header = Some(location.clone());
             return;
         }
         let row = (|| -> std::result::Result<Option<PopulationCell>, String> {
@@ -577,6 +589,13 @@ fn read_estat(source: &Source, table: CsvTable, seen: &mut HashSet<Mesh>) -> Res
             Err(reason) => out.rejects.push(Reject::new(&source.name, location.clone(), reason)),
         }
     });
+    if let Some(location) = extra_header {
+        return Err(Error::input(
+            &source.name,
+            location,
+            "a third header row: e-Stat mesh files have two (the codes, then the Japanese labels); remove the extra one",
+        ));
+    }
     finish(source, out, rows_read - labels, rejects)
 }
 
