@@ -35,6 +35,7 @@ pub fn sources() -> InputSources {
         network: None,
         od_matrix: None,
         notifications: Vec::new(),
+        estat_columns: None,
     }
 }
 

@@ -203,6 +203,10 @@ struct InputArgs {
     /// repeatable): 支援診/支援病 designations joined to institutions by number.
     #[arg(long)]
     notifications: Vec<PathBuf>,
+    /// e-Stat value columns TOTAL,AGED65[,AGED75], each a suffix (019) or a column name
+    /// (T000847019); default: the 2020 census's 001,019,022.
+    #[arg(long)]
+    estat_columns: Option<String>,
     /// Population mesh CSV (repeatable). Without it, demand is area on a 500 m grid.
     #[arg(long)]
     population: Vec<PathBuf>,
@@ -409,6 +413,12 @@ impl InputArgs {
             network: optional(&self.network, &s.network)?,
             od_matrix: self.od_matrix.as_deref().map(Source::read).transpose()?,
             notifications: read_all(&self.notifications)?,
+            estat_columns: self
+                .estat_columns
+                .as_deref()
+                .map(zaitaku::inputs::population::EstatColumns::parse)
+                .transpose()
+                .map_err(|e| Error::Usage(format!("--estat-columns {e}")))?,
             scenario,
         })
     }

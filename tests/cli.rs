@@ -655,6 +655,56 @@ fn estat_population_file() {
     assert!(text.contains("line 3: "), "{text}");
 }
 
+#[test]
+fn estat_columns_by_flag() {
+    // A table whose columns are numbered otherwise (the aged 65+ in column 005): by
+    // default it lacks a 019 column (exit 2), with --estat-columns it reads.
+    let dir = tempfile::tempdir().unwrap();
+    let text = "KEY_CODE,HTKSYORI,HTKSAKI,GASSAN,T000847001,T000847005\r\n\
+                ,,,,人口（総数）,６５歳以上人口\r\n\
+                543830611,0,,,120,40\r\n\
+                543830613,0,,,35,12\r\n";
+    let path = dir.path().join("tblT000847H5438.txt");
+    std::fs::write(&path, encoding_rs::SHIFT_JIS.encode(text).0).unwrap();
+    let args = |extra: &[&str]| {
+        let mut a = vec![
+            "coverage".to_string(),
+            "--quiet".into(),
+            "--municipalities".into(),
+            fixture("grid/municipalities.geojson").to_str().unwrap().into(),
+            "--institutions".into(),
+            fixture("grid/institutions.csv").to_str().unwrap().into(),
+            "--rules".into(),
+            fixture("grid/rules.toml").to_str().unwrap().into(),
+            "--population".into(),
+            path.to_str().unwrap().into(),
+            "--out".into(),
+            dir.path().join("o").to_str().unwrap().into(),
+        ];
+        a.extend(extra.iter().map(|s| s.to_string()));
+        a
+    };
+    let run = |a: Vec<String>| zaitaku(&a.iter().map(String::as_str).collect::<Vec<_>>());
+    let o = run(args(&[]));
+    assert_eq!(o.status.code(), Some(2));
+    assert!(
+        stderr(&o).contains("without the aged 65+ column (a table column ending in 019"),
+        "{}",
+        stderr(&o)
+    );
+    let o = run(args(&["--estat-columns", "T000847001,005"]));
+    assert!(o.status.success(), "{}", stderr(&o));
+    let summary: Value = serde_json::from_slice(&std::fs::read(dir.path().join("o/summary.json")).unwrap()).unwrap();
+    assert_eq!(summary["total"]["visit"]["demand"], 52.0); // 40 + 12
+    let o = run(args(&["--estat-columns", "001"]));
+    assert_eq!(o.status.code(), Some(2));
+    assert!(
+        stderr(&o).contains("--estat-columns '001': expected TOTAL,AGED65"),
+        "{}",
+        stderr(&o)
+    );
+}
+
 /// An e-Stat file: the two header rows, then `rows`.
 fn text_with_rows(rows: &str) -> String {
     format!(

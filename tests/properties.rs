@@ -24,6 +24,7 @@ fn study() -> Study {
             network: None,
             od_matrix: None,
             notifications: Vec::new(),
+            estat_columns: None,
         },
         Progress::Quiet,
     )

@@ -24,7 +24,6 @@ use crate::error::{Reject, Result};
 use crate::progress::Progress;
 use institutions::{read_institutions, Flag, Institution};
 use municipalities::{read_municipalities, Municipality, MunicipalityKeys};
-use population::read_population;
 use rules::Rules;
 use serde::Serialize;
 pub use source::Source;
@@ -52,6 +51,8 @@ pub struct InputSources {
     /// Regional bureaus' notification lists (xlsx): support designations joined to the
     /// institutions by number.
     pub notifications: Vec<Source>,
+    /// The value columns of e-Stat population files, when not the 2020 census's.
+    pub estat_columns: Option<population::EstatColumns>,
 }
 
 /// How one file was read: the no-lost-rows account (read = accepted + rejected).
@@ -371,7 +372,7 @@ fn read_tables(sources: &InputSources) -> Result<Tables> {
     }
     let mut seen = HashSet::new();
     for src in &sources.population {
-        let r = read_population(src, &mut seen, sources.year)?;
+        let r = population::read_population_with(src, &mut seen, sources.year, sources.estat_columns.as_ref())?;
         let accepted = r.cells.len() + r.suppressed;
         let mut report = FileReport::table(src, "population", r.rows_read, accepted, &r.rejects, None);
         report.notes.push(format!("{} layout", r.layout));

@@ -42,6 +42,49 @@ pub struct PopulationRead {
 /// the year of a projection file (国土数値情報 将来推計人口メッシュ, GeoJSON); the other layouts
 /// hold one year and refuse it.
 pub fn read_population(source: &Source, seen: &mut HashSet<Mesh>, year: Option<u16>) -> Result<PopulationRead> {
+    read_population_with(source, seen, year, None)
+}
+
+/// Which value columns of an e-Stat file hold the total, aged 65+ and aged 75+: each a
+/// 3-digit suffix (`019`) or a whole column name (`T000847019`), for tables whose numbering
+/// differs from the 2020 census's (001, 019, 022).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EstatColumns {
+    pub total: String,
+    pub aged65: String,
+    pub aged75: Option<String>,
+}
+
+impl EstatColumns {
+    /// Parses `TOTAL,AGED65[,AGED75]`.
+    pub fn parse(text: &str) -> std::result::Result<EstatColumns, String> {
+        let parts: Vec<String> = text.split(',').map(|p| p.trim().to_ascii_lowercase()).collect();
+        let ok = |p: &String| !p.is_empty() && p.bytes().all(|b| b.is_ascii_alphanumeric());
+        match parts.as_slice() {
+            [t, a] if ok(t) && ok(a) => Ok(EstatColumns {
+                total: t.clone(),
+                aged65: a.clone(),
+                aged75: None,
+            }),
+            [t, a, b] if ok(t) && ok(a) && ok(b) => Ok(EstatColumns {
+                total: t.clone(),
+                aged65: a.clone(),
+                aged75: Some(b.clone()),
+            }),
+            _ => Err(format!(
+                "'{text}': expected TOTAL,AGED65[,AGED75], each a column suffix (019) or name (T000847019)"
+            )),
+        }
+    }
+}
+
+/// [`read_population`] with the e-Stat value columns named (`None`: by the 2020 suffixes).
+pub fn read_population_with(
+    source: &Source,
+    seen: &mut HashSet<Mesh>,
+    year: Option<u16>,
+    columns: Option<&EstatColumns>,
+) -> Result<PopulationRead> {
     if is_dbf(source) {
         return read_projection(source, seen, year);
     }
@@ -58,7 +101,7 @@ pub fn read_population(source: &Source, seen: &mut HashSet<Mesh>, year: Option<u
     }
     let table = CsvTable::open(&source.name, &text)?;
     if table.column("key_code").is_some() {
-        return read_estat(source, table, seen);
+        return read_estat(source, table, seen, columns);
     }
     let expected = "mesh_code,population,population_65plus[,population_75plus]";
     let c_mesh = table.require("mesh_code", expected)?;
@@ -515,26 +558,40 @@ pub fn read_projection_years(source: &Source) -> Result<(Vec<u16>, Vec<CellYears
 /// 1 holds merged cells, 2 suppressed into `HTKSAKI`), `HTKSAKI`, `GASSAN`, and value
 /// columns whose last three digits say what they count: 001 total, 019 aged 65+, 022 aged
 /// 75+. `*` marks a suppressed value, `-` zero.
-fn read_estat(source: &Source, table: CsvTable, seen: &mut HashSet<Mesh>) -> Result<PopulationRead> {
+fn read_estat(
+    source: &Source,
+    table: CsvTable,
+    seen: &mut HashSet<Mesh>,
+    columns: Option<&EstatColumns>,
+) -> Result<PopulationRead> {
     let value_column = |suffix: &str| {
         table.headers.iter().position(|h| {
-            h.len() == 10 && h.starts_with('t') && h.ends_with(suffix) && h[1..].bytes().all(|b| b.is_ascii_digit())
+            (h.len() == 10 && h.starts_with('t') && h.ends_with(suffix) && h[1..].bytes().all(|b| b.is_ascii_digit()))
+                || h == suffix
         })
+    };
+    let (s_total, s_65, s_75) = match columns {
+        Some(c) => (c.total.as_str(), c.aged65.as_str(), c.aged75.as_deref()),
+        None => ("001", "019", Some("022")),
     };
     let missing = |what: &str, suffix: &str| {
         Error::input(
             &source.name,
             Location::Line(1),
             format!(
-                "e-Stat mesh file without a {what} column (a table column ending in {suffix}, such as T001141{suffix})"
+                "e-Stat mesh file without the {what} column (a table column ending in {suffix}, such as T001141{suffix}, or named so; see --estat-columns)"
             ),
         )
     };
     let c_key = table.require("key_code", "KEY_CODE")?;
     let c_secrecy = table.require("htksyori", "HTKSYORI")?;
-    let c_total = value_column("001").ok_or_else(|| missing("total population", "001"))?;
-    let c_65 = value_column("019").ok_or_else(|| missing("aged 65+", "019"))?;
-    let c_75 = value_column("022");
+    let c_total = value_column(s_total).ok_or_else(|| missing("total population", s_total))?;
+    let c_65 = value_column(s_65).ok_or_else(|| missing("aged 65+", s_65))?;
+    let c_75 = match (s_75, columns) {
+        (Some(s), Some(_)) => Some(value_column(s).ok_or_else(|| missing("aged 75+", s))?),
+        (Some(s), None) => value_column(s),
+        (None, _) => None,
+    };
     let mut out = PopulationRead {
         has_75plus: c_75.is_some(),
         layout: "e-Stat",

@@ -604,5 +604,6 @@ pub fn sources(s: &Scenario) -> Result<crate::inputs::InputSources> {
         network: s.network.as_deref().map(Source::read).transpose()?,
         od_matrix: None,
         notifications: Vec::new(),
+        estat_columns: None,
     })
 }
