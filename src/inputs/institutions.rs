@@ -498,6 +498,20 @@ mod tests {
     }
 
     #[test]
+    fn cp932_with_extension_kanji() {
+        // 髙 (0xFB 0xFC) and 﨑 (0xFA 0xB1) are IBM extension characters of CP932, common in
+        // names; Shift_JIS proper lacks them.
+        let text = "id,name,kind,lat,lon\nC1,髙﨑医院,診療所,36.6,138.2\n";
+        let (bytes, _, unmappable) = encoding_rs::SHIFT_JIS.encode(text);
+        assert!(!unmappable);
+        assert!(bytes.windows(2).any(|w| w == [0xFB, 0xFC]));
+        let r = read_institutions(&Source::new("cp932.csv", bytes.into_owned()), &mut HashSet::new()).unwrap();
+        assert_eq!(r.institutions[0].name, "髙﨑医院");
+        assert_eq!(r.institutions[0].kind, Kind::Clinic);
+        assert_eq!(r.encoding, Some(TextEncoding::Cp932));
+    }
+
+    #[test]
     fn reads_the_national_land_data_p04_layout() {
         // fixtures/p04: five features in the P04 layout (P04_001 kind code, P04_002 name,
         // P04_008 beds as text, as the national files have them).
