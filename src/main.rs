@@ -425,6 +425,13 @@ impl InputArgs {
 }
 
 fn main() -> ExitCode {
+    // Output piped into `head` and closed: end quietly, as command-line tools do, rather
+    // than fail on the next line printed.
+    #[cfg(unix)]
+    // SAFETY: restoring the default action of SIGPIPE before any thread starts.
+    unsafe {
+        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
+    }
     let cli = Cli::parse();
     match execute(cli) {
         Ok(()) => ExitCode::SUCCESS,

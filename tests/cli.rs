@@ -354,7 +354,7 @@ fn bad_input_files_fail_cleanly() {
 #[test]
 fn demo_is_deterministic_across_thread_counts() {
     let dir = tempfile::tempdir().unwrap();
-    let runs: Vec<PathBuf> = ["1", "2"]
+    let runs: Vec<PathBuf> = ["1", "2", "8"]
         .iter()
         .map(|t| {
             let out = dir.path().join(format!("t{t}"));
@@ -375,8 +375,10 @@ fn demo_is_deterministic_across_thread_counts() {
                 continue;
             }
             let a = std::fs::read(runs[0].join(&name)).unwrap();
-            let b = std::fs::read(runs[1].join(&name)).unwrap();
-            assert!(a == b, "{name:?} differs between --threads 1 and 2");
+            for (run, threads) in runs[1..].iter().zip(["2", "8"]) {
+                let b = std::fs::read(run.join(&name)).unwrap();
+                assert!(a == b, "{name:?} differs between --threads 1 and {threads}");
+            }
             compared += 1;
         }
     }
@@ -1836,4 +1838,25 @@ fn notification_lists_set_support_designations() {
         stderr(&o)
     );
     assert!(!dir.path().join("x").exists());
+}
+
+#[test]
+fn output_closed_early_is_not_a_panic() {
+    // `zaitaku demo | head -1`: the reader goes away after a line.
+    use std::io::BufRead;
+    let dir = tempfile::tempdir().unwrap();
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_zaitaku"))
+        .args(["demo", "--out", dir.path().join("d").to_str().unwrap()])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut first = String::new();
+    std::io::BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut first)
+        .unwrap();
+    assert!(first.starts_with("zaitaku demo"), "{first}");
+    let o = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&o.stderr);
+    assert!(!stderr.contains("panicked"), "{stderr}");
 }

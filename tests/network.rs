@@ -199,6 +199,43 @@ fn travel_time_coverage_on_the_hand_made_grid_network() {
     assert!(km_only_fails >= 1 && oneway_far >= 1, "{km_only_fails} {oneway_far}");
     let summary: Value = serde_json::from_slice(&std::fs::read(out.join("summary.json")).unwrap()).unwrap();
     assert_eq!(summary["network"]["places_not_on_network"], 0);
+    // The same bytes at 1 and 8 threads.
+    for threads in ["1", "8"] {
+        let again = dir.path().join(format!("t{threads}"));
+        let o = zaitaku(&[
+            "--threads",
+            threads,
+            "coverage",
+            "--quiet",
+            "--municipalities",
+            fixture("grid/municipalities.geojson").to_str().unwrap(),
+            "--institutions",
+            fixture("grid/institutions.csv").to_str().unwrap(),
+            "--population",
+            fixture("grid/population.csv").to_str().unwrap(),
+            "--rules",
+            fixture("grid/rules_roads.toml").to_str().unwrap(),
+            "--network",
+            graph.to_str().unwrap(),
+            "--out",
+            again.to_str().unwrap(),
+        ]);
+        assert!(o.status.success());
+        for f in [
+            "cells.parquet",
+            "coverage.csv",
+            "roles.csv",
+            "coverage.geojson",
+            "summary.json",
+            "unsnapped.csv",
+        ] {
+            assert_eq!(
+                std::fs::read(out.join(f)).unwrap(),
+                std::fs::read(again.join(f)).unwrap(),
+                "{f}"
+            );
+        }
+    }
     assert!(std::fs::read_to_string(out.join("coverage.csv"))
         .unwrap()
         .contains("p90_min"));

@@ -195,10 +195,11 @@ pub fn read_municipalities(source: &Source, keys: &MunicipalityKeys) -> Result<M
         })
         .collect();
     if out.municipalities.is_empty() {
-        return Err(Error::input(
+        return Err(Error::no_usable_row(
             &source.name,
-            Location::File,
-            format!("no usable municipality among {} features", out.features_read),
+            "municipality",
+            out.features_read,
+            &out.rejects,
         ));
     }
     Ok(out)

@@ -371,7 +371,7 @@ fn parse_projection_json(source: &Source, text: &str) -> Result<Projection> {
 fn parse_projection_dbf(source: &Source) -> Result<Projection> {
     let bad = |problem: String| Error::input(&source.name, Location::File, problem);
     let mut reader = dbase::Reader::new(std::io::Cursor::new(&source.bytes[..]))
-        .map_err(|e| bad(format!("not a dBase (.dbf) table: {e}")))?;
+        .map_err(|e| bad(format!("not a dBase (.dbf) table: {}", e.kind())))?;
     // Only MESH_ID and numbers are used: other text (names in CP932) must not fail a record.
     reader.set_encoding(dbase::UnicodeLossy);
     let header = reader.header();
