@@ -20,6 +20,33 @@ fn stderr(o: &Output) -> String {
     String::from_utf8_lossy(&o.stderr).into_owned()
 }
 
+/// `zaitaku coverage` on the grid with the travel-time rules, `extra` naming the times
+/// (`--network G` or `--od-matrix F`), into `out`.
+fn grid_roads_coverage(extra: &[&str], out: &Path) -> Output {
+    let (m, i, p, r) = (
+        fixture("grid/municipalities.geojson"),
+        fixture("grid/institutions.csv"),
+        fixture("grid/population.csv"),
+        fixture("grid/rules_roads.toml"),
+    );
+    let mut args = vec![
+        "coverage",
+        "--quiet",
+        "--municipalities",
+        m.to_str().unwrap(),
+        "--institutions",
+        i.to_str().unwrap(),
+        "--population",
+        p.to_str().unwrap(),
+        "--rules",
+        r.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+    ];
+    args.extend_from_slice(extra);
+    zaitaku(&args)
+}
+
 /// Builds a graph with the CLI and loads it.
 fn build(pbf: &Path, dir: &Path, extra: &[&str]) -> (PathBuf, Graph) {
     let out = dir.join("g.graph");
@@ -147,22 +174,7 @@ fn travel_time_coverage_on_the_hand_made_grid_network() {
         .any(|(why, n)| why == "access private" && *n == 1));
 
     let out = dir.path().join("out");
-    let o = zaitaku(&[
-        "coverage",
-        "--quiet",
-        "--municipalities",
-        fixture("grid/municipalities.geojson").to_str().unwrap(),
-        "--institutions",
-        fixture("grid/institutions.csv").to_str().unwrap(),
-        "--population",
-        fixture("grid/population.csv").to_str().unwrap(),
-        "--rules",
-        fixture("grid/rules_roads.toml").to_str().unwrap(),
-        "--network",
-        graph.to_str().unwrap(),
-        "--out",
-        out.to_str().unwrap(),
-    ]);
+    let o = grid_roads_coverage(&["--network", graph.to_str().unwrap()], &out);
     assert!(o.status.success(), "{}", stderr(&o));
     use polars::prelude::*;
     let df = ParquetReader::new(std::fs::File::open(out.join("cells.parquet")).unwrap())
@@ -202,24 +214,7 @@ fn travel_time_coverage_on_the_hand_made_grid_network() {
     // The same bytes at 1 and 8 threads.
     for threads in ["1", "8"] {
         let again = dir.path().join(format!("t{threads}"));
-        let o = zaitaku(&[
-            "--threads",
-            threads,
-            "coverage",
-            "--quiet",
-            "--municipalities",
-            fixture("grid/municipalities.geojson").to_str().unwrap(),
-            "--institutions",
-            fixture("grid/institutions.csv").to_str().unwrap(),
-            "--population",
-            fixture("grid/population.csv").to_str().unwrap(),
-            "--rules",
-            fixture("grid/rules_roads.toml").to_str().unwrap(),
-            "--network",
-            graph.to_str().unwrap(),
-            "--out",
-            again.to_str().unwrap(),
-        ]);
+        let o = grid_roads_coverage(&["--network", graph.to_str().unwrap(), "--threads", threads], &again);
         assert!(o.status.success());
         for f in [
             "cells.parquet",
@@ -365,22 +360,7 @@ fn travel_times_from_an_od_matrix() {
     )
     .unwrap();
     let out = dir.path().join("out");
-    let o = zaitaku(&[
-        "coverage",
-        "--quiet",
-        "--municipalities",
-        fixture("grid/municipalities.geojson").to_str().unwrap(),
-        "--institutions",
-        fixture("grid/institutions.csv").to_str().unwrap(),
-        "--population",
-        fixture("grid/population.csv").to_str().unwrap(),
-        "--rules",
-        fixture("grid/rules_roads.toml").to_str().unwrap(),
-        "--od-matrix",
-        od.to_str().unwrap(),
-        "--out",
-        out.to_str().unwrap(),
-    ]);
+    let o = grid_roads_coverage(&["--od-matrix", od.to_str().unwrap()], &out);
     assert!(o.status.success(), "{}", stderr(&o));
     use polars::prelude::*;
     let df = ParquetReader::new(std::fs::File::open(out.join("cells.parquet")).unwrap())
