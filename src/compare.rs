@@ -179,11 +179,11 @@ pub fn compare(base: &Side, alt: &Side, min_share: f64) -> Result<Diff> {
         .collect();
     let fb: Vec<usize> = functions
         .iter()
-        .map(|f| base.functions.iter().position(|x| x == f).expect("common"))
+        .filter_map(|f| base.functions.iter().position(|x| x == f))
         .collect();
     let fa: Vec<usize> = functions
         .iter()
-        .map(|f| alt.functions.iter().position(|x| x == f).expect("common"))
+        .filter_map(|f| alt.functions.iter().position(|x| x == f))
         .collect();
     let mut rows = Vec::new();
     let mut changes = vec![FunctionChange::default(); functions.len()];

@@ -7,6 +7,9 @@
 //! [`outputs`] (GeoJSON, CSV, Parquet, summary). [`run`] strings them into commands.
 //! See ARCHITECTURE.md.
 
+// No unwrap or expect on data paths: a bad input is an error, never a panic (tests may).
+#![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used))]
+
 pub mod access;
 pub mod catchments;
 pub mod compare;

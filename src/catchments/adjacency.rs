@@ -162,7 +162,8 @@ impl Outline {
                             },
                         )
                     })
-                    .expect("chunks are not empty")
+                    // `chunks` never yields an empty slice.
+                    .unwrap_or(Rect::new(Coord::zero(), Coord::zero()))
             })
             .collect();
         Outline { segments, chunks }

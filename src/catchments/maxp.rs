@@ -533,13 +533,14 @@ fn construct<'u>(unit: &'u Unit, rng: &mut Pcg64Mcg, variant: usize) -> State<'u
                     best = Some((j, key));
                 }
             }
-            let (j, _) = best.expect("frontier is not empty");
+            // The frontier was checked to be non-empty above.
+            let Some((j, _)) = best else { break };
             st.add(k, j as usize);
             ok = st.accs[k as usize].feasible(floors);
         }
         if !ok {
             // Give the areas back as enclaves; the group is dropped.
-            let members = st.members.pop().expect("group just opened");
+            let members = st.members.pop().unwrap_or_default();
             st.accs.pop();
             for m in members {
                 st.label[m as usize] = NONE;
@@ -835,7 +836,7 @@ fn summarise(st: &State, iterations: usize) -> Partition {
         .members
         .iter()
         .enumerate()
-        .map(|(k, m)| (*m.iter().min().expect("groups are not empty"), k))
+        .map(|(k, m)| (m.iter().min().copied().unwrap_or(u32::MAX), k))
         .collect();
     firsts.sort_unstable();
     let mut renumber = vec![0u32; st.members.len()];
@@ -886,7 +887,8 @@ pub fn solve(unit: &Unit, settings: &Settings) -> Partition {
                 .then(a.2.total_cmp(&b.2))
                 .then(x.cmp(&y))
         })
-        .expect("at least one construction");
+        // `keys` holds one entry per construction, at least one.
+        .unwrap_or(0);
     let mut st = construct(unit, &mut rng(best), best % VARIANTS);
     while split(&mut st) {}
     local_search(&mut st, settings.local_passes);

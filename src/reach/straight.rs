@@ -377,8 +377,8 @@ pub fn update_reach(
                 .filter(|(id, i)| old.get(*id).is_none_or(|o| key(o) != key(i)))
                 .map(|(_, i)| (i.lon, i.lat))
                 .collect();
-            left.sort_by(|a, b| a.partial_cmp(b).expect("finite coordinates"));
-            joined.sort_by(|a, b| a.partial_cmp(b).expect("finite coordinates"));
+            left.sort_by(|a, b| a.0.total_cmp(&b.0).then(a.1.total_cmp(&b.1)));
+            joined.sort_by(|a, b| a.0.total_cmp(&b.0).then(a.1.total_cmp(&b.1)));
             let base = &before_reach.roles[r];
             if left.is_empty() && joined.is_empty() {
                 return base.clone();
