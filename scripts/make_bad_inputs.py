@@ -4,6 +4,8 @@ input, each of which must stop a run with exit 2 and a message naming the file a
 there is one, the line, feature or record (tests/bad_inputs.rs).
 
     python3 scripts/make_bad_inputs.py tests/bad_inputs
+
+Files named fuzz_* are reproducers found by fuzzing (fuzz/), kept as found.
 """
 import json
 import os

@@ -1539,6 +1539,18 @@ fn projection_as_a_shapefile() {
     );
     let cells = std::fs::read(out.join("coverage.csv")).unwrap();
     assert_ne!(cells, std::fs::read(from_json.join("coverage.csv")).unwrap());
+    // A table marked as CP932 (language driver 0x13, as ArcGIS writes Japanese tables)
+    // reads the same.
+    let mut cp932 = dbf.clone();
+    cp932[29] = 0x13;
+    let (o, marked) = run("marked_cp932.dbf", &cp932);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let (o, plain) = run("plain.dbf", &dbf);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert_eq!(
+        std::fs::read(marked.join("coverage.csv")).unwrap(),
+        std::fs::read(plain.join("coverage.csv")).unwrap()
+    );
     // A truncated table is an error, not fewer cells.
     let (o, out) = run("truncated.dbf", &dbf[..header_len + 3 * record_len + 10]);
     assert_eq!(o.status.code(), Some(2));

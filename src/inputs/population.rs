@@ -370,6 +370,18 @@ fn parse_projection_json(source: &Source, text: &str) -> Result<Projection> {
 /// records with an unreadable value are rejected with their record number.
 fn parse_projection_dbf(source: &Source) -> Result<Projection> {
     let bad = |problem: String| Error::input(&source.name, Location::File, problem);
+    // The header's own length must hold the 32-byte header, the field descriptors and their
+    // terminator, within the file: the dBase reader trusts it.
+    let header_len = match source.bytes.get(8..10) {
+        Some(b) => usize::from(u16::from_le_bytes([b[0], b[1]])),
+        None => return Err(bad("not a dBase (.dbf) table: shorter than a dBase header".into())),
+    };
+    if header_len < 33 || header_len > source.bytes.len() {
+        return Err(bad(format!(
+            "not a dBase (.dbf) table: its header claims {header_len} bytes, the file has {}",
+            source.bytes.len()
+        )));
+    }
     let mut reader = dbase::Reader::new(std::io::Cursor::new(&source.bytes[..]))
         .map_err(|e| bad(format!("not a dBase (.dbf) table: {}", e.kind())))?;
     // Only MESH_ID and numbers are used: other text (names in CP932) must not fail a record.
