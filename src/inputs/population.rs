@@ -267,41 +267,6 @@ impl<'de> serde::Deserialize<'de> for ProjectionFeature {
     }
 }
 
-/// A DBF record: the fields are visited in order and only `MESH_ID` and the value columns
-/// kept. A value the dBase reader cannot parse fails the record, naming the field.
-impl dbase::ReadableRecord for ProjectionFeature {
-    fn read_using<S, M>(fields: &mut dbase::FieldIterator<S, M>) -> std::result::Result<Self, dbase::FieldIOError>
-    where
-        S: std::io::Read + std::io::Seek,
-        M: std::io::Read + std::io::Seek,
-    {
-        use dbase::FieldValue as V;
-        let mut out = ProjectionFeature::default();
-        for field in fields {
-            let field = field?;
-            let number = match &field.value {
-                V::Numeric(x) => *x,
-                V::Float(x) => x.map(f64::from),
-                V::Double(x) | V::Currency(x) => Some(*x),
-                V::Integer(x) => Some(f64::from(*x)),
-                V::Character(s) => s.as_deref().and_then(|s| s.trim().parse().ok()),
-                _ => None,
-            };
-            if field.name == "MESH_ID" {
-                out.mesh = match field.value {
-                    V::Character(s) => s,
-                    _ => number
-                        .filter(|x| x.fract() == 0.0 && *x >= 0.0)
-                        .map(|x| format!("{x:.0}")),
-                };
-            } else if let Some(column) = projection_column(field.name) {
-                out.set(column, number);
-            }
-        }
-        Ok(out)
-    }
-}
-
 #[derive(serde::Deserialize)]
 struct ProjectionFile {
     features: Vec<FeatureProperties>,
@@ -382,10 +347,8 @@ fn parse_projection_dbf(source: &Source) -> Result<Projection> {
             source.bytes.len()
         )));
     }
-    let mut reader = dbase::Reader::new(std::io::Cursor::new(&source.bytes[..]))
+    let reader = dbase::Reader::new(std::io::Cursor::new(&source.bytes[..]))
         .map_err(|e| bad(format!("not a dBase (.dbf) table: {}", e.kind())))?;
-    // Only MESH_ID and numbers are used: other text (names in CP932) must not fail a record.
-    reader.set_encoding(dbase::UnicodeLossy);
     let header = reader.header();
     let records = header.num_records as usize;
     let start = usize::from(header.offset_to_first_record);
@@ -415,48 +378,109 @@ fn parse_projection_dbf(source: &Source) -> Result<Projection> {
             names.join(", ")
         )));
     }
+    // The records are read here from the bytes, only the fields needed: the dBase reader's
+    // value parsing panics on some malformed fields (short dates, narrow integers).
+    let mut layout = Vec::new();
+    let mut offset = 1usize;
+    for f in reader.fields() {
+        let len = usize::from(f.length());
+        let column = if f.name() == "MESH_ID" {
+            Some(None)
+        } else {
+            projection_column(f.name()).map(Some)
+        };
+        if let Some(column) = column {
+            layout.push((column, offset, len, f.field_type(), f.name()));
+        }
+        offset += len;
+    }
     let mut rejects = Vec::new();
-    let live: Vec<usize> = (0..records)
-        .filter(|&i| {
-            let deleted = source.bytes.get(start + i * size) == Some(&b'*');
-            if deleted {
-                rejects.push(Reject::new(
-                    &source.name,
-                    Location::Record(i + 1),
-                    "record marked deleted",
-                ));
-            }
-            !deleted
-        })
-        .collect();
-    let mut features = Vec::with_capacity(live.len());
-    let mut read = 0;
-    for (record, i) in reader.iter_records_as::<ProjectionFeature>().zip(&live) {
-        read += 1;
+    let mut features = Vec::with_capacity(records);
+    for i in 0..records {
         let location = Location::Record(i + 1);
-        match record {
-            Ok(f) => features.push((location, f)),
-            Err(e) => {
-                let field = e
-                    .field()
-                    .as_ref()
-                    .map(|f| format!("{}: ", f.name()))
-                    .unwrap_or_default();
-                rejects.push(Reject::new(&source.name, location, format!("{field}{}", e.kind())));
+        let start_of = start + i * size;
+        let Some(record) = source.bytes.get(start_of..start_of + size) else {
+            return Err(bad(format!(
+                "dBase table: record {} lies beyond the end of the file",
+                i + 1
+            )));
+        };
+        if record.first() == Some(&b'*') {
+            rejects.push(Reject::new(&source.name, location, "record marked deleted"));
+            continue;
+        }
+        let mut feature = ProjectionFeature::default();
+        let mut problem = None;
+        for &(column, at, len, kind, name) in &layout {
+            let Some(raw) = record.get(at..at + len) else { continue };
+            match dbf_value(raw, kind) {
+                Ok(DbfValue::Text(t)) if column.is_none() => feature.mesh = Some(t),
+                Ok(DbfValue::Number(x)) if column.is_none() => {
+                    feature.mesh = x.filter(|x| x.fract() == 0.0 && *x >= 0.0).map(|x| format!("{x:.0}"))
+                }
+                Ok(DbfValue::Text(t)) => {
+                    if let Some(c) = column {
+                        feature.set(c, t.parse().ok())
+                    }
+                }
+                Ok(DbfValue::Number(x)) => {
+                    if let Some(c) = column {
+                        feature.set(c, x)
+                    }
+                }
+                Err(p) => {
+                    problem = Some(format!("{name}: {p}"));
+                    break;
+                }
             }
         }
-    }
-    if read < live.len() {
-        return Err(bad(format!(
-            "dBase table: stopped after {read} of {} records",
-            live.len()
-        )));
+        match problem {
+            None => features.push((location, feature)),
+            Some(p) => rejects.push(Reject::new(&source.name, location, p)),
+        }
     }
     Ok(Projection {
         years,
         features,
         rejects,
     })
+}
+
+/// A value of a DBF field.
+enum DbfValue {
+    Text(String),
+    Number(Option<f64>),
+}
+
+/// Reads one DBF field: text fields as trimmed text, numbers (N, F: ASCII; I, O, B:
+/// binary) as numbers; blanks and `*` overflow marks as no number.
+fn dbf_value(raw: &[u8], kind: dbase::FieldType) -> std::result::Result<DbfValue, String> {
+    use dbase::FieldType as T;
+    let text = || {
+        let t = String::from_utf8_lossy(raw);
+        t.trim_matches(|c: char| c == ' ' || c == '\0').to_string()
+    };
+    match kind {
+        T::Character => Ok(DbfValue::Text(text())),
+        T::Numeric | T::Float => {
+            let t = text();
+            if t.is_empty() || t.bytes().all(|b| b == b'*') {
+                return Ok(DbfValue::Number(None));
+            }
+            t.parse::<f64>()
+                .map(|x| DbfValue::Number(Some(x)))
+                .map_err(|_| format!("'{t}' is not a number"))
+        }
+        T::Integer => match raw {
+            [a, b, c, d] => Ok(DbfValue::Number(Some(f64::from(i32::from_le_bytes([*a, *b, *c, *d]))))),
+            _ => Err(format!("an integer field of {} bytes (4 expected)", raw.len())),
+        },
+        T::Double => match <[u8; 8]>::try_from(raw) {
+            Ok(b) => Ok(DbfValue::Number(Some(f64::from_le_bytes(b)))),
+            Err(_) => Err(format!("a double field of {} bytes (8 expected)", raw.len())),
+        },
+        _ => Ok(DbfValue::Number(None)),
+    }
 }
 
 /// The years a projection file holds; `None` when the file is not one.
