@@ -330,13 +330,16 @@ fn parse_projection_json(source: &Source, text: &str) -> Result<Projection> {
 }
 
 /// Parses the attribute table of a projection Shapefile (`.dbf`; the geometry is not
-/// needed since `MESH_ID` names the cell). The header is checked against the file's size
-/// first, so a truncated table is an error rather than fewer records; deleted records and
-/// records with an unreadable value are rejected with their record number.
+/// needed since `MESH_ID` names the cell). The dBase III layout is read directly: a 32-byte
+/// header (record count, header and record lengths), 32-byte field descriptors, fixed-width
+/// records. (The `dbase` crate panicked on malformed headers and fields that fuzzing found;
+/// every length here is checked against the file.) A truncated table is an error rather
+/// than fewer records; deleted records and records with an unreadable value are rejected
+/// with their record number.
 fn parse_projection_dbf(source: &Source) -> Result<Projection> {
     let bad = |problem: String| Error::input(&source.name, Location::File, problem);
     // The header's own length must hold the 32-byte header, the field descriptors and their
-    // terminator, within the file: the dBase reader trusts it.
+    // terminator, within the file.
     let header_len = match source.bytes.get(8..10) {
         Some(b) => usize::from(u16::from_le_bytes([b[0], b[1]])),
         None => return Err(bad("not a dBase (.dbf) table: shorter than a dBase header".into())),
@@ -347,13 +350,37 @@ fn parse_projection_dbf(source: &Source) -> Result<Projection> {
             source.bytes.len()
         )));
     }
-    let reader = dbase::Reader::new(std::io::Cursor::new(&source.bytes[..]))
-        .map_err(|e| bad(format!("not a dBase (.dbf) table: {}", e.kind())))?;
-    let header = reader.header();
-    let records = header.num_records as usize;
-    let start = usize::from(header.offset_to_first_record);
-    let size = usize::from(header.size_of_record);
-    let widths: usize = reader.fields().iter().map(|f| usize::from(f.length())).sum();
+    let bytes = &source.bytes[..];
+    let u32_at = |k: usize| {
+        bytes
+            .get(k..k + 4)
+            .map(|b| u32::from_le_bytes([b[0], b[1], b[2], b[3]]))
+    };
+    let u16_at = |k: usize| {
+        bytes
+            .get(k..k + 2)
+            .map(|b| usize::from(u16::from_le_bytes([b[0], b[1]])))
+    };
+    let (Some(records), Some(start), Some(size)) = (u32_at(4), u16_at(8), u16_at(10)) else {
+        return Err(bad("not a dBase (.dbf) table: shorter than a dBase header".into()));
+    };
+    let records = records as usize;
+    // Field descriptors: 32 bytes each after the 32-byte header, up to the 0x0D terminator.
+    let mut fields: Vec<DbfField> = Vec::new();
+    let mut at = 32;
+    while at < start && bytes.get(at) != Some(&0x0D) {
+        let Some(d) = bytes.get(at..at + 32) else {
+            return Err(bad("not a dBase (.dbf) table: a field descriptor is cut short".into()));
+        };
+        let name_end = d[..11].iter().position(|&b| b == 0).unwrap_or(11);
+        fields.push(DbfField {
+            name: String::from_utf8_lossy(&d[..name_end]).trim().to_string(),
+            kind: d[11],
+            len: usize::from(d[16]),
+        });
+        at += 32;
+    }
+    let widths: usize = fields.iter().map(|f| f.len).sum();
     if widths + 1 != size {
         return Err(bad(format!(
             "dBase header: records of {size} bytes but fields of {widths} bytes (plus the deletion flag)"
@@ -365,7 +392,7 @@ fn parse_projection_dbf(source: &Source) -> Result<Projection> {
             "truncated dBase table: the header announces {records} records, the file holds {held}"
         )));
     }
-    let names: Vec<String> = reader.fields().iter().map(|f| f.name().to_string()).collect();
+    let names: Vec<String> = fields.iter().map(|f| f.name.clone()).collect();
     let mut years: Vec<u16> = names
         .iter()
         .filter_map(|n| projection_column(n).filter(|c| c.0 == 0).map(|c| c.1))
@@ -378,21 +405,19 @@ fn parse_projection_dbf(source: &Source) -> Result<Projection> {
             names.join(", ")
         )));
     }
-    // The records are read here from the bytes, only the fields needed: the dBase reader's
-    // value parsing panics on some malformed fields (short dates, narrow integers).
+    // The records are read from the bytes, only the fields needed.
     let mut layout = Vec::new();
     let mut offset = 1usize;
-    for f in reader.fields() {
-        let len = usize::from(f.length());
-        let column = if f.name() == "MESH_ID" {
+    for f in &fields {
+        let column = if f.name == "MESH_ID" {
             Some(None)
         } else {
-            projection_column(f.name()).map(Some)
+            projection_column(&f.name).map(Some)
         };
         if let Some(column) = column {
-            layout.push((column, offset, len, f.field_type(), f.name()));
+            layout.push((column, offset, f.len, f.kind, f.name.as_str()));
         }
-        offset += len;
+        offset += f.len;
     }
     let mut rejects = Vec::new();
     let mut features = Vec::with_capacity(records);
@@ -446,6 +471,13 @@ fn parse_projection_dbf(source: &Source) -> Result<Projection> {
     })
 }
 
+/// A field of a DBF table: name, type letter (C, N, F, I, O, ...) and width.
+struct DbfField {
+    name: String,
+    kind: u8,
+    len: usize,
+}
+
 /// A value of a DBF field.
 enum DbfValue {
     Text(String),
@@ -454,15 +486,14 @@ enum DbfValue {
 
 /// Reads one DBF field: text fields as trimmed text, numbers (N, F: ASCII; I, O, B:
 /// binary) as numbers; blanks and `*` overflow marks as no number.
-fn dbf_value(raw: &[u8], kind: dbase::FieldType) -> std::result::Result<DbfValue, String> {
-    use dbase::FieldType as T;
+fn dbf_value(raw: &[u8], kind: u8) -> std::result::Result<DbfValue, String> {
     let text = || {
         let t = String::from_utf8_lossy(raw);
         t.trim_matches(|c: char| c == ' ' || c == '\0').to_string()
     };
     match kind {
-        T::Character => Ok(DbfValue::Text(text())),
-        T::Numeric | T::Float => {
+        b'C' => Ok(DbfValue::Text(text())),
+        b'N' | b'F' => {
             let t = text();
             if t.is_empty() || t.bytes().all(|b| b == b'*') {
                 return Ok(DbfValue::Number(None));
@@ -471,11 +502,11 @@ fn dbf_value(raw: &[u8], kind: dbase::FieldType) -> std::result::Result<DbfValue
                 .map(|x| DbfValue::Number(Some(x)))
                 .map_err(|_| format!("'{t}' is not a number"))
         }
-        T::Integer => match raw {
+        b'I' => match raw {
             [a, b, c, d] => Ok(DbfValue::Number(Some(f64::from(i32::from_le_bytes([*a, *b, *c, *d]))))),
             _ => Err(format!("an integer field of {} bytes (4 expected)", raw.len())),
         },
-        T::Double => match <[u8; 8]>::try_from(raw) {
+        b'O' | b'B' => match <[u8; 8]>::try_from(raw) {
             Ok(b) => Ok(DbfValue::Number(Some(f64::from_le_bytes(b)))),
             Err(_) => Err(format!("a double field of {} bytes (8 expected)", raw.len())),
         },
