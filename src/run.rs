@@ -97,7 +97,7 @@ pub fn coverage(sources: &InputSources, out_dir: &Path, progress: Progress) -> R
 pub fn measure_reach(
     study: &Study,
     progress: Progress,
-) -> Result<(ReachTable, Option<crate::reach::network::NetworkReach>)> {
+) -> Result<(ReachTable, Option<crate::reach::network::Snapping>)> {
     let places = study.demand.places();
     if let Some((_, od)) = &study.od {
         return Ok((
@@ -111,7 +111,8 @@ pub fn measure_reach(
             None,
         ));
     };
-    let road = crate::reach::network::network_reach(&places, &study.institutions, &study.rules, graph, progress)?;
+    let (table, road) =
+        crate::reach::network::network_reach(&places, &study.institutions, &study.rules, graph, progress)?;
     let total: f64 = study.demand.cells.iter().map(|c| c.demand).sum();
     let off: f64 = road
         .unsnapped_places
@@ -148,7 +149,7 @@ pub fn measure_reach(
             ),
         ));
     }
-    Ok((road.table.clone(), Some(road)))
+    Ok((table, Some(road)))
 }
 
 /// Refuses travel-time mode for a command that measures straight-line reach only.
@@ -163,7 +164,7 @@ fn straight_line_only(study: &Study, command: &str) -> Result<()> {
 }
 
 /// summary.json's `network`: the graph, the snapping rules and what did not snap.
-fn add_network_summary(summary: &mut Value, study: &Study, road: Option<&crate::reach::network::NetworkReach>) {
+fn add_network_summary(summary: &mut Value, study: &Study, road: Option<&crate::reach::network::Snapping>) {
     let (Some((name, graph)), Some(road), Value::Object(o)) = (&study.network, road, summary) else {
         return;
     };
@@ -189,7 +190,7 @@ fn add_network_summary(summary: &mut Value, study: &Study, road: Option<&crate::
 
 /// unsnapped.csv (travel-time mode): demand places and institutions farther than the snap
 /// limit from every road node: not reached by road, and listed rather than dropped.
-fn write_unsnapped(out: &mut OutDir, study: &Study, road: Option<&crate::reach::network::NetworkReach>) -> Result<()> {
+fn write_unsnapped(out: &mut OutDir, study: &Study, road: Option<&crate::reach::network::Snapping>) -> Result<()> {
     let Some(road) = road else { return Ok(()) };
     let places = road.unsnapped_places.iter().map(|&(i, m)| {
         let c = &study.demand.cells[i];

@@ -22,7 +22,7 @@ pub mod tables;
 use crate::demand::{self, Demand, PopulationInput};
 use crate::error::{Reject, Result};
 use crate::progress::Progress;
-use institutions::{read_institutions, Flag, Institution};
+use institutions::{read_institutions, Institution};
 use municipalities::{read_municipalities, Municipality, MunicipalityKeys};
 use rules::Rules;
 use serde::Serialize;
@@ -308,51 +308,7 @@ fn read_tables(sources: &InputSources) -> Result<Tables> {
     }
     for src in &sources.notifications {
         let list = notifications::read_notifications(src)?;
-        let mut rejects = list.rejects.clone();
-        let mut joined = [[0usize; 3]; 2];
-        for d in &list.designations {
-            // The list's number is the 7-digit 医療機関番号; an institution id may be it or
-            // the 10-digit code (prefecture, 1 for medical, the number).
-            let hits: Vec<usize> = out
-                .institutions
-                .iter()
-                .enumerate()
-                .filter(|(_, i)| {
-                    i.id == d.number
-                        || (i.id.len() == 10 && d.number.len() == 7 && i.id.ends_with(&d.number) && &i.id[2..3] == "1")
-                })
-                .map(|(k, _)| k)
-                .collect();
-            match hits.as_slice() {
-                [k] => {
-                    let inst = &mut out.institutions[*k];
-                    for flag in [Flag::SupportDesignation, Flag::HomeVisits, Flag::OnCall24h] {
-                        inst.flags.set(flag, true);
-                    }
-                    inst.support_type = Some(inst.support_type.map_or(d.support_type, |t| t.min(d.support_type)));
-                    joined[usize::from(d.hospital)][usize::from(d.support_type - 1)] += 1;
-                }
-                [] => rejects.push(Reject::new(
-                    &src.name,
-                    d.location.clone(),
-                    format!("医療機関番号 {} ({}) matches no institution id", d.number, d.name),
-                )),
-                many => rejects.push(Reject::new(
-                    &src.name,
-                    d.location.clone(),
-                    format!(
-                        "医療機関番号 {} ({}) matches {} institutions: {}",
-                        d.number,
-                        d.name,
-                        many.len(),
-                        many.iter()
-                            .map(|&k| out.institutions[k].id.as_str())
-                            .collect::<Vec<_>>()
-                            .join(", ")
-                    ),
-                )),
-            }
-        }
+        let (mut rejects, joined) = notifications::join(&list, &mut out.institutions, &src.name);
         rejects.sort_by(|a, b| a.location.cmp(&b.location));
         let mut report = FileReport::table(
             src,

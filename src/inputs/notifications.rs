@@ -9,6 +9,7 @@
 //! are other notifications and are not used.
 
 use crate::error::{Error, Location, Reject, Result};
+use crate::inputs::institutions::{Flag, Institution};
 use crate::inputs::source::Source;
 use calamine::{Data, Reader};
 
@@ -134,9 +135,101 @@ pub fn read_notifications(source: &Source) -> Result<NotificationList> {
     Ok(out)
 }
 
+/// Joins a list's designations to the institutions: the list's number is the 7-digit
+/// 医療機関番号, an institution id may be it or the 10-digit code (prefecture, `1` for
+/// medical, the number). A match sets support_designation, home_visits and on_call_24h and
+/// keeps the type (the stronger when listed twice). Returns the rows matching no
+/// institution or several, as rejects of `file` (with the list's own rejects), and the
+/// designations joined: `[clinics, hospitals][type - 1]`.
+pub fn join(list: &NotificationList, institutions: &mut [Institution], file: &str) -> (Vec<Reject>, [[usize; 3]; 2]) {
+    let mut rejects = list.rejects.clone();
+    let mut joined = [[0usize; 3]; 2];
+    for d in &list.designations {
+        let hits: Vec<usize> = institutions
+            .iter()
+            .enumerate()
+            .filter(|(_, i)| {
+                i.id == d.number
+                    || (i.id.len() == 10
+                        && d.number.len() == 7
+                        && i.id.ends_with(&d.number)
+                        && i.id.as_bytes().get(2) == Some(&b'1'))
+            })
+            .map(|(k, _)| k)
+            .collect();
+        match hits.as_slice() {
+            [k] => {
+                let inst = &mut institutions[*k];
+                for flag in [Flag::SupportDesignation, Flag::HomeVisits, Flag::OnCall24h] {
+                    inst.flags.set(flag, true);
+                }
+                inst.support_type = Some(inst.support_type.map_or(d.support_type, |t| t.min(d.support_type)));
+                joined[usize::from(d.hospital)][usize::from(d.support_type - 1)] += 1;
+            }
+            [] => rejects.push(Reject::new(
+                file,
+                d.location.clone(),
+                format!("医療機関番号 {} ({}) matches no institution id", d.number, d.name),
+            )),
+            many => rejects.push(Reject::new(
+                file,
+                d.location.clone(),
+                format!(
+                    "医療機関番号 {} ({}) matches {} institutions: {}",
+                    d.number,
+                    d.name,
+                    many.len(),
+                    many.iter()
+                        .map(|&k| institutions[k].id.as_str())
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ),
+            )),
+        }
+    }
+    (rejects, joined)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn join_by_number() {
+        let inst = |id: &str| Institution {
+            id: id.into(),
+            name: String::new(),
+            kind: crate::inputs::institutions::Kind::Clinic,
+            lat: 36.0,
+            lon: 138.0,
+            beds: None,
+            capacity: None,
+            flags: Default::default(),
+            support_type: None,
+        };
+        // 10-digit medical code, 10-digit pharmacy code, a 10-byte id with a multibyte char.
+        let mut institutions = vec![inst("2011234567"), inst("2041234567"), inst("漢1234567")];
+        let list = NotificationList {
+            designations: vec![Designation {
+                number: "1234567".into(),
+                name: "A".into(),
+                hospital: false,
+                support_type: 2,
+                location: Location::Line(5),
+            }],
+            rows_read: 1,
+            ..Default::default()
+        };
+        let (rejects, joined) = join(&list, &mut institutions, "list.xlsx");
+        assert!(rejects.is_empty());
+        assert_eq!(joined, [[0, 1, 0], [0, 0, 0]]);
+        assert_eq!(institutions[0].support_type, Some(2));
+        assert!(institutions[0].flags.contains(Flag::SupportDesignation));
+        assert_eq!(
+            (institutions[1].support_type, institutions[2].support_type),
+            (None, None)
+        );
+    }
 
     #[test]
     fn symbols() {

@@ -3,7 +3,7 @@
 //! Every demand place and every institution is snapped to its nearest road node (an R-tree
 //! of nodes on the sphere); the leg off the road costs its straight-line length at the rules'
 //! `offroad_kmh`. A place or institution farther than `snap_limit_m` from every node is not
-//! on the network: it is listed in [`NetworkReach`], a place counts as reached by nothing, an
+//! on the network: it is listed in [`Snapping`], a place counts as reached by nothing, an
 //! institution serves nobody by road.
 //!
 //! Per role, one multi-source Dijkstra from all its providers gives every place the minutes
@@ -64,10 +64,9 @@ pub fn snap(graph: &Graph, points: &[(f64, f64)]) -> Vec<Snap> {
         .collect()
 }
 
-/// Reach on the road network, and what could not be placed on it.
+/// How places and institutions joined the road network, and which could not.
 #[derive(Debug, Clone, PartialEq)]
-pub struct NetworkReach {
-    pub table: ReachTable,
+pub struct Snapping {
     /// Demand places farther than the snap limit from every road node: (place, metres).
     pub unsnapped_places: Vec<(usize, f64)>,
     /// Institutions farther than the snap limit: (institution, metres).
@@ -81,14 +80,14 @@ fn leg(metres: f64, kmh: f64) -> u32 {
     (metres / (kmh / 3.6) * 10.0).round() as u32
 }
 
-/// Travel-time reach of every role at every place.
+/// Travel-time reach of every role at every place, and how the points joined the network.
 pub fn network_reach(
     places: &[(f64, f64)],
     institutions: &[Institution],
     rules: &Rules,
     graph: &Graph,
     progress: Progress,
-) -> Result<NetworkReach> {
+) -> Result<(ReachTable, Snapping)> {
     if let Some(role) = rules.roles.iter().find(|r| r.reach_min.is_none()) {
         return Err(Error::Usage(format!(
             "travel-time mode: role '{}' has no reach_min in the rules (every role needs one with --network)",
@@ -276,13 +275,15 @@ pub fn network_reach(
             providers: institutions.iter().filter(|i| role.matches(i)).count(),
         })
         .collect();
-    Ok(NetworkReach {
-        table: ReachTable {
+    Ok((
+        ReachTable {
             unit: ReachUnit::Minutes,
             roles,
         },
-        unsnapped_places,
-        unsnapped_institutions,
-        place_snap_m,
-    })
+        Snapping {
+            unsnapped_places,
+            unsnapped_institutions,
+            place_snap_m,
+        },
+    ))
 }
