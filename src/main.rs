@@ -81,6 +81,23 @@ enum Command {
         #[arg(long)]
         out: PathBuf,
     },
+    /// Results to look at: coverage and catchments with a GeoPackage of every layer and its
+    /// QGIS styles, PNG and SVG maps per function, and an offline HTML report.
+    #[command(
+        after_help = "Example:\n  zaitaku report --municipalities n03.geojson --population mesh.csv \\\n    --institutions institutions.csv --regions regions.csv --out report\n\nThen open report/report.html in a browser, or report/zaitaku.gpkg in QGIS."
+    )]
+    Report {
+        #[command(flatten)]
+        inputs: InputArgs,
+        #[command(flatten)]
+        floors: CatchmentArgs,
+        /// Check a regions file that names unknown municipalities or leaves some out, as it is.
+        #[arg(long)]
+        allow_partial: bool,
+        /// Output folder (created if missing).
+        #[arg(long)]
+        out: PathBuf,
+    },
     /// Two results side by side: scenario files or folders written by `zaitaku coverage`.
     #[command(
         after_help = "Example:\n  zaitaku compare fixtures/scenarios/nagano_base.toml fixtures/scenarios/nagano_changes.toml --out diff\n  zaitaku compare results-2024 results-2030 --out diff"
@@ -553,6 +570,28 @@ fn execute(cli: Cli) -> zaitaku::Result<()> {
             print_written(&out, &run.written);
             Ok(())
         }
+        Command::Report {
+            inputs,
+            floors,
+            allow_partial,
+            out,
+        } => {
+            let params = floors.params()?;
+            let sources = inputs.sources()?;
+            let run = run::report(&sources, &out, progress, &params, allow_partial)?;
+            print!("{}", run::coverage_table(&run.coverage));
+            if let Some(c) = &run.catchments {
+                println!();
+                print!("{}", run::catchments_table(&run.coverage.study, c));
+            }
+            print_written(&out, &run.written);
+            println!(
+                "\nOpen {} in a browser (offline), or {} in QGIS (every layer styled).",
+                out.join("report.html").display(),
+                out.join("zaitaku.gpkg").display()
+            );
+            Ok(())
+        }
         Command::Indicators {
             inputs,
             catalogue,
@@ -573,19 +612,22 @@ fn execute(cli: Cli) -> zaitaku::Result<()> {
             Ok(())
         }
         Command::Demo { out } => {
-            let run = run::coverage(&zaitaku::demo::sources(), &out, progress)?;
+            let (run, mut out_dir) =
+                run::coverage_keeping(&zaitaku::demo::sources(), &out, progress, true, &|_| Ok(()))?;
             let access = run::access_on(&run.study, &run.reach, &out, progress, None)?;
             let catalogue = zaitaku::inputs::catalogue::builtin_catalogue();
             let indicators = run::indicators_on(&run.study, &catalogue, &Default::default(), &[], &run.coverage, &out)?;
-            let catchments = run::catchments_on(
+            let catchments = run::catchments_into(
                 &run.study,
                 &run.reach,
                 &run.coverage,
+                Some(&mut out_dir),
                 &out,
                 progress,
                 &zaitaku::catchments::Params::default(),
                 None,
             )?;
+            let (_, report_written) = run::report_into(&run, Some(&catchments), &mut out_dir, progress)?;
             let (suggestion, suggest_written) = run::suggest_on(
                 &run.study,
                 &run.reach,
@@ -635,12 +677,15 @@ fn execute(cli: Cli) -> zaitaku::Result<()> {
             written.extend(indicators.written.iter().cloned());
             written.extend(catchments.written.iter().cloned());
             written.extend(suggest_written.iter().cloned());
+            written.extend(report_written.iter().cloned());
             print_written(&out, &written);
             let mut future_written = trend.written.clone();
             future_written.extend(future_catchments.1.written.iter().cloned());
             print_written(&future, &future_written);
             println!(
-                "\nOpen in QGIS: {} (style by <function>_share), with {} on top for the uncovered mesh squares;\n{} for supply per 1,000 by role; {} for the indicators;\n{} and {} for the proposed catchments against the secondary medical regions.",
+                "\nOpen {} in a browser (offline: tables, maps, an interactive map), {} in QGIS (every layer, styled),\nor the GeoJSON layers: {} (styled by <function>_share), with {} on top for the uncovered mesh squares;\n{} for supply per 1,000 by role; {} for the indicators;\n{} and {} for the proposed catchments against the secondary medical regions.",
+                out.join("report.html").display(),
+                out.join("zaitaku.gpkg").display(),
                 out.join("coverage.geojson").display(),
                 out.join("gaps.geojson").display(),
                 out.join("access.geojson").display(),
@@ -655,10 +700,12 @@ fn execute(cli: Cli) -> zaitaku::Result<()> {
 
 fn print_written(out: &Path, written: &[PathBuf]) {
     let mut names: Vec<String> = Vec::new();
-    for name in written
-        .iter()
-        .filter_map(|p| p.file_name().map(|n| n.to_string_lossy().into_owned()))
-    {
+    for name in written.iter().map(|p| {
+        p.strip_prefix(out)
+            .unwrap_or(p)
+            .to_string_lossy()
+            .into_owned()
+    }) {
         if !names.contains(&name) {
             names.push(name);
         }

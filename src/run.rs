@@ -44,12 +44,26 @@ pub struct CoverageRun {
 
 /// `zaitaku coverage`: per-function coverage with straight-line reach.
 pub fn coverage(sources: &InputSources, out_dir: &Path, progress: Progress) -> Result<CoverageRun> {
+    coverage_keeping(sources, out_dir, progress, false, &|_| Ok(())).map(|(run, _)| run)
+}
+
+/// [`coverage`], returning the output folder too; with `keep`, the folder keeps every layer
+/// written for a GeoPackage (see [`report_into`]). `check` runs on the study once read,
+/// before anything is computed or written.
+pub fn coverage_keeping(
+    sources: &InputSources,
+    out_dir: &Path,
+    progress: Progress,
+    keep: bool,
+    check: &dyn Fn(&Study) -> Result<()>,
+) -> Result<(CoverageRun, OutDir)> {
     let t = Instant::now();
     let spinner = progress.spinner("reading");
     spinner.set_message("municipalities, institutions, population");
     let study = inputs::load(sources, progress);
     spinner.finish_and_clear();
     let study = study?;
+    check(&study)?;
     let read_s = t.elapsed().as_secs_f64();
 
     let t = Instant::now();
@@ -62,6 +76,9 @@ pub fn coverage(sources: &InputSources, out_dir: &Path, progress: Progress) -> R
 
     let t = Instant::now();
     let mut out = OutDir::create(out_dir)?;
+    if keep {
+        out.keep_layers();
+    }
     let mut summary = summary_json(&study, &reach, &cov);
     add_network_summary(&mut summary, &study, road.as_ref());
     let spinner = progress.spinner("writing");
@@ -82,13 +99,17 @@ pub fn coverage(sources: &InputSources, out_dir: &Path, progress: Progress) -> R
     // Timings vary run to run, so they live apart from the deterministic outputs.
     let timing_bytes = serde_json::to_vec_pretty(&timings).map_err(|e| crate::error::Error::Internal(e.to_string()))?;
     out.write_bytes("timings.json", &timing_bytes)?;
-    Ok(CoverageRun {
-        study,
-        reach,
-        coverage: cov,
-        timings,
-        written: out.written().to_vec(),
-    })
+    let written = out.written().to_vec();
+    Ok((
+        CoverageRun {
+            study,
+            reach,
+            coverage: cov,
+            timings,
+            written,
+        },
+        out,
+    ))
 }
 
 /// Reach of a study: travel time on its road graph when it has one (`--network`), else
@@ -654,6 +675,8 @@ fn pad_label(label: &str, width: usize) -> String {
 /// What a catchments run produced.
 pub struct CatchmentsRun {
     pub result: crate::catchments::Catchments,
+    /// The dissolved outlines written.
+    pub outlines: crate::outputs::catchment_files::Outlines,
     /// Seconds per stage: adjacency, supply, proposal (with the region check), writing.
     pub stages: Vec<(&'static str, f64)>,
     pub written: Vec<std::path::PathBuf>,
@@ -761,6 +784,22 @@ pub fn catchments_on(
     params: &crate::catchments::Params,
     years: Option<(u16, &inputs::YearValues)>,
 ) -> Result<CatchmentsRun> {
+    catchments_into(study, reach, cov, None, out_dir, progress, params, years)
+}
+
+/// [`catchments_on`] writing into `out` when given (so that its layers join a report's
+/// GeoPackage), else into a new folder `out_dir`.
+#[allow(clippy::too_many_arguments)]
+pub fn catchments_into(
+    study: &Study,
+    reach: &ReachTable,
+    cov: &Coverage,
+    out: Option<&mut OutDir>,
+    out_dir: &Path,
+    progress: Progress,
+    params: &crate::catchments::Params,
+    years: Option<(u16, &inputs::YearValues)>,
+) -> Result<CatchmentsRun> {
     use crate::catchments::{adjacency, supply};
     if study.rules.roles.len() > supply::MAX_ROLES {
         return Err(crate::error::Error::Usage(format!(
@@ -832,16 +871,25 @@ pub fn catchments_on(
     }
     let t = Instant::now();
     spinner.set_message("writing");
-    let mut out = OutDir::create(out_dir)?;
-    let written = crate::outputs::catchment_files::write_catchments(&mut out, study, cov, &result, params)
-        .and_then(|_| write_lock(&mut out, study));
+    let mut own;
+    let out = match out {
+        Some(out) => out,
+        None => {
+            own = OutDir::create(out_dir)?;
+            &mut own
+        }
+    };
+    let before = out.written().len();
+    let written = crate::outputs::catchment_files::write_catchments(out, study, cov, &result, params)
+        .and_then(|outlines| write_lock(out, study).map(|_| outlines));
     spinner.finish_and_clear();
-    written?;
+    let outlines = written?;
     stages.push(("writing", t.elapsed().as_secs_f64()));
     Ok(CatchmentsRun {
         result,
         stages,
-        written: out.written().to_vec(),
+        written: out.written()[before..].to_vec(),
+        outlines,
     })
 }
 
@@ -1066,7 +1114,10 @@ pub fn compare(base: &Path, alt: &Path, out_dir: &Path, progress: Progress, min_
     };
     let diff = crate::compare::compare(&base_side, &alt_side, min_share)?;
     let mut out = OutDir::create(out_dir)?;
+    // The diff layer also goes into a GeoPackage with its diverging styles.
+    out.keep_layers();
     crate::outputs::compare_files::write_compare(&mut out, &base_side, &alt_side, &diff, min_share)?;
+    out.write_geopackage("zaitaku.gpkg")?;
     Ok(CompareRun {
         base: base_side,
         alt: alt_side,
@@ -1476,4 +1527,133 @@ pub fn network_table(graph: &crate::network::Graph) -> String {
         }
     }
     s
+}
+
+/// What a report run produced.
+pub struct ReportRun {
+    pub coverage: CoverageRun,
+    pub catchments: Option<CatchmentsRun>,
+    /// Seconds per stage of the presentation: institutions layer, GeoPackage, maps, page.
+    pub stages: Vec<(&'static str, f64)>,
+    pub written: Vec<std::path::PathBuf>,
+}
+
+/// `zaitaku report`: coverage, the region check and proposed catchments (straight-line reach;
+/// left out with a note in travel-time mode), then [`report_into`].
+pub fn report(
+    sources: &InputSources,
+    out_dir: &Path,
+    progress: Progress,
+    params: &crate::catchments::Params,
+    allow_partial: bool,
+) -> Result<ReportRun> {
+    let (coverage, mut out) = coverage_keeping(sources, out_dir, progress, true, &|study| {
+        check_regions_complete(study, allow_partial)
+    })?;
+    let study = &coverage.study;
+    let catchments = if study.network.is_none() && study.od.is_none() {
+        let values = match sources.year {
+            Some(_) => Some(inputs::projection_values(sources)?),
+            None => None,
+        };
+        let years = sources.year.zip(values.as_ref());
+        Some(catchments_into(
+            study,
+            &coverage.reach,
+            &coverage.coverage,
+            Some(&mut out),
+            out_dir,
+            progress,
+            params,
+            years,
+        )?)
+    } else {
+        None
+    };
+    let (stages, written) = report_into(&coverage, catchments.as_ref(), &mut out, progress)?;
+    let mut all = coverage.written.clone();
+    if let Some(c) = &catchments {
+        all.extend(c.written.iter().cloned());
+    }
+    all.extend(written);
+    Ok(ReportRun {
+        coverage,
+        catchments,
+        stages,
+        written: all,
+    })
+}
+
+/// The presentation of a coverage run (and its catchments) in `out`, a folder that kept its
+/// layers: institutions.geojson, zaitaku.gpkg with every layer and its styles, maps/ with a
+/// PNG and an SVG per function, and report.html. Returns the seconds per stage and the
+/// files written.
+pub fn report_into(
+    run: &CoverageRun,
+    catchments: Option<&CatchmentsRun>,
+    out: &mut OutDir,
+    progress: Progress,
+) -> Result<(Vec<(&'static str, f64)>, Vec<std::path::PathBuf>)> {
+    use crate::outputs::{institution_files, maps, report_html};
+    let study = &run.study;
+    let before = out.written().len();
+    let mut stages = Vec::new();
+    let spinner = progress.spinner("report");
+    let result = (|| {
+        let t = Instant::now();
+        spinner.set_message("institutions");
+        let located = crate::indicators::institution_municipalities(study);
+        institution_files::write_institutions(out, study, &located)?;
+        stages.push(("institutions", t.elapsed().as_secs_f64()));
+
+        let t = Instant::now();
+        spinner.set_message("GeoPackage");
+        out.write_geopackage("zaitaku.gpkg")?;
+        stages.push(("geopackage", t.elapsed().as_secs_f64()));
+
+        let t = Instant::now();
+        spinner.set_message("maps");
+        let outlines: &[geo::MultiPolygon<f64>] = catchments.map_or(&[], |c| &c.outlines.catchments);
+        maps::write_maps(out, study, &run.coverage, outlines)?;
+        stages.push(("maps", t.elapsed().as_secs_f64()));
+
+        let t = Instant::now();
+        spinner.set_message("report.html");
+        let pngs = study
+            .rules
+            .functions
+            .iter()
+            .map(|f| {
+                let path = out.path().join("maps").join(format!("{}.png", f.id));
+                std::fs::read(&path)
+                    .map(|png| (f.id.clone(), png))
+                    .map_err(|e| crate::error::Error::io(format!("cannot read {}", path.display()), e))
+            })
+            .collect::<Result<Vec<_>>>()?;
+        let inputs = report_html::ReportInputs {
+            study,
+            reach: &run.reach,
+            cov: &run.coverage,
+            catchments: catchments.map(|c| {
+                (
+                    &c.result,
+                    c.outlines.catchments.as_slice(),
+                    c.outlines.regions.as_slice(),
+                )
+            }),
+            catchments_note: catchments.is_none().then(|| {
+                "Catchments are proposed on straight-line reach in this version; run the report without --network or \
+                 --od-matrix to include them."
+                    .to_string()
+            }),
+            maps: pngs,
+        };
+        let html = report_html::report_html(&inputs);
+        out.write_bytes("report.html", html.as_bytes())?;
+        stages.push(("page", t.elapsed().as_secs_f64()));
+        Ok(())
+    })();
+    spinner.finish_and_clear();
+    result?;
+    Ok((stages, out.written()[before..].to_vec()))
 }

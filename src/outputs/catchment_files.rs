@@ -123,7 +123,7 @@ fn write_area_layer(
     study: &Study,
     areas: &[AreaCheck],
     extra: impl Fn(usize, &mut Map<String, Value>) + Sync,
-) -> Result<()> {
+) -> Result<Vec<MultiPolygon<f64>>> {
     let outlines: Vec<MultiPolygon<f64>> = areas.par_iter().map(|a| dissolve(study, &a.members)).collect();
     let features = areas
         .iter()
@@ -161,18 +161,26 @@ fn write_area_layer(
             }
         })
         .collect::<Vec<_>>();
-    // The outlines are borrowed by the features; write before they go.
-    write_feature_collection(out, name, features)
+    write_feature_collection(out, name, features)?;
+    Ok(outlines)
 }
 
-/// Writes every file of `zaitaku catchments`.
+/// The dissolved outlines of the catchments and of the regions, as written.
+#[derive(Debug, Default)]
+pub struct Outlines {
+    pub catchments: Vec<MultiPolygon<f64>>,
+    pub regions: Vec<MultiPolygon<f64>>,
+}
+
+/// Writes every file of `zaitaku catchments`; returns the outlines drawn.
 pub fn write_catchments(
     out: &mut OutDir,
     study: &Study,
     cov: &Coverage,
     result: &Catchments,
     params: &Params,
-) -> Result<()> {
+) -> Result<Outlines> {
+    let mut outlines = Outlines::default();
     let munis = &study.municipalities;
     write_csv(
         out,
@@ -232,7 +240,7 @@ pub fn write_catchments(
         }),
     )?;
     write_check(out, "catchment_check.csv", study, cov, &result.catchments)?;
-    write_area_layer(out, "catchments.geojson", study, &result.catchments, |k, p| {
+    outlines.catchments = write_area_layer(out, "catchments.geojson", study, &result.catchments, |k, p| {
         let mut spanned: Vec<String> = result.catchments[k]
             .members
             .iter()
@@ -247,7 +255,7 @@ pub fn write_catchments(
     })?;
     if !result.regions.is_empty() {
         write_check(out, "region_check.csv", study, cov, &result.regions)?;
-        write_area_layer(out, "regions.geojson", study, &result.regions, |k, p| {
+        outlines.regions = write_area_layer(out, "regions.geojson", study, &result.regions, |k, p| {
             let mut spanned: Vec<String> = result.regions[k]
                 .members
                 .iter()
@@ -264,7 +272,8 @@ pub fn write_catchments(
     }
     let summary = summary_json(study, result, params);
     let bytes = serde_json::to_vec_pretty(&summary).map_err(|e| crate::error::Error::Internal(e.to_string()))?;
-    out.write_bytes("catchments_summary.json", &bytes)
+    out.write_bytes("catchments_summary.json", &bytes)?;
+    Ok(outlines)
 }
 
 /// With a projection: the first year in which an area misses a floor, and every such year.

@@ -2,7 +2,7 @@
 //! FeatureCollection per file, properties in a fixed order.
 
 use crate::error::{Error, Result};
-use crate::outputs::OutDir;
+use crate::outputs::{gpkg, styles, OutDir};
 use geo::{LineString, MultiPolygon, Polygon};
 use rayon::prelude::*;
 use serde_json::{Map, Value};
@@ -91,28 +91,74 @@ pub fn num(x: Option<f64>, decimals: i32) -> Value {
 }
 
 /// Writes a FeatureCollection, one feature per line so that large files stream and diff
-/// well. Features are serialised in parallel, in order, and written in order.
+/// well. Features are serialised in parallel, in order, and written in order. A layer with a
+/// style of its own gets `<layer>.qml` beside it (QGIS loads it as the default style), and
+/// when `out` keeps layers the features are also encoded for its GeoPackage.
 pub fn write_feature_collection(out: &mut OutDir, name: &str, features: Vec<OutFeature>) -> Result<()> {
-    let lines: Vec<Vec<u8>> = features
-        .into_par_iter()
+    let keep = out.keeps_layers();
+    let encoded: Vec<(Vec<u8>, Option<(Vec<u8>, Option<[f64; 4]>)>)> = features
+        .par_iter()
         .map(|f| {
             let mut buf = Vec::new();
-            write_feature(&mut buf, &f).map_err(|e| Error::Internal(format!("writing {name}: {e}")))?;
-            Ok(buf)
+            write_feature(&mut buf, f).map_err(|e| Error::Internal(format!("writing {name}: {e}")))?;
+            let blob = if keep { Some(gpkg::geometry_blob(&f.geometry)?) } else { None };
+            Ok((buf, blob))
         })
         .collect::<Result<_>>()?;
     out.write(name, |w| {
         let io = |e: std::io::Error| Error::io(format!("writing {name}"), e);
         w.write_all(b"{\"type\":\"FeatureCollection\",\"features\":[\n")
             .map_err(io)?;
-        for (i, line) in lines.iter().enumerate() {
+        for (i, (line, _)) in encoded.iter().enumerate() {
             if i > 0 {
                 w.write_all(b",\n").map_err(io)?;
             }
             w.write_all(line).map_err(io)?;
         }
         w.write_all(b"\n]}\n").map_err(io)
-    })
+    })?;
+
+    let table = name.strip_suffix(".geojson").unwrap_or(name);
+    let columns = gpkg::columns_of(&features);
+    let distinct = |column: &str| {
+        let mut seen: Vec<String> = Vec::new();
+        for f in &features {
+            if let Some(Value::String(v)) = f.properties.get(column) {
+                if !seen.contains(v) {
+                    seen.push(v.clone());
+                }
+            }
+        }
+        seen
+    };
+    let styles = styles::for_layer(table, &columns, &distinct);
+    if let Some(default) = styles.iter().find(|s| s.default) {
+        out.write_bytes(&format!("{table}.qml"), default.qml.as_bytes())?;
+    }
+    if keep {
+        let mut bbox = None;
+        let rows = encoded
+            .into_iter()
+            .zip(&features)
+            .filter_map(|((_, blob), f)| {
+                let (geometry, b) = blob?;
+                bbox = gpkg::union_bbox(bbox, b);
+                Some(gpkg::Row {
+                    geometry,
+                    values: gpkg::values_of(&f.properties, &columns),
+                })
+            })
+            .collect();
+        out.keep_layer(gpkg::Layer {
+            table: table.to_string(),
+            geometry_type: gpkg::geometry_type_of(&features),
+            columns,
+            rows,
+            bbox,
+            styles,
+        });
+    }
+    Ok(())
 }
 
 /// Writes a layer of the study's municipal polygons with `code, name, prefecture` and the

@@ -8,7 +8,12 @@ pub mod catchment_files;
 pub mod compare_files;
 pub mod coverage_files;
 pub mod geojson_out;
+pub mod gpkg;
 pub mod indicator_files;
+pub mod institution_files;
+pub mod maps;
+pub mod report_html;
+pub mod styles;
 pub mod suggest_files;
 pub mod tables;
 
@@ -22,6 +27,8 @@ use std::path::{Path, PathBuf};
 pub struct OutDir {
     dir: PathBuf,
     written: Vec<PathBuf>,
+    /// Every GeoJSON layer written so far, encoded for a GeoPackage, when asked for.
+    layers: Option<Vec<gpkg::Layer>>,
 }
 
 impl OutDir {
@@ -31,7 +38,41 @@ impl OutDir {
         Ok(OutDir {
             dir: dir.to_path_buf(),
             written: Vec::new(),
+            layers: None,
         })
+    }
+
+    /// From now on every GeoJSON layer written is also kept for [`OutDir::write_geopackage`].
+    pub fn keep_layers(&mut self) {
+        if self.layers.is_none() {
+            self.layers = Some(Vec::new());
+        }
+    }
+
+    /// Whether layers are being kept.
+    pub fn keeps_layers(&self) -> bool {
+        self.layers.is_some()
+    }
+
+    /// Counts files written through another folder (a subfolder) as written by this run.
+    pub fn record(&mut self, files: &[PathBuf]) {
+        self.written.extend(files.iter().cloned());
+    }
+
+    /// Keeps a layer for the GeoPackage (replacing one of the same name).
+    pub fn keep_layer(&mut self, layer: gpkg::Layer) {
+        if let Some(layers) = &mut self.layers {
+            layers.retain(|l| l.table != layer.table);
+            layers.push(layer);
+        }
+    }
+
+    /// Writes the kept layers, with their styles, as one GeoPackage `name`.
+    pub fn write_geopackage(&mut self, name: &str) -> Result<()> {
+        let layers = self.layers.take().unwrap_or_default();
+        let result = self.write_path(name, |path| gpkg::write(path, &layers));
+        self.layers = Some(layers);
+        result
     }
 
     pub fn path(&self) -> &Path {
@@ -59,6 +100,28 @@ impl OutDir {
         let mut w = BufWriter::with_capacity(1 << 20, file);
         fill(&mut w)?;
         w.into_inner().map_err(|e| Error::io(context(), e.into_error()))?;
+        tmp_path.persist(&target).map_err(|e| Error::io(context(), e.error))?;
+        self.written.push(target);
+        Ok(())
+    }
+
+    /// Writes `name` atomically through a path: `fill` creates the file at the temporary path
+    /// it is given (for writers that open files themselves, such as SQLite), which replaces
+    /// `name` only once `fill` succeeds.
+    pub fn write_path(&mut self, name: &str, fill: impl FnOnce(&Path) -> Result<()>) -> Result<()> {
+        let target = self.dir.join(name);
+        let context = || format!("cannot write {}", target.display());
+        let prefix = format!(".{name}.");
+        let tmp = tempfile::Builder::new()
+            .prefix(&prefix)
+            .suffix(".tmp")
+            .tempfile_in(&self.dir)
+            .map_err(|e| Error::io(context(), e))?;
+        let tmp_path = tmp.into_temp_path();
+        fill(&tmp_path)?;
+        #[cfg(unix)]
+        fs::set_permissions(&tmp_path, std::os::unix::fs::PermissionsExt::from_mode(0o644))
+            .map_err(|e| Error::io(context(), e))?;
         tmp_path.persist(&target).map_err(|e| Error::io(context(), e.error))?;
         self.written.push(target);
         Ok(())

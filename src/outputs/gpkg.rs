@@ -1,0 +1,413 @@
+//! GeoPackage writing (OGC GeoPackage Encoding Standard 1.3, OGC 12-128r18) with SQLite.
+//!
+//! One file holds every layer a run wrote as GeoJSON: the required tables
+//! (`gpkg_spatial_ref_sys` with EPSG:4326 and the two undefined systems, `gpkg_contents`,
+//! `gpkg_geometry_columns`), one feature table per layer (`fid`, `geom`, the GeoJSON
+//! properties as typed columns), and QGIS's `layer_styles` table with the layer's styles
+//! (QML), the first of each layer marked as its default so QGIS shows it styled.
+//!
+//! Geometries are GeoPackage binary: the `GP` header (version 0, little-endian, SRS 4326,
+//! an xy envelope except for points) followed by ISO WKB from the `wkb` crate.
+//!
+//! The file is byte-identical for the same layers: rows are inserted in the layers' order,
+//! and the timestamps the standard asks for (`last_change`, `update_time`) are a fixed
+//! instant rather than the clock.
+
+use crate::error::{Error, Result};
+use crate::outputs::geojson_out::{OutFeature, OutGeometry};
+use crate::outputs::styles::Style;
+use geo::BoundingRect;
+use rusqlite::{params, params_from_iter, Connection};
+use serde_json::{Map, Value};
+use std::path::Path;
+
+/// The instant written where the standard asks for a modification time, so that the same
+/// results give the same bytes.
+pub const FIXED_TIMESTAMP: &str = "2000-01-01T00:00:00.000Z";
+
+/// EPSG:4326 as the standard's own table lists it (Annex F).
+const WGS84_WKT: &str = "GEOGCS[\"WGS 84\",DATUM[\"WGS_1984\",SPHEROID[\"WGS 84\",6378137,298.257223563,\
+AUTHORITY[\"EPSG\",\"7030\"]],AUTHORITY[\"EPSG\",\"6326\"]],PRIMEM[\"Greenwich\",0,AUTHORITY[\"EPSG\",\"8901\"]],\
+UNIT[\"degree\",0.0174532925199433,AUTHORITY[\"EPSG\",\"9122\"]],AUTHORITY[\"EPSG\",\"4326\"]]";
+
+/// The spatial reference of every layer.
+pub const SRS_ID: i32 = 4326;
+
+/// The storage type of a column, from the values of its GeoJSON property.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ColumnType {
+    Boolean,
+    Integer,
+    Real,
+    Text,
+}
+
+impl ColumnType {
+    fn sql(self) -> &'static str {
+        match self {
+            ColumnType::Boolean => "BOOLEAN",
+            ColumnType::Integer => "INTEGER",
+            ColumnType::Real => "REAL",
+            ColumnType::Text => "TEXT",
+        }
+    }
+
+    /// The narrowest type holding both.
+    fn widen(self, other: ColumnType) -> ColumnType {
+        use ColumnType::*;
+        match (self, other) {
+            (a, b) if a == b => a,
+            (Integer, Real) | (Real, Integer) => Real,
+            _ => Text,
+        }
+    }
+
+    fn of(v: &Value) -> Option<ColumnType> {
+        match v {
+            Value::Null => None,
+            Value::Bool(_) => Some(ColumnType::Boolean),
+            Value::Number(n) if n.is_i64() || n.is_u64() => Some(ColumnType::Integer),
+            Value::Number(_) => Some(ColumnType::Real),
+            _ => Some(ColumnType::Text),
+        }
+    }
+}
+
+/// One encoded feature: its GeoPackage geometry blob and its values in column order.
+#[derive(Debug, Clone)]
+pub struct Row {
+    pub geometry: Vec<u8>,
+    pub values: Vec<Value>,
+}
+
+/// A feature table ready to write.
+#[derive(Debug, Clone)]
+pub struct Layer {
+    pub table: String,
+    /// `POINT`, `POLYGON`, `MULTIPOLYGON`, or `GEOMETRY` for a mix.
+    pub geometry_type: &'static str,
+    pub columns: Vec<(String, ColumnType)>,
+    pub rows: Vec<Row>,
+    /// min x, min y, max x, max y of all features.
+    pub bbox: Option<[f64; 4]>,
+    pub styles: Vec<Style>,
+}
+
+/// The columns of a layer: every property name in first-seen order, typed by its values.
+pub fn columns_of(features: &[OutFeature]) -> Vec<(String, ColumnType)> {
+    let mut columns: Vec<(String, Option<ColumnType>)> = Vec::new();
+    let mut index: std::collections::HashMap<&str, usize> = std::collections::HashMap::new();
+    for f in features {
+        for (k, v) in &f.properties {
+            let i = *index.entry(k.as_str()).or_insert_with(|| {
+                columns.push((k.clone(), None));
+                columns.len() - 1
+            });
+            if let (Some(col), Some(t)) = (columns.get_mut(i), ColumnType::of(v)) {
+                col.1 = Some(col.1.map_or(t, |c| c.widen(t)));
+            }
+        }
+    }
+    columns
+        .into_iter()
+        .map(|(k, t)| (k, t.unwrap_or(ColumnType::Text)))
+        .collect()
+}
+
+/// The values of `properties` in column order (missing ones null).
+pub fn values_of(properties: &Map<String, Value>, columns: &[(String, ColumnType)]) -> Vec<Value> {
+    columns
+        .iter()
+        .map(|(k, _)| properties.get(k).cloned().unwrap_or(Value::Null))
+        .collect()
+}
+
+/// The GeoPackage binary of a geometry and its bounding box.
+pub fn geometry_blob(g: &OutGeometry) -> Result<(Vec<u8>, Option<[f64; 4]>)> {
+    let options = wkb::writer::WriteOptions {
+        endianness: wkb::Endianness::LittleEndian,
+    };
+    let mut wkb_bytes = Vec::new();
+    let (written, rect) = match g {
+        OutGeometry::Point(x, y) => {
+            let p = geo::Point::new(*x, *y);
+            (
+                wkb::writer::write_point(&mut wkb_bytes, &p, &options),
+                Some(geo::Rect::new(p.0, p.0)),
+            )
+        }
+        OutGeometry::Polygon(p) => (
+            wkb::writer::write_polygon(&mut wkb_bytes, p, &options),
+            p.bounding_rect(),
+        ),
+        OutGeometry::MultiPolygon(mp) => (
+            wkb::writer::write_multi_polygon(&mut wkb_bytes, *mp, &options),
+            mp.bounding_rect(),
+        ),
+    };
+    written.map_err(|e| Error::Internal(format!("encoding a geometry as WKB: {e}")))?;
+    let bbox = rect.map(|r| [r.min().x, r.min().y, r.max().x, r.max().y]);
+    let point = matches!(g, OutGeometry::Point(..));
+    // Flags: bit 0 little-endian; bits 1-3 envelope (1 = xy); bit 4 empty.
+    let mut flags = 0x01u8;
+    if bbox.is_none() {
+        flags |= 0x10;
+    } else if !point {
+        flags |= 0x02;
+    }
+    let mut blob = Vec::with_capacity(8 + 32 + wkb_bytes.len());
+    blob.extend_from_slice(b"GP");
+    blob.push(0);
+    blob.push(flags);
+    blob.extend_from_slice(&SRS_ID.to_le_bytes());
+    if let (Some([x0, y0, x1, y1]), false) = (bbox, point) {
+        for v in [x0, x1, y0, y1] {
+            blob.extend_from_slice(&v.to_le_bytes());
+        }
+    }
+    blob.extend_from_slice(&wkb_bytes);
+    Ok((blob, bbox))
+}
+
+/// The geometry type name of a layer's features.
+pub fn geometry_type_of(features: &[OutFeature]) -> &'static str {
+    let name = |g: &OutGeometry| match g {
+        OutGeometry::Point(..) => "POINT",
+        OutGeometry::Polygon(_) => "POLYGON",
+        OutGeometry::MultiPolygon(_) => "MULTIPOLYGON",
+    };
+    let mut names = features.iter().map(|f| name(&f.geometry));
+    match names.next() {
+        None => "GEOMETRY",
+        Some(first) if names.all(|n| n == first) => first,
+        Some(_) => "GEOMETRY",
+    }
+}
+
+/// The union of two bounding boxes.
+pub fn union_bbox(a: Option<[f64; 4]>, b: Option<[f64; 4]>) -> Option<[f64; 4]> {
+    match (a, b) {
+        (Some(a), Some(b)) => Some([a[0].min(b[0]), a[1].min(b[1]), a[2].max(b[2]), a[3].max(b[3])]),
+        (a, None) => a,
+        (None, b) => b,
+    }
+}
+
+fn quote(name: &str) -> String {
+    format!("\"{}\"", name.replace('"', "\"\""))
+}
+
+fn sql_value(v: &Value, t: ColumnType) -> rusqlite::types::Value {
+    use rusqlite::types::Value as S;
+    match v {
+        Value::Null => S::Null,
+        Value::Bool(b) => S::Integer(i64::from(*b)),
+        Value::Number(n) => match (t, n.as_i64()) {
+            (ColumnType::Integer, Some(i)) => S::Integer(i),
+            (ColumnType::Text, _) => S::Text(n.to_string()),
+            _ => n.as_f64().map_or(S::Null, S::Real),
+        },
+        Value::String(s) => S::Text(s.clone()),
+        other => S::Text(other.to_string()),
+    }
+}
+
+/// Writes `layers` as a new GeoPackage at `path` (an empty or missing file).
+pub fn write(path: &Path, layers: &[Layer]) -> Result<()> {
+    let fail = |e: rusqlite::Error| Error::Internal(format!("writing GeoPackage {}: {e}", path.display()));
+    let mut conn = Connection::open(path).map_err(fail)?;
+    conn.execute_batch(
+        "PRAGMA application_id = 1196444487;
+         PRAGMA user_version = 10300;
+         PRAGMA journal_mode = OFF;
+         PRAGMA synchronous = OFF;",
+    )
+    .map_err(fail)?;
+    let tx = conn.transaction().map_err(fail)?;
+    tx.execute_batch(
+        "CREATE TABLE gpkg_spatial_ref_sys (
+           srs_name TEXT NOT NULL, srs_id INTEGER NOT NULL PRIMARY KEY, organization TEXT NOT NULL,
+           organization_coordsys_id INTEGER NOT NULL, definition TEXT NOT NULL, description TEXT);
+         CREATE TABLE gpkg_contents (
+           table_name TEXT NOT NULL PRIMARY KEY, data_type TEXT NOT NULL, identifier TEXT UNIQUE,
+           description TEXT DEFAULT '', last_change DATETIME NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ','now')),
+           min_x DOUBLE, min_y DOUBLE, max_x DOUBLE, max_y DOUBLE, srs_id INTEGER,
+           CONSTRAINT fk_gc_r_srs_id FOREIGN KEY (srs_id) REFERENCES gpkg_spatial_ref_sys(srs_id));
+         CREATE TABLE gpkg_geometry_columns (
+           table_name TEXT NOT NULL, column_name TEXT NOT NULL, geometry_type_name TEXT NOT NULL,
+           srs_id INTEGER NOT NULL, z TINYINT NOT NULL, m TINYINT NOT NULL,
+           CONSTRAINT pk_geom_cols PRIMARY KEY (table_name, column_name),
+           CONSTRAINT uk_gc_table_name UNIQUE (table_name),
+           CONSTRAINT fk_gc_tn FOREIGN KEY (table_name) REFERENCES gpkg_contents(table_name),
+           CONSTRAINT fk_gc_srs FOREIGN KEY (srs_id) REFERENCES gpkg_spatial_ref_sys (srs_id));",
+    )
+    .map_err(fail)?;
+    tx.execute(
+        "INSERT INTO gpkg_spatial_ref_sys VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+        params![
+            "Undefined cartesian SRS",
+            -1,
+            "NONE",
+            -1,
+            "undefined",
+            "undefined cartesian coordinate reference system"
+        ],
+    )
+    .map_err(fail)?;
+    tx.execute(
+        "INSERT INTO gpkg_spatial_ref_sys VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+        params![
+            "Undefined geographic SRS",
+            0,
+            "NONE",
+            0,
+            "undefined",
+            "undefined geographic coordinate reference system"
+        ],
+    )
+    .map_err(fail)?;
+    tx.execute(
+        "INSERT INTO gpkg_spatial_ref_sys VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+        params![
+            "WGS 84 geodetic",
+            SRS_ID,
+            "EPSG",
+            SRS_ID,
+            WGS84_WKT,
+            "longitude/latitude coordinates in decimal degrees on the WGS 84 spheroid"
+        ],
+    )
+    .map_err(fail)?;
+
+    for layer in layers {
+        let mut create = format!(
+            "CREATE TABLE {} (fid INTEGER PRIMARY KEY AUTOINCREMENT NOT NULL, geom {}",
+            quote(&layer.table),
+            layer.geometry_type
+        );
+        for (name, t) in &layer.columns {
+            create.push_str(&format!(", {} {}", quote(name), t.sql()));
+        }
+        create.push(')');
+        tx.execute(&create, []).map_err(fail)?;
+        let [x0, y0, x1, y1] = layer.bbox.map_or([None; 4], |b| b.map(Some));
+        tx.execute(
+            "INSERT INTO gpkg_contents (table_name, data_type, identifier, description, last_change, min_x, min_y, max_x, max_y, srs_id)
+             VALUES (?1, 'features', ?1, '', ?2, ?3, ?4, ?5, ?6, ?7)",
+            params![layer.table, FIXED_TIMESTAMP, x0, y0, x1, y1, SRS_ID],
+        )
+        .map_err(fail)?;
+        tx.execute(
+            "INSERT INTO gpkg_geometry_columns VALUES (?1, 'geom', ?2, ?3, 0, 0)",
+            params![layer.table, layer.geometry_type, SRS_ID],
+        )
+        .map_err(fail)?;
+        let placeholders: String = (0..layer.columns.len()).map(|i| format!(", ?{}", i + 2)).collect();
+        let names: String = layer.columns.iter().map(|(n, _)| format!(", {}", quote(n))).collect();
+        let mut insert = tx
+            .prepare(&format!(
+                "INSERT INTO {} (geom{names}) VALUES (?1{placeholders})",
+                quote(&layer.table)
+            ))
+            .map_err(fail)?;
+        for row in &layer.rows {
+            let values = std::iter::once(rusqlite::types::Value::Blob(row.geometry.clone())).chain(
+                row.values
+                    .iter()
+                    .zip(&layer.columns)
+                    .map(|(v, (_, t))| sql_value(v, *t)),
+            );
+            insert.execute(params_from_iter(values)).map_err(fail)?;
+        }
+    }
+
+    // QGIS's style table (the layout GDAL and QGIS create), listed as an attributes table.
+    tx.execute_batch(
+        "CREATE TABLE layer_styles (
+           id INTEGER PRIMARY KEY AUTOINCREMENT, f_table_catalog TEXT(256), f_table_schema TEXT(256),
+           f_table_name TEXT(256), f_geometry_column TEXT(256), styleName TEXT(30), styleQML TEXT,
+           styleSLD TEXT, useAsDefault BOOLEAN, description TEXT, owner TEXT(30), ui TEXT(30),
+           update_time DATETIME DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ','now')));",
+    )
+    .map_err(fail)?;
+    tx.execute(
+        "INSERT INTO gpkg_contents (table_name, data_type, identifier, description, last_change)
+         VALUES ('layer_styles', 'attributes', 'layer_styles', 'QGIS styles of the layers', ?1)",
+        params![FIXED_TIMESTAMP],
+    )
+    .map_err(fail)?;
+    for layer in layers {
+        for style in &layer.styles {
+            tx.execute(
+                "INSERT INTO layer_styles (f_table_catalog, f_table_schema, f_table_name, f_geometry_column, styleName,
+                   styleQML, styleSLD, useAsDefault, description, owner, ui, update_time)
+                 VALUES ('', '', ?1, 'geom', ?2, ?3, '', ?4, ?5, '', NULL, ?6)",
+                params![
+                    layer.table,
+                    style.name,
+                    style.qml,
+                    style.default,
+                    style.description,
+                    FIXED_TIMESTAMP
+                ],
+            )
+            .map_err(fail)?;
+        }
+    }
+    tx.commit().map_err(fail)?;
+    conn.close().map_err(|(_, e)| fail(e))?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn columns_are_typed_by_their_values() {
+        let f = |p: Value| OutFeature {
+            geometry: OutGeometry::Point(135.0, 35.0),
+            properties: p.as_object().cloned().unwrap_or_default(),
+        };
+        let features = vec![
+            f(json!({"code": "20201", "n": 1, "share": 1, "flag": true, "none": null})),
+            f(json!({"code": "20202", "n": 2, "share": 0.5, "flag": false, "none": null, "late": "x"})),
+        ];
+        let cols = columns_of(&features);
+        let types: Vec<(&str, ColumnType)> = cols.iter().map(|(k, t)| (k.as_str(), *t)).collect();
+        assert_eq!(
+            types,
+            vec![
+                ("code", ColumnType::Text),
+                ("n", ColumnType::Integer),
+                ("share", ColumnType::Real),
+                ("flag", ColumnType::Boolean),
+                ("none", ColumnType::Text),
+                ("late", ColumnType::Text),
+            ]
+        );
+        assert_eq!(values_of(&features[0].properties, &cols)[5], Value::Null);
+    }
+
+    #[test]
+    fn geometry_blob_has_the_standard_header() {
+        let square = geo::polygon![(x: 138.0, y: 36.0), (x: 138.5, y: 36.0), (x: 138.5, y: 36.25), (x: 138.0, y: 36.0)];
+        let (blob, bbox) = geometry_blob(&OutGeometry::Polygon(square)).unwrap();
+        assert_eq!(&blob[..4], b"GP\x00\x03");
+        assert_eq!(i32::from_le_bytes(blob[4..8].try_into().unwrap()), 4326);
+        let env: Vec<f64> = (0..4)
+            .map(|k| f64::from_le_bytes(blob[8 + 8 * k..16 + 8 * k].try_into().unwrap()))
+            .collect();
+        assert_eq!(env, vec![138.0, 138.5, 36.0, 36.25]);
+        assert_eq!(bbox, Some([138.0, 36.0, 138.5, 36.25]));
+        // WKB after the header: little-endian polygon (type 3), one ring of four points.
+        assert_eq!(blob[40], 1);
+        assert_eq!(u32::from_le_bytes(blob[41..45].try_into().unwrap()), 3);
+        assert_eq!(u32::from_le_bytes(blob[45..49].try_into().unwrap()), 1);
+        assert_eq!(u32::from_le_bytes(blob[49..53].try_into().unwrap()), 4);
+        let (point, _) = geometry_blob(&OutGeometry::Point(140.0, 40.0)).unwrap();
+        assert_eq!(&point[..4], b"GP\x00\x01");
+        assert_eq!(point.len(), 8 + 21);
+    }
+}
