@@ -367,7 +367,7 @@ fn demo_is_deterministic_across_thread_counts() {
         })
         .collect();
     let mut compared = 0;
-    for folder in ["", "future"] {
+    for folder in ["", "future", "maps"] {
         for entry in std::fs::read_dir(runs[0].join(folder)).unwrap() {
             let entry = entry.unwrap();
             let name = std::path::Path::new(folder).join(entry.file_name());
@@ -382,8 +382,10 @@ fn demo_is_deterministic_across_thread_counts() {
             compared += 1;
         }
     }
-    // 27 files of the census-year study, 17 of the projection (coverage by year, catchments).
-    assert_eq!(compared, 27 + 17);
+    // 36 files of the census-year study (27 of the analyses, six QGIS styles, the
+    // institutions layer, the GeoPackage and the report page), 21 of the projection
+    // (coverage by year and catchments, with their four styles), 10 maps.
+    assert_eq!(compared, 36 + 21 + 10);
 }
 
 #[test]

@@ -237,9 +237,12 @@ fn marker_symbol(name: &str, colour: [u8; 3], shape: &str, size_mm: f64) -> Stri
     )
 }
 
+/// A whole style file. QGIS refuses a style whose geometry type (0 point, 2 polygon) differs
+/// from the layer's, so it is taken from the renderer's symbols.
 fn document(renderer: &str) -> String {
+    let geometry = if renderer.contains("<symbol type=\"marker\"") { 0 } else { 2 };
     format!(
-        "<!DOCTYPE qgis PUBLIC 'http://mrcc.com/qgis.dtd' 'SYSTEM'>\n<qgis version=\"3.22.0\" styleCategories=\"Symbology\">\n{renderer}\n<blendMode>0</blendMode>\n<featureBlendMode>0</featureBlendMode>\n<layerGeometryType>2</layerGeometryType>\n</qgis>\n"
+        "<!DOCTYPE qgis PUBLIC 'http://mrcc.com/qgis.dtd' 'SYSTEM'>\n<qgis version=\"3.22.0\" styleCategories=\"Symbology\">\n{renderer}\n<blendMode>0</blendMode>\n<featureBlendMode>0</featureBlendMode>\n<layerGeometryType>{geometry}</layerGeometryType>\n</qgis>\n"
     )
 }
 

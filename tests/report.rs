@@ -1,0 +1,473 @@
+//! The presentation outputs: the GeoPackage against the GeoPackage 1.3 requirements, the
+//! maps as images, and report.html in real headless Chromium (Debian `chromium`), driven
+//! over the DevTools protocol on a pipe.
+
+use rusqlite::Connection;
+use serde_json::{json, Value};
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::OnceLock;
+
+/// One demo run shared by the tests of this file.
+fn demo() -> &'static Path {
+    static DIR: OnceLock<(tempfile::TempDir, PathBuf)> = OnceLock::new();
+    &DIR.get_or_init(|| {
+        let dir = tempfile::tempdir().unwrap();
+        let out = dir.path().join("demo");
+        let o = Command::new(env!("CARGO_BIN_EXE_zaitaku"))
+            .args(["demo", "--out", out.to_str().unwrap()])
+            .output()
+            .unwrap();
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+        (dir, out)
+    })
+    .1
+}
+
+fn geojson_features(path: &Path) -> Vec<Value> {
+    let v: Value = serde_json::from_slice(&std::fs::read(path).unwrap()).unwrap();
+    v["features"].as_array().unwrap().clone()
+}
+
+fn read_csv(path: &Path) -> Vec<HashMap<String, String>> {
+    let mut r = csv::Reader::from_path(path).unwrap();
+    let headers = r.headers().unwrap().clone();
+    r.records()
+        .map(|rec| {
+            let rec = rec.unwrap();
+            headers.iter().map(String::from).zip(rec.iter().map(String::from)).collect()
+        })
+        .collect()
+}
+
+#[test]
+fn geopackage_has_what_the_standard_requires() {
+    let out = demo();
+    let db = Connection::open(out.join("zaitaku.gpkg")).unwrap();
+    let pragma = |p: &str| db.query_row(&format!("PRAGMA {p}"), [], |r| r.get::<_, i64>(0)).unwrap();
+    // Requirement 2: application_id "GPKG"; user_version 10300 for version 1.3.
+    assert_eq!(pragma("application_id"), 0x4750_4B47);
+    assert_eq!(pragma("user_version"), 10300);
+    let check: String = db.query_row("PRAGMA integrity_check", [], |r| r.get(0)).unwrap();
+    assert_eq!(check, "ok");
+    let fk: Vec<String> = db
+        .prepare("PRAGMA foreign_key_check")
+        .unwrap()
+        .query_map([], |r| r.get::<_, String>(0))
+        .unwrap()
+        .map(Result::unwrap)
+        .collect();
+    assert!(fk.is_empty(), "{fk:?}");
+    // Requirements 10-11: the spatial reference table with -1, 0 and the layers' 4326.
+    let srs: Vec<(i64, String, i64)> = db
+        .prepare("SELECT srs_id, organization, organization_coordsys_id FROM gpkg_spatial_ref_sys ORDER BY srs_id")
+        .unwrap()
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+        .unwrap()
+        .map(Result::unwrap)
+        .collect();
+    assert_eq!(
+        srs,
+        vec![
+            (-1, "NONE".to_string(), -1),
+            (0, "NONE".to_string(), 0),
+            (4326, "EPSG".to_string(), 4326)
+        ]
+    );
+    // Every feature table: listed in gpkg_contents and gpkg_geometry_columns, its rows those of
+    // the GeoJSON beside it, with GeoPackage binary geometries whose WKB decodes to the same
+    // first coordinate.
+    let layers: Vec<(String, String, i64)> = db
+        .prepare("SELECT c.table_name, g.geometry_type_name, c.srs_id FROM gpkg_contents c JOIN gpkg_geometry_columns g USING (table_name) WHERE c.data_type = 'features' ORDER BY c.table_name")
+        .unwrap()
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+        .unwrap()
+        .map(Result::unwrap)
+        .collect();
+    let names: Vec<&str> = layers.iter().map(|l| l.0.as_str()).collect();
+    assert_eq!(names, vec!["catchments", "coverage", "gaps", "institutions", "regions"]);
+    for (table, geometry_type, srs_id) in &layers {
+        assert_eq!(*srs_id, 4326);
+        let features = geojson_features(&out.join(format!("{table}.geojson")));
+        let rows: i64 = db
+            .query_row(&format!("SELECT count(*) FROM \"{table}\""), [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(rows as usize, features.len(), "{table}");
+        let blob: Vec<u8> = db
+            .query_row(&format!("SELECT geom FROM \"{table}\" WHERE fid = 1"), [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(&blob[..3], b"GP\x00", "{table}");
+        assert_eq!(i32::from_le_bytes(blob[4..8].try_into().unwrap()), 4326);
+        let envelope = if blob[3] & 0x0E == 0x02 { 32 } else { 0 };
+        let wkb = &blob[8 + envelope..];
+        let g = &features[0]["geometry"];
+        let first = match g["type"].as_str().unwrap() {
+            "Point" => g["coordinates"].clone(),
+            "Polygon" => g["coordinates"][0][0].clone(),
+            _ => g["coordinates"][0][0][0].clone(),
+        };
+        // WKB: byte order, type, then (for polygons) counts before the first coordinate.
+        let offset = match geometry_type.as_str() {
+            "POINT" => 5,
+            "POLYGON" => 5 + 4 + 4,
+            "MULTIPOLYGON" => 5 + 4 + 5 + 4 + 4,
+            other => panic!("{table}: {other}"),
+        };
+        let x = f64::from_le_bytes(wkb[offset..offset + 8].try_into().unwrap());
+        let y = f64::from_le_bytes(wkb[offset + 8..offset + 16].try_into().unwrap());
+        // (serde_json's default float parsing may differ from the exact value by an ulp.)
+        let (fx, fy) = (first[0].as_f64().unwrap(), first[1].as_f64().unwrap());
+        assert!((x - fx).abs() < 1e-12 && (y - fy).abs() < 1e-12, "{table}: {x} {y} vs {first}");
+        // The attributes of the first feature, as typed columns.
+        let props = features[0]["properties"].as_object().unwrap();
+        let key = props.keys().next().unwrap();
+        let value: rusqlite::types::Value = db
+            .query_row(&format!("SELECT \"{key}\" FROM \"{table}\" WHERE fid = 1"), [], |r| r.get(0))
+            .unwrap();
+        let same = match (&value, &props[key]) {
+            (rusqlite::types::Value::Text(a), Value::String(b)) => a == b,
+            (rusqlite::types::Value::Integer(a), Value::Number(b)) => Some(*a) == b.as_i64(),
+            (rusqlite::types::Value::Real(a), Value::Number(b)) => (a - b.as_f64().unwrap()).abs() < 1e-12,
+            _ => false,
+        };
+        assert!(same, "{table}.{key}: {value:?} vs {}", props[key]);
+    }
+    // One default style per layer in layer_styles, and the coverage layer has one per function.
+    let defaults: i64 = db
+        .query_row("SELECT count(*) FROM layer_styles WHERE useAsDefault", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(defaults, 5);
+    let coverage_styles: i64 = db
+        .query_row("SELECT count(*) FROM layer_styles WHERE f_table_name = 'coverage'", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(coverage_styles, 5);
+}
+
+/// Decodes a PNG into its size and RGBA pixels.
+fn decode_png(bytes: &[u8]) -> (u32, u32, Vec<[u8; 4]>) {
+    let pixmap = resvg::tiny_skia::Pixmap::decode_png(bytes).unwrap();
+    let pixels = pixmap
+        .pixels()
+        .iter()
+        .map(|p| {
+            let c = p.demultiply();
+            [c.red(), c.green(), c.blue(), c.alpha()]
+        })
+        .collect();
+    (pixmap.width(), pixmap.height(), pixels)
+}
+
+#[test]
+fn maps_have_their_size_and_the_classes_of_their_municipalities() {
+    let out = demo();
+    let coverage = read_csv(&out.join("coverage.csv"));
+    for function in ["discharge", "daily", "acute", "end_of_life", "hub"] {
+        let (w, h, pixels) = decode_png(&std::fs::read(out.join(format!("maps/{function}.png"))).unwrap());
+        assert_eq!((w, h), (1400, 1000));
+        // Every share class some municipality falls in shows, and no other class colour does.
+        let shares: Vec<f64> = coverage
+            .iter()
+            .filter(|r| r["function"] == function && !r["share"].is_empty())
+            .map(|r| r["share"].parse().unwrap())
+            .collect();
+        for class in zaitaku::outputs::styles::SHARE_CLASSES {
+            let used = shares
+                .iter()
+                .any(|&s| zaitaku::outputs::styles::class_of(&zaitaku::outputs::styles::SHARE_CLASSES, Some(s)).map(|c| c.label) == Some(class.label));
+            let c = class.colour;
+            // Inside the map frame (the legend to its right shows every class).
+            let painted = pixels
+                .iter()
+                .enumerate()
+                .filter(|(i, p)| {
+                    let (x, y) = (*i as u32 % w, *i as u32 / w);
+                    (21..1019).contains(&x) && (91..979).contains(&y) && p[..3] == c && p[3] == 255
+                })
+                .count();
+            if used {
+                assert!(painted > 50, "{function}: class {} not drawn", class.label);
+            } else {
+                assert_eq!(painted, 0, "{function}: class {} drawn but unused", class.label);
+            }
+        }
+        // Not blank: the white page, the map, the legend's text.
+        let mut distinct: Vec<[u8; 4]> = pixels.clone();
+        distinct.sort();
+        distinct.dedup();
+        assert!(distinct.len() > 100, "{function}: {} colours", distinct.len());
+        let svg = std::fs::read_to_string(out.join(format!("maps/{function}.svg"))).unwrap();
+        assert!(svg.starts_with("<svg") && !svg.contains("<text"), "text is drawn as outlines");
+    }
+}
+
+// --- Chromium over the DevTools protocol (--remote-debugging-pipe: commands on fd 3,
+// --- replies and events on fd 4, each message ending with a NUL byte).
+
+struct Browser {
+    child: std::process::Child,
+    to: std::fs::File,
+    from: std::io::BufReader<std::fs::File>,
+    next: u64,
+    session: Option<String>,
+    events: Vec<Value>,
+}
+
+fn chromium() -> PathBuf {
+    if let Ok(p) = std::env::var("ZAITAKU_CHROMIUM") {
+        return PathBuf::from(p);
+    }
+    for name in ["chromium", "chromium-browser", "google-chrome"] {
+        for dir in std::env::var("PATH").unwrap_or_default().split(':') {
+            let p = Path::new(dir).join(name);
+            if p.exists() {
+                return p;
+            }
+        }
+    }
+    panic!("report.html is tested in headless Chromium: install it (Debian: apt-get install chromium) or set ZAITAKU_CHROMIUM");
+}
+
+impl Browser {
+    fn launch(profile: &Path) -> Browser {
+        use std::os::fd::{FromRawFd, OwnedFd};
+        use std::os::unix::process::CommandExt;
+        let pipe = || {
+            let mut fds = [0i32; 2];
+            assert_eq!(unsafe { libc::pipe2(fds.as_mut_ptr(), libc::O_CLOEXEC) }, 0);
+            // Above 4, so that placing them on 3 and 4 in the child cannot overwrite each other.
+            let high = |fd: i32| {
+                let h = unsafe { libc::fcntl(fd, libc::F_DUPFD_CLOEXEC, 10) };
+                unsafe { libc::close(fd) };
+                h
+            };
+            (high(fds[0]), high(fds[1]))
+        };
+        let (cmd_read, cmd_write) = pipe();
+        let (ev_read, ev_write) = pipe();
+        let mut command = Command::new(chromium());
+        command
+            .args([
+                "--headless=new",
+                "--no-sandbox",
+                "--disable-gpu",
+                "--remote-debugging-pipe",
+                "--no-first-run",
+                "--no-default-browser-check",
+                "--disable-extensions",
+                "--disable-background-networking",
+                "--disable-component-update",
+                "--disable-sync",
+                "--disable-default-apps",
+                "--allow-file-access-from-files",
+            ])
+            .arg(format!("--user-data-dir={}", profile.display()))
+            .arg("about:blank")
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null());
+        unsafe {
+            command.pre_exec(move || {
+                if libc::dup2(cmd_read, 3) < 0 || libc::dup2(ev_write, 4) < 0 {
+                    return Err(std::io::Error::last_os_error());
+                }
+                Ok(())
+            });
+        }
+        let child = command.spawn().unwrap();
+        unsafe {
+            libc::close(cmd_read);
+            libc::close(ev_write);
+        }
+        let to = std::fs::File::from(unsafe { OwnedFd::from_raw_fd(cmd_write) });
+        let from = std::fs::File::from(unsafe { OwnedFd::from_raw_fd(ev_read) });
+        Browser {
+            child,
+            to,
+            from: std::io::BufReader::new(from),
+            next: 0,
+            session: None,
+            events: Vec::new(),
+        }
+    }
+
+    fn read_message(&mut self) -> Value {
+        use std::io::BufRead;
+        let mut buf = Vec::new();
+        let n = self.from.read_until(0, &mut buf).unwrap();
+        assert!(n > 0, "chromium closed the pipe");
+        buf.pop();
+        serde_json::from_slice(&buf).unwrap()
+    }
+
+    /// Sends a command (in the page's session once attached) and waits for its reply,
+    /// keeping the events that arrive meanwhile.
+    fn call(&mut self, method: &str, params: Value) -> Value {
+        use std::io::Write;
+        self.next += 1;
+        let id = self.next;
+        let mut msg = json!({"id": id, "method": method, "params": params});
+        if let Some(s) = &self.session {
+            msg["sessionId"] = json!(s);
+        }
+        let mut bytes = serde_json::to_vec(&msg).unwrap();
+        bytes.push(0);
+        self.to.write_all(&bytes).unwrap();
+        loop {
+            let m = self.read_message();
+            if m["id"].as_u64() == Some(id) {
+                assert!(m.get("error").is_none(), "{method}: {}", m["error"]);
+                return m["result"].clone();
+            }
+            self.events.push(m);
+        }
+    }
+
+    fn wait_for(&mut self, method: &str) {
+        if self.events.iter().any(|e| e["method"] == method) {
+            return;
+        }
+        loop {
+            let m = self.read_message();
+            let found = m["method"] == method;
+            self.events.push(m);
+            if found {
+                return;
+            }
+        }
+    }
+
+    fn eval(&mut self, expression: &str) -> Value {
+        let r = self.call(
+            "Runtime.evaluate",
+            json!({"expression": expression, "returnByValue": true, "awaitPromise": true}),
+        );
+        assert!(r.get("exceptionDetails").is_none(), "{expression}: {}", r["exceptionDetails"]);
+        r["result"]["value"].clone()
+    }
+}
+
+impl Drop for Browser {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+#[test]
+fn report_page_works_offline_in_headless_chromium() {
+    let out = demo();
+    let page = out.join("report.html").canonicalize().unwrap();
+    let url = format!("file://{}", page.display());
+    let profile = tempfile::tempdir().unwrap();
+    let mut b = Browser::launch(profile.path());
+    let target = b.call("Target.createTarget", json!({"url": "about:blank"}));
+    let attached = b.call(
+        "Target.attachToTarget",
+        json!({"targetId": target["targetId"], "flatten": true}),
+    );
+    b.session = Some(attached["sessionId"].as_str().unwrap().to_string());
+    for domain in ["Page.enable", "Runtime.enable", "Log.enable", "Network.enable"] {
+        b.call(domain, json!({}));
+    }
+    b.call(
+        "Emulation.setDeviceMetricsOverride",
+        json!({"width": 1400, "height": 1000, "deviceScaleFactor": 1, "mobile": false}),
+    );
+    b.call("Page.navigate", json!({"url": url}));
+    b.wait_for("Page.loadEventFired");
+    assert_eq!(b.eval("typeof window.zaitaku"), json!("object"));
+
+    // A click on a municipality (the one least covered for daily care, at a point inside it)
+    // shows its figures, as coverage.csv has them.
+    let coverage = read_csv(&out.join("coverage.csv"));
+    let worst = coverage
+        .iter()
+        .filter(|r| r["function"] == "daily" && !r["share"].is_empty())
+        .min_by(|a, b| {
+            a["share"]
+                .parse::<f64>()
+                .unwrap()
+                .total_cmp(&b["share"].parse::<f64>().unwrap())
+        })
+        .unwrap();
+    let code = &worst["municipality_code"];
+    let point = b.eval(&format!(
+        "(() => {{ const f = zaitaku.data.municipalities.features.find(f => f.properties.code === '{code}');
+            const p = f.properties.point; zaitaku.map.setView([p[1], p[0]], 11, {{animate: false}});
+            const c = zaitaku.map.latLngToContainerPoint([p[1], p[0]]);
+            const r = document.getElementById('map').getBoundingClientRect();
+            return [r.left + c.x, r.top + c.y]; }})()"
+    ));
+    let (x, y) = (point[0].as_f64().unwrap(), point[1].as_f64().unwrap());
+    assert!((0.0..1400.0).contains(&x) && (0.0..1000.0).contains(&y), "{point}");
+    assert!(b.eval("document.getElementById('details').innerText").as_str().unwrap().contains("Click a municipality"));
+    for kind in ["mouseMoved", "mousePressed", "mouseReleased"] {
+        b.call(
+            "Input.dispatchMouseEvent",
+            json!({"type": kind, "x": x, "y": y, "button": "left", "clickCount": 1}),
+        );
+    }
+    let details = b.eval("document.getElementById('details').innerText");
+    let details = details.as_str().unwrap();
+    assert!(details.contains(worst["municipality"].as_str()), "{details}");
+    for row in coverage.iter().filter(|r| &r["municipality_code"] == code) {
+        let share: f64 = row["share"].parse().unwrap();
+        let shown = format!("{:.1} %", share * 100.0);
+        assert!(details.contains(&shown), "{}: {shown} not in {details}", row["function"]);
+    }
+
+    // Switching the function recolours the map and the legend.
+    let legend = b.eval(
+        "(() => { const s = document.getElementById('function'); s.value = '2'; s.dispatchEvent(new Event('change'));
+           return document.getElementById('legend').innerText; })()",
+    );
+    assert!(legend.as_str().unwrap().contains("急変時"), "{legend}");
+    // The toggles add and remove layers.
+    let toggled = b.eval(
+        "(() => { const n = () => { let k = 0; zaitaku.map.eachLayer(() => k++); return k; };
+           const before = n(); document.getElementById('toggle-institutions').click(); const on = n();
+           document.getElementById('toggle-institutions').click(); return [before, on, n()]; })()",
+    );
+    let t: Vec<u64> = toggled.as_array().unwrap().iter().map(|v| v.as_u64().unwrap()).collect();
+    assert!(t[1] > t[0] + 1000 && t[2] == t[0], "{t:?}");
+
+    // A screenshot is the page, not a blank.
+    let shot = b.call("Page.captureScreenshot", json!({"format": "png"}));
+    let bytes = base64::Engine::decode(
+        &base64::engine::general_purpose::STANDARD,
+        shot["data"].as_str().unwrap(),
+    )
+    .unwrap();
+    let (w, h, pixels) = decode_png(&bytes);
+    assert_eq!((w, h), (1400, 1000));
+    let mut distinct = pixels.clone();
+    distinct.sort();
+    distinct.dedup();
+    assert!(distinct.len() > 200, "{} colours", distinct.len());
+    let share_colour = zaitaku::outputs::styles::SHARE_CLASSES[4].colour;
+    assert!(pixels.iter().filter(|p| p[..3] == share_colour).count() > 0 || distinct.len() > 1000);
+
+    // No console error, no uncaught exception, and nothing asked of the network: the only
+    // request is the page itself (images are data: URLs inside it).
+    let problems: Vec<String> = b
+        .events
+        .iter()
+        .filter_map(|e| match e["method"].as_str()? {
+            "Runtime.exceptionThrown" => Some(e["params"]["exceptionDetails"].to_string()),
+            "Runtime.consoleAPICalled" if matches!(e["params"]["type"].as_str(), Some("error" | "warning")) => {
+                Some(e["params"]["args"].to_string())
+            }
+            "Log.entryAdded" if e["params"]["entry"]["level"] == "error" => Some(e["params"]["entry"]["text"].to_string()),
+            _ => None,
+        })
+        .collect();
+    assert!(problems.is_empty(), "{problems:?}");
+    let requests: Vec<String> = b
+        .events
+        .iter()
+        .filter(|e| e["method"] == "Network.requestWillBeSent")
+        .map(|e| e["params"]["request"]["url"].as_str().unwrap_or("").to_string())
+        .filter(|u| !u.starts_with("data:"))
+        .collect();
+    assert_eq!(requests, vec![url.clone()], "requests other than the page");
+}
