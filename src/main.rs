@@ -173,6 +173,7 @@ enum Command {
         default: bool,
     },
     /// Road networks for travel-time reach.
+    #[command(after_help = "Example:\n  zaitaku network build --pbf japan-latest.osm.pbf --out japan.graph")]
     Network {
         #[command(subcommand)]
         action: NetworkCommand,
@@ -700,12 +701,10 @@ fn execute(cli: Cli) -> zaitaku::Result<()> {
 
 fn print_written(out: &Path, written: &[PathBuf]) {
     let mut names: Vec<String> = Vec::new();
-    for name in written.iter().map(|p| {
-        p.strip_prefix(out)
-            .unwrap_or(p)
-            .to_string_lossy()
-            .into_owned()
-    }) {
+    for name in written
+        .iter()
+        .map(|p| p.strip_prefix(out).unwrap_or(p).to_string_lossy().into_owned())
+    {
         if !names.contains(&name) {
             names.push(name);
         }

@@ -1529,6 +1529,9 @@ pub fn network_table(graph: &crate::network::Graph) -> String {
     s
 }
 
+/// Seconds per stage of a report's presentation, and the files it wrote.
+pub type ReportWritten = (Vec<(&'static str, f64)>, Vec<std::path::PathBuf>);
+
 /// What a report run produced.
 pub struct ReportRun {
     pub coverage: CoverageRun,
@@ -1593,7 +1596,7 @@ pub fn report_into(
     catchments: Option<&CatchmentsRun>,
     out: &mut OutDir,
     progress: Progress,
-) -> Result<(Vec<(&'static str, f64)>, Vec<std::path::PathBuf>)> {
+) -> Result<ReportWritten> {
     use crate::outputs::{institution_files, maps, report_html};
     let study = &run.study;
     let before = out.written().len();

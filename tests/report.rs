@@ -36,7 +36,11 @@ fn read_csv(path: &Path) -> Vec<HashMap<String, String>> {
     r.records()
         .map(|rec| {
             let rec = rec.unwrap();
-            headers.iter().map(String::from).zip(rec.iter().map(String::from)).collect()
+            headers
+                .iter()
+                .map(String::from)
+                .zip(rec.iter().map(String::from))
+                .collect()
         })
         .collect()
 }
@@ -45,7 +49,10 @@ fn read_csv(path: &Path) -> Vec<HashMap<String, String>> {
 fn geopackage_has_what_the_standard_requires() {
     let out = demo();
     let db = Connection::open(out.join("zaitaku.gpkg")).unwrap();
-    let pragma = |p: &str| db.query_row(&format!("PRAGMA {p}"), [], |r| r.get::<_, i64>(0)).unwrap();
+    let pragma = |p: &str| {
+        db.query_row(&format!("PRAGMA {p}"), [], |r| r.get::<_, i64>(0))
+            .unwrap()
+    };
     // Requirement 2: application_id "GPKG"; user_version 10300 for version 1.3.
     assert_eq!(pragma("application_id"), 0x4750_4B47);
     assert_eq!(pragma("user_version"), 10300);
@@ -118,12 +125,17 @@ fn geopackage_has_what_the_standard_requires() {
         let y = f64::from_le_bytes(wkb[offset + 8..offset + 16].try_into().unwrap());
         // (serde_json's default float parsing may differ from the exact value by an ulp.)
         let (fx, fy) = (first[0].as_f64().unwrap(), first[1].as_f64().unwrap());
-        assert!((x - fx).abs() < 1e-12 && (y - fy).abs() < 1e-12, "{table}: {x} {y} vs {first}");
+        assert!(
+            (x - fx).abs() < 1e-12 && (y - fy).abs() < 1e-12,
+            "{table}: {x} {y} vs {first}"
+        );
         // The attributes of the first feature, as typed columns.
         let props = features[0]["properties"].as_object().unwrap();
         let key = props.keys().next().unwrap();
         let value: rusqlite::types::Value = db
-            .query_row(&format!("SELECT \"{key}\" FROM \"{table}\" WHERE fid = 1"), [], |r| r.get(0))
+            .query_row(&format!("SELECT \"{key}\" FROM \"{table}\" WHERE fid = 1"), [], |r| {
+                r.get(0)
+            })
             .unwrap();
         let same = match (&value, &props[key]) {
             (rusqlite::types::Value::Text(a), Value::String(b)) => a == b,
@@ -139,7 +151,11 @@ fn geopackage_has_what_the_standard_requires() {
         .unwrap();
     assert_eq!(defaults, 5);
     let coverage_styles: i64 = db
-        .query_row("SELECT count(*) FROM layer_styles WHERE f_table_name = 'coverage'", [], |r| r.get(0))
+        .query_row(
+            "SELECT count(*) FROM layer_styles WHERE f_table_name = 'coverage'",
+            [],
+            |r| r.get(0),
+        )
         .unwrap();
     assert_eq!(coverage_styles, 5);
 }
@@ -172,9 +188,10 @@ fn maps_have_their_size_and_the_classes_of_their_municipalities() {
             .map(|r| r["share"].parse().unwrap())
             .collect();
         for class in zaitaku::outputs::styles::SHARE_CLASSES {
-            let used = shares
-                .iter()
-                .any(|&s| zaitaku::outputs::styles::class_of(&zaitaku::outputs::styles::SHARE_CLASSES, Some(s)).map(|c| c.label) == Some(class.label));
+            let used = shares.iter().any(|&s| {
+                zaitaku::outputs::styles::class_of(&zaitaku::outputs::styles::SHARE_CLASSES, Some(s)).map(|c| c.label)
+                    == Some(class.label)
+            });
             let c = class.colour;
             // Inside the map frame (the legend to its right shows every class).
             let painted = pixels
@@ -197,7 +214,10 @@ fn maps_have_their_size_and_the_classes_of_their_municipalities() {
         distinct.dedup();
         assert!(distinct.len() > 100, "{function}: {} colours", distinct.len());
         let svg = std::fs::read_to_string(out.join(format!("maps/{function}.svg"))).unwrap();
-        assert!(svg.starts_with("<svg") && !svg.contains("<text"), "text is drawn as outlines");
+        assert!(
+            svg.starts_with("<svg") && !svg.contains("<text"),
+            "text is drawn as outlines"
+        );
     }
 }
 
@@ -341,7 +361,11 @@ impl Browser {
             "Runtime.evaluate",
             json!({"expression": expression, "returnByValue": true, "awaitPromise": true}),
         );
-        assert!(r.get("exceptionDetails").is_none(), "{expression}: {}", r["exceptionDetails"]);
+        assert!(
+            r.get("exceptionDetails").is_none(),
+            "{expression}: {}",
+            r["exceptionDetails"]
+        );
         r["result"]["value"].clone()
     }
 }
@@ -400,7 +424,11 @@ fn report_page_works_offline_in_headless_chromium() {
     ));
     let (x, y) = (point[0].as_f64().unwrap(), point[1].as_f64().unwrap());
     assert!((0.0..1400.0).contains(&x) && (0.0..1000.0).contains(&y), "{point}");
-    assert!(b.eval("document.getElementById('details').innerText").as_str().unwrap().contains("Click a municipality"));
+    assert!(b
+        .eval("document.getElementById('details').innerText")
+        .as_str()
+        .unwrap()
+        .contains("Click a municipality"));
     for kind in ["mouseMoved", "mousePressed", "mouseReleased"] {
         b.call(
             "Input.dispatchMouseEvent",
@@ -413,7 +441,11 @@ fn report_page_works_offline_in_headless_chromium() {
     for row in coverage.iter().filter(|r| &r["municipality_code"] == code) {
         let share: f64 = row["share"].parse().unwrap();
         let shown = format!("{:.1} %", share * 100.0);
-        assert!(details.contains(&shown), "{}: {shown} not in {details}", row["function"]);
+        assert!(
+            details.contains(&shown),
+            "{}: {shown} not in {details}",
+            row["function"]
+        );
     }
 
     // Switching the function recolours the map and the legend.
@@ -428,7 +460,12 @@ fn report_page_works_offline_in_headless_chromium() {
            const before = n(); document.getElementById('toggle-institutions').click(); const on = n();
            document.getElementById('toggle-institutions').click(); return [before, on, n()]; })()",
     );
-    let t: Vec<u64> = toggled.as_array().unwrap().iter().map(|v| v.as_u64().unwrap()).collect();
+    let t: Vec<u64> = toggled
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_u64().unwrap())
+        .collect();
     assert!(t[1] > t[0] + 1000 && t[2] == t[0], "{t:?}");
 
     // A screenshot is the page, not a blank.
@@ -457,7 +494,9 @@ fn report_page_works_offline_in_headless_chromium() {
             "Runtime.consoleAPICalled" if matches!(e["params"]["type"].as_str(), Some("error" | "warning")) => {
                 Some(e["params"]["args"].to_string())
             }
-            "Log.entryAdded" if e["params"]["entry"]["level"] == "error" => Some(e["params"]["entry"]["text"].to_string()),
+            "Log.entryAdded" if e["params"]["entry"]["level"] == "error" => {
+                Some(e["params"]["entry"]["text"].to_string())
+            }
             _ => None,
         })
         .collect();
@@ -470,4 +509,56 @@ fn report_page_works_offline_in_headless_chromium() {
         .filter(|u| !u.starts_with("data:"))
         .collect();
     assert_eq!(requests, vec![url.clone()], "requests other than the page");
+}
+
+#[test]
+fn every_command_has_help_with_an_example_and_piped_runs_draw_no_progress() {
+    let commands: &[&[&str]] = &[
+        &["demo"],
+        &["coverage"],
+        &["access"],
+        &["catchments"],
+        &["report"],
+        &["compare"],
+        &["suggest"],
+        &["indicators"],
+        &["inspect"],
+        &["rules"],
+        &["network"],
+        &["network", "build"],
+    ];
+    for c in commands {
+        let o = Command::new(env!("CARGO_BIN_EXE_zaitaku"))
+            .args(*c)
+            .arg("--help")
+            .output()
+            .unwrap();
+        assert!(o.status.success(), "{c:?}");
+        let text = String::from_utf8_lossy(&o.stdout);
+        assert!(
+            text.contains("Example:\n  zaitaku "),
+            "{c:?} --help has no example:\n{text}"
+        );
+    }
+    // The shared demo run had its stderr piped: no bar, no spinner, no message.
+    let dir = tempfile::tempdir().unwrap();
+    let o = Command::new(env!("CARGO_BIN_EXE_zaitaku"))
+        .args(["report", "--scenario"])
+        .arg(Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/scenarios/nagano_base.toml"))
+        .arg("--out")
+        .arg(dir.path().join("r"))
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    assert!(o.stderr.is_empty(), "{}", String::from_utf8_lossy(&o.stderr));
+    for f in [
+        "report.html",
+        "zaitaku.gpkg",
+        "maps/daily.png",
+        "maps/daily.svg",
+        "institutions.geojson",
+        "coverage.qml",
+    ] {
+        assert!(dir.path().join("r").join(f).exists(), "{f}");
+    }
 }

@@ -96,12 +96,17 @@ pub fn num(x: Option<f64>, decimals: i32) -> Value {
 /// when `out` keeps layers the features are also encoded for its GeoPackage.
 pub fn write_feature_collection(out: &mut OutDir, name: &str, features: Vec<OutFeature>) -> Result<()> {
     let keep = out.keeps_layers();
-    let encoded: Vec<(Vec<u8>, Option<(Vec<u8>, Option<[f64; 4]>)>)> = features
+    type Encoded = (Vec<u8>, Option<(Vec<u8>, Option<[f64; 4]>)>);
+    let encoded: Vec<Encoded> = features
         .par_iter()
         .map(|f| {
             let mut buf = Vec::new();
             write_feature(&mut buf, f).map_err(|e| Error::Internal(format!("writing {name}: {e}")))?;
-            let blob = if keep { Some(gpkg::geometry_blob(&f.geometry)?) } else { None };
+            let blob = if keep {
+                Some(gpkg::geometry_blob(&f.geometry)?)
+            } else {
+                None
+            };
             Ok((buf, blob))
         })
         .collect::<Result<_>>()?;

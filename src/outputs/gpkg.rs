@@ -392,7 +392,10 @@ mod tests {
 
     #[test]
     fn geometry_blob_has_the_standard_header() {
-        let square = geo::polygon![(x: 138.0, y: 36.0), (x: 138.5, y: 36.0), (x: 138.5, y: 36.25), (x: 138.0, y: 36.0)];
+        let square = geo::Polygon::new(
+            geo::LineString::from(vec![(138.0, 36.0), (138.5, 36.0), (138.5, 36.25), (138.0, 36.0)]),
+            vec![],
+        );
         let (blob, bbox) = geometry_blob(&OutGeometry::Polygon(square)).unwrap();
         assert_eq!(&blob[..4], b"GP\x00\x03");
         assert_eq!(i32::from_le_bytes(blob[4..8].try_into().unwrap()), 4326);

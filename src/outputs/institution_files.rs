@@ -22,11 +22,12 @@ pub fn write_institutions(out: &mut OutDir, study: &Study, located: &[Option<usi
             p.insert("name".into(), json!(inst.name));
             p.insert("kind".into(), json!(inst.kind.as_str()));
             p.insert("kind_ja".into(), json!(inst.kind.japanese()));
-            let muni = located.get(i).copied().flatten().and_then(|m| study.municipalities.get(m));
-            p.insert(
-                "municipality_code".into(),
-                muni.map_or(Value::Null, |m| json!(m.code)),
-            );
+            let muni = located
+                .get(i)
+                .copied()
+                .flatten()
+                .and_then(|m| study.municipalities.get(m));
+            p.insert("municipality_code".into(), muni.map_or(Value::Null, |m| json!(m.code)));
             p.insert("beds".into(), num(inst.beds, 2));
             p.insert("capacity".into(), num(inst.capacity, 4));
             for flag in Flag::ALL {

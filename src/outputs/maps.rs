@@ -130,7 +130,7 @@ pub fn grouped(x: f64) -> String {
     let digits = n.unsigned_abs().to_string();
     let mut out = String::new();
     for (i, ch) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i) % 3 == 0 {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
             out.push(',');
         }
         out.push(ch);
@@ -306,11 +306,12 @@ pub fn function_svg(study: &Study, cov: &Coverage, layers: &MapLayers, f: usize)
     );
     // Scale bar, bottom left of the frame.
     let px_per_km = p.pixels_per_km();
-    let km = [1.0, 2.0, 5.0, 10.0, 20.0, 25.0, 50.0, 100.0, 200.0, 250.0, 500.0, 1000.0]
-        .into_iter()
-        .filter(|k| k * px_per_km <= 220.0)
-        .last()
-        .unwrap_or(1.0);
+    let km = [
+        1.0, 2.0, 5.0, 10.0, 20.0, 25.0, 50.0, 100.0, 200.0, 250.0, 500.0, 1000.0,
+    ]
+    .into_iter()
+    .rfind(|k| k * px_per_km <= 220.0)
+    .unwrap_or(1.0);
     let bar = km * px_per_km;
     let (bx, by) = (fx + 20.0, fy + fh - 28.0);
     let _ = write!(

@@ -5,7 +5,9 @@
 //! catchments, the worst-covered municipalities, and an interactive map: Leaflet (inlined,
 //! BSD 2-Clause) drawing the municipalities coloured by the chosen function's share, with
 //! toggles for the uncovered mesh squares, catchments, regions and institutions; a click on
-//! a municipality shows its figures. Nothing is fetched: no tiles, fonts or scripts.
+//! a municipality shows its figures. Nothing is fetched: no tiles, fonts or scripts; the
+//! map font (Noto Sans CJK JP subset) is inlined as the last fallback, so Japanese shows on
+//! machines without a Japanese font.
 //! Geometry is simplified for the page only.
 
 use crate::catchments::Catchments;
@@ -26,13 +28,16 @@ const LEAFLET_CSS: &str = include_str!("assets/leaflet.css");
 /// Institutions drawn on the page at most; a larger study lists them in the GeoPackage only.
 pub const MAX_INSTITUTIONS_ON_PAGE: usize = 30_000;
 
+/// The catchments analysis with the dissolved outlines of its catchments and its regions.
+pub type CatchmentsShown<'a> = (&'a Catchments, &'a [MultiPolygon<f64>], &'a [MultiPolygon<f64>]);
+
 /// What the report shows.
 pub struct ReportInputs<'a> {
     pub study: &'a Study,
     pub reach: &'a ReachTable,
     pub cov: &'a Coverage,
     /// The catchments analysis with the dissolved outlines of its catchments and regions.
-    pub catchments: Option<(&'a Catchments, &'a [MultiPolygon<f64>], &'a [MultiPolygon<f64>])>,
+    pub catchments: Option<CatchmentsShown<'a>>,
     /// Why there are no catchments, when there are none.
     pub catchments_note: Option<String>,
     /// Per function: its id and the PNG map.
@@ -65,13 +70,7 @@ fn coordinates(mp: &MultiPolygon<f64>, eps: f64) -> Value {
                 Value::Array(
                     std::iter::once(p.exterior())
                         .chain(p.interiors())
-                        .map(|r| {
-                            Value::Array(
-                                r.0.iter()
-                                    .map(|c| json!([round6(c.x), round6(c.y)]))
-                                    .collect(),
-                            )
-                        })
+                        .map(|r| Value::Array(r.0.iter().map(|c| json!([round6(c.x), round6(c.y)])).collect()))
                         .collect(),
                 )
             })
@@ -273,8 +272,11 @@ pub fn report_html(r: &ReportInputs) -> String {
     let _ = write!(
         s,
         "<!DOCTYPE html><html lang=\"ja\"><head><meta charset=\"utf-8\"><meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\
-         <title>zaitaku report — {}</title><style>{LEAFLET_CSS}</style><style>{}</style></head><body>",
+         <title>zaitaku report — {}</title><style>{LEAFLET_CSS}</style>\
+         <style>@font-face{{font-family:\"Zaitaku Sans JP\";src:url(data:font/otf;base64,{}) format(\"opentype\")}}</style>\
+         <style>{}</style></head><body>",
         esc(&area),
+        base64::engine::general_purpose::STANDARD.encode(crate::outputs::maps::FONT),
         PAGE_CSS
     );
     let _ = write!(
@@ -301,7 +303,9 @@ pub fn report_html(r: &ReportInputs) -> String {
             esc(&function.id)
         );
     }
-    s.push_str("</select></label> <label><input type=\"checkbox\" id=\"toggle-gaps\" checked> uncovered mesh squares</label>");
+    s.push_str(
+        "</select></label> <label><input type=\"checkbox\" id=\"toggle-gaps\" checked> uncovered mesh squares</label>",
+    );
     if r.catchments.is_some() {
         s.push_str(" <label><input type=\"checkbox\" id=\"toggle-catchments\" checked> proposed catchments</label>");
         if r.catchments.is_some_and(|c| !c.0.regions.is_empty()) {
@@ -480,15 +484,17 @@ pub fn report_html(r: &ReportInputs) -> String {
             esc(&file.notes.join("; "))
         );
     }
-    s.push_str("</tbody></table><p>Rejected rows are listed with their reasons in <code>rejects.csv</code>.</p></section>");
+    s.push_str(
+        "</tbody></table><p>Rejected rows are listed with their reasons in <code>rejects.csv</code>.</p></section>",
+    );
     s.push_str(
         "<footer>Map drawing: Leaflet 1.9.4 (BSD 2-Clause, © 2010-2023 Volodymyr Agafonkin, © 2010-2011 CloudMade), inlined. \
          No tiles, fonts or scripts are fetched.</footer></main>",
     );
     let data = serde_json::to_string(&page_data(r)).unwrap_or_else(|_| "{}".into());
-    let _ = write!(
+    let _ = writeln!(
         s,
-        "<script>{}</script><script type=\"application/json\" id=\"zaitaku-data\">{}</script><script>{}</script></body></html>\n",
+        "<script>{}</script><script type=\"application/json\" id=\"zaitaku-data\">{}</script><script>{}</script></body></html>",
         LEAFLET_JS.replace("</script", "<\\/script"),
         data.replace("</", "<\\/"),
         PAGE_JS
@@ -497,12 +503,12 @@ pub fn report_html(r: &ReportInputs) -> String {
 }
 
 const PAGE_CSS: &str = r#"
-body{font-family:"Hiragino Sans","Noto Sans CJK JP","Yu Gothic",Meiryo,sans-serif;margin:0;color:#222;background:#fafafa}
+body{font-family:"Hiragino Sans","Noto Sans CJK JP","Yu Gothic",Meiryo,"Zaitaku Sans JP",sans-serif;margin:0;color:#222;background:#fafafa}
 header{background:#1f4e5c;color:#fff;padding:14px 24px}header h1{margin:0 0 6px;font-size:22px}header p{margin:0;font-size:14px}
 main{padding:8px 24px 24px}section{margin:18px 0}h2{font-size:19px;border-bottom:2px solid #1f4e5c;padding-bottom:3px}
 table{border-collapse:collapse;font-size:13px;background:#fff;margin:6px 0}th,td{border:1px solid #ccc;padding:3px 7px;text-align:left;vertical-align:top}
 td.n{text-align:right;font-variant-numeric:tabular-nums}td.ok{background:#e5f3df}td.bad{background:#fbe1de}small{color:#666}
-.controls{margin:6px 0;font-size:14px}.controls label{margin-right:14px}
+select,input,button{font-family:inherit;font-size:inherit}.controls{margin:6px 0;font-size:14px}.controls label{margin-right:14px}
 .mapwrap{display:flex;gap:12px}#map{height:620px;flex:1;background:#eef3f7;border:1px solid #999}
 #side{width:300px;font-size:13px}#legend div{margin:2px 0}#legend i{display:inline-block;width:22px;height:14px;margin-right:6px;vertical-align:middle;border:1px solid #777}
 #details table{width:100%}.maps{display:flex;flex-wrap:wrap;gap:10px}.maps img{width:560px;border:1px solid #ccc}

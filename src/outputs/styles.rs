@@ -120,17 +120,14 @@ pub fn share_colour(share: Option<f64>) -> [u8; 3] {
 /// The first class holding `v`.
 pub fn class_of(classes: &[Class], v: Option<f64>) -> Option<&Class> {
     let v = v.filter(|v| v.is_finite())?;
-    classes
-        .iter()
-        .find(|c| v >= c.lower && v <= c.upper)
-        .or_else(|| {
-            // Below the first or above the last class: the nearest end.
-            if v < classes.first()?.lower {
-                classes.first()
-            } else {
-                classes.last()
-            }
-        })
+    classes.iter().find(|c| v >= c.lower && v <= c.upper).or_else(|| {
+        // Below the first or above the last class: the nearest end.
+        if v < classes.first()?.lower {
+            classes.first()
+        } else {
+            classes.last()
+        }
+    })
 }
 
 /// Institution kinds, with their colours (Tableau 10) and Japanese names.
@@ -240,7 +237,11 @@ fn marker_symbol(name: &str, colour: [u8; 3], shape: &str, size_mm: f64) -> Stri
 /// A whole style file. QGIS refuses a style whose geometry type (0 point, 2 polygon) differs
 /// from the layer's, so it is taken from the renderer's symbols.
 fn document(renderer: &str) -> String {
-    let geometry = if renderer.contains("<symbol type=\"marker\"") { 0 } else { 2 };
+    let geometry = if renderer.contains("<symbol type=\"marker\"") {
+        0
+    } else {
+        2
+    };
     format!(
         "<!DOCTYPE qgis PUBLIC 'http://mrcc.com/qgis.dtd' 'SYSTEM'>\n<qgis version=\"3.22.0\" styleCategories=\"Symbology\">\n{renderer}\n<blendMode>0</blendMode>\n<featureBlendMode>0</featureBlendMode>\n<layerGeometryType>{geometry}</layerGeometryType>\n</qgis>\n"
     )
@@ -405,10 +406,16 @@ mod tests {
     #[test]
     fn classes_take_boundaries_in_the_first_class() {
         assert_eq!(class_of(&SHARE_CLASSES, Some(0.9)).map(|c| c.label), Some("80 – 90 %"));
-        assert_eq!(class_of(&SHARE_CLASSES, Some(0.9001)).map(|c| c.label), Some("90 – 95 %"));
+        assert_eq!(
+            class_of(&SHARE_CLASSES, Some(0.9001)).map(|c| c.label),
+            Some("90 – 95 %")
+        );
         assert_eq!(class_of(&SHARE_CLASSES, Some(1.0)).map(|c| c.label), Some("≥ 95 %"));
         assert_eq!(class_of(&DELTA_CLASSES, Some(0.0)).map(|c| c.label), Some("no change"));
-        assert_eq!(class_of(&DELTA_CLASSES, Some(-2.0)).map(|c| c.label), Some("−10 points or more"));
+        assert_eq!(
+            class_of(&DELTA_CLASSES, Some(-2.0)).map(|c| c.label),
+            Some("−10 points or more")
+        );
         assert!(class_of(&SHARE_CLASSES, None).is_none());
         assert_eq!(share_colour(None), [200, 200, 200]);
     }
