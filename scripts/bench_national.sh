@@ -4,8 +4,10 @@
 #   scripts/bench_national.sh DATA_DIR [REPEATS] [COMMAND]
 #
 # COMMAND is coverage (default), access (2SFCA and E2SFCA for every role; wall time and
-# peak memory only) or catchments (with the synthetic regions of
-# scripts/make_national_regions.py; wall time, peak memory and the printed stage times).
+# peak memory only), catchments (with the synthetic regions of
+# scripts/make_national_regions.py; wall time, peak memory and the printed stage times) or
+# report (coverage, catchments with the regions, GeoPackage, maps and page; wall time, peak
+# memory, the presentation's stage times and the sizes of what it wrote).
 #
 # DATA_DIR holds japan/municipality_points.csv and japan/prefectures.geojson (the project's
 # shared real data). The synthetic national study (about 1,900 municipalities with boundary
@@ -23,11 +25,11 @@ cargo build --release --quiet --bin zaitaku --example synth
 if [ ! -f bench-data/municipalities.geojson ]; then
   ./target/release/examples/synth national --data "$data" --out bench-data
 fi
-if [ "$command" = catchments ] && [ ! -f bench-data/regions.csv ]; then
+if [ "$command" != coverage ] && [ "$command" != access ] && [ ! -f bench-data/regions.csv ]; then
   python3 scripts/make_national_regions.py bench-data/municipalities.geojson bench-data/regions.csv
 fi
 extra=()
-if [ "$command" = catchments ]; then
+if [ "$command" = catchments ] || [ "$command" = report ]; then
   extra=(--regions bench-data/regions.csv)
 fi
 ls -l bench-data
@@ -43,6 +45,12 @@ for rep in $(seq 1 "$repeats"); do
       --institutions bench-data/institutions.csv \
       "${extra[@]}" --out "$out/run" > "$out/stdout"
     read -r wall rss < "$out/time"
+    if [ "$command" = report ]; then
+      printf '%-4s %-7s %8.2f %9.0f  %s | %s\n' "$rep" "$threads" "$wall" "$((rss / 1024))" \
+        "$(grep '^time:' "$out/stdout")" "$(grep '^report time:' "$out/stdout")"
+      du -b "$out/run/zaitaku.gpkg" "$out/run/report.html" "$out/run/maps" "$out/run/coverage.geojson" | sed 's|'"$out"'/run/||'
+      continue
+    fi
     if [ "$command" = catchments ]; then
       printf '%-4s %-7s %8.2f %9.0f  %s | %s\n' "$rep" "$threads" "$wall" "$((rss / 1024))" \
         "$(grep -o '[0-9]* catchments proposed' "$out/stdout")" "$(grep '^time:' "$out/stdout")"

@@ -135,10 +135,11 @@ pub fn areas(study: &Study) -> Vec<Area> {
 /// The municipality of each institution: the polygon holding it, else the nearest within
 /// 1 km; `None` outside (counted in the whole input only).
 pub fn institution_municipalities(study: &Study) -> Vec<Option<usize>> {
+    use rayon::prelude::*;
     let locator = MunicipalityLocator::new(&study.municipalities);
     study
         .institutions
-        .iter()
+        .par_iter()
         .map(|i| {
             locator.containing(i.lon, i.lat).or_else(|| {
                 locator

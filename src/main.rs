@@ -586,6 +586,8 @@ fn execute(cli: Cli) -> zaitaku::Result<()> {
                 print!("{}", run::catchments_table(&run.coverage.study, c));
             }
             print_written(&out, &run.written);
+            let stages: Vec<String> = run.stages.iter().map(|(n, t)| format!("{n} {t:.2} s")).collect();
+            println!("\nreport time: {}", stages.join(", "));
             println!(
                 "\nOpen {} in a browser (offline), or {} in QGIS (every layer styled).",
                 out.join("report.html").display(),

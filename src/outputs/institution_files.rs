@@ -7,6 +7,7 @@ use crate::inputs::institutions::Flag;
 use crate::inputs::Study;
 use crate::outputs::geojson_out::{num, write_feature_collection, OutFeature, OutGeometry};
 use crate::outputs::OutDir;
+use rayon::prelude::*;
 use serde_json::{json, Map, Value};
 
 /// Writes institutions.geojson. `located[i]` is the municipality holding institution `i`.
@@ -14,7 +15,7 @@ pub fn write_institutions(out: &mut OutDir, study: &Study, located: &[Option<usi
     let rules = &study.rules;
     let features = study
         .institutions
-        .iter()
+        .par_iter()
         .enumerate()
         .map(|(i, inst)| {
             let mut p = Map::new();
