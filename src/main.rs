@@ -617,6 +617,8 @@ fn execute(cli: Cli) -> zaitaku::Result<()> {
         Command::Demo { out } => {
             let (run, mut out_dir) =
                 run::coverage_keeping(&zaitaku::demo::sources(), &out, progress, true, &|_| Ok(()))?;
+            // The demo's analyses are committed one by one (each replaces its own files whole).
+            out_dir.commit()?;
             let access = run::access_on(&run.study, &run.reach, &out, progress, None)?;
             let catalogue = zaitaku::inputs::catalogue::builtin_catalogue();
             let indicators = run::indicators_on(&run.study, &catalogue, &Default::default(), &[], &run.coverage, &out)?;

@@ -47,9 +47,11 @@ pub fn coverage(sources: &InputSources, out_dir: &Path, progress: Progress) -> R
     coverage_keeping(sources, out_dir, progress, false, &|_| Ok(())).map(|(run, _)| run)
 }
 
-/// [`coverage`], returning the output folder too; with `keep`, the folder keeps every layer
-/// written for a GeoPackage (see [`report_into`]). `check` runs on the study once read,
-/// before anything is computed or written.
+/// [`coverage`], returning the output folder too. With `keep`, the folder keeps every layer
+/// written for a GeoPackage (see [`report_into`]) and is returned uncommitted: the caller
+/// writes the rest of its run into it and commits once, so the whole run replaces the
+/// folder's previous content in one step. `check` runs on the study once read, before
+/// anything is computed or written.
 pub fn coverage_keeping(
     sources: &InputSources,
     out_dir: &Path,
@@ -99,6 +101,9 @@ pub fn coverage_keeping(
     // Timings vary run to run, so they live apart from the deterministic outputs.
     let timing_bytes = serde_json::to_vec_pretty(&timings).map_err(|e| crate::error::Error::Internal(e.to_string()))?;
     out.write_bytes("timings.json", &timing_bytes)?;
+    if !keep {
+        out.commit()?;
+    }
     let written = out.written().to_vec();
     Ok((
         CoverageRun {
@@ -353,6 +358,7 @@ pub fn access_on(
     });
     let bytes = serde_json::to_vec_pretty(&summary).map_err(|e| crate::error::Error::Internal(e.to_string()))?;
     out.write_bytes("access_summary.json", &bytes)?;
+    out.commit()?;
     Ok(AccessRun {
         roles,
         seconds,
@@ -526,6 +532,7 @@ pub fn indicators_on(
     });
     let bytes = serde_json::to_vec_pretty(&summary).map_err(|e| crate::error::Error::Internal(e.to_string()))?;
     out.write_bytes("indicators_summary.json", &bytes)?;
+    out.commit()?;
     Ok(IndicatorsRun {
         areas,
         rows,
@@ -788,7 +795,7 @@ pub fn catchments_on(
 }
 
 /// [`catchments_on`] writing into `out` when given (so that its layers join a report's
-/// GeoPackage), else into a new folder `out_dir`.
+/// GeoPackage; the caller commits), else into a new folder `out_dir` (committed here).
 #[allow(clippy::too_many_arguments)]
 pub fn catchments_into(
     study: &Study,
@@ -872,6 +879,7 @@ pub fn catchments_into(
     let t = Instant::now();
     spinner.set_message("writing");
     let mut own;
+    let commit = out.is_none();
     let out = match out {
         Some(out) => out,
         None => {
@@ -884,6 +892,9 @@ pub fn catchments_into(
         .and_then(|outlines| write_lock(out, study).map(|_| outlines));
     spinner.finish_and_clear();
     let outlines = written?;
+    if commit {
+        out.commit()?;
+    }
     stages.push(("writing", t.elapsed().as_secs_f64()));
     Ok(CatchmentsRun {
         result,
@@ -1118,6 +1129,7 @@ pub fn compare(base: &Path, alt: &Path, out_dir: &Path, progress: Progress, min_
     out.keep_layers();
     crate::outputs::compare_files::write_compare(&mut out, &base_side, &alt_side, &diff, min_share)?;
     out.write_geopackage("zaitaku.gpkg")?;
+    out.commit()?;
     Ok(CompareRun {
         base: base_side,
         alt: alt_side,
@@ -1245,6 +1257,7 @@ pub fn suggest_on(
     let mut out = OutDir::create(out_dir)?;
     crate::outputs::suggest_files::write_suggest(&mut out, study, &s)?;
     write_lock(&mut out, study)?;
+    out.commit()?;
     let written = out.written().to_vec();
     Ok((s, written))
 }
@@ -1413,6 +1426,7 @@ pub fn coverage_years(
     };
     let timing_bytes = serde_json::to_vec_pretty(&timings).map_err(|e| crate::error::Error::Internal(e.to_string()))?;
     out.write_bytes("timings.json", &timing_bytes)?;
+    out.commit()?;
     Ok((
         CoverageRun {
             study,
@@ -1496,7 +1510,8 @@ pub fn network_build(
         Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
         _ => std::path::PathBuf::from("."),
     };
-    let mut folder = OutDir::create(&dir)?;
+    // One file among the user's own: written whole, the folder not staged.
+    let mut folder = OutDir::create_unstaged(&dir)?;
     folder.write_bytes(&name, &graph.to_bytes())?;
     Ok((graph, dir.join(name)))
 }
@@ -1627,7 +1642,7 @@ pub fn report_into(
             .functions
             .iter()
             .map(|f| {
-                let path = out.path().join("maps").join(format!("{}.png", f.id));
+                let path = out.path()?.join("maps").join(format!("{}.png", f.id));
                 std::fs::read(&path)
                     .map(|png| (f.id.clone(), png))
                     .map_err(|e| crate::error::Error::io(format!("cannot read {}", path.display()), e))
@@ -1653,6 +1668,7 @@ pub fn report_into(
         };
         let html = report_html::report_html(&inputs);
         out.write_bytes("report.html", html.as_bytes())?;
+        out.commit()?;
         stages.push(("page", t.elapsed().as_secs_f64()));
         Ok(())
     })();

@@ -444,11 +444,12 @@ pub fn write_maps(out: &mut OutDir, study: &Study, cov: &Coverage, catchments: &
             Ok((study.rules.functions[f].id.clone(), svg, png))
         })
         .collect::<Result<_>>()?;
-    let mut maps = OutDir::create(&out.path().join("maps"))?;
+    let mut maps = OutDir::create(&out.path()?.join("maps"))?;
     for (id, svg, png) in &drawn {
         maps.write_bytes(&format!("{id}.svg"), svg.as_bytes())?;
         maps.write_bytes(&format!("{id}.png"), png)?;
     }
+    maps.commit()?;
     out.record(maps.written());
     Ok(())
 }

@@ -1,5 +1,10 @@
-//! Outputs: every file zaitaku writes, each written atomically (a temporary file in the
-//! output folder, then a rename), so a reader never sees half a file.
+//! Outputs: every file zaitaku writes. A run writes into a staging folder beside the output
+//! folder (a hidden sibling holding hard links to the files already there), and
+//! [`OutDir::commit`] swaps the two in one step (Linux `renameat2` with `RENAME_EXCHANGE`),
+//! so the output folder holds either the previous run's files or this run's, never a mix,
+//! however the run ends. Where the exchange is not available the staged files are moved in
+//! one by one (each file still whole). Each file is itself written to a temporary file and
+//! renamed, so no reader sees half a file.
 //!
 //! Polars appears only here, for Parquet tables.
 
@@ -25,21 +30,107 @@ use std::path::{Path, PathBuf};
 /// The output folder of one run.
 #[derive(Debug)]
 pub struct OutDir {
+    /// The folder as the user named it (written paths are reported under it).
     dir: PathBuf,
+    /// Where files are written until [`OutDir::commit`]: a hidden sibling of `dir`, or `dir`
+    /// itself where staging is not possible.
+    stage: PathBuf,
+    staged: bool,
+    /// Whether this folder is staged at all ([`OutDir::create_unstaged`]: not).
+    staging: bool,
     written: Vec<PathBuf>,
     /// Every GeoJSON layer written so far, encoded for a GeoPackage, when asked for.
     layers: Option<Vec<gpkg::Layer>>,
 }
 
+/// The marker in staging folders' names: `.<folder>.zaitaku-<pid>-<n>`.
+const STAGE_MARK: &str = ".zaitaku-";
+
 impl OutDir {
-    /// Creates the folder if missing.
+    /// Creates the folder if missing, removes staging folders that runs killed before their
+    /// commit left beside it, and opens a staging folder for this run.
     pub fn create(dir: &Path) -> Result<Self> {
         fs::create_dir_all(dir).map_err(|e| Error::io(format!("cannot create output folder {}", dir.display()), e))?;
+        sweep_stale_stages(dir);
         Ok(OutDir {
             dir: dir.to_path_buf(),
+            stage: dir.to_path_buf(),
+            staged: false,
+            staging: true,
             written: Vec::new(),
             layers: None,
         })
+    }
+
+    /// A folder written file by file (each file whole), without staging: for one file
+    /// placed among the user's own, such as a road graph.
+    pub fn create_unstaged(dir: &Path) -> Result<Self> {
+        fs::create_dir_all(dir).map_err(|e| Error::io(format!("cannot create output folder {}", dir.display()), e))?;
+        Ok(OutDir {
+            dir: dir.to_path_buf(),
+            stage: dir.to_path_buf(),
+            staged: false,
+            staging: false,
+            written: Vec::new(),
+            layers: None,
+        })
+    }
+
+    /// Opens the staging folder at the first write after creation or a commit, so that it
+    /// starts from the folder as it is then (other runs may have committed meanwhile).
+    fn ensure_stage(&mut self) -> Result<()> {
+        if self.staging && !self.staged {
+            self.open_stage()?;
+        }
+        Ok(())
+    }
+
+    /// A fresh staging folder holding hard links to everything in the output folder.
+    fn open_stage(&mut self) -> Result<()> {
+        static COUNTER: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+        let Some(stage) = stage_path(&self.dir, COUNTER.fetch_add(1, std::sync::atomic::Ordering::Relaxed)) else {
+            return Ok(());
+        };
+        let mut budget = MAX_STAGED_FILES;
+        let staged = fs::create_dir(&stage).is_ok() && link_tree(&self.dir, &stage, &mut budget).is_ok();
+        if staged {
+            self.stage = stage;
+            self.staged = true;
+        } else {
+            // No staging here (no hard links on this file system, say): files go straight
+            // into the folder, each still written whole.
+            let _ = fs::remove_dir_all(&stage);
+            self.stage = self.dir.clone();
+            self.staged = false;
+        }
+        Ok(())
+    }
+
+    /// Makes everything written so far the folder's content in one step; anything written
+    /// after goes to a new stage. Until then, the folder keeps its previous files.
+    pub fn commit(&mut self) -> Result<()> {
+        if !self.staged {
+            return Ok(());
+        }
+        let context = || format!("cannot replace the output folder {}", self.dir.display());
+        match exchange(&self.stage, &self.dir) {
+            Ok(()) => {
+                // The stage now holds the previous content.
+                let _ = fs::remove_dir_all(&self.stage);
+            }
+            Err(_) => {
+                move_tree(&self.stage, &self.dir).map_err(|e| Error::io(context(), e))?;
+                let _ = fs::remove_dir_all(&self.stage);
+            }
+        }
+        self.staged = false;
+        self.stage = self.dir.clone();
+        Ok(())
+    }
+
+    /// The folder the user named.
+    pub fn final_path(&self) -> &Path {
+        &self.dir
     }
 
     /// From now on every GeoJSON layer written is also kept for [`OutDir::write_geopackage`].
@@ -54,9 +145,15 @@ impl OutDir {
         self.layers.is_some()
     }
 
-    /// Counts files written through another folder (a subfolder) as written by this run.
+    /// Counts files written through another folder (a subfolder of [`OutDir::path`],
+    /// committed into it) as written by this run.
     pub fn record(&mut self, files: &[PathBuf]) {
-        self.written.extend(files.iter().cloned());
+        for f in files {
+            let under = f
+                .strip_prefix(&self.stage)
+                .map_or_else(|_| f.clone(), |rel| self.dir.join(rel));
+            self.written.push(under);
+        }
     }
 
     /// Keeps a layer for the GeoPackage (replacing one of the same name).
@@ -75,8 +172,10 @@ impl OutDir {
         result
     }
 
-    pub fn path(&self) -> &Path {
-        &self.dir
+    /// Where this run's files are written now (the staging folder until the commit).
+    pub fn path(&mut self) -> Result<PathBuf> {
+        self.ensure_stage()?;
+        Ok(self.stage.clone())
     }
 
     /// Files written so far, in order.
@@ -87,21 +186,22 @@ impl OutDir {
     /// Writes `name` atomically: `fill` writes into a temporary file in the same folder,
     /// which replaces `name` only once complete.
     pub fn write(&mut self, name: &str, fill: impl FnOnce(&mut BufWriter<fs::File>) -> Result<()>) -> Result<()> {
-        let target = self.dir.join(name);
-        let context = || format!("cannot write {}", target.display());
+        self.ensure_stage()?;
+        let target = self.stage.join(name);
+        let context = || format!("cannot write {}", self.dir.join(name).display());
         let prefix = format!(".{name}.");
         let mut builder = tempfile::Builder::new();
         builder.prefix(&prefix).suffix(".tmp");
         // Outputs are ordinary files (rw-r--r-- under the usual umask), not private ones.
         #[cfg(unix)]
         builder.permissions(std::os::unix::fs::PermissionsExt::from_mode(0o644));
-        let tmp = builder.tempfile_in(&self.dir).map_err(|e| Error::io(context(), e))?;
+        let tmp = builder.tempfile_in(&self.stage).map_err(|e| Error::io(context(), e))?;
         let (file, tmp_path) = tmp.into_parts();
         let mut w = BufWriter::with_capacity(1 << 20, file);
         fill(&mut w)?;
         w.into_inner().map_err(|e| Error::io(context(), e.into_error()))?;
         tmp_path.persist(&target).map_err(|e| Error::io(context(), e.error))?;
-        self.written.push(target);
+        self.written.push(self.dir.join(name));
         Ok(())
     }
 
@@ -109,13 +209,14 @@ impl OutDir {
     /// it is given (for writers that open files themselves, such as SQLite), which replaces
     /// `name` only once `fill` succeeds.
     pub fn write_path(&mut self, name: &str, fill: impl FnOnce(&Path) -> Result<()>) -> Result<()> {
-        let target = self.dir.join(name);
-        let context = || format!("cannot write {}", target.display());
+        self.ensure_stage()?;
+        let target = self.stage.join(name);
+        let context = || format!("cannot write {}", self.dir.join(name).display());
         let prefix = format!(".{name}.");
         let tmp = tempfile::Builder::new()
             .prefix(&prefix)
             .suffix(".tmp")
-            .tempfile_in(&self.dir)
+            .tempfile_in(&self.stage)
             .map_err(|e| Error::io(context(), e))?;
         let tmp_path = tmp.into_temp_path();
         fill(&tmp_path)?;
@@ -123,7 +224,7 @@ impl OutDir {
         fs::set_permissions(&tmp_path, std::os::unix::fs::PermissionsExt::from_mode(0o644))
             .map_err(|e| Error::io(context(), e))?;
         tmp_path.persist(&target).map_err(|e| Error::io(context(), e.error))?;
-        self.written.push(target);
+        self.written.push(self.dir.join(name));
         Ok(())
     }
 
@@ -134,6 +235,118 @@ impl OutDir {
                 .map_err(|e| Error::io(format!("cannot write {name}"), e))
         })
     }
+}
+
+impl Drop for OutDir {
+    /// A run that ends without committing (an error, a panic) leaves the folder as it was.
+    fn drop(&mut self) {
+        if self.staged {
+            let _ = fs::remove_dir_all(&self.stage);
+        }
+    }
+}
+
+/// The staging folder `.<name>.zaitaku-<pid>-<n>` beside `dir`; `None` when `dir` has no
+/// usable parent or name.
+fn stage_path(dir: &Path, n: usize) -> Option<PathBuf> {
+    let full = fs::canonicalize(dir).ok()?;
+    let name = full.file_name()?.to_string_lossy().into_owned();
+    let parent = full.parent()?;
+    Some(parent.join(format!(".{name}{STAGE_MARK}{}-{n}", std::process::id())))
+}
+
+/// Removes staging folders of `dir` left by runs that are no longer alive (Linux: no
+/// `/proc/<pid>`); elsewhere leaves them.
+fn sweep_stale_stages(dir: &Path) {
+    let Ok(full) = fs::canonicalize(dir) else { return };
+    let (Some(name), Some(parent)) = (full.file_name(), full.parent()) else {
+        return;
+    };
+    let prefix = format!(".{}{STAGE_MARK}", name.to_string_lossy());
+    let Ok(entries) = fs::read_dir(parent) else { return };
+    for entry in entries.flatten() {
+        let file_name = entry.file_name().to_string_lossy().into_owned();
+        let Some(rest) = file_name.strip_prefix(&prefix) else {
+            continue;
+        };
+        let pid = rest.split('-').next().unwrap_or("");
+        let alive = !cfg!(target_os = "linux") || Path::new("/proc").join(pid).exists();
+        if !alive && !pid.is_empty() {
+            let _ = fs::remove_dir_all(entry.path());
+        }
+    }
+}
+
+/// A folder holding more files than this (an output folder pointed at a data folder, say)
+/// is written file by file rather than staged.
+const MAX_STAGED_FILES: usize = 10_000;
+
+/// Hard-links every file under `from` into `to` (folders recreated); staging folders of
+/// other runs are skipped. Fails past `budget` files.
+fn link_tree(from: &Path, to: &Path, budget: &mut usize) -> std::io::Result<()> {
+    for entry in fs::read_dir(from)? {
+        *budget = budget
+            .checked_sub(1)
+            .ok_or_else(|| std::io::Error::other("too many files to stage"))?;
+        let entry = entry?;
+        let name = entry.file_name();
+        let target = to.join(&name);
+        let kind = entry.file_type()?;
+        if kind.is_dir() {
+            if name.to_string_lossy().contains(STAGE_MARK) {
+                continue;
+            }
+            fs::create_dir(&target)?;
+            link_tree(&entry.path(), &target, budget)?;
+        } else {
+            fs::hard_link(entry.path(), &target)?;
+        }
+    }
+    Ok(())
+}
+
+/// Moves every file of `from` into `to`, replacing files of the same name.
+fn move_tree(from: &Path, to: &Path) -> std::io::Result<()> {
+    for entry in fs::read_dir(from)? {
+        let entry = entry?;
+        let target = to.join(entry.file_name());
+        if entry.file_type()?.is_dir() {
+            fs::create_dir_all(&target)?;
+            move_tree(&entry.path(), &target)?;
+        } else {
+            fs::rename(entry.path(), &target)?;
+        }
+    }
+    Ok(())
+}
+
+/// Swaps two folders in one step.
+#[cfg(target_os = "linux")]
+fn exchange(a: &Path, b: &Path) -> std::io::Result<()> {
+    use std::os::unix::ffi::OsStrExt;
+    let c = |p: &Path| std::ffi::CString::new(p.as_os_str().as_bytes()).map_err(std::io::Error::other);
+    let (a, b) = (c(a)?, c(b)?);
+    // SAFETY: both are valid NUL-terminated paths that live across the call.
+    let r = unsafe {
+        libc::syscall(
+            libc::SYS_renameat2,
+            libc::AT_FDCWD,
+            a.as_ptr(),
+            libc::AT_FDCWD,
+            b.as_ptr(),
+            libc::RENAME_EXCHANGE,
+        )
+    };
+    if r == 0 {
+        Ok(())
+    } else {
+        Err(std::io::Error::last_os_error())
+    }
+}
+
+#[cfg(not(target_os = "linux"))]
+fn exchange(_: &Path, _: &Path) -> std::io::Result<()> {
+    Err(std::io::Error::other("no atomic folder exchange here"))
 }
 
 /// Rounds to `decimals` places for text outputs (CSV, GeoJSON), so files stay readable and
@@ -181,7 +394,11 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let mut out = OutDir::create(&dir.path().join("o")).unwrap();
         out.write_bytes("a.txt", b"old").unwrap();
+        out.commit().unwrap();
         out.write_bytes("a.txt", b"new").unwrap();
+        // Not yet committed: the folder still has the old file.
+        assert_eq!(std::fs::read(dir.path().join("o/a.txt")).unwrap(), b"old");
+        out.commit().unwrap();
         assert_eq!(std::fs::read(dir.path().join("o/a.txt")).unwrap(), b"new");
         let names: Vec<_> = std::fs::read_dir(dir.path().join("o"))
             .unwrap()
@@ -191,7 +408,18 @@ mod tests {
         // A failing writer leaves the old file in place.
         let err = out.write("a.txt", |_| Err(Error::Internal("stop".into())));
         assert!(err.is_err());
+        out.commit().unwrap();
         assert_eq!(std::fs::read(dir.path().join("o/a.txt")).unwrap(), b"new");
         assert_eq!(std::fs::read_dir(dir.path().join("o")).unwrap().count(), 1);
+        // A run dropped before its commit leaves the folder as it was, and no stage behind.
+        let mut abandoned = OutDir::create(&dir.path().join("o")).unwrap();
+        abandoned.write_bytes("a.txt", b"half").unwrap();
+        abandoned.write_bytes("b.txt", b"more").unwrap();
+        drop(abandoned);
+        assert_eq!(std::fs::read(dir.path().join("o/a.txt")).unwrap(), b"new");
+        assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 1);
+        assert_eq!(std::fs::read_dir(dir.path().join("o")).unwrap().count(), 1);
+        drop(out);
+        assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 1);
     }
 }
