@@ -178,6 +178,8 @@ pub struct MapLayers {
     municipalities: Vec<String>,
     catchments: String,
     area: String,
+    /// Line widths for municipality and catchment outlines: thinner when there are many.
+    widths: (f64, f64),
 }
 
 impl MapLayers {
@@ -204,11 +206,17 @@ impl MapLayers {
         for c in catchments {
             path_data(&mut outlines, &c.simplify(eps), &projection);
         }
+        let widths = if study.municipalities.len() > 300 {
+            (0.2, 0.7)
+        } else {
+            (0.5, 1.8)
+        };
         MapLayers {
             projection,
             municipalities,
             catchments: outlines,
             area: area_name(study),
+            widths,
         }
     }
 }
@@ -254,7 +262,11 @@ pub fn function_svg(study: &Study, cov: &Coverage, layers: &MapLayers, f: usize)
             None => by_colour.push((colour, d.clone())),
         }
     }
-    s.push_str("<g stroke=\"#707070\" stroke-width=\"0.5\" stroke-linejoin=\"round\" fill-rule=\"evenodd\">");
+    let _ = write!(
+        s,
+        "<g stroke=\"#707070\" stroke-width=\"{}\" stroke-linejoin=\"round\" fill-rule=\"evenodd\">",
+        layers.widths.0
+    );
     for (colour, d) in &by_colour {
         let _ = write!(s, "<path fill=\"{}\" d=\"{d}\"/>", hex(*colour));
     }
@@ -291,8 +303,9 @@ pub fn function_svg(study: &Study, cov: &Coverage, layers: &MapLayers, f: usize)
     if !layers.catchments.is_empty() {
         let _ = write!(
             s,
-            "<path fill=\"none\" stroke=\"{}\" stroke-width=\"1.8\" stroke-linejoin=\"round\" fill-rule=\"evenodd\" d=\"{}\"/>",
+            "<path fill=\"none\" stroke=\"{}\" stroke-width=\"{}\" stroke-linejoin=\"round\" fill-rule=\"evenodd\" d=\"{}\"/>",
             hex(CATCHMENT_OUTLINE),
+            layers.widths.1,
             layers.catchments
         );
     }
