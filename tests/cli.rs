@@ -1874,3 +1874,43 @@ fn output_closed_early_is_not_a_panic() {
     let stderr = String::from_utf8_lossy(&o.stderr);
     assert!(!stderr.contains("panicked"), "{stderr}");
 }
+
+#[test]
+fn compare_of_scenarios_is_identical_at_1_2_and_8_threads() {
+    let dir = tempfile::tempdir().unwrap();
+    let base = fixture("scenarios/nagano_base.toml");
+    let changes = fixture("scenarios/nagano_changes.toml");
+    let runs: Vec<std::path::PathBuf> = ["1", "2", "8"]
+        .iter()
+        .map(|t| {
+            let out = dir.path().join(format!("t{t}"));
+            let o = zaitaku(&[
+                "--threads",
+                t,
+                "compare",
+                base.to_str().unwrap(),
+                changes.to_str().unwrap(),
+                "--out",
+                out.to_str().unwrap(),
+            ]);
+            assert!(o.status.success(), "{}", stderr(&o));
+            out
+        })
+        .collect();
+    let mut names: Vec<_> = std::fs::read_dir(&runs[0])
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .collect();
+    names.sort();
+    // diff.csv, diff.geojson, diff.qml, compare_summary.json and the GeoPackage.
+    assert_eq!(names.len(), 5, "{names:?}");
+    for name in &names {
+        let a = std::fs::read(runs[0].join(name)).unwrap();
+        for (run, t) in runs[1..].iter().zip(["2", "8"]) {
+            assert!(
+                a == std::fs::read(run.join(name)).unwrap(),
+                "{name:?} differs at --threads {t}"
+            );
+        }
+    }
+}

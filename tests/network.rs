@@ -136,19 +136,21 @@ fn helsinki_graph_matches_an_independent_build() {
     assert_eq!(differ, oneway);
     // The same bytes whatever the thread count.
     let a = std::fs::read(dir.path().join("g.graph")).unwrap();
-    let out2 = dir.path().join("g1.graph");
-    let o = zaitaku(&[
-        "--threads",
-        "1",
-        "network",
-        "build",
-        "--pbf",
-        fixture("osm/helsinki.osm.pbf").to_str().unwrap(),
-        "--out",
-        out2.to_str().unwrap(),
-    ]);
-    assert!(o.status.success());
-    assert_eq!(a, std::fs::read(out2).unwrap());
+    for threads in ["1", "2", "8"] {
+        let out2 = dir.path().join(format!("g{threads}.graph"));
+        let o = zaitaku(&[
+            "--threads",
+            threads,
+            "network",
+            "build",
+            "--pbf",
+            fixture("osm/helsinki.osm.pbf").to_str().unwrap(),
+            "--out",
+            out2.to_str().unwrap(),
+        ]);
+        assert!(o.status.success());
+        assert_eq!(a, std::fs::read(out2).unwrap(), "--threads {threads}");
+    }
 }
 
 #[test]
@@ -211,8 +213,8 @@ fn travel_time_coverage_on_the_hand_made_grid_network() {
     assert!(km_only_fails >= 1 && oneway_far >= 1, "{km_only_fails} {oneway_far}");
     let summary: Value = serde_json::from_slice(&std::fs::read(out.join("summary.json")).unwrap()).unwrap();
     assert_eq!(summary["network"]["places_not_on_network"], 0);
-    // The same bytes at 1 and 8 threads.
-    for threads in ["1", "8"] {
+    // The same bytes at 1, 2 and 8 threads.
+    for threads in ["1", "2", "8"] {
         let again = dir.path().join(format!("t{threads}"));
         let o = grid_roads_coverage(&["--network", graph.to_str().unwrap(), "--threads", threads], &again);
         assert!(o.status.success());

@@ -15,6 +15,9 @@
 //!
 //! The sub-division digit is 1 south-west, 2 south-east, 3 north-west, 4 north-east.
 
+// Raw input bytes are parsed here: no indexing that could panic.
+#![cfg_attr(not(test), deny(clippy::indexing_slicing))]
+
 use geo::{Coord, Rect};
 use std::fmt;
 
@@ -117,32 +120,36 @@ impl Mesh {
             return Err(MeshError::NotDigits(code.to_string()));
         }
         let d: Vec<i64> = code.bytes().map(|b| i64::from(b - b'0')).collect();
-        let pp = d[0] * 10 + d[1];
-        let uu = d[2] * 10 + d[3];
+        // The length was checked against the level: 4, 6, 8, 9, 10 or 11 digits.
+        let digit = |i: usize| d.get(i).copied().unwrap_or(0);
+        let pp = digit(0) * 10 + digit(1);
+        let uu = digit(2) * 10 + digit(3);
         if !(30..=68).contains(&pp) || !(22..=53).contains(&uu) {
-            return Err(MeshError::OutsideJapan(code.to_string(), code[..4].to_string()));
+            return Err(MeshError::OutsideJapan(
+                code.to_string(),
+                code.get(..4).unwrap_or(code).to_string(),
+            ));
         }
         let mut lat = pp * 640;
         let mut lon = uu * 640;
         if level >= Level::Second {
-            for (i, &v) in d[4..6].iter().enumerate() {
-                if v > 7 {
-                    return Err(MeshError::Digit(code.to_string(), 5 + i, "0-7"));
+            for i in 4..6 {
+                if digit(i) > 7 {
+                    return Err(MeshError::Digit(code.to_string(), i + 1, "0-7"));
                 }
             }
-            lat += d[4] * 80;
-            lon += d[5] * 80;
+            lat += digit(4) * 80;
+            lon += digit(5) * 80;
         }
         if level >= Level::Third {
-            lat += d[6] * 8;
-            lon += d[7] * 8;
+            lat += digit(6) * 8;
+            lon += digit(7) * 8;
         }
-        for (i, &q) in d.iter().enumerate().skip(8) {
+        for (i, (&q, half)) in d.iter().skip(8).zip([4, 2, 1]).enumerate() {
             if !(1..=4).contains(&q) {
-                return Err(MeshError::Digit(code.to_string(), i + 1, "1-4"));
+                return Err(MeshError::Digit(code.to_string(), i + 9, "1-4"));
             }
-            // The level whose cells this digit splits into quadrants.
-            let half = [4, 2, 1][i - 8];
+            // `half`: the level whose cells this digit splits into quadrants.
             lat += ((q - 1) / 2) * half;
             lon += ((q - 1) % 2) * half;
         }

@@ -319,6 +319,7 @@ fn read_feature(source: &Source, keys: &MunicipalityKeys, i: usize, feature: geo
 
 /// Accepts 5-digit codes and 6-digit ones with a correct check digit (weights 6,5,4,3,2;
 /// check = (11 - sum mod 11) mod 10).
+#[cfg_attr(not(test), deny(clippy::indexing_slicing))]
 pub fn normalise_code(code: &str) -> std::result::Result<String, String> {
     let code = code.trim();
     if !code.bytes().all(|b| b.is_ascii_digit()) {
@@ -330,12 +331,12 @@ pub fn normalise_code(code: &str) -> std::result::Result<String, String> {
             let d: Vec<u32> = code.bytes().map(|b| u32::from(b - b'0')).collect();
             let sum: u32 = d.iter().zip([6, 5, 4, 3, 2]).map(|(a, w)| a * w).sum();
             let check = (11 - sum % 11) % 10;
-            if check == d[5] {
-                Ok(code[..5].to_string())
+            let (head, given) = (code.get(..5).unwrap_or(code), d.last().copied().unwrap_or(0));
+            if check == given {
+                Ok(head.to_string())
             } else {
                 Err(format!(
-                    "municipality code '{code}' has check digit {} but should have {check}",
-                    d[5]
+                    "municipality code '{code}' has check digit {given} but should have {check}"
                 ))
             }
         }

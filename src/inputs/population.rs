@@ -336,12 +336,13 @@ fn parse_projection_json(source: &Source, text: &str) -> Result<Projection> {
 /// every length here is checked against the file.) A truncated table is an error rather
 /// than fewer records; deleted records and records with an unreadable value are rejected
 /// with their record number.
+#[cfg_attr(not(test), deny(clippy::indexing_slicing))]
 fn parse_projection_dbf(source: &Source) -> Result<Projection> {
     let bad = |problem: String| Error::input(&source.name, Location::File, problem);
     // The header's own length must hold the 32-byte header, the field descriptors and their
     // terminator, within the file.
-    let header_len = match source.bytes.get(8..10) {
-        Some(b) => usize::from(u16::from_le_bytes([b[0], b[1]])),
+    let header_len = match source.bytes.get(8..10).and_then(|b| <[u8; 2]>::try_from(b).ok()) {
+        Some(b) => usize::from(u16::from_le_bytes(b)),
         None => return Err(bad("not a dBase (.dbf) table: shorter than a dBase header".into())),
     };
     if header_len < 33 || header_len > source.bytes.len() {
@@ -350,16 +351,18 @@ fn parse_projection_dbf(source: &Source) -> Result<Projection> {
             source.bytes.len()
         )));
     }
-    let bytes = &source.bytes[..];
+    let bytes = source.bytes.as_slice();
     let u32_at = |k: usize| {
         bytes
             .get(k..k + 4)
-            .map(|b| u32::from_le_bytes([b[0], b[1], b[2], b[3]]))
+            .and_then(|b| <[u8; 4]>::try_from(b).ok())
+            .map(u32::from_le_bytes)
     };
     let u16_at = |k: usize| {
         bytes
             .get(k..k + 2)
-            .map(|b| usize::from(u16::from_le_bytes([b[0], b[1]])))
+            .and_then(|b| <[u8; 2]>::try_from(b).ok())
+            .map(|b| usize::from(u16::from_le_bytes(b)))
     };
     let (Some(records), Some(start), Some(size)) = (u32_at(4), u16_at(8), u16_at(10)) else {
         return Err(bad("not a dBase (.dbf) table: shorter than a dBase header".into()));
@@ -369,12 +372,13 @@ fn parse_projection_dbf(source: &Source) -> Result<Projection> {
     let mut fields: Vec<DbfField> = Vec::new();
     let mut at = 32;
     while at < start && bytes.get(at) != Some(&0x0D) {
-        let Some(d) = bytes.get(at..at + 32) else {
+        let Some(d) = bytes.get(at..at + 32).and_then(|d| <&[u8; 32]>::try_from(d).ok()) else {
             return Err(bad("not a dBase (.dbf) table: a field descriptor is cut short".into()));
         };
-        let name_end = d[..11].iter().position(|&b| b == 0).unwrap_or(11);
+        let name = d.split(|&b| b == 0).next().unwrap_or(&[]);
+        let name = name.get(..11).unwrap_or(name);
         fields.push(DbfField {
-            name: String::from_utf8_lossy(&d[..name_end]).trim().to_string(),
+            name: String::from_utf8_lossy(name).trim().to_string(),
             kind: d[11],
             len: usize::from(d[16]),
         });
@@ -486,6 +490,7 @@ enum DbfValue {
 
 /// Reads one DBF field: text fields as trimmed text, numbers (N, F: ASCII; I, O, B:
 /// binary) as numbers; blanks and `*` overflow marks as no number.
+#[cfg_attr(not(test), deny(clippy::indexing_slicing))]
 fn dbf_value(raw: &[u8], kind: u8) -> std::result::Result<DbfValue, String> {
     let text = || {
         let t = String::from_utf8_lossy(raw);

@@ -3,6 +3,9 @@
 //! Readers take a [`Source`] rather than a path, so the same code reads files on disk and
 //! the demo data compiled into the binary.
 
+// Raw input bytes are parsed here: no indexing that could panic.
+#![cfg_attr(not(test), deny(clippy::indexing_slicing))]
+
 use crate::error::{Error, Location, Result};
 use std::borrow::Cow;
 use std::path::Path;
@@ -114,7 +117,7 @@ fn parse_size(text: &str) -> Option<u64> {
         "T" => 1024.0 * 1024.0 * 1024.0 * 1024.0,
         _ => return None,
     };
-    (value.is_finite() && value >= 0.0).then(|| (value * scale) as u64)
+    (value.is_finite() && value >= 0.0).then_some((value * scale) as u64)
 }
 
 fn human(bytes: u64) -> String {
@@ -170,7 +173,9 @@ pub fn decode_text(source: &Source) -> Result<(Cow<'_, str>, TextEncoding)> {
         Err(utf8_error) => {
             let (text, had_errors) = encoding_rs::SHIFT_JIS.decode_without_bom_handling(bytes);
             if had_errors {
-                let line = 1 + bytes[..utf8_error.valid_up_to()]
+                let line = 1 + bytes
+                    .get(..utf8_error.valid_up_to())
+                    .unwrap_or(bytes)
                     .iter()
                     .filter(|&&b| b == b'\n')
                     .count() as u64;

@@ -158,10 +158,11 @@ impl Graph {
     }
 
     /// Reads a graph file, checking its version, sizes and structure.
+    #[cfg_attr(not(test), deny(clippy::indexing_slicing))]
     pub fn from_source(source: &Source) -> Result<Graph> {
         let bad = |problem: String| Error::input(&source.name, Location::File, problem);
-        let bytes = &source.bytes[..];
-        if bytes.len() < 24 || &bytes[..16] != MAGIC {
+        let bytes = source.bytes.as_slice();
+        if bytes.len() < 24 || bytes.get(..16) != Some(&MAGIC[..]) {
             return Err(bad(
                 "not a zaitaku road graph (build one with `zaitaku network build --pbf F.osm.pbf --out F.graph`)"
                     .into(),
@@ -175,11 +176,11 @@ impl Graph {
                     bytes.len()
                 ))
             })?;
-            let s = &bytes[at..end];
+            let s = bytes.get(at..end).unwrap_or(&[]);
             at = end;
             Ok(s)
         };
-        let u32_at = |s: &[u8]| u32::from_le_bytes([s[0], s[1], s[2], s[3]]);
+        let u32_at = |s: &[u8]| <[u8; 4]>::try_from(s).map_or(0, u32::from_le_bytes);
         let version = u32_at(take(4)?);
         if version != FORMAT_VERSION {
             return Err(bad(format!(
@@ -190,7 +191,7 @@ impl Graph {
         let info_len = u32_at(take(4)?) as usize;
         let info: GraphInfo = serde_json::from_slice(take(info_len)?)
             .map_err(|e| bad(format!("road graph: unreadable description block: {e}")))?;
-        let u64_at = |s: &[u8]| u64::from_le_bytes([s[0], s[1], s[2], s[3], s[4], s[5], s[6], s[7]]);
+        let u64_at = |s: &[u8]| <[u8; 8]>::try_from(s).map_or(0, u64::from_le_bytes);
         let n = u64_at(take(8)?);
         let m = u64_at(take(8)?);
         if n >= u64::from(u32::MAX) || m >= u64::from(u32::MAX) {
@@ -214,7 +215,7 @@ impl Graph {
         let time = words(take(4 * m)?);
         if first_out.first() != Some(&0)
             || first_out.last().map(|&x| x as usize) != Some(m)
-            || first_out.windows(2).any(|w| w[0] > w[1])
+            || first_out.windows(2).any(|w| w.first() > w.get(1))
         {
             return Err(bad("road graph: edge offsets out of order (damaged file)".into()));
         }
