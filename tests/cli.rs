@@ -269,6 +269,20 @@ fn bad_rows_go_to_rejects_and_the_run_goes_on() {
     );
     let summary: Value = serde_json::from_slice(&std::fs::read(out.join("summary.json")).unwrap()).unwrap();
     assert_eq!(summary["rejected_total"], 6);
+    // Every input: rows read = accepted + rejected, and the rejected ones are in rejects.csv.
+    for f in summary["inputs"].as_array().unwrap() {
+        let name = f["file"].as_str().unwrap();
+        let (read, acc, rej) = (
+            f["read"].as_u64().unwrap(),
+            f["accepted"].as_u64().unwrap(),
+            f["rejected"].as_u64().unwrap(),
+        );
+        assert_eq!(read, acc + rej, "{name}");
+        let listed = rejects.iter().filter(|r| r["file"] == name).count() as u64;
+        assert_eq!(listed, rej, "{name}: {rej} rejected, {listed} in rejects.csv");
+    }
+    assert_eq!(summary["inputs"][1]["read"], 5);
+    assert_eq!(summary["inputs"][1]["accepted"], 1);
 }
 
 /// Each bad file: exit 2, one message naming the file and the place, and nothing written.

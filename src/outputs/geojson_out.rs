@@ -136,7 +136,17 @@ pub fn write_feature_collection(out: &mut OutDir, name: &str, features: Vec<OutF
         }
         seen
     };
-    let styles = styles::for_layer(table, &columns, &distinct);
+    let max_abs = |column: &str| {
+        features
+            .iter()
+            .filter_map(|f| f.properties.get(column).and_then(Value::as_f64))
+            .fold(0.0f64, |m, v| m.max(v.abs()))
+    };
+    let values = styles::LayerValues {
+        distinct: &distinct,
+        max_abs: &max_abs,
+    };
+    let styles = styles::for_layer(table, &columns, &values);
     if let Some(default) = styles.iter().find(|s| s.default) {
         out.write_bytes(&format!("{table}.qml"), default.qml.as_bytes())?;
     }

@@ -315,9 +315,17 @@ fn functions_with(columns: &[(String, ColumnType)], suffix: &str) -> Vec<String>
         .collect()
 }
 
-/// The styles of a layer written as `<table>.geojson` with `columns`, the first the default.
-/// Layers without a style of their own get none (QGIS then picks one).
-pub fn for_layer(table: &str, columns: &[(String, ColumnType)], values: &dyn Fn(&str) -> Vec<String>) -> Vec<Style> {
+/// What a style may ask of a layer's values.
+pub struct LayerValues<'a> {
+    /// The distinct text values of a column, in first-seen order.
+    pub distinct: &'a dyn Fn(&str) -> Vec<String>,
+    /// The largest absolute number in a column (0 without numbers).
+    pub max_abs: &'a dyn Fn(&str) -> f64,
+}
+
+/// The styles of a layer written as `<table>.geojson` with `columns`, one of them the
+/// default. Layers without a style of their own get none (QGIS then picks one).
+pub fn for_layer(table: &str, columns: &[(String, ColumnType)], values: &LayerValues) -> Vec<Style> {
     match table {
         "coverage" => functions_with(columns, "_share")
             .into_iter()
@@ -331,20 +339,31 @@ pub fn for_layer(table: &str, columns: &[(String, ColumnType)], values: &dyn Fn(
                 )
             })
             .collect(),
-        "diff" => functions_with(columns, "_delta")
-            .into_iter()
-            .enumerate()
-            .map(|(i, f)| {
-                style(
-                    format!("{f}_delta"),
-                    format!("Change of the covered share of {f}, alternative minus base"),
-                    graduated(&format!("{f}_delta"), &DELTA_CLASSES),
-                    i == 0,
-                )
-            })
-            .collect(),
+        "diff" => {
+            // The default shows the function that changed most.
+            let functions = functions_with(columns, "_delta");
+            let changes: Vec<f64> = functions
+                .iter()
+                .map(|f| (values.max_abs)(&format!("{f}_delta")))
+                .collect();
+            let most = (0..functions.len())
+                .max_by(|&a, &b| changes[a].total_cmp(&changes[b]).then(b.cmp(&a)))
+                .unwrap_or(0);
+            functions
+                .into_iter()
+                .enumerate()
+                .map(|(i, f)| {
+                    style(
+                        format!("{f}_delta"),
+                        format!("Change of the covered share of {f}, alternative minus base"),
+                        graduated(&format!("{f}_delta"), &DELTA_CLASSES),
+                        i == most,
+                    )
+                })
+                .collect()
+        }
         "gaps" => {
-            let cats: Vec<(String, String, String)> = values("function")
+            let cats: Vec<(String, String, String)> = (values.distinct)("function")
                 .into_iter()
                 .enumerate()
                 .map(|(i, f)| {
@@ -426,11 +445,22 @@ mod tests {
             .iter()
             .map(|c| (c.to_string(), ColumnType::Real))
             .collect();
-        let styles = for_layer("coverage", &cols, &|_| Vec::new());
+        let values = LayerValues {
+            distinct: &|_| Vec::new(),
+            max_abs: &|c| if c == "acute_delta" { 0.2 } else { 0.0 },
+        };
+        let styles = for_layer("coverage", &cols, &values);
         let names: Vec<&str> = styles.iter().map(|s| s.name.as_str()).collect();
         assert_eq!(names, vec!["daily_share", "acute_share"]);
         assert!(styles[0].default && !styles[1].default);
         assert_eq!(styles[0].qml.matches("<range ").count(), 5);
         assert!(styles[0].qml.contains("attr=\"daily_share\""));
+        let deltas: Vec<(String, ColumnType)> = ["daily_delta", "acute_delta"]
+            .iter()
+            .map(|c| (c.to_string(), ColumnType::Real))
+            .collect();
+        let diff = for_layer("diff", &deltas, &values);
+        let default: Vec<&str> = diff.iter().filter(|s| s.default).map(|s| s.name.as_str()).collect();
+        assert_eq!(default, vec!["acute_delta"]);
     }
 }
