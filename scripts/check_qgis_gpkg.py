@@ -63,10 +63,11 @@ def main(out_dir, png="gpkg_qgis.png"):
         line = (
             f"gpkg {table}: valid={layer.isValid()} features={layer.featureCount()} (expected {expected}) "
             f"crs={layer.crs().authid()} invalid_geometries={invalid} fields={len(layer.fields())} "
-            f"style={renderer.type()}/{classes(renderer)}"
+            f"style={renderer.type()}/{classes(renderer)} spatial_index={layer.hasSpatialIndex() == 2}"
         )
         good = layer.isValid() and layer.featureCount() == expected and invalid == 0
         good &= layer.crs().authid() == "EPSG:4326"
+        good &= layer.hasSpatialIndex() == 2  # QgsFeatureSource.SpatialIndexPresent
         if table in EXPECTED:
             good &= (renderer.type(), classes(renderer)) == EXPECTED[table]
         if table == "gaps":

@@ -145,6 +145,34 @@ fn geopackage_has_what_the_standard_requires() {
         };
         assert!(same, "{table}.{key}: {value:?} vs {}", props[key]);
     }
+    // The R-tree spatial index extension on every layer: registered, one entry per feature,
+    // and the first feature found by its own box.
+    for (table, _, _) in &layers {
+        let ext: i64 = db
+            .query_row(
+                "SELECT count(*) FROM gpkg_extensions WHERE table_name = ?1 AND column_name = 'geom' AND extension_name = 'gpkg_rtree_index'",
+                [table],
+                |r| r.get(0),
+            )
+            .unwrap();
+        assert_eq!(ext, 1, "{table}");
+        let (entries, rows): (i64, i64) = db
+            .query_row(
+                &format!("SELECT (SELECT count(*) FROM \"rtree_{table}_geom\"), (SELECT count(*) FROM \"{table}\")"),
+                [],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
+            .unwrap();
+        assert_eq!(entries, rows, "{table}");
+        let triggers: i64 = db
+            .query_row(
+                "SELECT count(*) FROM sqlite_master WHERE type = 'trigger' AND tbl_name = ?1",
+                [table],
+                |r| r.get(0),
+            )
+            .unwrap();
+        assert_eq!(triggers, 6, "{table}");
+    }
     // One default style per layer in layer_styles, and the coverage layer has one per function.
     let defaults: i64 = db
         .query_row("SELECT count(*) FROM layer_styles WHERE useAsDefault", [], |r| r.get(0))

@@ -152,12 +152,14 @@ pub fn write_feature_collection(out: &mut OutDir, name: &str, features: Vec<OutF
     }
     if keep {
         let mut bbox = None;
+        let mut boxes = Vec::with_capacity(features.len());
         let rows = encoded
             .into_iter()
             .zip(&features)
             .filter_map(|((_, blob), f)| {
                 let (geometry, b) = blob?;
                 bbox = gpkg::union_bbox(bbox, b);
+                boxes.push(b);
                 Some(gpkg::Row {
                     geometry,
                     values: gpkg::values_of(&f.properties, &columns),
@@ -170,6 +172,7 @@ pub fn write_feature_collection(out: &mut OutDir, name: &str, features: Vec<OutF
             columns,
             rows,
             bbox,
+            boxes,
             styles,
         });
     }

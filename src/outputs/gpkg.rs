@@ -4,7 +4,10 @@
 //! (`gpkg_spatial_ref_sys` with EPSG:4326 and the two undefined systems, `gpkg_contents`,
 //! `gpkg_geometry_columns`), one feature table per layer (`fid`, `geom`, the GeoJSON
 //! properties as typed columns), and QGIS's `layer_styles` table with the layer's styles
-//! (QML), the first of each layer marked as its default so QGIS shows it styled.
+//! (QML), the first of each layer marked as its default so QGIS shows it styled. Each
+//! feature table has the standard's R-tree spatial index (`gpkg_rtree_index` extension:
+//! the `rtree_<table>_geom` virtual table filled from the features' boxes, and the
+//! standard's triggers that keep it current when a GIS edits the layer).
 //!
 //! Geometries are GeoPackage binary: the `GP` header (version 0, little-endian, SRS 4326,
 //! an xy envelope except for points) followed by ISO WKB from the `wkb` crate.
@@ -90,6 +93,8 @@ pub struct Layer {
     pub rows: Vec<Row>,
     /// min x, min y, max x, max y of all features.
     pub bbox: Option<[f64; 4]>,
+    /// Each row's box (min x, min y, max x, max y); `None` for an empty geometry.
+    pub boxes: Vec<Option<[f64; 4]>>,
     pub styles: Vec<Style>,
 }
 
@@ -212,6 +217,53 @@ fn sql_value(v: &Value, t: ColumnType) -> rusqlite::types::Value {
     }
 }
 
+/// The R-tree spatial index of a layer's `geom` (GeoPackage 1.3, Annex F.3): registered in
+/// `gpkg_extensions`, filled from the rows' boxes (row `k` has fid `k + 1`), then the
+/// standard's triggers, created last since they call the `ST_*` functions that GIS
+/// software provides and plain SQLite lacks.
+fn spatial_index(tx: &rusqlite::Transaction, layer: &Layer) -> rusqlite::Result<()> {
+    let t = &layer.table;
+    let rtree = quote(&format!("rtree_{t}_geom"));
+    let table = quote(t);
+    tx.execute(
+        "INSERT INTO gpkg_extensions VALUES (?1, 'geom', 'gpkg_rtree_index', 'http://www.geopackage.org/spec120/#extension_rtree', 'write-only')",
+        params![t],
+    )?;
+    tx.execute(
+        &format!("CREATE VIRTUAL TABLE {rtree} USING rtree(id, minx, maxx, miny, maxy)"),
+        [],
+    )?;
+    let mut insert = tx.prepare(&format!("INSERT INTO {rtree} VALUES (?1, ?2, ?3, ?4, ?5)"))?;
+    for (k, b) in layer.boxes.iter().enumerate() {
+        if let Some([x0, y0, x1, y1]) = b {
+            insert.execute(params![k as i64 + 1, x0, x1, y0, y1])?;
+        }
+    }
+    drop(insert);
+    let values = "(NEW.fid, ST_MinX(NEW.geom), ST_MaxX(NEW.geom), ST_MinY(NEW.geom), ST_MaxY(NEW.geom))";
+    let name = |suffix: &str| quote(&format!("rtree_{t}_geom_{suffix}"));
+    tx.execute_batch(&format!(
+        "CREATE TRIGGER {insert} AFTER INSERT ON {table} WHEN (new.geom NOT NULL AND NOT ST_IsEmpty(NEW.geom))
+           BEGIN INSERT OR REPLACE INTO {rtree} VALUES {values}; END;
+         CREATE TRIGGER {u1} AFTER UPDATE OF geom ON {table} WHEN OLD.fid = NEW.fid AND (NEW.geom NOTNULL AND NOT ST_IsEmpty(NEW.geom))
+           BEGIN INSERT OR REPLACE INTO {rtree} VALUES {values}; END;
+         CREATE TRIGGER {u2} AFTER UPDATE OF geom ON {table} WHEN OLD.fid = NEW.fid AND (NEW.geom ISNULL OR ST_IsEmpty(NEW.geom))
+           BEGIN DELETE FROM {rtree} WHERE id = OLD.fid; END;
+         CREATE TRIGGER {u3} AFTER UPDATE ON {table} WHEN OLD.fid != NEW.fid AND (NEW.geom NOTNULL AND NOT ST_IsEmpty(NEW.geom))
+           BEGIN DELETE FROM {rtree} WHERE id = OLD.fid; INSERT OR REPLACE INTO {rtree} VALUES {values}; END;
+         CREATE TRIGGER {u4} AFTER UPDATE ON {table} WHEN OLD.fid != NEW.fid AND (NEW.geom ISNULL OR ST_IsEmpty(NEW.geom))
+           BEGIN DELETE FROM {rtree} WHERE id IN (OLD.fid, NEW.fid); END;
+         CREATE TRIGGER {delete} AFTER DELETE ON {table} WHEN old.geom NOT NULL
+           BEGIN DELETE FROM {rtree} WHERE id = OLD.fid; END;",
+        insert = name("insert"),
+        u1 = name("update1"),
+        u2 = name("update2"),
+        u3 = name("update3"),
+        u4 = name("update4"),
+        delete = name("delete"),
+    ))
+}
+
 /// Writes `layers` as a new GeoPackage at `path` (an empty or missing file).
 pub fn write(path: &Path, layers: &[Layer]) -> Result<()> {
     let fail = |e: rusqlite::Error| Error::Internal(format!("writing GeoPackage {}: {e}", path.display()));
@@ -239,7 +291,10 @@ pub fn write(path: &Path, layers: &[Layer]) -> Result<()> {
            CONSTRAINT pk_geom_cols PRIMARY KEY (table_name, column_name),
            CONSTRAINT uk_gc_table_name UNIQUE (table_name),
            CONSTRAINT fk_gc_tn FOREIGN KEY (table_name) REFERENCES gpkg_contents(table_name),
-           CONSTRAINT fk_gc_srs FOREIGN KEY (srs_id) REFERENCES gpkg_spatial_ref_sys (srs_id));",
+           CONSTRAINT fk_gc_srs FOREIGN KEY (srs_id) REFERENCES gpkg_spatial_ref_sys (srs_id));
+         CREATE TABLE gpkg_extensions (
+           table_name TEXT, column_name TEXT, extension_name TEXT NOT NULL, definition TEXT NOT NULL,
+           scope TEXT NOT NULL, CONSTRAINT ge_tce UNIQUE (table_name, column_name, extension_name));",
     )
     .map_err(fail)?;
     tx.execute(
@@ -319,6 +374,8 @@ pub fn write(path: &Path, layers: &[Layer]) -> Result<()> {
             );
             insert.execute(params_from_iter(values)).map_err(fail)?;
         }
+        drop(insert);
+        spatial_index(&tx, layer).map_err(fail)?;
     }
 
     // QGIS's style table (the layout GDAL and QGIS create), listed as an attributes table.
