@@ -4,6 +4,9 @@
 //! with its rejects, and fails with an [`Error::Input`](crate::error::Error::Input) for a
 //! file-level problem. [`load`] reads a whole study.
 
+// Readers take untrusted bytes: no indexing that could panic, here and in every submodule.
+#![cfg_attr(not(test), deny(clippy::indexing_slicing))]
+
 pub mod catalogue;
 pub mod csv_table;
 pub mod institutions;
@@ -392,7 +395,11 @@ pub fn demand_for_year(study: &Study, values: &YearValues, k: usize) -> demand::
         demand::DemandBasis::AreaGrid => return out,
     };
     for c in &mut out.cells {
-        let [p, p65, p75] = values.1.get(&c.mesh).map(|v| v[k]).unwrap_or([0.0; 3]);
+        let [p, p65, p75] = values
+            .1
+            .get(&c.mesh)
+            .and_then(|v| v.get(k).copied())
+            .unwrap_or([0.0; 3]);
         c.population = p;
         c.population_65plus = p65;
         c.population_75plus = Some(p75);

@@ -468,10 +468,13 @@ fn dissolve(parts: Vec<Polygon<f64>>) -> MultiPolygon<f64> {
     let boxes: Vec<Option<Rect<f64>>> = parts.iter().map(|p| p.bounding_rect()).collect();
     let touches_another: Vec<bool> = (0..parts.len())
         .map(|i| {
-            boxes.iter().enumerate().any(|(j, b)| match (b, &boxes[i]) {
-                (Some(a), Some(b)) => j != i && a.intersects(b),
-                _ => false,
-            })
+            boxes
+                .iter()
+                .enumerate()
+                .any(|(j, b)| match (b, boxes.get(i).and_then(|x| x.as_ref())) {
+                    (Some(a), Some(b)) => j != i && a.intersects(b),
+                    _ => false,
+                })
         })
         .collect();
     let mut result = Vec::with_capacity(parts.len());

@@ -88,7 +88,7 @@ pub fn read_notifications(source: &Source) -> Result<NotificationList> {
         });
         let Some(h) = header else { continue };
         found_header = true;
-        let cells: Vec<String> = rows[h].iter().map(text).collect();
+        let cells: Vec<String> = rows.get(h).map(|r| r.iter().map(text).collect()).unwrap_or_default();
         let col = |name: &str| cells.iter().position(|c| c == name);
         let (Some(c_number), Some(c_symbol)) = (col("医療機関番号"), col("受理記号")) else {
             continue;
@@ -159,12 +159,18 @@ pub fn join(list: &NotificationList, institutions: &mut [Institution], file: &st
             .collect();
         match hits.as_slice() {
             [k] => {
-                let inst = &mut institutions[*k];
+                let Some(inst) = institutions.get_mut(*k) else { continue };
                 for flag in [Flag::SupportDesignation, Flag::HomeVisits, Flag::OnCall24h] {
                     inst.flags.set(flag, true);
                 }
                 inst.support_type = Some(inst.support_type.map_or(d.support_type, |t| t.min(d.support_type)));
-                joined[usize::from(d.hospital)][usize::from(d.support_type - 1)] += 1;
+                // support_type is 1-3 (the parser accepts no other).
+                if let Some(n) = joined
+                    .get_mut(usize::from(d.hospital))
+                    .and_then(|row| row.get_mut(usize::from(d.support_type).wrapping_sub(1)))
+                {
+                    *n += 1;
+                }
             }
             [] => rejects.push(Reject::new(
                 file,
@@ -180,7 +186,8 @@ pub fn join(list: &NotificationList, institutions: &mut [Institution], file: &st
                     d.name,
                     many.len(),
                     many.iter()
-                        .map(|&k| institutions[k].id.as_str())
+                        .filter_map(|&k| institutions.get(k))
+                        .map(|i| i.id.as_str())
                         .collect::<Vec<_>>()
                         .join(", ")
                 ),

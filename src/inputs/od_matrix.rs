@@ -72,8 +72,10 @@ pub fn read_od_matrix(
         })();
         match row {
             Ok((o, d, m)) => {
-                out.to_place[d as usize].push((o, m));
-                out.accepted += 1;
+                if let Some(place) = out.to_place.get_mut(d as usize) {
+                    place.push((o, m));
+                    out.accepted += 1;
+                }
             }
             Err(reason) => row_rejects.push(Reject::new(&source.name, location, reason)),
         }

@@ -217,13 +217,16 @@ impl ProjectionFeature {
     }
 
     fn set(&mut self, (c, y): (usize, u16), v: Option<f64>) {
-        match self.values.iter_mut().find(|e| e.0 == y) {
-            Some(e) => e.1[c] = v,
+        let k = match self.values.iter().position(|e| e.0 == y) {
+            Some(k) => k,
             None => {
-                let mut e = [None; 3];
-                e[c] = v;
-                self.values.push((y, e));
+                self.values.push((y, [None; 3]));
+                self.values.len() - 1
             }
+        };
+        // `c` is a column of `projection_column`: 0 (PTN), 1 (PTC) or 2 (PTD).
+        if let Some(slot) = self.values.get_mut(k).and_then(|e| e.1.get_mut(c)) {
+            *slot = v;
         }
     }
 }
@@ -578,7 +581,7 @@ fn read_projection(source: &Source, seen: &mut HashSet<Mesh>, year: Option<u16>)
             let mesh = Mesh::parse(mesh_text.trim()).map_err(|e| e.to_string())?;
             let v = f.year(year);
             let value = |c: usize, prefix: &str| -> std::result::Result<f64, String> {
-                match v.and_then(|v| v[c]) {
+                match v.and_then(|v| v.get(c).copied().flatten()) {
                     Some(x) if x.is_finite() && x >= 0.0 => Ok(x),
                     _ => Err(format!("{prefix}_{year} is missing, negative or not a number")),
                 }

@@ -97,14 +97,17 @@ pub fn read_regions(source: &Source, municipalities: &[Municipality]) -> Result<
             if region.is_empty() {
                 return Err("region_code is empty".into());
             }
-            match &region_of[m] {
+            let slot = region_of
+                .get_mut(m)
+                .ok_or_else(|| format!("municipality {code} is not in the municipalities file"))?;
+            match slot {
                 // A38 has one feature per polygon part: the same pair again is no news.
                 Some(r) if *r == region => Ok(None),
                 Some(r) => Err(format!(
                     "municipality {code} is listed again, in region {region} after {r} (the first row is kept)"
                 )),
                 None => {
-                    region_of[m] = Some(region.clone());
+                    *slot = Some(region.clone());
                     Ok(Some((m, region, name)))
                 }
             }

@@ -98,10 +98,20 @@ pub fn read_result_folder(dir: &Path) -> Result<Side> {
     let cols: Vec<&str> = covered_cols.iter().map(String::as_str).collect();
     let (text, floats, bools) =
         crate::outputs::tables::read_parquet_columns(&need(dir, "cells.parquet")?, &["mesh_code"], &["demand"], &cols)?;
-    let cells = text[0]
+    // One column of each kind was asked for, each as long as the table.
+    let (Some(codes), Some(demand)) = (text.first(), floats.first()) else {
+        return Err(Error::Internal("cells.parquet: columns missing after reading".into()));
+    };
+    let cells = codes
         .iter()
+        .zip(demand)
         .enumerate()
-        .map(|(i, code)| (code.clone(), (floats[0][i], bools.iter().map(|b| b[i]).collect())))
+        .map(|(i, (code, &d))| {
+            (
+                code.clone(),
+                (d, bools.iter().map(|b| b.get(i).copied().unwrap_or_default()).collect()),
+            )
+        })
         .collect();
     let assignment = dir.join("catchment_assignment.csv");
     let catchments = if assignment.is_file() {

@@ -342,7 +342,7 @@ impl Rules {
                 };
                 let index = match rules.roles.iter().position(|x| x.id == rid) {
                     Some(i) => {
-                        let known = &rules.roles[i];
+                        let Some(known) = rules.roles.get(i) else { continue };
                         let same = known.kinds == role.kinds
                             && known.flags == role.flags
                             && known.min_beds == role.min_beds
@@ -458,7 +458,7 @@ fn check_id(id: &str) -> std::result::Result<(), String> {
         && id
             .bytes()
             .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_')
-        && id.as_bytes()[0].is_ascii_lowercase();
+        && id.as_bytes().first().is_some_and(u8::is_ascii_lowercase);
     if ok {
         Ok(())
     } else {

@@ -365,7 +365,7 @@ pub fn apply_edits(study: &mut Study, edits: &[Edit]) -> Result<Vec<EditReport>>
     let mut municipality: Vec<Option<String>> = if by_municipality {
         crate::indicators::institution_municipalities(study)
             .iter()
-            .map(|m| m.map(|m| study.municipalities[m].code.clone()))
+            .map(|m| m.and_then(|m| study.municipalities.get(m)).map(|m| m.code.clone()))
             .collect()
     } else {
         vec![None; study.institutions.len()]
@@ -395,7 +395,7 @@ pub fn apply_edits(study: &mut Study, edits: &[Edit]) -> Result<Vec<EditReport>>
                         l.containing(i.lon, i.lat)
                             .or_else(|| l.nearest_within(i.lon, i.lat, crate::demand::COAST_SNAP_M).map(|m| m.0))
                     });
-                    municipality.push(m.map(|m| study.municipalities[m].code.clone()));
+                    municipality.push(m.and_then(|m| study.municipalities.get(m)).map(|m| m.code.clone()));
                 }
                 study.institutions.extend(read.institutions);
                 ("add", n)
@@ -495,35 +495,36 @@ pub fn apply_rule_edits(rules: &mut Rules, edits: &[RuleEdit], file: &str) -> Re
                 format!("[[rule_edits]] {}/{}: {m}", e.function, e.role),
             )
         };
-        let f = rules
-            .functions
-            .iter()
-            .position(|f| f.id == e.function)
-            .ok_or_else(|| bad(format!("unknown function '{}'", e.function)))?;
         let r = rules
             .roles
             .iter()
             .position(|r| r.id == e.role)
             .ok_or_else(|| bad(format!("unknown role '{}'", e.role)))?;
-        let used = rules.functions[f]
+        let function = rules
+            .functions
+            .iter_mut()
+            .find(|f| f.id == e.function)
+            .ok_or_else(|| bad(format!("unknown function '{}'", e.function)))?;
+        let used = function
             .roles
-            .iter()
-            .position(|u| u.role == r)
+            .iter_mut()
+            .find(|u| u.role == r)
             .ok_or_else(|| bad(format!("function '{}' does not use role '{}'", e.function, e.role)))?;
+        if let Some(req) = e.required {
+            used.required = req;
+        }
+        let Some(role) = rules.roles.get_mut(r) else { continue };
         if let Some(km) = e.reach_km {
             if !(km > 0.0 && km.is_finite()) {
                 return Err(bad(format!("reach_km must be positive, not {km}")));
             }
-            rules.roles[r].reach_km = km;
+            role.reach_km = km;
         }
         if let Some(min) = e.reach_min {
             if !(min > 0.0 && min.is_finite()) {
                 return Err(bad(format!("reach_min must be positive, not {min}")));
             }
-            rules.roles[r].reach_min = Some(min);
-        }
-        if let Some(req) = e.required {
-            rules.functions[f].roles[used].required = req;
+            role.reach_min = Some(min);
         }
     }
     Ok(())
