@@ -23,6 +23,11 @@ fn stderr(o: &Output) -> String {
 /// `zaitaku coverage` on the grid with the travel-time rules, `extra` naming the times
 /// (`--network G` or `--od-matrix F`), into `out`.
 fn grid_roads_coverage(extra: &[&str], out: &Path) -> Output {
+    grid_roads("coverage", extra, out)
+}
+
+/// `command` on the grid fixture with the road rules.
+fn grid_roads(command: &str, extra: &[&str], out: &Path) -> Output {
     let (m, i, p, r) = (
         fixture("grid/municipalities.geojson"),
         fixture("grid/institutions.csv"),
@@ -30,7 +35,7 @@ fn grid_roads_coverage(extra: &[&str], out: &Path) -> Output {
         fixture("grid/rules_roads.toml"),
     );
     let mut args = vec![
-        "coverage",
+        command,
         "--quiet",
         "--municipalities",
         m.to_str().unwrap(),
@@ -413,4 +418,35 @@ fn travel_times_from_an_od_matrix() {
         ),
         (Some(10), Some(6), Some(4))
     );
+}
+
+#[test]
+fn report_by_road_covers_coverage_and_says_why_there_are_no_catchments() {
+    let dir = tempfile::tempdir().unwrap();
+    let (graph, _) = build(&fixture("grid/roads.osm.pbf"), dir.path(), &[]);
+    let out = dir.path().join("report");
+    let o = grid_roads("report", &["--network", graph.to_str().unwrap()], &out);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let html = std::fs::read_to_string(out.join("report.html")).unwrap();
+    assert!(html.contains("reach measured as road travel time"));
+    assert!(html.contains("run the report without --network"));
+    assert!(!out.join("catchments.geojson").exists());
+    // The same coverage as the coverage command by road.
+    let cov = dir.path().join("cov");
+    assert!(grid_roads_coverage(&["--network", graph.to_str().unwrap()], &cov)
+        .status
+        .success());
+    assert_eq!(
+        std::fs::read(out.join("coverage.csv")).unwrap(),
+        std::fs::read(cov.join("coverage.csv")).unwrap()
+    );
+    let db = rusqlite::Connection::open(out.join("zaitaku.gpkg")).unwrap();
+    let layers: Vec<String> = db
+        .prepare("SELECT table_name FROM gpkg_contents WHERE data_type = 'features' ORDER BY table_name")
+        .unwrap()
+        .query_map([], |r| r.get(0))
+        .unwrap()
+        .map(Result::unwrap)
+        .collect();
+    assert_eq!(layers, vec!["coverage", "gaps", "institutions"]);
 }

@@ -171,6 +171,16 @@ pub fn demand_words(study: &Study) -> &'static str {
     }
 }
 
+/// The study's extent (min lon, min lat, max lon, max lat); Japan's for an empty study.
+pub fn study_bbox(study: &Study) -> [f64; 4] {
+    study
+        .municipalities
+        .iter()
+        .map(|m| [m.bbox.min().x, m.bbox.min().y, m.bbox.max().x, m.bbox.max().y])
+        .reduce(|a, b| [a[0].min(b[0]), a[1].min(b[1]), a[2].max(b[2]), a[3].max(b[3])])
+        .unwrap_or([122.0, 20.0, 154.0, 46.0])
+}
+
 /// What the maps draw, prepared once for every function.
 pub struct MapLayers {
     projection: Projection,
@@ -185,13 +195,7 @@ pub struct MapLayers {
 impl MapLayers {
     /// Simplifies and projects the study's municipalities and the `catchments` outlines.
     pub fn new(study: &Study, catchments: &[MultiPolygon<f64>]) -> MapLayers {
-        let bbox = study
-            .municipalities
-            .iter()
-            .map(|m| [m.bbox.min().x, m.bbox.min().y, m.bbox.max().x, m.bbox.max().y])
-            .reduce(|a, b| [a[0].min(b[0]), a[1].min(b[1]), a[2].max(b[2]), a[3].max(b[3])])
-            .unwrap_or([122.0, 20.0, 154.0, 46.0]);
-        let projection = Projection::fit(bbox);
+        let projection = Projection::fit(study_bbox(study));
         let eps = projection.degrees_per_pixel() * 0.5;
         let municipalities = study
             .municipalities

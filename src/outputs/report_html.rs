@@ -13,7 +13,7 @@
 use crate::catchments::Catchments;
 use crate::coverage::{Coverage, Stats};
 use crate::inputs::Study;
-use crate::outputs::maps::{area_name, demand_words, grouped};
+use crate::outputs::maps::{area_name, demand_words, grouped, study_bbox};
 use crate::outputs::styles::{KIND_COLOURS, SHARE_CLASSES};
 use crate::reach::ReachTable;
 use base64::Engine;
@@ -87,12 +87,7 @@ fn page_data(r: &ReportInputs) -> Value {
     let study = r.study;
     let cov = r.cov;
     let nf = study.rules.functions.len();
-    let bbox = study
-        .municipalities
-        .iter()
-        .map(|m| [m.bbox.min().x, m.bbox.min().y, m.bbox.max().x, m.bbox.max().y])
-        .reduce(|a, b| [a[0].min(b[0]), a[1].min(b[1]), a[2].max(b[2]), a[3].max(b[3])])
-        .unwrap_or([122.0, 20.0, 154.0, 46.0]);
+    let bbox = study_bbox(study);
     // About a pixel of a 3,000-pixel view of the whole study.
     let eps = ((bbox[2] - bbox[0]).max(bbox[3] - bbox[1]) / 3000.0).max(1e-6);
     let municipalities: Vec<Value> = study
