@@ -92,7 +92,12 @@ impl OutDir {
             return Ok(());
         };
         let mut budget = MAX_STAGED_FILES;
-        let staged = fs::create_dir(&stage).is_ok() && link_tree(&self.dir, &stage, &mut budget).is_ok();
+        // The stage becomes the folder: it takes the folder's permissions.
+        let staged = fs::create_dir(&stage).is_ok()
+            && fs::metadata(&self.dir)
+                .and_then(|m| fs::set_permissions(&stage, m.permissions()))
+                .is_ok()
+            && link_tree(&self.dir, &stage, &mut budget).is_ok();
         if staged {
             self.stage = stage;
             self.staged = true;
@@ -421,5 +426,17 @@ mod tests {
         assert_eq!(std::fs::read_dir(dir.path().join("o")).unwrap().count(), 1);
         drop(out);
         assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 1);
+        // The folder keeps its permissions through the exchange.
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let o = dir.path().join("o");
+            std::fs::set_permissions(&o, std::fs::Permissions::from_mode(0o750)).unwrap();
+            let mut again = OutDir::create(&o).unwrap();
+            again.write_bytes("c.txt", b"c").unwrap();
+            again.commit().unwrap();
+            assert_eq!(std::fs::metadata(&o).unwrap().permissions().mode() & 0o777, 0o750);
+            assert_eq!(std::fs::read(o.join("a.txt")).unwrap(), b"new");
+        }
     }
 }
