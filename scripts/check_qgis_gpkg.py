@@ -5,7 +5,9 @@ table's row count); its CRS is EPSG:4326; every geometry is valid for GEOS; QGIS
 the default style from `layer_styles` with the renderer zaitaku wrote (graduated,
 categorised or single symbol, and how many classes); the `.qml` beside each GeoJSON is
 picked up as that file's default style too. Then renders the coverage layer with its own
-style, the gaps and the catchments on top, to a PNG.
+style, the gaps and the catchments on top, to a PNG. First, GDAL's own GeoPackage validator
+(`validate_gpkg`, from python3-gdal) checks the file against the standard, warnings as
+errors.
 
     apt-get install python3-qgis
     QT_QPA_PLATFORM=offscreen python3 scripts/check_qgis_gpkg.py OUT_DIR [PNG]
@@ -50,6 +52,17 @@ def main(out_dir, png="gpkg_qgis.png"):
     app.initQgis()
     ok = True
     gpkg = os.path.join(out_dir, "zaitaku.gpkg")
+    try:
+        from osgeo_utils.samples import validate_gpkg
+    except ImportError:
+        print("GDAL's validate_gpkg not installed (python3-gdal): skipped")
+    else:
+        try:
+            validate_gpkg.check(gpkg, extra_checks=True, warning_as_error=True)
+            print("GDAL validate_gpkg (extra checks, warnings as errors): passed")
+        except Exception as e:  # GPKGCheckException
+            print(f"GDAL validate_gpkg: FAILED: {e}")
+            ok = False
     db = sqlite3.connect(gpkg)
     tables = [r[0] for r in db.execute("SELECT table_name FROM gpkg_contents WHERE data_type = 'features' ORDER BY table_name")]
     layers = {}
