@@ -1632,22 +1632,11 @@ pub fn report_into(
         let t = Instant::now();
         spinner.set_message("maps");
         let outlines: &[geo::MultiPolygon<f64>] = catchments.map_or(&[], |c| &c.outlines.catchments);
-        maps::write_maps(out, study, &run.coverage, outlines)?;
+        let pngs = maps::write_maps(out, study, &run.coverage, outlines)?;
         stages.push(("maps", t.elapsed().as_secs_f64()));
 
         let t = Instant::now();
         spinner.set_message("report.html");
-        let pngs = study
-            .rules
-            .functions
-            .iter()
-            .map(|f| {
-                let path = out.path()?.join("maps").join(format!("{}.png", f.id));
-                std::fs::read(&path)
-                    .map(|png| (f.id.clone(), png))
-                    .map_err(|e| crate::error::Error::io(format!("cannot read {}", path.display()), e))
-            })
-            .collect::<Result<Vec<_>>>()?;
         let inputs = report_html::ReportInputs {
             study,
             reach: &run.reach,

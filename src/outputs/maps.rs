@@ -450,8 +450,14 @@ pub fn render(svg: &str, opt: &usvg::Options) -> Result<(String, Vec<u8>)> {
     Ok((outlined, png))
 }
 
-/// Writes `maps/<function>.svg` and `maps/<function>.png` for every function.
-pub fn write_maps(out: &mut OutDir, study: &Study, cov: &Coverage, catchments: &[MultiPolygon<f64>]) -> Result<()> {
+/// Writes `maps/<function>.svg` and `maps/<function>.png` for every function; returns each
+/// function's id and PNG (for the report page).
+pub fn write_maps(
+    out: &mut OutDir,
+    study: &Study,
+    cov: &Coverage,
+    catchments: &[MultiPolygon<f64>],
+) -> Result<Vec<(String, Vec<u8>)>> {
     let layers = MapLayers::new(study, catchments);
     let opt = Arc::new(usvg_options());
     let drawn: Vec<(String, String, Vec<u8>)> = (0..study.rules.functions.len())
@@ -468,7 +474,7 @@ pub fn write_maps(out: &mut OutDir, study: &Study, cov: &Coverage, catchments: &
     }
     maps.commit()?;
     out.record(maps.written());
-    Ok(())
+    Ok(drawn.into_iter().map(|(id, _, png)| (id, png)).collect())
 }
 
 #[cfg(test)]
