@@ -6,6 +6,7 @@ GEOS, and renders the coverage layer, graduated by a share field, to a PNG.
     apt-get install python3-qgis
     QT_QPA_PLATFORM=offscreen python3 scripts/check_qgis.py OUT_DIR [FIELD] [PNG]
 """
+import gc
 import json
 import os
 import sys
@@ -26,9 +27,8 @@ from qgis.PyQt.QtCore import QSize  # noqa: E402
 from qgis.PyQt.QtGui import QColor  # noqa: E402
 
 
-def main(out_dir, field="daily_share", png="coverage_qgis.png"):
-    app = QgsApplication([], False)
-    app.initQgis()
+def check(out_dir, field="daily_share", png="coverage_qgis.png"):
+    """Runs the checks; True when every one passed. Every QGIS object lives in here."""
     ok = True
     layers = {}
     names = [n for n in ("coverage.geojson", "gaps.geojson") if os.path.exists(os.path.join(out_dir, n))]
@@ -56,9 +56,7 @@ def main(out_dir, field="daily_share", png="coverage_qgis.png"):
         ok &= layer.crs().authid() == "EPSG:4326"
         layers[name] = layer
     if "coverage.geojson" not in layers:
-        app.exitQgis()
-        print("QGIS check:", "passed" if ok else "FAILED")
-        sys.exit(0 if ok else 1)
+        return ok
     cov = layers["coverage.geojson"]
     idx = cov.fields().indexOf(field)
     values = [f[field] for f in cov.getFeatures() if f[field] is not None]
@@ -102,6 +100,16 @@ def main(out_dir, field="daily_share", png="coverage_qgis.png"):
         second = png.replace(".png", "_catchments.png")
         job.renderedImage().save(second, "png")
         print(f"rendered {second} (catchments by id, regions outlined)")
+    return ok
+
+
+def main(*args):
+    app = QgsApplication([], False)
+    app.initQgis()
+    ok = check(*args)
+    # The layers and render jobs are gone with check()'s frame; QGIS exits after them (the
+    # other order crashes Python at exit).
+    gc.collect()
     app.exitQgis()
     print("QGIS check:", "passed" if ok else "FAILED")
     sys.exit(0 if ok else 1)

@@ -12,6 +12,7 @@ errors.
     apt-get install python3-qgis
     QT_QPA_PLATFORM=offscreen python3 scripts/check_qgis_gpkg.py OUT_DIR [PNG]
 """
+import gc
 import json
 import os
 import sqlite3
@@ -47,9 +48,8 @@ def classes(renderer):
     return 1
 
 
-def main(out_dir, png="gpkg_qgis.png"):
-    app = QgsApplication([], False)
-    app.initQgis()
+def check(out_dir, png="gpkg_qgis.png"):
+    """Runs the checks; True when every one passed. Every QGIS object lives in here."""
     ok = True
     gpkg = os.path.join(out_dir, "zaitaku.gpkg")
     try:
@@ -113,6 +113,16 @@ def main(out_dir, png="gpkg_qgis.png"):
         job.waitForFinished()
         job.renderedImage().save(png, "png")
         print(f"rendered {png}: {base.name()} with its default style ({base.renderer().type()}), {', '.join(t.name() for t in top)} on top")
+    return ok
+
+
+def main(*args):
+    app = QgsApplication([], False)
+    app.initQgis()
+    ok = check(*args)
+    # The layers and render jobs are gone with check()'s frame; QGIS exits after them (the
+    # other order crashes Python at exit).
+    gc.collect()
     app.exitQgis()
     print("QGIS GeoPackage check:", "passed" if ok else "FAILED")
     sys.exit(0 if ok else 1)
