@@ -59,23 +59,50 @@ fn round6(x: f64) -> f64 {
     (x * 1e6).round() / 1e6
 }
 
-/// GeoJSON coordinates of a simplified multipolygon, rounded to 6 decimals.
-fn coordinates(mp: &MultiPolygon<f64>, eps: f64) -> Value {
-    let simple = mp.simplify(eps);
-    Value::Array(
-        simple
-            .0
-            .iter()
-            .map(|p| {
-                Value::Array(
-                    std::iter::once(p.exterior())
-                        .chain(p.interiors())
-                        .map(|r| Value::Array(r.0.iter().map(|c| json!([round6(c.x), round6(c.y)])).collect()))
-                        .collect(),
-                )
-            })
-            .collect(),
-    )
+/// How the page's outlines are drawn: simplified to about a pixel of a 3,000-pixel view of
+/// the whole study, and rounded to the decimals that keep a tenth of that (at least 3, at
+/// most 6: about 100 m for the whole country, 10 m for a prefecture).
+#[derive(Debug, Clone, Copy)]
+struct Outline {
+    eps: f64,
+    scale: f64,
+}
+
+impl Outline {
+    fn for_bbox(bbox: [f64; 4]) -> Self {
+        let eps = ((bbox[2] - bbox[0]).max(bbox[3] - bbox[1]) / 3000.0).max(1e-6);
+        let decimals = (-(eps / 10.0).log10()).ceil().clamp(3.0, 6.0);
+        Outline {
+            eps,
+            scale: 10f64.powf(decimals),
+        }
+    }
+
+    fn round(&self, x: f64) -> f64 {
+        (x * self.scale).round() / self.scale
+    }
+
+    /// GeoJSON coordinates of the simplified, rounded multipolygon (points that rounding
+    /// makes equal to the one before are dropped).
+    fn coordinates(&self, mp: &MultiPolygon<f64>) -> Value {
+        let ring = |r: &geo::LineString<f64>| {
+            let mut points: Vec<[f64; 2]> = Vec::with_capacity(r.0.len());
+            for c in &r.0 {
+                let p = [self.round(c.x), self.round(c.y)];
+                if points.last() != Some(&p) {
+                    points.push(p);
+                }
+            }
+            json!(points)
+        };
+        Value::Array(
+            mp.simplify(self.eps)
+                .0
+                .iter()
+                .map(|p| Value::Array(std::iter::once(p.exterior()).chain(p.interiors()).map(ring).collect()))
+                .collect(),
+        )
+    }
 }
 
 fn feature(geometry: Value, properties: Value) -> Value {
@@ -88,8 +115,7 @@ fn page_data(r: &ReportInputs) -> Value {
     let cov = r.cov;
     let nf = study.rules.functions.len();
     let bbox = study_bbox(study);
-    // About a pixel of a 3,000-pixel view of the whole study.
-    let eps = ((bbox[2] - bbox[0]).max(bbox[3] - bbox[1]) / 3000.0).max(1e-6);
+    let outline = Outline::for_bbox(bbox);
     let municipalities: Vec<Value> = study
         .municipalities
         .par_iter()
@@ -101,7 +127,7 @@ fn page_data(r: &ReportInputs) -> Value {
                 .interior_point()
                 .map(|p| json!([round6(p.x()), round6(p.y())]));
             feature(
-                coordinates(&muni.geometry, eps),
+                outline.coordinates(&muni.geometry),
                 json!({
                     "code": muni.code,
                     "name": muni.name,
@@ -142,7 +168,7 @@ fn page_data(r: &ReportInputs) -> Value {
             .zip(checks)
             .map(|(g, a)| {
                 feature(
-                    coordinates(g, eps),
+                    outline.coordinates(g),
                     json!({"code": a.code, "name": a.name, "meets": a.failing.is_empty(), "failing": a.failing.join("; ")}),
                 )
             })
@@ -565,3 +591,34 @@ legend();
 window.zaitaku = {map: map, data: D, setFunction: setFunction};
 })();
 "#;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use geo::polygon;
+
+    #[test]
+    fn outlines_are_rounded_to_a_tenth_of_a_pixel() {
+        // Japan's extent, 22.9 degrees wide: a pixel is 0.0076 degrees, a tenth of it needs
+        // 4 decimals; Nagano's 1.6 degrees: 0.00053, 5 decimals; a town of 0.01 degrees
+        // stops at 6, a continent at 3.
+        let decimals = |width: f64| Outline::for_bbox([0.0, 0.0, width, width / 2.0]).scale.log10().round();
+        assert_eq!(decimals(22.9), 4.0);
+        assert_eq!(decimals(1.6), 5.0);
+        assert_eq!(decimals(0.01), 6.0);
+        assert_eq!(decimals(400.0), 3.0);
+
+        // Two points 3 m apart become one at 4 decimals; the ring stays closed.
+        let mp = MultiPolygon(vec![polygon![
+            (x: 138.0, y: 36.0),
+            (x: 138.1, y: 36.0),
+            (x: 138.10002, y: 36.00001),
+            (x: 138.1, y: 36.1),
+        ]]);
+        let outline = Outline { eps: 0.0, scale: 1e4 };
+        assert_eq!(
+            outline.coordinates(&mp),
+            json!([[[[138.0, 36.0], [138.1, 36.0], [138.1, 36.1], [138.0, 36.0]]]])
+        );
+    }
+}
