@@ -553,14 +553,21 @@ const munis = L.geoJSON(D.municipalities, {
   onEachFeature: (f, layer) => layer.on('click', () => show(f.properties))
 }).addTo(map);
 const b = D.bbox; map.fitBounds([[b[1], b[0]], [b[3], b[2]]]);
+// Lines full width from a prefecture's zoom (8) in, thinner out to the whole country (5).
+const lineScale = () => Math.min(1, Math.max(0.3, (map.getZoom() - 3) / 5));
 const gaps = L.layerGroup().addTo(map);
 function drawGaps(){
   gaps.clearLayers();
   for (const g of D.gaps[fn]) L.rectangle([[g[1], g[0]], [g[3], g[2]]], {stroke: false, fillColor: '#5a003c', fillOpacity: 0.8, interactive: false}).addTo(gaps);
 }
 const outline = (c, dash, w) => ({fill: false, color: c, weight: w, dashArray: dash, interactive: false});
-const catchments = L.geoJSON(D.catchments, {style: () => outline('#222222', null, 2.2)});
-const regions = L.geoJSON(D.regions, {style: () => outline('#1f4e9c', '6 4', 2)});
+const catchments = L.geoJSON(D.catchments, {style: () => outline('#222222', null, 2.2 * lineScale())});
+const regions = L.geoJSON(D.regions, {style: () => outline('#1f4e9c', '6 4', 2 * lineScale())});
+function lineWidths(){
+  const s = lineScale();
+  munis.setStyle({weight: 0.6 * s}); catchments.setStyle({weight: 2.2 * s}); regions.setStyle({weight: 2 * s});
+}
+lineWidths(); map.on('zoomend', lineWidths);
 const institutions = L.layerGroup();
 for (const i of D.institutions) {
   const k = D.kinds[i[2]];
