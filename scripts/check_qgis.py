@@ -6,24 +6,19 @@ GEOS, and renders the coverage layer, graduated by a share field, to a PNG.
     apt-get install python3-qgis
     QT_QPA_PLATFORM=offscreen python3 scripts/check_qgis.py OUT_DIR [FIELD] [PNG]
 """
-import gc
 import json
 import os
 import sys
 
-os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+import qgis_session
 from qgis.core import (  # noqa: E402
-    QgsApplication,
     QgsClassificationEqualInterval,
     QgsGeometry,
     QgsGraduatedSymbolRenderer,
-    QgsMapRendererParallelJob,
-    QgsMapSettings,
     QgsVectorLayer,
     QgsSingleSymbolRenderer,
     QgsStyle,
 )
-from qgis.PyQt.QtCore import QSize  # noqa: E402
 from qgis.PyQt.QtGui import QColor  # noqa: E402
 
 
@@ -66,16 +61,7 @@ def check(out_dir, field="daily_share", png="coverage_qgis.png"):
     renderer.updateClasses(cov, 5)
     renderer.updateColorRamp(QgsStyle().defaultStyle().colorRamp("RdYlGn"))
     cov.setRenderer(renderer)
-    settings = QgsMapSettings()
-    settings.setLayers([layers["gaps.geojson"], cov])
-    settings.setDestinationCrs(cov.crs())
-    settings.setExtent(cov.extent())
-    settings.setOutputSize(QSize(900, 900))
-    settings.setBackgroundColor(QColor(255, 255, 255))
-    job = QgsMapRendererParallelJob(settings)
-    job.start()
-    job.waitForFinished()
-    job.renderedImage().save(png, "png")
+    qgis_session.render([layers["gaps.geojson"], cov], cov, png)
     print(f"rendered {png} ({idx >= 0 and 'graduated by ' + field})")
     if "catchments.geojson" in layers:
         # Catchments by id over the regions' outlines, to a second PNG.
@@ -93,27 +79,11 @@ def check(out_dir, field="daily_share", png="coverage_qgis.png"):
             reg.setRenderer(QgsSingleSymbolRenderer(QgsFillSymbol.createSimple(
                 {"color": "0,0,0,0", "outline_color": "black", "outline_width": "0.8"})))
             top = [reg, cat]
-        settings.setLayers(top)
-        job = QgsMapRendererParallelJob(settings)
-        job.start()
-        job.waitForFinished()
         second = png.replace(".png", "_catchments.png")
-        job.renderedImage().save(second, "png")
+        qgis_session.render(top, cov, second)
         print(f"rendered {second} (catchments by id, regions outlined)")
     return ok
 
 
-def main(*args):
-    app = QgsApplication([], False)
-    app.initQgis()
-    ok = check(*args)
-    # The layers and render jobs are gone with check()'s frame; QGIS exits after them (the
-    # other order crashes Python at exit).
-    gc.collect()
-    app.exitQgis()
-    print("QGIS check:", "passed" if ok else "FAILED")
-    sys.exit(0 if ok else 1)
-
-
 if __name__ == "__main__":
-    main(*sys.argv[1:])
+    qgis_session.run(check, "QGIS check", sys.argv[1:])

@@ -12,21 +12,13 @@ errors.
     apt-get install python3-qgis
     QT_QPA_PLATFORM=offscreen python3 scripts/check_qgis_gpkg.py OUT_DIR [PNG]
 """
-import gc
 import json
 import os
 import sqlite3
 import sys
 
-os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
-from qgis.core import (  # noqa: E402
-    QgsApplication,
-    QgsMapRendererParallelJob,
-    QgsMapSettings,
-    QgsVectorLayer,
-)
-from qgis.PyQt.QtCore import QSize  # noqa: E402
-from qgis.PyQt.QtGui import QColor  # noqa: E402
+import qgis_session
+from qgis.core import QgsVectorLayer  # noqa: E402
 
 # The renderer each layer's default style must give, and its number of classes.
 EXPECTED = {
@@ -101,32 +93,11 @@ def check(out_dir, png="gpkg_qgis.png"):
     print(f"layer_styles: {styles[0]} styles, {styles[1]} defaults")
     base = layers.get("coverage") or layers.get("diff")
     if base is not None:
-        settings = QgsMapSettings()
         top = [layers[t] for t in ("catchments", "gaps") if t in layers]
-        settings.setLayers(top + [base])
-        settings.setDestinationCrs(base.crs())
-        settings.setExtent(base.extent())
-        settings.setOutputSize(QSize(900, 900))
-        settings.setBackgroundColor(QColor(255, 255, 255))
-        job = QgsMapRendererParallelJob(settings)
-        job.start()
-        job.waitForFinished()
-        job.renderedImage().save(png, "png")
+        qgis_session.render(top + [base], base, png)
         print(f"rendered {png}: {base.name()} with its default style ({base.renderer().type()}), {', '.join(t.name() for t in top)} on top")
     return ok
 
 
-def main(*args):
-    app = QgsApplication([], False)
-    app.initQgis()
-    ok = check(*args)
-    # The layers and render jobs are gone with check()'s frame; QGIS exits after them (the
-    # other order crashes Python at exit).
-    gc.collect()
-    app.exitQgis()
-    print("QGIS GeoPackage check:", "passed" if ok else "FAILED")
-    sys.exit(0 if ok else 1)
-
-
 if __name__ == "__main__":
-    main(*sys.argv[1:])
+    qgis_session.run(check, "QGIS GeoPackage check", sys.argv[1:])
