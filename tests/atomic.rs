@@ -124,3 +124,32 @@ fn a_killed_run_leaves_the_old_files_or_the_new_ones() {
     assert!(leftovers.is_empty(), "{leftovers:?}");
     assert_eq!(snapshot(&out), new);
 }
+
+/// The folder is swapped in one step, except where the run's working folder is the output
+/// folder: a shell standing in it would be left in the swapped-out, deleted copy, so there
+/// the new files are moved in. The folder keeps its identity (inode) in that case only; the
+/// results are the same either way.
+#[cfg(unix)]
+#[test]
+fn a_run_from_inside_the_output_folder_leaves_the_shell_in_place() {
+    use std::os::unix::fs::MetadataExt;
+    let dir = tempfile::tempdir().unwrap();
+    let (outside, inside) = (dir.path().join("outside"), dir.path().join("inside"));
+    for out in [&outside, &inside] {
+        std::fs::create_dir(out).unwrap();
+        std::fs::write(out.join("notes.txt"), "mine").unwrap();
+    }
+    let inode = |p: &Path| std::fs::metadata(p).unwrap().ino();
+    let (before_outside, before_inside) = (inode(&outside), inode(&inside));
+
+    assert!(report(&outside, None).status().unwrap().success());
+    let status = report(&inside, None).current_dir(&inside).status().unwrap();
+    assert!(status.success());
+
+    assert_ne!(inode(&outside), before_outside, "swapped in one step");
+    assert_eq!(inode(&inside), before_inside, "moved in, the working folder kept");
+    assert_eq!(snapshot(&outside), snapshot(&inside));
+    assert_eq!(std::fs::read_to_string(inside.join("notes.txt")).unwrap(), "mine");
+    assert!(snapshot(&inside).contains_key("report.html"));
+    assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 2, "no stage left");
+}

@@ -32,6 +32,9 @@ use std::path::{Path, PathBuf};
 pub struct OutDir {
     /// The folder as the user named it (written paths are reported under it).
     dir: PathBuf,
+    /// What the commit swaps: `dir`, or the folder it links to when `dir` is a symbolic
+    /// link (the link stays; its folder gets the new content).
+    target: PathBuf,
     /// Where files are written until [`OutDir::commit`]: a hidden sibling of `dir`, or `dir`
     /// itself where staging is not possible.
     stage: PathBuf,
@@ -52,8 +55,16 @@ impl OutDir {
     pub fn create(dir: &Path) -> Result<Self> {
         fs::create_dir_all(dir).map_err(|e| Error::io(format!("cannot create output folder {}", dir.display()), e))?;
         sweep_stale_stages(dir);
+        let is_link = fs::symlink_metadata(dir).is_ok_and(|m| m.file_type().is_symlink());
+        let target = match is_link {
+            true => {
+                fs::canonicalize(dir).map_err(|e| Error::io(format!("cannot follow the link {}", dir.display()), e))?
+            }
+            false => dir.to_path_buf(),
+        };
         Ok(OutDir {
             dir: dir.to_path_buf(),
+            target,
             stage: dir.to_path_buf(),
             staged: false,
             staging: true,
@@ -68,6 +79,7 @@ impl OutDir {
         fs::create_dir_all(dir).map_err(|e| Error::io(format!("cannot create output folder {}", dir.display()), e))?;
         Ok(OutDir {
             dir: dir.to_path_buf(),
+            target: dir.to_path_buf(),
             stage: dir.to_path_buf(),
             staged: false,
             staging: false,
@@ -118,13 +130,27 @@ impl OutDir {
             return Ok(());
         }
         let context = || format!("cannot replace the output folder {}", self.dir.display());
-        match exchange(&self.stage, &self.dir) {
+        // A shell whose working folder is the output folder (or inside it) would be left in
+        // the swapped-out, deleted one: there the files are moved in instead.
+        let holds_cwd = std::env::current_dir()
+            .and_then(fs::canonicalize)
+            .ok()
+            .zip(fs::canonicalize(&self.target).ok())
+            .is_some_and(|(cwd, target)| cwd.starts_with(target));
+        let exchanged = if holds_cwd {
+            Err(std::io::Error::other("the working folder is inside the output folder"))
+        } else {
+            exchange(&self.stage, &self.target)
+        };
+        match exchanged {
             Ok(()) => {
                 // The stage now holds the previous content.
                 let _ = fs::remove_dir_all(&self.stage);
             }
             Err(_) => {
-                move_tree(&self.stage, &self.dir).map_err(|e| Error::io(context(), e))?;
+                // No exchange here (or not wanted): the files are moved in one by one, each
+                // still whole.
+                move_tree(&self.stage, &self.target).map_err(|e| Error::io(context(), e))?;
                 let _ = fs::remove_dir_all(&self.stage);
             }
         }
@@ -437,6 +463,18 @@ mod tests {
             again.commit().unwrap();
             assert_eq!(std::fs::metadata(&o).unwrap().permissions().mode() & 0o777, 0o750);
             assert_eq!(std::fs::read(o.join("a.txt")).unwrap(), b"new");
+
+            // An output folder given as a symbolic link stays a link; its folder gets the
+            // new content, in one step.
+            let link = dir.path().join("link");
+            std::os::unix::fs::symlink(&o, &link).unwrap();
+            let mut linked = OutDir::create(&link).unwrap();
+            linked.write_bytes("a.txt", b"through the link").unwrap();
+            linked.commit().unwrap();
+            assert!(std::fs::symlink_metadata(&link).unwrap().file_type().is_symlink());
+            assert_eq!(std::fs::read(o.join("a.txt")).unwrap(), b"through the link");
+            assert_eq!(std::fs::read(o.join("c.txt")).unwrap(), b"c");
+            assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 2);
         }
     }
 }
