@@ -1928,3 +1928,35 @@ fn compare_of_scenarios_is_identical_at_1_2_and_8_threads() {
         }
     }
 }
+
+#[test]
+fn an_output_folder_that_cannot_be_made_is_a_clear_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("results.csv");
+    std::fs::write(&file, "mine").unwrap();
+    let o = zaitaku(&["demo", "--quiet", "--out", file.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert_eq!(
+        stderr(&o).trim(),
+        format!(
+            "zaitaku: error: the output folder {} is a file; name a folder (it is created when missing)",
+            file.display()
+        )
+    );
+    assert_eq!(std::fs::read_to_string(&file).unwrap(), "mine");
+
+    // Below a file: the system's reason, said once.
+    let below = file.join("out");
+    let o = zaitaku(&["demo", "--quiet", "--out", below.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(1));
+    let text = stderr(&o);
+    assert!(
+        text.starts_with(&format!(
+            "zaitaku: error: cannot create output folder {}: ",
+            below.display()
+        )),
+        "{text}"
+    );
+    assert_eq!(text.lines().count(), 1, "{text}");
+    assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 1);
+}

@@ -53,7 +53,7 @@ impl OutDir {
     /// Creates the folder if missing, removes staging folders that runs killed before their
     /// commit left beside it, and opens a staging folder for this run.
     pub fn create(dir: &Path) -> Result<Self> {
-        fs::create_dir_all(dir).map_err(|e| Error::io(format!("cannot create output folder {}", dir.display()), e))?;
+        create_folder(dir)?;
         sweep_stale_stages(dir);
         let is_link = fs::symlink_metadata(dir).is_ok_and(|m| m.file_type().is_symlink());
         let target = match is_link {
@@ -76,7 +76,7 @@ impl OutDir {
     /// A folder written file by file (each file whole), without staging: for one file
     /// placed among the user's own, such as a road graph.
     pub fn create_unstaged(dir: &Path) -> Result<Self> {
-        fs::create_dir_all(dir).map_err(|e| Error::io(format!("cannot create output folder {}", dir.display()), e))?;
+        create_folder(dir)?;
         Ok(OutDir {
             dir: dir.to_path_buf(),
             target: dir.to_path_buf(),
@@ -275,6 +275,18 @@ impl Drop for OutDir {
             let _ = fs::remove_dir_all(&self.stage);
         }
     }
+}
+
+/// Creates the output folder (and its parents) when missing; an existing file of that name
+/// is a usage error.
+fn create_folder(dir: &Path) -> Result<()> {
+    if fs::metadata(dir).is_ok_and(|m| !m.is_dir()) {
+        return Err(Error::Usage(format!(
+            "the output folder {} is a file; name a folder (it is created when missing)",
+            dir.display()
+        )));
+    }
+    fs::create_dir_all(dir).map_err(|e| Error::io(format!("cannot create output folder {}", dir.display()), e))
 }
 
 /// The staging folder `.<name>.zaitaku-<pid>-<n>` beside `dir`; `None` when `dir` has no
