@@ -451,7 +451,7 @@ fn main() -> ExitCode {
         libc::signal(libc::SIGPIPE, libc::SIG_DFL);
     }
     let cli = Cli::parse();
-    match execute(cli) {
+    match zaitaku::outputs::clean_up_on_interrupt().and_then(|()| execute(cli)) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             let message = e.to_string();

@@ -153,3 +153,36 @@ fn a_run_from_inside_the_output_folder_leaves_the_shell_in_place() {
     assert!(snapshot(&inside).contains_key("report.html"));
     assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 2, "no stage left");
 }
+
+/// Ctrl-C (SIGINT) or SIGTERM while a run is writing: the run ends as the signal says, its
+/// staging folder is removed, and the output folder keeps its previous files.
+#[cfg(unix)]
+#[test]
+fn an_interrupted_run_cleans_up_its_stage() {
+    use std::os::unix::process::ExitStatusExt;
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().join("out");
+    std::fs::create_dir(&out).unwrap();
+    std::fs::write(out.join("notes.txt"), "mine").unwrap();
+    let before = snapshot(&out);
+    let stage_exists = || {
+        std::fs::read_dir(tmp.path())
+            .unwrap()
+            .any(|e| e.unwrap().file_name().to_string_lossy().contains(".zaitaku-"))
+    };
+    for signal in [libc::SIGINT, libc::SIGTERM] {
+        let mut child = report(&out, None).spawn().unwrap();
+        // Interrupt once the run has started writing into its stage.
+        let t = Instant::now();
+        while !stage_exists() && t.elapsed().as_secs() < 120 {
+            std::thread::sleep(std::time::Duration::from_millis(2));
+        }
+        assert!(stage_exists(), "no staging folder seen");
+        // SAFETY: sending a signal to our own child process.
+        assert_eq!(unsafe { libc::kill(child.id() as libc::pid_t, signal) }, 0);
+        let status = child.wait().unwrap();
+        assert_eq!(status.signal(), Some(signal), "{status:?}");
+        assert!(!stage_exists(), "signal {signal}: the staging folder was left behind");
+        assert_eq!(snapshot(&out), before, "signal {signal}: the folder changed");
+    }
+}

@@ -26,6 +26,7 @@ use crate::error::{Error, Result};
 use std::fs;
 use std::io::{BufWriter, Write};
 use std::path::{Path, PathBuf};
+use std::sync::{Mutex, MutexGuard, PoisonError};
 
 /// The output folder of one run.
 #[derive(Debug)]
@@ -48,6 +49,63 @@ pub struct OutDir {
 
 /// The marker in staging folders' names: `.<folder>.zaitaku-<pid>-<n>`.
 const STAGE_MARK: &str = ".zaitaku-";
+
+/// This process's staging folders not yet committed or dropped, and temporary files being
+/// written. Opening, committing and dropping a stage hold the lock, so an interrupt waits
+/// for a commit under way to finish.
+static LIVE_STAGES: Mutex<Vec<PathBuf>> = Mutex::new(Vec::new());
+
+fn live_stages() -> MutexGuard<'static, Vec<PathBuf>> {
+    LIVE_STAGES.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+/// A temporary file listed among the paths an interrupt removes, for as long as it lives.
+struct Tracked(PathBuf);
+
+impl Tracked {
+    fn new(path: &Path) -> Self {
+        live_stages().push(path.to_path_buf());
+        Tracked(path.to_path_buf())
+    }
+}
+
+impl Drop for Tracked {
+    fn drop(&mut self) {
+        live_stages().retain(|s| *s != self.0);
+    }
+}
+
+/// On Ctrl-C (SIGINT) or SIGTERM, removes this process's staging folders and temporary
+/// files, so that an interrupted run leaves its output folder as it was and nothing beside
+/// it (a run without a stage, such as `network build`, no half file), then ends the
+/// process as the signal would have. Call once, early in `main`.
+pub fn clean_up_on_interrupt() -> Result<()> {
+    #[cfg(unix)]
+    {
+        use signal_hook::consts::{SIGINT, SIGTERM};
+        let context = || "cannot watch for interrupts".to_string();
+        let mut signals =
+            signal_hook::iterator::Signals::new([SIGINT, SIGTERM]).map_err(|e| Error::io(context(), e))?;
+        std::thread::Builder::new()
+            .name("interrupt".into())
+            .spawn(move || {
+                if let Some(signal) = signals.forever().next() {
+                    let mut stages = live_stages();
+                    for path in stages.drain(..) {
+                        let _ = if path.is_dir() {
+                            fs::remove_dir_all(path)
+                        } else {
+                            fs::remove_file(path)
+                        };
+                    }
+                    let _ = signal_hook::low_level::emulate_default_handler(signal);
+                    std::process::exit(128 + signal);
+                }
+            })
+            .map_err(|e| Error::io(context(), e))?;
+    }
+    Ok(())
+}
 
 impl OutDir {
     /// Creates the folder if missing, removes staging folders that runs killed before their
@@ -104,6 +162,8 @@ impl OutDir {
             return Ok(());
         };
         let mut budget = MAX_STAGED_FILES;
+        let mut live = live_stages();
+        live.push(stage.clone());
         // The stage becomes the folder: it takes the folder's permissions.
         let staged = fs::create_dir(&stage).is_ok()
             && fs::metadata(&self.dir)
@@ -117,6 +177,7 @@ impl OutDir {
             // No staging here (no hard links on this file system, say): files go straight
             // into the folder, each still written whole.
             let _ = fs::remove_dir_all(&stage);
+            live.retain(|s| *s != stage);
             self.stage = self.dir.clone();
             self.staged = false;
         }
@@ -130,6 +191,7 @@ impl OutDir {
             return Ok(());
         }
         let context = || format!("cannot replace the output folder {}", self.dir.display());
+        let mut live = live_stages();
         // A shell whose working folder is the output folder (or inside it) would be left in
         // the swapped-out, deleted one: there the files are moved in instead.
         let holds_cwd = std::env::current_dir()
@@ -154,6 +216,7 @@ impl OutDir {
                 let _ = fs::remove_dir_all(&self.stage);
             }
         }
+        live.retain(|s| *s != self.stage);
         self.staged = false;
         self.stage = self.dir.clone();
         Ok(())
@@ -228,6 +291,7 @@ impl OutDir {
         builder.permissions(std::os::unix::fs::PermissionsExt::from_mode(0o644));
         let tmp = builder.tempfile_in(&self.stage).map_err(|e| Error::io(context(), e))?;
         let (file, tmp_path) = tmp.into_parts();
+        let _tracked = Tracked::new(&tmp_path);
         let mut w = BufWriter::with_capacity(1 << 20, file);
         fill(&mut w)?;
         w.into_inner().map_err(|e| Error::io(context(), e.into_error()))?;
@@ -250,6 +314,7 @@ impl OutDir {
             .tempfile_in(&self.stage)
             .map_err(|e| Error::io(context(), e))?;
         let tmp_path = tmp.into_temp_path();
+        let _tracked = Tracked::new(&tmp_path);
         fill(&tmp_path)?;
         #[cfg(unix)]
         fs::set_permissions(&tmp_path, std::os::unix::fs::PermissionsExt::from_mode(0o644))
@@ -272,7 +337,9 @@ impl Drop for OutDir {
     /// A run that ends without committing (an error, a panic) leaves the folder as it was.
     fn drop(&mut self) {
         if self.staged {
+            let mut live = live_stages();
             let _ = fs::remove_dir_all(&self.stage);
+            live.retain(|s| *s != self.stage);
         }
     }
 }
