@@ -110,6 +110,13 @@ impl<'a> MunicipalityLocator<'a> {
             .min()
     }
 
+    /// Where an institution at the point belongs: the municipality containing it, else the
+    /// nearest within [`COAST_SNAP_M`] (a clinic on the shore beyond a simplified coastline).
+    pub fn holding_or_near(&self, lon: f64, lat: f64) -> Option<usize> {
+        self.containing(lon, lat)
+            .or_else(|| self.nearest_within(lon, lat, COAST_SNAP_M).map(|m| m.0))
+    }
+
     /// The municipality nearest to the point within `limit_m` metres, and the distance.
     pub fn nearest_within(&self, lon: f64, lat: f64, limit_m: f64) -> Option<(usize, f64)> {
         let dlat = limit_m / 111_000.0;

@@ -140,13 +140,7 @@ pub fn institution_municipalities(study: &Study) -> Vec<Option<usize>> {
     study
         .institutions
         .par_iter()
-        .map(|i| {
-            locator.containing(i.lon, i.lat).or_else(|| {
-                locator
-                    .nearest_within(i.lon, i.lat, crate::demand::COAST_SNAP_M)
-                    .map(|m| m.0)
-            })
-        })
+        .map(|i| locator.holding_or_near(i.lon, i.lat))
         .collect()
 }
 

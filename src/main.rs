@@ -648,6 +648,16 @@ fn execute(cli: Cli) -> zaitaku::Result<()> {
                 5,
                 zaitaku::suggest::Candidates::Both,
             )?;
+            // What the suggested sites would change: the study against itself with them.
+            let compared = run::compare_on(
+                ("demo study", "suggested_scenario.toml"),
+                &run.study,
+                &run.reach,
+                &run.coverage,
+                &out.join("suggested_scenario.toml"),
+                &out.join("compare"),
+                0.9,
+            )?;
             // Future demand: coverage in every year of the projection with reach measured
             // once, and catchments proposed for the last year, checked in the others.
             let future = out.join("future");
@@ -673,6 +683,8 @@ fn execute(cli: Cli) -> zaitaku::Result<()> {
             print!("{}", run::catchments_table(&run.study, &catchments));
             println!("\nWhere to add providers for 24-hour response (acute), five sites (maximal covering):\n");
             print!("{}", run::suggest_table(&run.study, &suggestion));
+            println!("\nWhat the five sites would change (compare, the study against itself with them):\n");
+            print!("{}", run::compare_table(&compared, 0.9));
             println!(
                 "\nFuture demand (synthetic projection {}-{}): coverage in every year, and catchments proposed for {last}:\n",
                 years[0], last
@@ -689,6 +701,7 @@ fn execute(cli: Cli) -> zaitaku::Result<()> {
             written.extend(suggest_written.iter().cloned());
             written.extend(report_written.iter().cloned());
             print_written(&out, &written);
+            print_written(&out.join("compare"), &compared.written);
             let mut future_written = trend.written.clone();
             future_written.extend(future_catchments.1.written.iter().cloned());
             print_written(&future, &future_written);

@@ -1123,20 +1123,72 @@ pub fn compare(base: &Path, alt: &Path, out_dir: &Path, progress: Progress, min_
             (b, a)
         }
     };
-    let diff = crate::compare::compare(&base_side, &alt_side, min_share)?;
+    compare_sides(base_side, alt_side, how, out_dir, min_share)
+}
+
+/// Compares two sides and writes the comparison's files into `out_dir`.
+fn compare_sides(
+    base: crate::compare::Side,
+    alt: crate::compare::Side,
+    how: Vec<String>,
+    out_dir: &Path,
+    min_share: f64,
+) -> Result<CompareRun> {
+    let diff = crate::compare::compare(&base, &alt, min_share)?;
     let mut out = OutDir::create(out_dir)?;
     // The diff layer also goes into a GeoPackage with its diverging styles.
     out.keep_layers();
-    crate::outputs::compare_files::write_compare(&mut out, &base_side, &alt_side, &diff, min_share)?;
+    crate::outputs::compare_files::write_compare(&mut out, &base, &alt, &diff, min_share)?;
     out.write_geopackage("zaitaku.gpkg")?;
     out.commit()?;
     Ok(CompareRun {
-        base: base_side,
-        alt: alt_side,
+        base,
+        alt,
         diff,
         how,
         written: out.written().to_vec(),
     })
+}
+
+/// [`compare`] of a computed study (the base) with the same study after a scenario's edits
+/// (`scenario`, a file such as `suggest`'s `suggested_scenario.toml`; its inputs, if any, are
+/// not read): the reach is updated from the base's for the institutions that differ. As the
+/// demo runs it. The labels name the two sides in the files.
+#[allow(clippy::too_many_arguments)]
+pub fn compare_on(
+    (base_label, alt_label): (&str, &str),
+    study: &Study,
+    reach: &ReachTable,
+    cov: &Coverage,
+    scenario: &Path,
+    out_dir: &Path,
+    min_share: f64,
+) -> Result<CompareRun> {
+    use crate::compare::Side;
+    let t = Instant::now();
+    let edits = crate::inputs::scenario::load_scenario(scenario)?;
+    let mut alt = study.clone();
+    crate::inputs::scenario::apply_rule_edits(&mut alt.rules, &edits.rule_edits, &scenario.display().to_string())?;
+    crate::inputs::scenario::apply_edits(&mut alt, &edits.edits)?;
+    let places = study.demand.places();
+    let alt_reach = if alt.rules == study.rules {
+        crate::reach::straight::update_reach(&places, reach, &study.institutions, &alt.institutions, &alt.rules)
+    } else {
+        straight_line_reach(&places, &alt.institutions, &alt.rules, Progress::Quiet)
+    };
+    let alt_cov = coverage::compute(&alt.demand, &alt.municipalities, &alt.rules, &alt_reach);
+    let how = vec![format!(
+        "alt: the base with the {} edits of {alt_label}, reach updated for the institutions that differ, in {:.2} s",
+        edits.edits.len() + edits.rule_edits.len(),
+        t.elapsed().as_secs_f64()
+    )];
+    compare_sides(
+        Side::from_study(base_label, study, cov),
+        Side::from_study(alt_label, &alt, &alt_cov),
+        how,
+        out_dir,
+        min_share,
+    )
 }
 
 /// The human summary of a comparison.

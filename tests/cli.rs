@@ -381,7 +381,7 @@ fn demo_is_deterministic_across_thread_counts() {
         })
         .collect();
     let mut compared = 0;
-    for folder in ["", "future", "maps"] {
+    for folder in ["", "future", "maps", "compare"] {
         for entry in std::fs::read_dir(runs[0].join(folder)).unwrap() {
             let entry = entry.unwrap();
             let name = std::path::Path::new(folder).join(entry.file_name());
@@ -398,8 +398,31 @@ fn demo_is_deterministic_across_thread_counts() {
     }
     // 36 files of the census-year study (27 of the analyses, six QGIS styles, the
     // institutions layer, the GeoPackage and the report page), 21 of the projection
-    // (coverage by year and catchments, with their four styles), 10 maps.
-    assert_eq!(compared, 36 + 21 + 10);
+    // (coverage by year and catchments, with their four styles), 10 maps, 5 of the
+    // comparison with the suggested sites.
+    assert_eq!(compared, 36 + 21 + 10 + 5);
+
+    // The comparison's gain for the suggested function is what suggest said the sites add
+    // (computed apart: suggest's greedy gains on the base's reach, compare's on the reach
+    // updated with the new sites), and no function loses.
+    let suggested: f64 = read_csv(&runs[0].join("suggestions.csv"))
+        .iter()
+        .map(|r| r["added_demand"].parse::<f64>().unwrap())
+        .sum();
+    let summary: Value =
+        serde_json::from_slice(&std::fs::read(runs[0].join("compare/compare_summary.json")).unwrap()).unwrap();
+    let functions = summary["functions"].as_object().unwrap();
+    let acute = &functions["acute"];
+    assert!(suggested > 1000.0, "{suggested}");
+    assert!(
+        (acute["gained"].as_f64().unwrap() - suggested).abs() < 0.01,
+        "{acute} against {suggested}"
+    );
+    assert_eq!(functions.len(), 5);
+    assert!(
+        functions.values().all(|f| f["lost"].as_f64().unwrap() == 0.0),
+        "{summary}"
+    );
 }
 
 #[test]

@@ -391,10 +391,7 @@ pub fn apply_edits(study: &mut Study, edits: &[Edit]) -> Result<Vec<EditReport>>
                 let n = read.institutions.len();
                 let locator = by_municipality.then(|| crate::demand::MunicipalityLocator::new(&study.municipalities));
                 for i in &read.institutions {
-                    let m = locator.as_ref().and_then(|l| {
-                        l.containing(i.lon, i.lat)
-                            .or_else(|| l.nearest_within(i.lon, i.lat, crate::demand::COAST_SNAP_M).map(|m| m.0))
-                    });
+                    let m = locator.as_ref().and_then(|l| l.holding_or_near(i.lon, i.lat));
                     municipality.push(m.and_then(|m| study.municipalities.get(m)).map(|m| m.code.clone()));
                 }
                 study.institutions.extend(read.institutions);

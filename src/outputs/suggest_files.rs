@@ -24,16 +24,22 @@ pub fn write_suggest(out: &mut OutDir, study: &Study, s: &Suggestion) -> Result<
     let role = &study.rules.roles[s.role];
     let function = &study.rules.functions[s.function];
     let total: f64 = study.demand.cells.iter().map(|c| c.demand).sum();
+    // The municipality of an existing institution: the polygon holding it, else the
+    // nearest within the coastal snap (as the institutions layer places it).
+    let locator = crate::demand::MunicipalityLocator::new(&study.municipalities);
     let describe = |site: &Site| -> (String, String, String, String, String) {
         match site {
             Site::Existing(k) => {
                 let i = &study.institutions[*k];
+                let muni = locator
+                    .holding_or_near(i.lon, i.lat)
+                    .map_or_else(String::new, |m| study.municipalities[m].code.clone());
                 (
                     "existing".into(),
                     i.id.clone(),
                     i.name.clone(),
                     i.kind.as_str().into(),
-                    String::new(),
+                    muni,
                 )
             }
             Site::New(c) => {
