@@ -95,7 +95,8 @@ def check(out_dir, png="gpkg_qgis.png"):
     if base is not None:
         top = [layers[t] for t in ("catchments", "gaps") if t in layers]
         qgis_session.render(top + [base], base, png)
-        print(f"rendered {png}: {base.name()} with its default style ({base.renderer().type()}), {', '.join(t.name() for t in top)} on top")
+        above = f", {', '.join(t.name() for t in top)} on top" if top else ""
+        print(f"rendered {png}: {base.name()} with its default style ({base.renderer().type()}){above}")
     return ok
 
 
