@@ -1066,30 +1066,9 @@ pub fn compare(base: &Path, alt: &Path, out_dir: &Path, progress: Progress, min_
             let t = Instant::now();
             let mut alt_study = raw;
             inputs::apply_scenario(&mut alt_study, a)?;
-            let alt_reach = if alt_study.rules == base_study.rules {
-                crate::reach::straight::update_reach(
-                    &places,
-                    &base_reach,
-                    &base_study.institutions,
-                    &alt_study.institutions,
-                    &alt_study.rules,
-                )
-            } else {
-                straight_line_reach(&places, &alt_study.institutions, &alt_study.rules, progress)
-            };
-            let alt_cov = coverage::compute(
-                &alt_study.demand,
-                &alt_study.municipalities,
-                &alt_study.rules,
-                &alt_reach,
-            );
+            let (alt_reach_how, alt_cov) = edited_coverage(&base_study, &base_reach, &alt_study, progress);
             how.push(format!(
-                "alt: same files, {} in {:.2} s",
-                if alt_study.rules == base_study.rules {
-                    "reach updated from the base's for the institutions that differ"
-                } else {
-                    "other rules, so reach measured afresh"
-                },
+                "alt: same files, {alt_reach_how} in {:.2} s",
                 t.elapsed().as_secs_f64()
             ));
             (
@@ -1126,6 +1105,34 @@ pub fn compare(base: &Path, alt: &Path, out_dir: &Path, progress: Progress, min_
     compare_sides(base_side, alt_side, how, out_dir, min_share)
 }
 
+/// Coverage of `alt`, the base study with a scenario's edits (the same demand): with the
+/// same rules the reach is updated from the base's for the institutions that differ, else
+/// measured afresh. Returns how the reach was had, in words, and the coverage.
+fn edited_coverage(base: &Study, base_reach: &ReachTable, alt: &Study, progress: Progress) -> (&'static str, Coverage) {
+    let places = base.demand.places();
+    let (how, reach) = if alt.rules == base.rules {
+        (
+            "reach updated from the base's for the institutions that differ",
+            crate::reach::straight::update_reach(
+                &places,
+                base_reach,
+                &base.institutions,
+                &alt.institutions,
+                &alt.rules,
+            ),
+        )
+    } else {
+        (
+            "other rules, so reach measured afresh",
+            straight_line_reach(&places, &alt.institutions, &alt.rules, progress),
+        )
+    };
+    (
+        how,
+        coverage::compute(&alt.demand, &alt.municipalities, &alt.rules, &reach),
+    )
+}
+
 /// Compares two sides and writes the comparison's files into `out_dir`.
 fn compare_sides(
     base: crate::compare::Side,
@@ -1154,7 +1161,6 @@ fn compare_sides(
 /// (`scenario`, a file such as `suggest`'s `suggested_scenario.toml`; its inputs, if any, are
 /// not read): the reach is updated from the base's for the institutions that differ. As the
 /// demo runs it. The labels name the two sides in the files.
-#[allow(clippy::too_many_arguments)]
 pub fn compare_on(
     (base_label, alt_label): (&str, &str),
     study: &Study,
@@ -1170,15 +1176,9 @@ pub fn compare_on(
     let mut alt = study.clone();
     crate::inputs::scenario::apply_rule_edits(&mut alt.rules, &edits.rule_edits, &scenario.display().to_string())?;
     crate::inputs::scenario::apply_edits(&mut alt, &edits.edits)?;
-    let places = study.demand.places();
-    let alt_reach = if alt.rules == study.rules {
-        crate::reach::straight::update_reach(&places, reach, &study.institutions, &alt.institutions, &alt.rules)
-    } else {
-        straight_line_reach(&places, &alt.institutions, &alt.rules, Progress::Quiet)
-    };
-    let alt_cov = coverage::compute(&alt.demand, &alt.municipalities, &alt.rules, &alt_reach);
+    let (alt_reach_how, alt_cov) = edited_coverage(study, reach, &alt, Progress::Quiet);
     let how = vec![format!(
-        "alt: the base with the {} edits of {alt_label}, reach updated for the institutions that differ, in {:.2} s",
+        "alt: the base with the {} edits of {alt_label}, {alt_reach_how}, in {:.2} s",
         edits.edits.len() + edits.rule_edits.len(),
         t.elapsed().as_secs_f64()
     )];

@@ -53,10 +53,10 @@ const STAGE_MARK: &str = ".zaitaku-";
 /// This process's staging folders not yet committed or dropped, and temporary files being
 /// written. Opening, committing and dropping a stage hold the lock, so an interrupt waits
 /// for a commit under way to finish.
-static LIVE_STAGES: Mutex<Vec<PathBuf>> = Mutex::new(Vec::new());
+static LIVE_PATHS: Mutex<Vec<PathBuf>> = Mutex::new(Vec::new());
 
-fn live_stages() -> MutexGuard<'static, Vec<PathBuf>> {
-    LIVE_STAGES.lock().unwrap_or_else(PoisonError::into_inner)
+fn live_paths() -> MutexGuard<'static, Vec<PathBuf>> {
+    LIVE_PATHS.lock().unwrap_or_else(PoisonError::into_inner)
 }
 
 /// A temporary file listed among the paths an interrupt removes, for as long as it lives.
@@ -64,14 +64,14 @@ struct Tracked(PathBuf);
 
 impl Tracked {
     fn new(path: &Path) -> Self {
-        live_stages().push(path.to_path_buf());
+        live_paths().push(path.to_path_buf());
         Tracked(path.to_path_buf())
     }
 }
 
 impl Drop for Tracked {
     fn drop(&mut self) {
-        live_stages().retain(|s| *s != self.0);
+        live_paths().retain(|s| *s != self.0);
     }
 }
 
@@ -90,7 +90,7 @@ pub fn clean_up_on_interrupt() -> Result<()> {
             .name("interrupt".into())
             .spawn(move || {
                 if let Some(signal) = signals.forever().next() {
-                    let mut stages = live_stages();
+                    let mut stages = live_paths();
                     for path in stages.drain(..) {
                         let _ = if path.is_dir() {
                             fs::remove_dir_all(path)
@@ -162,7 +162,7 @@ impl OutDir {
             return Ok(());
         };
         let mut budget = MAX_STAGED_FILES;
-        let mut live = live_stages();
+        let mut live = live_paths();
         live.push(stage.clone());
         // The stage becomes the folder: it takes the folder's permissions.
         let staged = fs::create_dir(&stage).is_ok()
@@ -191,7 +191,7 @@ impl OutDir {
             return Ok(());
         }
         let context = || format!("cannot replace the output folder {}", self.dir.display());
-        let mut live = live_stages();
+        let mut live = live_paths();
         // A shell whose working folder is the output folder (or inside it) would be left in
         // the swapped-out, deleted one: there the files are moved in instead.
         let holds_cwd = std::env::current_dir()
@@ -337,7 +337,7 @@ impl Drop for OutDir {
     /// A run that ends without committing (an error, a panic) leaves the folder as it was.
     fn drop(&mut self) {
         if self.staged {
-            let mut live = live_stages();
+            let mut live = live_paths();
             let _ = fs::remove_dir_all(&self.stage);
             live.retain(|s| *s != self.stage);
         }
