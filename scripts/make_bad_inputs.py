@@ -57,8 +57,8 @@ put("population", "all_rows_bad.csv", "mesh_code,population,population_65plus\n5
 put("population", "semicolons.csv", "mesh_code;population;population_65plus\n54383061;100;10\n")
 put("population", "estat_third_header.txt", ("KEY_CODE,HTKSYORI,HTKSAKI,GASSAN,T001141001,T001141019\r\n"
     ",,,,人口（総数）,６５歳以上人口\r\n,,,,人口,高齢者\r\n543830611,0,,,10,4\r\n").encode("cp932"))
-put("population", "estat_no_secrecy.txt", ("KEY_CODE,T001141001,T001141019\r\n,人口,６５歳以上\r\n543830611,10,4\r\n").encode("cp932"))
-put("population", "estat_no_65.txt", ("KEY_CODE,HTKSYORI,HTKSAKI,GASSAN,T001141001\r\n,,,,人口\r\n543830611,0,,,10\r\n").encode("cp932"))
+put("population", "estat_no_total.txt", ("KEY_CODE,HTKSYORI,HTKSAKI,GASSAN,T001141004,T001141019\r\n,,,,０～１４歳人口,６５歳以上人口\r\n543830611,0,,,1,4\r\n").encode("cp932"))
+put("population", "estat_no_label_row.txt", ("KEY_CODE,HTKSYORI,HTKSAKI,GASSAN,T001141001,T001141019\r\n543830611,0,,,10,4\r\n").encode("cp932"))
 put("population", "projection_no_years.geojson", fc([feature({"MESH_ID": "54383061"}, None)]))
 put("population", "projection_bad_json.geojson", '{"type": "FeatureCollection", "features": [{"properties": {"MESH_ID": ')
 put("population", "bytes.csv", bytes(range(256)))

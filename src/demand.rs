@@ -31,6 +31,7 @@ pub struct DemandCell {
     pub population: f64,
     pub population_65plus: f64,
     pub population_75plus: Option<f64>,
+    pub population_0_14: Option<f64>,
     /// The rules' demand column (or the area in km² on a synthetic grid).
     pub demand: f64,
 }
@@ -161,7 +162,11 @@ fn boundary_distance_m(m: &Municipality, lon: f64, lat: f64) -> f64 {
 pub struct PopulationInput {
     pub file: String,
     pub cells: Vec<PopulationCell>,
+    pub has_65plus: bool,
     pub has_75plus: bool,
+    pub has_0_14: bool,
+    /// e-Stat: the file's value columns (`CODE 「label」`), named when a needed one is missing.
+    pub labels: Vec<String>,
 }
 
 /// Places population cells in municipalities. Cells that fit none are returned as rejects.
@@ -171,14 +176,29 @@ pub fn place_population(
     column: DemandColumn,
     progress: Progress,
 ) -> Result<(Demand, Vec<Reject>)> {
-    if column == DemandColumn::Population75Plus {
-        if let Some(bad) = inputs.iter().find(|p| !p.has_75plus) {
-            return Err(Error::input(
-                &bad.file,
-                Location::Line(1),
-                "the rules take demand from population_75plus, but this file has no such column",
-            ));
-        }
+    let missing = match column {
+        DemandColumn::Population65Plus => inputs.iter().find(|p| !p.has_65plus),
+        DemandColumn::Population75Plus => inputs.iter().find(|p| !p.has_75plus),
+        DemandColumn::Population0To14 => inputs.iter().find(|p| !p.has_0_14),
+        _ => None,
+    };
+    if let Some(bad) = missing {
+        return Err(Error::input(
+            &bad.file,
+            Location::Line(1),
+            if bad.labels.is_empty() {
+                format!(
+                    "the rules take demand from {}, but this file has no such column",
+                    column.as_str()
+                )
+            } else {
+                format!(
+                    "the rules take demand from {}, but no column of this e-Stat file is labelled so (name one with --estat-columns); its value columns are: {}",
+                    column.as_str(),
+                    bad.labels.join(", ")
+                )
+            },
+        ));
     }
     let locator = MunicipalityLocator::new(municipalities);
     let all: Vec<(&str, &PopulationCell)> = inputs
@@ -210,6 +230,7 @@ pub fn place_population(
                 DemandColumn::Population => cell.population,
                 DemandColumn::Population65Plus => cell.population_65plus,
                 DemandColumn::Population75Plus => cell.population_75plus.unwrap_or(0.0),
+                DemandColumn::Population0To14 => cell.population_0_14.unwrap_or(0.0),
             };
             bar.inc(1);
             Ok((
@@ -221,6 +242,7 @@ pub fn place_population(
                     population: cell.population,
                     population_65plus: cell.population_65plus,
                     population_75plus: cell.population_75plus,
+                    population_0_14: cell.population_0_14,
                     demand,
                 },
                 snapped,
@@ -312,6 +334,7 @@ fn grid_cell(mesh: Mesh, municipality: usize, lon: f64, lat: f64, area: f64) -> 
         population: 0.0,
         population_65plus: 0.0,
         population_75plus: None,
+        population_0_14: None,
         demand: area,
     }
 }

@@ -136,29 +136,55 @@ pub fn inspect(source: &Source) -> Result<String> {
     let _ = writeln!(s, "CSV, columns: {}", table.headers.join(", "));
     let has = |c: &str| table.column(c).is_some();
     if has("key_code") || has("mesh_code") {
-        let r = crate::inputs::population::read_population(source, &mut HashSet::new(), None)?;
-        let _ = writeln!(
-            s,
-            "population mesh, {} layout; aged 75+ column: {}",
-            r.layout,
-            if r.has_75plus { "yes" } else { "no" }
-        );
+        let mut r = crate::inputs::population::read_population(source, &mut HashSet::new(), None)?;
+        let _ = writeln!(s, "population mesh, {} layout", r.layout);
+        for c in &r.columns {
+            let _ = writeln!(
+                s,
+                "  {:<17} {} 「{}」 (chosen by {})",
+                c.measure.describe(),
+                c.column,
+                c.label,
+                c.chosen_by
+            );
+        }
+        if r.layout == "e-Stat" {
+            for (present, what) in [
+                (r.has_65plus, "aged 65+"),
+                (r.has_75plus, "aged 75+"),
+                (r.has_0_14, "aged 0-14"),
+            ] {
+                if !present {
+                    let _ = writeln!(s, "  {what:<17} no column is labelled so: not available from this file");
+                }
+            }
+        } else {
+            let _ = writeln!(
+                s,
+                "aged 75+ column: {}; aged 0-14 column: {}",
+                if r.has_75plus { "yes" } else { "no" },
+                if r.has_0_14 { "yes" } else { "no" }
+            );
+        }
+        let links = std::mem::take(&mut r.secrecy);
+        let (secrecy, _) = crate::inputs::estat::share_suppressed(&mut [crate::inputs::estat::FileCells {
+            cells: &mut r.cells,
+            links: &links,
+        }]);
         if r.suppressed > 0 {
             let _ = writeln!(
                 s,
-                "{} cells suppressed for secrecy (in their HTKSAKI cells)",
+                "{} cells with their age detail suppressed (HTKSYORI 2); they keep their own totals",
                 r.suppressed
             );
         }
+        if let Some(sentence) = secrecy.sentence() {
+            let _ = writeln!(s, "{sentence}");
+        }
         let total: f64 = r.cells.iter().map(|c| c.population).sum();
-        let _ = writeln!(s, "population read: {total}");
-        report(
-            &mut s,
-            "population",
-            r.rows_read,
-            r.cells.len() + r.suppressed,
-            &r.rejects,
-        );
+        let p65: f64 = r.cells.iter().map(|c| c.population_65plus).sum();
+        let _ = writeln!(s, "population read: {total}; aged 65+: {p65}");
+        report(&mut s, "population", r.rows_read, r.cells.len(), &r.rejects);
     } else if has("kind") && has("lat") {
         let r = crate::inputs::institutions::read_institutions(source, &mut HashSet::new())?;
         report(&mut s, "institutions", r.rows_read, r.institutions.len(), &r.rejects);

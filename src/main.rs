@@ -221,8 +221,9 @@ struct InputArgs {
     /// repeatable): 支援診/支援病 designations joined to institutions by number.
     #[arg(long)]
     notifications: Vec<PathBuf>,
-    /// e-Stat value columns TOTAL,AGED65[,AGED75], each a suffix (019) or a column name
-    /// (T000847019); default: the 2020 census's 001,019,022.
+    /// e-Stat value columns, overriding the choice by label: TOTAL,AGED65[,AGED75[,AGED0_14]]
+    /// or total=..,aged65=..,aged75=..,aged0_14=.., each a code suffix (016), a column code
+    /// (T000847016) or a label (６５歳以上人口総数). Default: chosen by the label row.
     #[arg(long)]
     estat_columns: Option<String>,
     /// Population mesh CSV (repeatable). Without it, demand is area on a 500 m grid.

@@ -448,6 +448,7 @@ pub fn indicators(
             rejected: rejects.len(),
             encoding: None,
             notes: Vec::new(),
+            ..Default::default()
         });
         study.rejects.extend(rejects);
     }
@@ -462,6 +463,7 @@ pub fn indicators(
             rejected: rejects.len(),
             encoding: None,
             notes: Vec::new(),
+            ..Default::default()
         });
         study.rejects.extend(rejects);
         target_list = t;
@@ -610,6 +612,7 @@ pub fn summary_json(study: &Study, reach: &ReachTable, cov: &Coverage) -> Value 
             "description": study.demand.basis.describe(),
             "places": study.demand.cells.len(),
             "placed_by_coastal_rule": study.demand.snapped_to_coast,
+            "secrecy": study.secrecy,
             "coastal_rule_m": crate::demand::COAST_SNAP_M,
         },
         "parameters": {
@@ -635,6 +638,7 @@ pub fn coverage_table(run: &CoverageRun) -> String {
         run.study.demand.cells.len(),
         run.study.institutions.len()
     ));
+    s.push_str(&population_lines(&run.study));
     s.push_str(&format!(
         "{:<12} {:<30} {:>8} {:>14} {:>10}\n",
         "function",
@@ -659,6 +663,48 @@ pub fn coverage_table(run: &CoverageRun) -> String {
     let rejected = run.study.rejects.len();
     if rejected > 0 {
         s.push_str(&format!("\n{rejected} rows or features rejected: see rejects.csv\n"));
+    }
+    s
+}
+
+/// What the population files were read as: for e-Stat files, the column of each measure
+/// (one line per distinct choice, with the number of files), measures not available, and
+/// what secrecy sharing did. Empty without e-Stat files.
+pub fn population_lines(study: &Study) -> String {
+    let mut seen: Vec<(String, usize)> = Vec::new();
+    for f in study
+        .files
+        .iter()
+        .filter(|f| f.role == "population" && !f.columns.is_empty())
+    {
+        let mut line: Vec<String> = f.columns.iter().map(|c| c.describe()).collect();
+        line.extend(
+            f.notes
+                .iter()
+                .filter(|n| n.ends_with("not available from this file"))
+                .cloned(),
+        );
+        let line = line.join("; ");
+        match seen.iter_mut().find(|(l, _)| *l == line) {
+            Some((_, n)) => *n += 1,
+            None => seen.push((line, 1)),
+        }
+    }
+    let mut s = String::new();
+    for (line, n) in &seen {
+        let files = if *n == 1 {
+            "1 e-Stat file".to_string()
+        } else {
+            format!("{n} e-Stat files")
+        };
+        s.push_str(&format!("{files}: {line}\n"));
+    }
+    if let Some(sentence) = study.secrecy.sentence() {
+        s.push_str(&sentence);
+        s.push('\n');
+    }
+    if !s.is_empty() {
+        s.push('\n');
     }
     s
 }

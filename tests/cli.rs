@@ -630,48 +630,10 @@ fn indicators_on_the_grid_by_hand() {
     );
 }
 
-/// An e-Stat 500 m mesh file as downloaded (CP932, CRLF, two header rows, secrecy).
+/// Malformed e-Stat files (the published layouts are tested in tests/public_data.rs).
 #[test]
 fn estat_population_file() {
     let dir = tempfile::tempdir().unwrap();
-    let text = "KEY_CODE,HTKSYORI,HTKSAKI,GASSAN,T001141001,T001141002,T001141019,T001141022\r\n\
-                ,,,,人口（総数）,人口（総数）　男,６５歳以上人口　総数,７５歳以上人口　総数\r\n\
-                543830611,0,,,120,60,40,20\r\n\
-                543830612,2,543830613,,*,*,*,*\r\n\
-                543830613,1,,543830612,35,18,12,5\r\n\
-                543834631,0,,,-,-,-,-\r\n\
-                543834632,0,,,*,4,2,1\r\n";
-    let path = dir.path().join("tblT001141H5438.txt");
-    std::fs::write(&path, encoding_rs::SHIFT_JIS.encode(text).0).unwrap();
-    let (_d, out) = grid_run(&["--population", path.to_str().unwrap()]);
-    let summary: Value = serde_json::from_slice(&std::fs::read(out.join("summary.json")).unwrap()).unwrap();
-    let pop = summary["inputs"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|f| f["role"] == "population")
-        .unwrap()
-        .clone();
-    // Five data rows: three cells, one suppressed into 543830613 (its people are there), one rejected.
-    assert_eq!(
-        (pop["read"].as_u64(), pop["accepted"].as_u64(), pop["rejected"].as_u64()),
-        (Some(5), Some(4), Some(1))
-    );
-    assert_eq!(summary["total"]["visit"]["demand"], 52.0); // aged 65+: 40 + 12 + 0
-    let rejects = read_csv(&out.join("rejects.csv"));
-    assert_eq!(rejects[0]["location"], "line 7");
-    // `inspect` tells the same without an analysis.
-    let o = zaitaku(&["inspect", path.to_str().unwrap()]);
-    assert!(o.status.success(), "{}", stderr(&o));
-    let text = String::from_utf8(o.stdout).unwrap();
-    assert!(text.contains("CP932"), "{text}");
-    assert!(text.contains("population mesh, e-Stat layout"), "{text}");
-    assert!(
-        text.contains("reads as population: 5 rows, 4 accepted, 1 rejected"),
-        "{text}"
-    );
-    assert!(text.contains("line 7: total population is suppressed"), "{text}");
-
     // A third header row (labels again) is a file-level error naming the line; a code with
     // letters is a rejected row naming its line.
     let third = text_with_rows(
@@ -694,56 +656,6 @@ fn estat_population_file() {
     let text = String::from_utf8(o.stdout).unwrap();
     assert!(text.contains("2 rows, 1 accepted, 1 rejected"), "{text}");
     assert!(text.contains("line 3: "), "{text}");
-}
-
-#[test]
-fn estat_columns_by_flag() {
-    // A table whose columns are numbered otherwise (the aged 65+ in column 005): by
-    // default it lacks a 019 column (exit 2), with --estat-columns it reads.
-    let dir = tempfile::tempdir().unwrap();
-    let text = "KEY_CODE,HTKSYORI,HTKSAKI,GASSAN,T000847001,T000847005\r\n\
-                ,,,,人口（総数）,６５歳以上人口\r\n\
-                543830611,0,,,120,40\r\n\
-                543830613,0,,,35,12\r\n";
-    let path = dir.path().join("tblT000847H5438.txt");
-    std::fs::write(&path, encoding_rs::SHIFT_JIS.encode(text).0).unwrap();
-    let args = |extra: &[&str]| {
-        let mut a = vec![
-            "coverage".to_string(),
-            "--quiet".into(),
-            "--municipalities".into(),
-            fixture("grid/municipalities.geojson").to_str().unwrap().into(),
-            "--institutions".into(),
-            fixture("grid/institutions.csv").to_str().unwrap().into(),
-            "--rules".into(),
-            fixture("grid/rules.toml").to_str().unwrap().into(),
-            "--population".into(),
-            path.to_str().unwrap().into(),
-            "--out".into(),
-            dir.path().join("o").to_str().unwrap().into(),
-        ];
-        a.extend(extra.iter().map(|s| s.to_string()));
-        a
-    };
-    let run = |a: Vec<String>| zaitaku(&a.iter().map(String::as_str).collect::<Vec<_>>());
-    let o = run(args(&[]));
-    assert_eq!(o.status.code(), Some(2));
-    assert!(
-        stderr(&o).contains("without the aged 65+ column (a table column ending in 019"),
-        "{}",
-        stderr(&o)
-    );
-    let o = run(args(&["--estat-columns", "T000847001,005"]));
-    assert!(o.status.success(), "{}", stderr(&o));
-    let summary: Value = serde_json::from_slice(&std::fs::read(dir.path().join("o/summary.json")).unwrap()).unwrap();
-    assert_eq!(summary["total"]["visit"]["demand"], 52.0); // 40 + 12
-    let o = run(args(&["--estat-columns", "001"]));
-    assert_eq!(o.status.code(), Some(2));
-    assert!(
-        stderr(&o).contains("--estat-columns '001': expected TOTAL,AGED65"),
-        "{}",
-        stderr(&o)
-    );
 }
 
 /// An e-Stat file: the two header rows, then `rows`.

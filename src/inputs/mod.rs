@@ -9,6 +9,7 @@
 
 pub mod catalogue;
 pub mod csv_table;
+pub mod estat;
 pub mod institutions;
 pub mod mesh;
 pub mod municipalities;
@@ -23,7 +24,7 @@ pub mod source;
 pub mod tables;
 
 use crate::demand::{self, Demand, PopulationInput};
-use crate::error::{Reject, Result};
+use crate::error::{Location, Reject, Result};
 use crate::progress::Progress;
 use institutions::{read_institutions, Institution};
 use municipalities::{read_municipalities, Municipality, MunicipalityKeys};
@@ -54,12 +55,12 @@ pub struct InputSources {
     /// Regional bureaus' notification lists (xlsx): support designations joined to the
     /// institutions by number.
     pub notifications: Vec<Source>,
-    /// The value columns of e-Stat population files, when not the 2020 census's.
+    /// e-Stat value columns named on the command line (otherwise chosen by their labels).
     pub estat_columns: Option<population::EstatColumns>,
 }
 
 /// How one file was read: the no-lost-rows account (read = accepted + rejected).
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Default, Serialize)]
 pub struct FileReport {
     pub file: String,
     pub role: &'static str,
@@ -70,6 +71,33 @@ pub struct FileReport {
     pub encoding: Option<source::TextEncoding>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub notes: Vec<String>,
+    /// e-Stat population: the column each measure was read from.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub columns: Vec<estat::ColumnChoice>,
+    /// Population files: people read, placed in municipalities and rejected.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub people: Option<PeopleAccount>,
+}
+
+/// People of one population file: read = placed + rejected - moved, where `moved` is what
+/// secrecy sharing moved into this file's cells from receiving cells of other files.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize)]
+pub struct PeopleAccount {
+    pub population: Account,
+    pub population_65plus: Account,
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize)]
+pub struct Account {
+    pub read: f64,
+    pub placed: f64,
+    pub rejected: f64,
+    #[serde(skip_serializing_if = "is_zero")]
+    pub moved_in: f64,
+}
+
+fn is_zero(v: &f64) -> bool {
+    *v == 0.0
 }
 
 impl FileReport {
@@ -88,7 +116,7 @@ impl FileReport {
             accepted,
             rejected: rejects.len(),
             encoding,
-            notes: Vec::new(),
+            ..Default::default()
         }
     }
 }
@@ -112,6 +140,8 @@ pub struct Study {
     pub network: Option<(String, std::sync::Arc<crate::network::Graph>)>,
     /// Travel times given in an OD matrix, with its file's name.
     pub od: Option<(String, od_matrix::OdMatrix)>,
+    /// What e-Stat secrecy sharing did (all zero without e-Stat files).
+    pub secrecy: estat::SecrecyReport,
 }
 
 /// Reads every input of a study. File-level problems stop here, before anything is written;
@@ -193,6 +223,7 @@ pub fn load_raw(sources: &InputSources, progress: Progress) -> Result<Study> {
         rejected: m.rejects.len(),
         encoding: None,
         notes,
+        ..Default::default()
     }];
     files.extend(tables.files);
     let mut rejects = m.rejects;
@@ -221,11 +252,23 @@ pub fn load_raw(sources: &InputSources, progress: Progress) -> Result<Study> {
         let (demand, placement_rejects) =
             demand::place_population(&tables.population, &municipalities, rules.demand, progress)?;
         // Cells outside every municipality are rejected at placement: move them from
-        // accepted to rejected in their file's account.
+        // accepted to rejected in their file's account, and their people from placed to
+        // rejected (cells are in line order in the files whose readers count people).
         for r in &placement_rejects {
+            let cell = tables.population.iter().find(|p| p.file == r.file).and_then(|p| {
+                let Location::Line(line) = r.location else { return None };
+                let k = p.cells.partition_point(|c| c.line < line);
+                p.cells.get(k).filter(|c| c.line == line)
+            });
             if let Some(f) = files.iter_mut().find(|f| f.role == "population" && f.file == r.file) {
                 f.accepted -= 1;
                 f.rejected += 1;
+                if let (Some(people), Some(c)) = (f.people.as_mut(), cell) {
+                    people.population.placed -= c.population;
+                    people.population.rejected += c.population;
+                    people.population_65plus.placed -= c.population_65plus;
+                    people.population_65plus.rejected += c.population_65plus;
+                }
             }
         }
         rejects.extend(placement_rejects);
@@ -243,6 +286,7 @@ pub fn load_raw(sources: &InputSources, progress: Progress) -> Result<Study> {
         scenario: None,
         network,
         od: None,
+        secrecy: tables.secrecy,
     })
 }
 
@@ -283,6 +327,7 @@ pub fn apply_scenario(study: &mut Study, sources: &InputSources) -> Result<()> {
 struct Tables {
     institutions: Vec<Institution>,
     population: Vec<PopulationInput>,
+    secrecy: estat::SecrecyReport,
     files: Vec<FileReport>,
     rejects: Vec<Reject>,
 }
@@ -291,6 +336,7 @@ fn read_tables(sources: &InputSources) -> Result<Tables> {
     let mut out = Tables {
         institutions: Vec::new(),
         population: Vec::new(),
+        secrecy: estat::SecrecyReport::default(),
         files: Vec::new(),
         rejects: Vec::new(),
     };
@@ -330,10 +376,11 @@ fn read_tables(sources: &InputSources) -> Result<Tables> {
         out.rejects.extend(rejects);
     }
     let mut seen = HashSet::new();
+    let mut links = Vec::new();
+    let mut tallies = Vec::new();
     for src in &sources.population {
         let r = population::read_population_with(src, &mut seen, sources.year, sources.estat_columns.as_ref())?;
-        let accepted = r.cells.len() + r.suppressed;
-        let mut report = FileReport::table(src, "population", r.rows_read, accepted, &r.rejects, None);
+        let mut report = FileReport::table(src, "population", r.rows_read, r.cells.len(), &r.rejects, None);
         report.notes.push(format!("{} layout", r.layout));
         if let Some(y) = sources.year {
             report.notes.push(format!(
@@ -341,26 +388,84 @@ fn read_tables(sources: &InputSources) -> Result<Tables> {
                 r.years.iter().map(u16::to_string).collect::<Vec<_>>().join(", ")
             ));
         }
+        for c in &r.columns {
+            report.notes.push(c.describe());
+        }
+        if r.layout == "e-Stat" {
+            for (present, what) in [
+                (r.has_65plus, "aged 65+"),
+                (r.has_75plus, "aged 75+"),
+                (r.has_0_14, "aged 0-14"),
+            ] {
+                if !present {
+                    report.notes.push(format!(
+                        "{what}: no column is labelled so; not available from this file"
+                    ));
+                }
+            }
+        }
         if r.suppressed > 0 {
             report.notes.push(format!(
-                "{} cells suppressed for secrecy (HTKSYORI 2): their people are counted in the cells named by HTKSAKI",
+                "{} cells with their age detail suppressed for secrecy (HTKSYORI 2): each keeps its own total; its age detail is shared from the cell its HTKSAKI names",
                 r.suppressed
             ));
         }
+        report.columns = r.columns;
         out.files.push(report);
         out.rejects.extend(r.rejects);
+        links.push(r.secrecy);
+        tallies.push(r.tally);
         out.population.push(PopulationInput {
             file: src.name.clone(),
             cells: r.cells,
+            has_65plus: r.has_65plus,
             has_75plus: r.has_75plus,
+            has_0_14: r.has_0_14,
+            labels: r.labels,
         });
+    }
+    let mut files: Vec<estat::FileCells> = out
+        .population
+        .iter_mut()
+        .zip(&links)
+        .map(|(p, l)| estat::FileCells {
+            cells: &mut p.cells,
+            links: l,
+        })
+        .collect();
+    let (secrecy, moved) = estat::share_suppressed(&mut files);
+    out.secrecy = secrecy;
+    // The people account of every file whose reader counted rows (e-Stat, simple): what
+    // it read and rejected; placement fills in what was placed.
+    let reports = out.files.iter_mut().filter(|f| f.role == "population");
+    for (((report, tally), input), moved_in) in reports.zip(&tallies).zip(&out.population).zip(moved) {
+        if let Some([t, a]) = tally {
+            let (p, p65) = input
+                .cells
+                .iter()
+                .fold((0.0, 0.0), |(x, y), c| (x + c.population, y + c.population_65plus));
+            report.people = Some(PeopleAccount {
+                population: Account {
+                    read: t.read,
+                    placed: p,
+                    rejected: t.rejected,
+                    moved_in: 0.0,
+                },
+                population_65plus: Account {
+                    read: a.read,
+                    placed: p65,
+                    rejected: a.rejected,
+                    moved_in,
+                },
+            });
+        }
     }
     Ok(out)
 }
 
 /// Every year of the study's projected population files, read once: per mesh cell its
 /// (total, aged 65+, aged 75+) by year, and the years.
-pub type YearValues = (Vec<u16>, std::collections::HashMap<mesh::Mesh, Vec<[f64; 3]>>);
+pub type YearValues = (Vec<u16>, std::collections::HashMap<mesh::Mesh, Vec<[f64; 4]>>);
 
 /// Reads every year of the population files (all projections, with the same years).
 pub fn projection_values(sources: &InputSources) -> Result<YearValues> {
@@ -395,18 +500,20 @@ pub fn demand_for_year(study: &Study, values: &YearValues, k: usize) -> demand::
         demand::DemandBasis::AreaGrid => return out,
     };
     for c in &mut out.cells {
-        let [p, p65, p75] = values
+        let [p, p65, p75, p014] = values
             .1
             .get(&c.mesh)
             .and_then(|v| v.get(k).copied())
-            .unwrap_or([0.0; 3]);
+            .unwrap_or([0.0; 4]);
         c.population = p;
         c.population_65plus = p65;
         c.population_75plus = Some(p75);
+        c.population_0_14 = c.population_0_14.map(|_| p014);
         c.demand = match column {
             rules::DemandColumn::Population => p,
             rules::DemandColumn::Population65Plus => p65,
             rules::DemandColumn::Population75Plus => p75,
+            rules::DemandColumn::Population0To14 => p014,
         };
     }
     out

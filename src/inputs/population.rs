@@ -1,5 +1,6 @@
 //! Population on the standard grid mesh, simple form:
-//! `mesh_code,population,population_65plus[,population_75plus]`.
+//! `mesh_code,population,population_65plus[,population_75plus][,population_0_14]`; e-Stat
+//! census files ([`estat`]); projections of the national land data.
 //!
 //! Codes of every JIS X 0410 level are accepted. A row with a bad code, a value that is not
 //! a non-negative number, more aged 65+ than people, or a code already read is rejected with
@@ -7,6 +8,8 @@
 
 use crate::error::{Error, Location, Reject, Result};
 use crate::inputs::csv_table::CsvTable;
+use crate::inputs::estat;
+pub use crate::inputs::estat::EstatColumns;
 use crate::inputs::mesh::Mesh;
 use crate::inputs::source::{decode_text, Source};
 use std::collections::HashSet;
@@ -21,6 +24,8 @@ pub struct PopulationCell {
     pub population_65plus: f64,
     /// `None` when the file has no such column.
     pub population_75plus: Option<f64>,
+    /// Aged 0-14; `None` when the file has no such column.
+    pub population_0_14: Option<f64>,
 }
 
 #[derive(Debug, Default)]
@@ -28,10 +33,21 @@ pub struct PopulationRead {
     pub cells: Vec<PopulationCell>,
     pub rows_read: usize,
     pub rejects: Vec<Reject>,
+    pub has_65plus: bool,
     pub has_75plus: bool,
-    /// e-Stat cells suppressed for secrecy (秘匿, HTKSYORI 2): their people are in the cell
-    /// named by HTKSAKI, so they are read but give no cell of their own.
+    pub has_0_14: bool,
+    /// e-Stat: every value column, `CODE 「label」`, for messages.
+    pub labels: Vec<String>,
+    /// e-Stat cells whose age detail is suppressed for secrecy (秘匿, HTKSYORI 2): their
+    /// total is their own; their age detail is in the cell named by HTKSAKI, shared out by
+    /// [`estat::share_suppressed`] once every file is read.
     pub suppressed: usize,
+    /// e-Stat: the column each measure was read from.
+    pub columns: Vec<estat::ColumnChoice>,
+    /// e-Stat: the secrecy links of the cells read.
+    pub secrecy: estat::SecrecyLinks,
+    /// Total population and aged 65+ read and rejected at reading (`None`: not counted).
+    pub tally: Option<[estat::Tally; 2]>,
     /// `e-Stat`, `simple` or `projection`.
     pub layout: &'static str,
     /// Years a projection file holds (empty for the other layouts).
@@ -45,40 +61,7 @@ pub fn read_population(source: &Source, seen: &mut HashSet<Mesh>, year: Option<u
     read_population_with(source, seen, year, None)
 }
 
-/// Which value columns of an e-Stat file hold the total, aged 65+ and aged 75+: each a
-/// 3-digit suffix (`019`) or a whole column name (`T000847019`), for tables whose numbering
-/// differs from the 2020 census's (001, 019, 022).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct EstatColumns {
-    pub total: String,
-    pub aged65: String,
-    pub aged75: Option<String>,
-}
-
-impl EstatColumns {
-    /// Parses `TOTAL,AGED65[,AGED75]`.
-    pub fn parse(text: &str) -> std::result::Result<EstatColumns, String> {
-        let parts: Vec<String> = text.split(',').map(|p| p.trim().to_ascii_lowercase()).collect();
-        let ok = |p: &String| !p.is_empty() && p.bytes().all(|b| b.is_ascii_alphanumeric());
-        match parts.as_slice() {
-            [t, a] if ok(t) && ok(a) => Ok(EstatColumns {
-                total: t.clone(),
-                aged65: a.clone(),
-                aged75: None,
-            }),
-            [t, a, b] if ok(t) && ok(a) && ok(b) => Ok(EstatColumns {
-                total: t.clone(),
-                aged65: a.clone(),
-                aged75: Some(b.clone()),
-            }),
-            _ => Err(format!(
-                "'{text}': expected TOTAL,AGED65[,AGED75], each a column suffix (019) or name (T000847019)"
-            )),
-        }
-    }
-}
-
-/// [`read_population`] with the e-Stat value columns named (`None`: by the 2020 suffixes).
+/// [`read_population`] with e-Stat value columns named (`None`: chosen by their labels).
 pub fn read_population_with(
     source: &Source,
     seen: &mut HashSet<Mesh>,
@@ -101,20 +84,34 @@ pub fn read_population_with(
     }
     let table = CsvTable::open(&source.name, &text)?;
     if table.column("key_code").is_some() {
-        return read_estat(source, table, seen, columns);
+        return estat::read_estat(source, &text, table, seen, columns);
     }
     let expected = "mesh_code,population,population_65plus[,population_75plus]";
     let c_mesh = table.require("mesh_code", expected)?;
     let c_pop = table.require("population", expected)?;
     let c_65 = table.require("population_65plus", expected)?;
     let c_75 = table.column("population_75plus");
+    let c_014 = table.column("population_0_14");
     let mut out = PopulationRead {
+        has_65plus: true,
         has_75plus: c_75.is_some(),
+        has_0_14: c_014.is_some(),
         layout: "simple",
         ..Default::default()
     };
     let mut rejects = Vec::new();
+    let mut tally = [estat::Tally::default(); 2];
     let rows_read = table.for_each(&mut rejects, |location, record| {
+        let counted = [c_pop, c_65].map(|c| {
+            record
+                .get(c)
+                .and_then(|s| s.trim().parse::<f64>().ok())
+                .filter(|v| v.is_finite() && *v >= 0.0)
+                .unwrap_or(0.0)
+        });
+        for (t, v) in tally.iter_mut().zip(counted) {
+            t.read += v;
+        }
         let row = (|| -> std::result::Result<PopulationCell, String> {
             let field = |i: usize| record.get(i).unwrap_or("").trim();
             let mesh = Mesh::parse(field(c_mesh)).map_err(|e| e.to_string())?;
@@ -130,6 +127,7 @@ pub fn read_population_with(
             let population = value(c_pop, "population")?;
             let population_65plus = value(c_65, "population_65plus")?;
             let population_75plus = c_75.map(|c| value(c, "population_75plus")).transpose()?;
+            let population_0_14 = c_014.map(|c| value(c, "population_0_14")).transpose()?;
             if population_65plus > population {
                 return Err(format!(
                     "population_65plus {population_65plus} exceeds population {population}"
@@ -142,19 +140,37 @@ pub fn read_population_with(
                     ));
                 }
             }
-            new_cell(seen, &location, mesh, population, population_65plus, population_75plus)
+            if let Some(p014) = population_0_14.filter(|p| p + population_65plus > population) {
+                return Err(format!(
+                    "population_0_14 {p014} and population_65plus {population_65plus} together exceed population {population}"
+                ));
+            }
+            let mut cell = new_cell(seen, &location, mesh, population, population_65plus, population_75plus)?;
+            cell.population_0_14 = population_0_14;
+            Ok(cell)
         })();
         match row {
             Ok(cell) => out.cells.push(cell),
-            Err(reason) => out.rejects.push(Reject::new(&source.name, location.clone(), reason)),
+            Err(reason) => {
+                for (t, v) in tally.iter_mut().zip(counted) {
+                    t.rejected += v;
+                }
+                out.rejects.push(Reject::new(&source.name, location.clone(), reason))
+            }
         }
     });
+    out.tally = Some(tally);
     finish(source, out, rows_read, rejects)
 }
 
 /// Completes a read: the row count, rejects in line order, and a file-level error when no
 /// row gave a cell.
-fn finish(source: &Source, mut out: PopulationRead, rows_read: usize, rejects: Vec<Reject>) -> Result<PopulationRead> {
+pub(crate) fn finish(
+    source: &Source,
+    mut out: PopulationRead,
+    rows_read: usize,
+    rejects: Vec<Reject>,
+) -> Result<PopulationRead> {
     out.rows_read = rows_read;
     out.rejects.extend(rejects);
     out.rejects.sort_by(|a, b| a.location.cmp(&b.location));
@@ -170,7 +186,7 @@ fn finish(source: &Source, mut out: PopulationRead, rows_read: usize, rejects: V
 }
 
 /// A cell read at `location`, unless its mesh was read before (the first row is kept).
-fn new_cell(
+pub(crate) fn new_cell(
     seen: &mut HashSet<Mesh>,
     location: &Location,
     mesh: Mesh,
@@ -190,6 +206,7 @@ fn new_cell(
         population,
         population_65plus,
         population_75plus,
+        population_0_14: None,
     })
 }
 
@@ -200,19 +217,22 @@ fn new_cell(
 #[derive(Debug, Default)]
 struct ProjectionFeature {
     mesh: Option<String>,
-    /// (year, [total, 65+, 75+]), in the order first seen.
-    values: Vec<(u16, [Option<f64>; 3])>,
+    /// (year, [total, 65+, 75+, 0-14]), in the order first seen.
+    values: Vec<(u16, [Option<f64>; 4])>,
 }
 
-/// The value column a projection attribute names: (0 total, 1 aged 65+, 2 aged 75+; year).
+/// The value column a projection attribute names: (0 total, 1 aged 65+, 2 aged 75+, 3 aged
+/// 0-14; year).
 fn projection_column(key: &str) -> Option<(usize, u16)> {
-    let c = ["PTN_", "PTC_", "PTD_"].iter().position(|p| key.starts_with(p))?;
+    let c = ["PTN_", "PTC_", "PTD_", "PTA_"]
+        .iter()
+        .position(|p| key.starts_with(p))?;
     let year = key.get(4..)?.parse::<u16>().ok()?;
     Some((c, year))
 }
 
 impl ProjectionFeature {
-    fn year(&self, y: u16) -> Option<&[Option<f64>; 3]> {
+    fn year(&self, y: u16) -> Option<&[Option<f64>; 4]> {
         self.values.iter().find(|v| v.0 == y).map(|v| &v.1)
     }
 
@@ -220,11 +240,11 @@ impl ProjectionFeature {
         let k = match self.values.iter().position(|e| e.0 == y) {
             Some(k) => k,
             None => {
-                self.values.push((y, [None; 3]));
+                self.values.push((y, [None; 4]));
                 self.values.len() - 1
             }
         };
-        // `c` is a column of `projection_column`: 0 (PTN), 1 (PTC) or 2 (PTD).
+        // `c` is a column of `projection_column`: 0 (PTN), 1 (PTC), 2 (PTD) or 3 (PTA).
         if let Some(slot) = self.values.get_mut(k).and_then(|e| e.1.get_mut(c)) {
             *slot = v;
         }
@@ -535,7 +555,8 @@ pub fn years_of(source: &Source) -> Option<Vec<u16>> {
 
 /// Projected population on the mesh from the national land data (将来推計人口メッシュ, 2018
 /// and 2024 editions), GeoJSON or the Shapefile's DBF: `MESH_ID` (mesh code), `SHICODE`,
-/// and per year `PTN_<Y>` (total), `PTC_<Y>` (aged 65+), `PTD_<Y>` (aged 75+). Values stay
+/// and per year `PTN_<Y>` (total), `PTC_<Y>` (aged 65+), `PTD_<Y>` (aged 75+), `PTA_<Y>`
+/// (aged 0-14, when present). Values stay
 /// fractional. The cell is the one `MESH_ID` names; the geometry is not needed.
 fn read_projection(source: &Source, seen: &mut HashSet<Mesh>, year: Option<u16>) -> Result<PopulationRead> {
     let Projection {
@@ -568,8 +589,13 @@ fn read_projection(source: &Source, seen: &mut HashSet<Mesh>, year: Option<u16>)
             ))
         }
     };
+    let has_0_14 = features
+        .iter()
+        .any(|(_, f)| f.year(year).is_some_and(|v| v.get(3).copied().flatten().is_some()));
     let mut out = PopulationRead {
+        has_65plus: true,
         has_75plus: true,
+        has_0_14,
         layout: "projection",
         years: years.clone(),
         ..Default::default()
@@ -593,7 +619,10 @@ fn read_projection(source: &Source, seen: &mut HashSet<Mesh>, year: Option<u16>)
                     "aged 65+ {p65} or 75+ {p75} exceed the total {total} or the 65+"
                 ));
             }
-            new_cell(seen, location, mesh, total, p65, Some(p75))
+            let p014 = if has_0_14 { Some(value(3, "PTA")?) } else { None };
+            let mut cell = new_cell(seen, location, mesh, total, p65, Some(p75))?;
+            cell.population_0_14 = p014;
+            Ok(cell)
         })();
         match row {
             Ok(cell) => out.cells.push(cell),
@@ -603,11 +632,11 @@ fn read_projection(source: &Source, seen: &mut HashSet<Mesh>, year: Option<u16>)
     finish(source, out, rows, rejects)
 }
 
-/// A cell and its (total, aged 65+, aged 75+) in each year of a projection.
-pub type CellYears = (Mesh, Vec<[f64; 3]>);
+/// A cell and its (total, aged 65+, aged 75+, aged 0-14) in each year of a projection.
+pub type CellYears = (Mesh, Vec<[f64; 4]>);
 
 /// Every year of a projection file in one pass: the years, and per cell its (total, aged
-/// 65+, aged 75+) in each year (0 where a value is missing or unusable: the year's own read
+/// 65+, aged 75+, aged 0-14) in each year (0 where a value is missing or unusable: the year's own read
 /// reports such rows).
 pub fn read_projection_years(source: &Source) -> Result<(Vec<u16>, Vec<CellYears>)> {
     let Projection { years, features, .. } = parse_projection(source)?;
@@ -618,7 +647,7 @@ pub fn read_projection_years(source: &Source) -> Result<(Vec<u16>, Vec<CellYears
             let values = years
                 .iter()
                 .map(|&y| {
-                    let v = f.year(y).copied().unwrap_or([None; 3]);
+                    let v = f.year(y).copied().unwrap_or([None; 4]);
                     v.map(|x| x.filter(|x| x.is_finite() && *x >= 0.0).unwrap_or(0.0))
                 })
                 .collect();
@@ -628,146 +657,9 @@ pub fn read_projection_years(source: &Source) -> Result<(Vec<u16>, Vec<CellYears
     Ok((years, cells))
 }
 
-/// e-Stat census mesh files as downloaded (地域メッシュ統計, e.g. T001141 for 500 m): a code
-/// header and a Japanese label row, `KEY_CODE`, the secrecy columns `HTKSYORI` (0 normal,
-/// 1 holds merged cells, 2 suppressed into `HTKSAKI`), `HTKSAKI`, `GASSAN`, and value
-/// columns whose last three digits say what they count: 001 total, 019 aged 65+, 022 aged
-/// 75+. `*` marks a suppressed value, `-` zero.
-fn read_estat(
-    source: &Source,
-    table: CsvTable,
-    seen: &mut HashSet<Mesh>,
-    columns: Option<&EstatColumns>,
-) -> Result<PopulationRead> {
-    let value_column = |suffix: &str| {
-        table.headers.iter().position(|h| {
-            (h.len() == 10 && h.starts_with('t') && h.ends_with(suffix) && h[1..].bytes().all(|b| b.is_ascii_digit()))
-                || h == suffix
-        })
-    };
-    let (s_total, s_65, s_75) = match columns {
-        Some(c) => (c.total.as_str(), c.aged65.as_str(), c.aged75.as_deref()),
-        None => ("001", "019", Some("022")),
-    };
-    let missing = |what: &str, suffix: &str| {
-        Error::input(
-            &source.name,
-            Location::Line(1),
-            format!(
-                "e-Stat mesh file without the {what} column (a table column ending in {suffix}, such as T001141{suffix}, or named so; see --estat-columns)"
-            ),
-        )
-    };
-    let c_key = table.require("key_code", "KEY_CODE")?;
-    let c_secrecy = table.require("htksyori", "HTKSYORI")?;
-    let c_total = value_column(s_total).ok_or_else(|| missing("total population", s_total))?;
-    let c_65 = value_column(s_65).ok_or_else(|| missing("aged 65+", s_65))?;
-    let c_75 = match (s_75, columns) {
-        (Some(s), Some(_)) => Some(value_column(s).ok_or_else(|| missing("aged 75+", s))?),
-        (Some(s), None) => value_column(s),
-        (None, _) => None,
-    };
-    let mut out = PopulationRead {
-        has_75plus: c_75.is_some(),
-        layout: "e-Stat",
-        ..Default::default()
-    };
-    let mut rejects = Vec::new();
-    let mut labels = 0;
-    let mut extra_header = None;
-    let rows_read = table.for_each(&mut rejects, |location, record| {
-        let field = |i: usize| record.get(i).unwrap_or("").trim();
-        // The second header row holds the Japanese labels.
-        if location == Location::Line(2) && field(c_key).is_empty() {
-            labels += 1;
-            return;
-        }
-        // Another row of labels (no digit in the code or any count) right after them: a
-        // header row too many, which would otherwise shift nothing but be read as data.
-        let looks_like_labels = !field(c_key).bytes().any(|b| b.is_ascii_digit())
-            && [Some(c_total), Some(c_65), c_75]
-                .iter()
-                .flatten()
-                .all(|&c| !field(c).bytes().any(|b| b.is_ascii_digit()) && !matches!(field(c), "" | "*" | "-"));
-        if location == Location::Line(2 + labels as u64) && looks_like_labels {
-            extra_header = Some(location.clone());
-            return;
-        }
-        let row = (|| -> std::result::Result<Option<PopulationCell>, String> {
-            let mesh = Mesh::parse(field(c_key)).map_err(|e| e.to_string())?;
-            if field(c_secrecy) == "2" {
-                return Ok(None);
-            }
-            let value = |i: usize, name: &str| -> std::result::Result<f64, String> {
-                match field(i) {
-                    "-" | "" => Ok(0.0),
-                    "*" => Err(format!(
-                        "{name} is suppressed (*) in a cell that is not marked HTKSYORI 2"
-                    )),
-                    s => match s.parse::<f64>() {
-                        Ok(v) if v.is_finite() && v >= 0.0 => Ok(v),
-                        _ => Err(format!("{name} '{s}' is not a number")),
-                    },
-                }
-            };
-            let population = value(c_total, "total population")?;
-            let population_65plus = value(c_65, "aged 65+")?;
-            let population_75plus = c_75.map(|c| value(c, "aged 75+")).transpose()?;
-            new_cell(seen, &location, mesh, population, population_65plus, population_75plus).map(Some)
-        })();
-        match row {
-            Ok(Some(cell)) => out.cells.push(cell),
-            Ok(None) => out.suppressed += 1,
-            Err(reason) => out.rejects.push(Reject::new(&source.name, location.clone(), reason)),
-        }
-    });
-    if let Some(location) = extra_header {
-        return Err(Error::input(
-            &source.name,
-            location,
-            "a third header row: e-Stat mesh files have two (the codes, then the Japanese labels); remove the extra one",
-        ));
-    }
-    finish(source, out, rows_read - labels, rejects)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    /// An e-Stat 500 m file as downloaded: CP932, code and label header rows, secrecy.
-    #[test]
-    fn reads_estat_files_with_secrecy() {
-        let text = "KEY_CODE,HTKSYORI,HTKSAKI,GASSAN,T001141001,T001141002,T001141019,T001141022\r\n\
-                    ,,,,人口（総数）,人口（総数）　男,６５歳以上人口　総数,７５歳以上人口　総数\r\n\
-                    543800001,0,,,120,60,40,20\r\n\
-                    543800002,2,543800003,,*,*,*,*\r\n\
-                    543800003,1,,543800002,35,18,12,5\r\n\
-                    543800004,0,,,-,-,-,-\r\n\
-                    543800011,0,,,*,4,2,1\r\n";
-        let (bytes, _, unmappable) = encoding_rs::SHIFT_JIS.encode(text);
-        assert!(!unmappable);
-        let r = read_population(
-            &Source::new("tblT001141H5438.txt", bytes.into_owned()),
-            &mut HashSet::new(),
-            None,
-        )
-        .unwrap();
-        assert_eq!(r.layout, "e-Stat");
-        // Five data rows: three cells, one suppressed into 543800003, one rejected.
-        assert_eq!(
-            (r.rows_read, r.cells.len(), r.suppressed, r.rejects.len()),
-            (5, 3, 1, 1)
-        );
-        let total: f64 = r.cells.iter().map(|c| c.population).sum();
-        assert_eq!(total, 155.0); // 120 + 35 (which holds the suppressed cell's people) + 0
-        assert_eq!(r.cells[1].population_65plus, 12.0);
-        assert_eq!(r.cells[1].population_75plus, Some(5.0));
-        assert_eq!(r.rejects[0].location, Location::Line(7));
-        assert!(r.rejects[0]
-            .reason
-            .contains("suppressed (*) in a cell that is not marked"));
-    }
 
     #[test]
     fn reads_cells_of_every_level_and_rejects_bad_rows() {

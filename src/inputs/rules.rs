@@ -23,6 +23,9 @@ pub enum DemandColumn {
     Population65Plus,
     #[serde(rename = "population_75plus")]
     Population75Plus,
+    /// Children (aged 0-14): the guideline's home care of children and young people.
+    #[serde(rename = "population_0_14")]
+    Population0To14,
 }
 
 impl DemandColumn {
@@ -31,6 +34,7 @@ impl DemandColumn {
             DemandColumn::Population => "population",
             DemandColumn::Population65Plus => "population_65plus",
             DemandColumn::Population75Plus => "population_75plus",
+            DemandColumn::Population0To14 => "population_0_14",
         }
     }
 }

@@ -168,6 +168,7 @@ pub fn demand_words(study: &Study) -> &'static str {
         crate::inputs::rules::DemandColumn::Population => "people",
         crate::inputs::rules::DemandColumn::Population65Plus => "people aged 65+",
         crate::inputs::rules::DemandColumn::Population75Plus => "people aged 75+",
+        crate::inputs::rules::DemandColumn::Population0To14 => "children aged 0-14",
     }
 }
 
