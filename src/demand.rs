@@ -133,7 +133,7 @@ impl<'a> MunicipalityLocator<'a> {
 
 /// Distance from a point to a municipality's boundary, metres, in a local equirectangular
 /// projection around the point (exact enough at the 1 km scale it is used for).
-fn boundary_distance_m(m: &Municipality, lon: f64, lat: f64) -> f64 {
+pub(crate) fn boundary_distance_m(m: &Municipality, lon: f64, lat: f64) -> f64 {
     let ky = crate::reach::EARTH_RADIUS_M.to_radians();
     let kx = ky * lat.to_radians().cos();
     let project = |c: Coord<f64>| ((c.x - lon) * kx, (c.y - lat) * ky);

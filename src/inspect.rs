@@ -28,6 +28,12 @@ fn projection(s: &mut String, source: &Source) -> Result<()> {
 /// as, the columns or keys used, and what a run would reject (the first few, with reasons).
 pub fn inspect(source: &Source) -> Result<String> {
     let lower = source.name.to_ascii_lowercase();
+    if !lower.ends_with(".xlsx") {
+        let unzipped = source.unzipped()?;
+        if unzipped.name != source.name {
+            return inspect(&unzipped).map(|s| format!("zip archive {}, one table:\n{s}", source.name));
+        }
+    }
     if lower.ends_with(".xlsx") || lower.ends_with(".xls") {
         let list = crate::inputs::notifications::read_notifications(source)?;
         let mut s = format!(
@@ -185,6 +191,21 @@ pub fn inspect(source: &Source) -> Result<String> {
         let p65: f64 = r.cells.iter().map(|c| c.population_65plus).sum();
         let _ = writeln!(s, "population read: {total}; aged 65+: {p65}");
         report(&mut s, "population", r.rows_read, r.cells.len(), &r.rejects);
+    } else if crate::inputs::open_data::is_open_data(&text) {
+        let r = crate::inputs::institutions::read_institutions(source, &mut HashSet::new())?;
+        for n in &r.notes {
+            let _ = writeln!(s, "{n}");
+        }
+        let mut kinds = std::collections::BTreeMap::new();
+        for i in &r.institutions {
+            *kinds.entry(i.kind.as_str()).or_insert(0usize) += 1;
+        }
+        let _ = writeln!(
+            s,
+            "ID, name, municipality code (prefecture + city code), coordinates and 合計病床数 taken by column name; no home-visit information (join a notification list with --notifications)"
+        );
+        let _ = writeln!(s, "kinds: {kinds:?}");
+        report(&mut s, "institutions", r.rows_read, r.institutions.len(), &r.rejects);
     } else if has("kind") && has("lat") {
         let r = crate::inputs::institutions::read_institutions(source, &mut HashSet::new())?;
         report(&mut s, "institutions", r.rows_read, r.institutions.len(), &r.rejects);

@@ -303,3 +303,87 @@ fn inspect_names_the_columns() {
     );
     assert!(text.contains("population read: 159; aged 65+: 68"), "{text}");
 }
+
+/// The health ministry's open data, one file per kind as downloaded (the clinics zipped), on
+/// Nagano's real municipalities (fixtures/open_data, scripts/make_open_data_fixtures.py).
+/// By hand from the fixture's rows: hospitals 3 read, 2 kept (one at 0.0, 0.0); clinics 5
+/// read, 2 kept (one empty, two at one point given to 20201 and 20202); dental 2, 1 kept
+/// (lat 60); maternity 1 kept; pharmacies 2, 1 kept (0, 0). 7 institutions in all.
+#[test]
+fn health_ministry_open_data_as_downloaded() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("out");
+    let mut args = vec![
+        "coverage".to_string(),
+        "--quiet".into(),
+        "--municipalities".into(),
+        fixture("n03/nagano_n03_2021.json").to_str().unwrap().into(),
+        "--out".into(),
+        out.to_str().unwrap().into(),
+    ];
+    let mut files: Vec<PathBuf> = std::fs::read_dir(fixture("open_data"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    files.sort();
+    for f in &files {
+        args.push("--institutions".into());
+        args.push(f.to_str().unwrap().into());
+    }
+    let o = zaitaku(&args.iter().map(String::as_str).collect::<Vec<_>>());
+    assert!(o.status.success(), "{}", stderr(&o));
+    let summary = json(&out.join("summary.json"));
+    let counts: Vec<(String, u64, u64, u64)> = summary["inputs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f["role"] == "institutions")
+        .map(|f| {
+            let name = f["file"].as_str().unwrap();
+            let base = name.rsplit(['/', ':']).next().unwrap().to_string();
+            (
+                base,
+                f["read"].as_u64().unwrap(),
+                f["accepted"].as_u64().unwrap(),
+                f["rejected"].as_u64().unwrap(),
+            )
+        })
+        .collect();
+    let want = [
+        ("01-1_hospital_facility_info_20240601.csv", 3, 2, 1),
+        ("02-1_clinic_facility_info_20240601.csv", 5, 2, 3),
+        ("03-1_dental_facility_info_20240601.csv", 2, 1, 1),
+        ("04_maternity_home_20240601.csv", 1, 1, 0),
+        ("05_pharmacy_20240601.csv", 2, 1, 1),
+    ];
+    assert_eq!(
+        counts,
+        want.iter()
+            .map(|(n, r, a, x)| (n.to_string(), *r, *a, *x))
+            .collect::<Vec<_>>()
+    );
+    assert_eq!(summary["institutions"], 7);
+    let rejects = std::fs::read_to_string(out.join("rejects.csv")).unwrap();
+    assert_eq!(
+        rejects
+            .matches("placeholder location: lat 36.651299, lon 138.180956")
+            .count(),
+        2,
+        "{rejects}"
+    );
+    assert_eq!(rejects.matches("no location published").count(), 3, "{rejects}");
+    // The hospital declared in 上田市 (20203) whose point lies in 松本市 is listed.
+    let hospital = summary["inputs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["file"].as_str().unwrap().contains("hospital"))
+        .unwrap()
+        .clone();
+    let notes = hospital["notes"].to_string();
+    assert!(
+        notes.contains("2010000002 松本みどり病院: declared 20203 上田市, but its point"),
+        "{notes}"
+    );
+    assert!(notes.contains("lies in 20202 松本市"), "{notes}");
+}

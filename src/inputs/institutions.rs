@@ -32,10 +32,12 @@ pub enum Kind {
     CommunitySupportCenter,
     /// 介護老人保健施設
     GeriatricFacility,
+    /// 助産所: read from the health ministry's open data and counted; no built-in role.
+    MaternityHome,
 }
 
 impl Kind {
-    pub const ALL: [Kind; 8] = [
+    pub const ALL: [Kind; 9] = [
         Kind::Hospital,
         Kind::Clinic,
         Kind::DentalClinic,
@@ -44,6 +46,7 @@ impl Kind {
         Kind::CareManager,
         Kind::CommunitySupportCenter,
         Kind::GeriatricFacility,
+        Kind::MaternityHome,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -56,6 +59,7 @@ impl Kind {
             Kind::CareManager => "care_manager",
             Kind::CommunitySupportCenter => "community_support_center",
             Kind::GeriatricFacility => "geriatric_facility",
+            Kind::MaternityHome => "maternity_home",
         }
     }
 
@@ -69,6 +73,7 @@ impl Kind {
             Kind::CareManager => "居宅介護支援事業所",
             Kind::CommunitySupportCenter => "地域包括支援センター",
             Kind::GeriatricFacility => "介護老人保健施設",
+            Kind::MaternityHome => "助産所",
         }
     }
 
@@ -240,6 +245,10 @@ pub struct Institution {
 #[derive(Debug, Default)]
 pub struct InstitutionsRead {
     pub institutions: Vec<Institution>,
+    /// Open data: notes for the file's report (kind, placeholders, counts).
+    pub notes: Vec<String>,
+    /// Open data: per institution, the municipality code its row declares.
+    pub declared_municipality: Vec<(String, String)>,
     pub rows_read: usize,
     pub rejects: Vec<Reject>,
     pub encoding: Option<TextEncoding>,
@@ -252,6 +261,8 @@ pub fn read_institutions(source: &Source, seen: &mut HashSet<String>) -> Result<
     let (text, encoding) = decode_text(source)?;
     let mut read = if text.trim_start().starts_with('{') {
         read_geojson(source, &text, seen)?
+    } else if crate::inputs::open_data::is_open_data(&text) {
+        crate::inputs::open_data::read_open_data(source, &text, seen)?
     } else {
         read_csv(source, &text, seen)?
     };
@@ -382,7 +393,7 @@ fn read_geojson(source: &Source, text: &str, seen: &mut HashSet<String>) -> Resu
     Ok(out)
 }
 
-fn accept(
+pub(crate) fn accept(
     row: std::result::Result<Institution, String>,
     file: &str,
     location: Location,

@@ -15,6 +15,7 @@ pub mod mesh;
 pub mod municipalities;
 pub mod notifications;
 pub mod od_matrix;
+pub mod open_data;
 pub mod population;
 pub mod regions;
 pub mod results;
@@ -246,6 +247,7 @@ pub fn load_raw(sources: &InputSources, progress: Progress) -> Result<Study> {
         None => Vec::new(),
     };
 
+    check_declared_municipalities(&tables.institutions, &tables.declared, &municipalities, &mut files);
     let demand = if sources.population.is_empty() {
         demand::area_grid(&municipalities)
     } else {
@@ -290,6 +292,69 @@ pub fn load_raw(sources: &InputSources, progress: Progress) -> Result<Study> {
     })
 }
 
+/// Compares the municipality each open-data row declares with the polygon its point falls
+/// in: a point more than 1 km outside its declared municipality is listed in its file's
+/// notes (the institution is kept where its point is). Institutions whose declared
+/// municipality is not among the study's are counted apart.
+fn check_declared_municipalities(
+    institutions: &[Institution],
+    declared: &[(String, String, String)],
+    municipalities: &[Municipality],
+    files: &mut [FileReport],
+) {
+    if declared.is_empty() {
+        return;
+    }
+    let locator = demand::MunicipalityLocator::new(municipalities);
+    let by_id: std::collections::HashMap<&str, &Institution> =
+        institutions.iter().map(|i| (i.id.as_str(), i)).collect();
+    let mut per_file: std::collections::BTreeMap<&str, (Vec<String>, usize)> = Default::default();
+    for (id, code, file) in declared {
+        let Some(inst) = by_id.get(id.as_str()) else { continue };
+        let entry = per_file.entry(file.as_str()).or_default();
+        let Ok(k) = municipalities.binary_search_by(|m| m.code.as_str().cmp(code)) else {
+            entry.1 += 1;
+            continue;
+        };
+        let holder = locator.holding_or_near(inst.lon, inst.lat);
+        if holder == Some(k) {
+            continue;
+        }
+        let Some(m) = municipalities.get(k) else { continue };
+        let d = demand::boundary_distance_m(m, inst.lon, inst.lat);
+        if d > 1000.0 {
+            let found = holder
+                .and_then(|h| municipalities.get(h))
+                .map_or("no municipality".to_string(), |h| format!("{} {}", h.code, h.name));
+            entry.0.push(format!(
+                "{id} {}: declared {code} {}, but its point (lat {}, lon {}) lies in {found}, {:.1} km outside",
+                inst.name,
+                m.name,
+                inst.lat,
+                inst.lon,
+                d / 1000.0
+            ));
+        }
+    }
+    for (file, (far, outside)) in per_file {
+        let Some(report) = files.iter_mut().find(|f| f.role == "institutions" && f.file == file) else {
+            continue;
+        };
+        if !far.is_empty() {
+            report.notes.push(format!(
+                "{} institutions lie more than 1 km outside the municipality their row declares",
+                far.len()
+            ));
+            report.notes.extend(far);
+        }
+        if outside > 0 {
+            report.notes.push(format!(
+                "{outside} institutions declare a municipality that is not among the study's"
+            ));
+        }
+    }
+}
+
 /// Applies the scenario of `sources` (rule edits, then edits in order) to a study read from
 /// them, and records it for `scenario.lock.json`.
 pub fn apply_scenario(study: &mut Study, sources: &InputSources) -> Result<()> {
@@ -328,6 +393,8 @@ struct Tables {
     institutions: Vec<Institution>,
     population: Vec<PopulationInput>,
     secrecy: estat::SecrecyReport,
+    /// Institutions whose row declares a municipality code: (id, code, file).
+    declared: Vec<(String, String, String)>,
     files: Vec<FileReport>,
     rejects: Vec<Reject>,
 }
@@ -337,21 +404,23 @@ fn read_tables(sources: &InputSources) -> Result<Tables> {
         institutions: Vec::new(),
         population: Vec::new(),
         secrecy: estat::SecrecyReport::default(),
+        declared: Vec::new(),
         files: Vec::new(),
         rejects: Vec::new(),
     };
     let mut seen_ids = HashSet::new();
     for src in &sources.institutions {
+        let src = &*src.unzipped()?;
         let r = read_institutions(src, &mut seen_ids)?;
         let accepted = r.institutions.len();
-        out.files.push(FileReport::table(
-            src,
-            "institutions",
-            r.rows_read,
-            accepted,
-            &r.rejects,
-            r.encoding,
-        ));
+        let mut report = FileReport::table(src, "institutions", r.rows_read, accepted, &r.rejects, r.encoding);
+        report.notes = r.notes;
+        out.files.push(report);
+        out.declared.extend(
+            r.declared_municipality
+                .into_iter()
+                .map(|(id, code)| (id, code, src.name.clone())),
+        );
         out.institutions.extend(r.institutions);
         out.rejects.extend(r.rejects);
     }
@@ -379,6 +448,7 @@ fn read_tables(sources: &InputSources) -> Result<Tables> {
     let mut links = Vec::new();
     let mut tallies = Vec::new();
     for src in &sources.population {
+        let src = &*src.unzipped()?;
         let r = population::read_population_with(src, &mut seen, sources.year, sources.estat_columns.as_ref())?;
         let mut report = FileReport::table(src, "population", r.rows_read, r.cells.len(), &r.rejects, None);
         report.notes.push(format!("{} layout", r.layout));

@@ -75,6 +75,52 @@ impl Source {
     }
 }
 
+impl Source {
+    /// A zip archive as downloaded (e-Stat's and the health ministry's files come zipped)
+    /// stands for the one table it holds: its single `.csv` or `.txt` member, named
+    /// `archive.zip:member`. Other bytes are returned as they are. An archive without such a
+    /// member, or with several, is an input error naming them.
+    pub fn unzipped(&self) -> Result<Cow<'_, Source>> {
+        if !self.bytes.starts_with(b"PK\x03\x04") {
+            return Ok(Cow::Borrowed(self));
+        }
+        let bad = |problem: String| Error::input(&self.name, Location::File, problem);
+        let mut archive = zip::ZipArchive::new(std::io::Cursor::new(&self.bytes[..]))
+            .map_err(|e| bad(format!("not a readable zip archive: {e}")))?;
+        let names: Vec<String> = archive
+            .file_names()
+            .map(|n| n.map(|n| n.into_owned()))
+            .collect::<std::result::Result<_, _>>()
+            .map_err(|e| bad(format!("cannot list the zip archive: {e}")))?;
+        let tables: Vec<&String> = names
+            .iter()
+            .filter(|n| {
+                let l = n.to_ascii_lowercase();
+                (l.ends_with(".csv") || l.ends_with(".txt")) && !l.starts_with("__macosx/")
+            })
+            .collect();
+        let [member] = tables.as_slice() else {
+            return Err(bad(format!(
+                "a zip archive must hold one .csv or .txt table; this one holds {}",
+                if names.is_empty() {
+                    "nothing".to_string()
+                } else {
+                    names.join(", ")
+                }
+            )));
+        };
+        let mut file = archive
+            .by_name(member)
+            .map_err(|e| bad(format!("cannot read {member} in the archive: {e}")))?;
+        let mut bytes = Vec::with_capacity(usize::try_from(file.size()).unwrap_or(0));
+        std::io::Read::read_to_end(&mut file, &mut bytes).map_err(|e| bad(format!("cannot unpack {member}: {e}")))?;
+        Ok(Cow::Owned(Source {
+            name: format!("{}:{member}", self.name),
+            bytes,
+        }))
+    }
+}
+
 /// Reading a file takes at most about this many times its size in memory: the bytes, the
 /// decoded text, the parsed rows or geometries and the work on them (measured on the
 /// national inputs: municipalities 3.8 times, projected population 4.3 times).
