@@ -262,18 +262,25 @@ struct Browser {
 }
 
 fn chromium() -> PathBuf {
+    find_chromium().unwrap_or_else(|| {
+        panic!("report.html is tested in headless Chromium: install it (Debian: apt-get install chromium) or set ZAITAKU_CHROMIUM")
+    })
+}
+
+/// Chromium's path: `ZAITAKU_CHROMIUM`, else the first of the usual names on PATH.
+fn find_chromium() -> Option<PathBuf> {
     if let Ok(p) = std::env::var("ZAITAKU_CHROMIUM") {
-        return PathBuf::from(p);
+        return Some(PathBuf::from(p));
     }
     for name in ["chromium", "chromium-browser", "google-chrome"] {
         for dir in std::env::var("PATH").unwrap_or_default().split(':') {
             let p = Path::new(dir).join(name);
             if p.exists() {
-                return p;
+                return Some(p);
             }
         }
     }
-    panic!("report.html is tested in headless Chromium: install it (Debian: apt-get install chromium) or set ZAITAKU_CHROMIUM");
+    None
 }
 
 impl Browser {
@@ -407,6 +414,14 @@ impl Drop for Browser {
 
 #[test]
 fn report_page_works_offline_in_headless_chromium() {
+    // Chromium is optional on a developer's machine; CI (`CI` set, as `.ci/run` runs) requires it.
+    if find_chromium().is_none() && std::env::var_os("CI").is_none() {
+        eprintln!(
+            "skipped: report.html's browser test needs headless Chromium, which is not installed \
+             (Debian: apt-get install chromium, or set ZAITAKU_CHROMIUM); CI runs it"
+        );
+        return;
+    }
     let out = demo();
     let page = out.join("report.html").canonicalize().unwrap();
     let url = format!("file://{}", page.display());

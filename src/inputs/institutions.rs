@@ -249,6 +249,8 @@ pub struct InstitutionsRead {
     pub notes: Vec<String>,
     /// Open data: per institution, the municipality code its row declares.
     pub declared_municipality: Vec<(String, String)>,
+    /// Open data: per institution, its address (所在地).
+    pub addresses: Vec<(String, String)>,
     pub rows_read: usize,
     pub rejects: Vec<Reject>,
     pub encoding: Option<TextEncoding>,

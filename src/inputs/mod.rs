@@ -13,6 +13,7 @@ pub mod estat;
 pub mod institutions;
 pub mod mesh;
 pub mod municipalities;
+pub mod name_match;
 pub mod notifications;
 pub mod od_matrix;
 pub mod open_data;
@@ -395,6 +396,8 @@ struct Tables {
     secrecy: estat::SecrecyReport,
     /// Institutions whose row declares a municipality code: (id, code, file).
     declared: Vec<(String, String, String)>,
+    /// Open-data institutions' addresses by id, for joining notification lists by name.
+    addresses: std::collections::HashMap<String, String>,
     files: Vec<FileReport>,
     rejects: Vec<Reject>,
 }
@@ -405,6 +408,7 @@ fn read_tables(sources: &InputSources) -> Result<Tables> {
         population: Vec::new(),
         secrecy: estat::SecrecyReport::default(),
         declared: Vec::new(),
+        addresses: Default::default(),
         files: Vec::new(),
         rejects: Vec::new(),
     };
@@ -426,7 +430,7 @@ fn read_tables(sources: &InputSources) -> Result<Tables> {
     }
     for src in &sources.notifications {
         let list = notifications::read_notifications(src)?;
-        let (mut rejects, joined) = notifications::join(&list, &mut out.institutions, &src.name);
+        let (mut rejects, joined, by) = notifications::join(&list, &mut out.institutions, &src.name, &out.addresses);
         rejects.sort_by(|a, b| a.location.cmp(&b.location));
         let mut report = FileReport::table(
             src,
@@ -441,6 +445,12 @@ fn read_tables(sources: &InputSources) -> Result<Tables> {
              {} other notifications not used",
             joined[0][0], joined[0][1], joined[0][2], joined[1][0], joined[1][1], joined[1][2], list.other
         ));
+        if by[1] + by[2] > 0 || !out.addresses.is_empty() {
+            report.notes.push(format!(
+                "matched by institution number {}, by name {} and by address {} (open-data facilities carry no institution number)",
+                by[0], by[1], by[2]
+            ));
+        }
         out.files.push(report);
         out.rejects.extend(rejects);
     }

@@ -9,7 +9,8 @@
 //! are other notifications and are not used.
 
 use crate::error::{Error, Location, Reject, Result};
-use crate::inputs::institutions::{Flag, Institution};
+use crate::inputs::institutions::{Flag, Institution, Kind};
+use crate::inputs::name_match::{match_facility, Candidate, Match};
 use crate::inputs::source::Source;
 use calamine::{Data, Reader};
 
@@ -25,6 +26,8 @@ pub struct Designation {
     pub support_type: u8,
     /// Sheet and row, for messages.
     pub location: Location,
+    /// The institution's address (a column whose header holds 所在地), empty when absent.
+    pub address: String,
 }
 
 /// What a list gave.
@@ -94,6 +97,7 @@ pub fn read_notifications(source: &Source) -> Result<NotificationList> {
             continue;
         };
         let c_name = col("医療機関名称");
+        let c_address = cells.iter().position(|c| c.contains("所在地"));
         for (k, row) in rows.iter().enumerate().skip(h + 1) {
             let line = first_row + k as u64;
             let get = |c: usize| row.get(c).map(|d| d.to_string().trim().to_string()).unwrap_or_default();
@@ -121,6 +125,7 @@ pub fn read_notifications(source: &Source) -> Result<NotificationList> {
                 hospital,
                 support_type,
                 location,
+                address: c_address.map(get).unwrap_or_default(),
             });
         }
     }
@@ -141,11 +146,21 @@ pub fn read_notifications(source: &Source) -> Result<NotificationList> {
 /// keeps the type (the stronger when listed twice). Returns the rows matching no
 /// institution or several, as rejects of `file` (with the list's own rejects), and the
 /// designations joined: `[clinics, hospitals][type - 1]`.
-pub fn join(list: &NotificationList, institutions: &mut [Institution], file: &str) -> (Vec<Reject>, [[usize; 3]; 2]) {
+pub fn join(
+    list: &NotificationList,
+    institutions: &mut [Institution],
+    file: &str,
+    addresses: &std::collections::HashMap<String, String>,
+) -> (Vec<Reject>, [[usize; 3]; 2], [usize; 3]) {
     let mut rejects = list.rejects.clone();
     let mut joined = [[0usize; 3]; 2];
+    let mut by = [0usize; 3];
+    // Open-data facilities (they have an address): matched by name and address instead.
+    let open: Vec<usize> = (0..institutions.len())
+        .filter(|&k| institutions.get(k).is_some_and(|i| addresses.contains_key(&i.id)))
+        .collect();
     for d in &list.designations {
-        let hits: Vec<usize> = institutions
+        let mut hits: Vec<usize> = institutions
             .iter()
             .enumerate()
             .filter(|(_, i)| {
@@ -157,6 +172,79 @@ pub fn join(list: &NotificationList, institutions: &mut [Institution], file: &st
             })
             .map(|(k, _)| k)
             .collect();
+        if hits.is_empty() && !open.is_empty() {
+            let kind = if d.hospital { Kind::Hospital } else { Kind::Clinic };
+            let pool: Vec<usize> = open
+                .iter()
+                .copied()
+                .filter(|&k| institutions.get(k).is_some_and(|i| i.kind == kind))
+                .collect();
+            let candidates: Vec<Candidate> = pool
+                .iter()
+                .filter_map(|&k| {
+                    let i = institutions.get(k)?;
+                    Some(Candidate {
+                        id: &i.id,
+                        name: &i.name,
+                        address: addresses.get(&i.id).map_or("", String::as_str),
+                    })
+                })
+                .collect();
+            let describe = |k: usize| {
+                candidates
+                    .get(k)
+                    .map(|c| format!("{} {} ({})", c.id, c.name, c.address))
+                    .unwrap_or_default()
+            };
+            match match_facility(&d.name, &d.address, &candidates) {
+                Match::Found { index, by: how } => {
+                    if let Some(&k) = pool.get(index) {
+                        hits.push(k);
+                        if let Some(n) = by.get_mut(if how == "name" { 1 } else { 2 }) {
+                            *n += 1;
+                        }
+                    }
+                }
+                Match::Ambiguous { indices, reason } => {
+                    rejects.push(Reject::new(
+                        file,
+                        d.location.clone(),
+                        format!(
+                            "{} ({}, {}): ambiguous by name and address, {reason}: {}",
+                            d.number,
+                            d.name,
+                            d.address,
+                            indices.into_iter().map(describe).collect::<Vec<_>>().join("; ")
+                        ),
+                    ));
+                    continue;
+                }
+                Match::NotFound { best, reason } => {
+                    let best: Vec<String> = best
+                        .into_iter()
+                        .map(|(k, s)| format!("{} (similarity {s:.2})", describe(k)))
+                        .collect();
+                    rejects.push(Reject::new(
+                        file,
+                        d.location.clone(),
+                        format!(
+                            "{} ({}, {}): no institution number matches and {reason}; closest: {}",
+                            d.number,
+                            d.name,
+                            d.address,
+                            if best.is_empty() {
+                                "none".to_string()
+                            } else {
+                                best.join("; ")
+                            }
+                        ),
+                    ));
+                    continue;
+                }
+            }
+        } else if hits.len() == 1 {
+            by[0] += 1;
+        }
         match hits.as_slice() {
             [k] => {
                 let Some(inst) = institutions.get_mut(*k) else { continue };
@@ -194,7 +282,7 @@ pub fn join(list: &NotificationList, institutions: &mut [Institution], file: &st
             )),
         }
     }
-    (rejects, joined)
+    (rejects, joined, by)
 }
 
 #[cfg(test)]
@@ -223,11 +311,12 @@ mod tests {
                 hospital: false,
                 support_type: 2,
                 location: Location::Line(5),
+                address: String::new(),
             }],
             rows_read: 1,
             ..Default::default()
         };
-        let (rejects, joined) = join(&list, &mut institutions, "list.xlsx");
+        let (rejects, joined, _) = join(&list, &mut institutions, "list.xlsx", &Default::default());
         assert!(rejects.is_empty());
         assert_eq!(joined, [[0, 1, 0], [0, 0, 0]]);
         assert_eq!(institutions[0].support_type, Some(2));

@@ -85,6 +85,7 @@ struct Parsed {
     municipality: Option<String>,
     /// The coordinates as written, for grouping shared points.
     point: (String, String),
+    address: String,
 }
 
 /// Reads one open-data facility file.
@@ -167,6 +168,7 @@ pub fn read_open_data(source: &Source, text: &str, seen: &mut HashSet<String>) -
                 },
                 municipality,
                 point: (lat_text.to_string(), lon_text.to_string()),
+                address: c_address.map(field).unwrap_or("").to_string(),
             })
         })();
         match row {
@@ -205,6 +207,9 @@ pub fn read_open_data(source: &Source, text: &str, seen: &mut HashSet<String>) -
         let before = out.institutions.len();
         accept(Ok(p.institution), &name, p.location, seen, &mut out);
         if out.institutions.len() > before {
+            if !p.address.is_empty() {
+                out.addresses.push((id.clone(), p.address.clone()));
+            }
             if let Some(code) = p.municipality {
                 out.declared_municipality.push((id, code));
             }
