@@ -1,8 +1,13 @@
 //! Synthetic study data built on real places, for the embedded demo and the national
 //! benchmark.
 //!
-//!   cargo run --release --example synth -- demo --data DIR --out fixtures/demo
+//!   cargo run --release --example synth -- demo --data DIR --n03 DIR/japan/n03_2021/N03-21_20_210101.json --out fixtures/demo
 //!   cargo run --release --example synth -- national --data DIR --out bench-data
+//!   cargo run --release --example synth -- national --data DIR --n03 DIR/japan/n03_2021/N03-21_210101_national_s0001.json --out bench-real
+//!
+//! With `--n03 FILE` the municipal polygons are the real ones of that national land data file
+//! (国土数値情報 行政区域, N03; copied as the municipalities file), and population and
+//! institutions are generated on them; without it, on synthetic Voronoi boundaries.
 //!
 //! DIR holds `japan/municipality_points.csv` (real municipality points) and
 //! `japan/prefectures.geojson` (real prefecture outlines). From them it builds:
@@ -130,10 +135,11 @@ fn main() {
     let mode = args.get(1).cloned().unwrap_or_default();
     let data = PathBuf::from(arg("--data").expect("--data DIR"));
     let out = PathBuf::from(arg("--out").expect("--out DIR"));
+    let n03 = arg("--n03").map(PathBuf::from);
     std::fs::create_dir_all(&out).expect("create --out");
     match mode.as_str() {
-        "demo" => build(&data, &out, Some("20"), 20_241_124, "nagano_"),
-        "national" => build(&data, &out, None, 20_241_125, ""),
+        "demo" => build(&data, &out, Some("20"), 20_241_124, "nagano_", n03.as_deref()),
+        "national" => build(&data, &out, None, 20_241_125, "", n03.as_deref()),
         _ => panic!("usage: synth demo|national --data DIR --out DIR"),
     }
 }
@@ -247,9 +253,75 @@ fn hexagon(lon: f64, lat: f64, r_km: f64, k: f64) -> Polygon<f64> {
     Polygon::new(LineString::new(ring), vec![])
 }
 
-fn build(data: &Path, out: &Path, only: Option<&str>, seed: u64, prefix: &str) {
+/// Municipalities of a real N03 file: every feature's polygons grouped by `N03_007`, with
+/// the places of the municipality points where a code matches (the density's centres), else
+/// the largest polygon's interior point. Unassigned land (null code) is left out.
+fn n03_munis(path: &Path, places: Vec<Place>) -> Vec<Muni> {
+    use geo::Area;
+    let text = std::fs::read_to_string(path).expect("N03 file");
+    let fc: geojson::FeatureCollection = text.parse().expect("N03 GeoJSON");
+    let mut parts: BTreeMap<String, (String, String, Vec<Polygon<f64>>)> = BTreeMap::new();
+    for f in fc.features {
+        let Some(code) = f.property("N03_007").and_then(|v| v.as_str()).map(str::to_string) else {
+            continue;
+        };
+        let prop = |k: &str| f.property(k).and_then(|v| v.as_str()).unwrap_or("").to_string();
+        let name = format!("{}{}", prop("N03_004"), prop("N03_005"));
+        let prefecture = prop("N03_001");
+        let geom: geo::Geometry<f64> = f.geometry.clone().unwrap().try_into().unwrap();
+        let polys = match geom {
+            geo::Geometry::Polygon(p) => vec![p],
+            geo::Geometry::MultiPolygon(m) => m.0,
+            _ => continue,
+        };
+        let e = parts.entry(code).or_insert((prefecture, name, Vec::new()));
+        e.2.extend(polys);
+    }
+    let mut by_code: BTreeMap<String, Place> = places.into_iter().map(|p| (p.code.clone(), p)).collect();
+    parts
+        .into_iter()
+        .map(|(code, (prefecture, name, polys))| {
+            let place = by_code.remove(&code).unwrap_or_else(|| {
+                let largest = polys
+                    .iter()
+                    .max_by(|a, b| a.unsigned_area().total_cmp(&b.unsigned_area()))
+                    .unwrap();
+                let c = largest.interior_point().unwrap();
+                let (weight, scale_km) = if name.ends_with('市') || name.ends_with('区') {
+                    (3.0, 4.0)
+                } else if name.ends_with('町') {
+                    (1.0, 3.0)
+                } else {
+                    (0.4, 2.5)
+                };
+                Place {
+                    pref_code: code[..2].to_string(),
+                    prefecture,
+                    name,
+                    code: code.clone(),
+                    lon: c.x(),
+                    lat: c.y(),
+                    weight,
+                    scale_km,
+                }
+            });
+            Muni {
+                place,
+                parts: polys,
+                islets: Vec::new(),
+            }
+        })
+        .collect()
+}
+
+fn build(data: &Path, out: &Path, only: Option<&str>, seed: u64, prefix: &str, n03: Option<&Path>) {
     let mut rng = Rng(seed);
     let places = read_places(data, only, &mut rng);
+    if let Some(n03) = n03 {
+        let munis = n03_munis(n03, places);
+        std::fs::copy(n03, out.join(format!("{prefix}municipalities.geojson"))).expect("copy the N03 file");
+        return generate(&munis, out, only.is_none(), &mut rng, prefix);
+    }
     let outlines = outlines(data);
     let national = only.is_none();
     let mut by_pref: BTreeMap<String, Vec<Place>> = BTreeMap::new();
@@ -340,18 +412,23 @@ fn build(data: &Path, out: &Path, only: Option<&str>, seed: u64, prefix: &str) {
     munis.retain(|m| !m.parts.is_empty());
     munis.sort_by(|a, b| a.place.code.cmp(&b.place.code));
     write_municipalities(&munis, &out.join(format!("{prefix}municipalities.geojson")));
+    generate(&munis, out, national, &mut rng, prefix);
+}
+
+/// Population and institutions on the municipalities.
+fn generate(munis: &[Muni], out: &Path, national: bool, rng: &mut Rng, prefix: &str) {
     let cells = if national {
-        population(&munis, &mut rng, JAPAN_POPULATION, 0.3, 0.15)
+        population(munis, rng, JAPAN_POPULATION, 0.3, 0.15)
     } else {
-        population(&munis, &mut rng, NAGANO_POPULATION, 0.12, -1.0)
+        population(munis, rng, NAGANO_POPULATION, 0.12, -1.0)
     };
     write_population(&cells, &out.join(format!("{prefix}population.csv")));
     let total: f64 = cells.iter().map(|c| c.pop).sum();
     institutions(
-        &munis,
+        munis,
         &cells,
         total,
-        &mut rng,
+        rng,
         &out.join(format!("{prefix}institutions.csv")),
     );
     eprintln!(

@@ -1,11 +1,12 @@
-//! The demo data compiled into the binary: Nagano prefecture (code 20) with synthetic
-//! municipal polygons, population and institutions. See `fixtures/demo/ATTRIBUTION.md`.
+//! The demo data compiled into the binary: Nagano prefecture (code 20), its real municipal
+//! boundaries (national land data N03, 2021) with synthetic population and institutions
+//! generated on them. See `fixtures/demo/ATTRIBUTION.md`.
 
 use crate::inputs::municipalities::MunicipalityKeys;
 use crate::inputs::{InputSources, Source};
 
-/// Municipal polygons: Voronoi cells of the 77 real municipality points, clipped to the
-/// prefecture outline (synthetic boundaries, real names and codes).
+/// Municipal polygons: Nagano's 77 municipalities of 2021, real (国土数値情報 行政区域, N03-21,
+/// simplified).
 pub const MUNICIPALITIES: &[u8] = include_bytes!("../fixtures/demo/nagano_municipalities.geojson");
 /// Synthetic 1 km mesh population.
 pub const POPULATION: &[u8] = include_bytes!("../fixtures/demo/nagano_population.csv");

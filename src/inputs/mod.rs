@@ -144,6 +144,38 @@ pub struct Study {
     pub od: Option<(String, od_matrix::OdMatrix)>,
     /// What e-Stat secrecy sharing did (all zero without e-Stat files).
     pub secrecy: estat::SecrecyReport,
+    /// The sources' credits that maps and pages carry (see [`credits`]).
+    pub credits: Vec<String>,
+}
+
+/// The credits the public sources ask for, from what was read: the national land data's
+/// boundaries (N03 keys), the health ministry's open data, e-Stat's census mesh, the national
+/// land data's projections; and a word that the demo's population and institutions are
+/// synthetic.
+pub fn credits(sources: &InputSources, files: &[FileReport]) -> Vec<String> {
+    let mut out = Vec::new();
+    let k = &sources.keys;
+    if k.code == "N03_007" {
+        out.push("出典：「国土数値情報（行政区域データ）」（国土交通省）を加工して作成".to_string());
+    }
+    let note = |role: &str, start: &str| {
+        files
+            .iter()
+            .any(|f| f.role == role && f.notes.iter().any(|n| n.starts_with(start)))
+    };
+    if note("population", "e-Stat layout") {
+        out.push("出典：政府統計の総合窓口（e-Stat）国勢調査 地域メッシュ統計を加工して作成".to_string());
+    }
+    if note("population", "projection layout") {
+        out.push("出典：「国土数値情報（将来推計人口メッシュ）」（国土交通省）を加工して作成".to_string());
+    }
+    if note("institutions", "医療情報ネット open data") {
+        out.push("出典：厚生労働省「医療情報ネット」オープンデータを加工して作成".to_string());
+    }
+    if sources.municipalities.name.starts_with("demo/") {
+        out.push("Demo: population and institutions are synthetic".to_string());
+    }
+    out
 }
 
 /// Reads every input of a study. File-level problems stop here, before anything is written;
@@ -277,6 +309,7 @@ pub fn load_raw(sources: &InputSources, progress: Progress) -> Result<Study> {
         rejects.extend(placement_rejects);
         demand
     };
+    let credits = credits(sources, &files);
     Ok(Study {
         municipalities,
         demand,
@@ -290,6 +323,7 @@ pub fn load_raw(sources: &InputSources, progress: Progress) -> Result<Study> {
         network,
         od: None,
         secrecy: tables.secrecy,
+        credits,
     })
 }
 

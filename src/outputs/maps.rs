@@ -416,6 +416,16 @@ pub fn function_svg(study: &Study, cov: &Coverage, layers: &MapLayers, f: usize)
             escape(role)
         );
     }
+    // The sources' credits, wrapped to the legend's width, above the version line.
+    let lines: Vec<String> = study.credits.iter().flat_map(|c| wrap(c, 27)).collect();
+    for (k, line) in lines.iter().enumerate() {
+        let _ = write!(
+            s,
+            "<text x=\"{lx}\" y=\"{}\" font-size=\"12\" fill=\"#666\">{}</text>",
+            fy + fh - 20.0 - 16.0 * (lines.len() - k) as f64,
+            escape(line)
+        );
+    }
     let _ = write!(
         s,
         "<text x=\"{lx}\" y=\"{}\" font-size=\"13\" fill=\"#666\">zaitaku {} · equirectangular</text></svg>",
@@ -435,6 +445,24 @@ fn usvg_options() -> usvg::Options<'static> {
 }
 
 /// The SVG with its text as outlines, and the PNG, of one map drawn as `svg`.
+/// Splits text into lines of at most `width` display columns (a wide character counts two).
+fn wrap(text: &str, width: usize) -> Vec<String> {
+    let mut lines = vec![String::new()];
+    let mut w = 0;
+    for c in text.chars() {
+        let cw = if c.is_ascii() { 1 } else { 2 };
+        if w + cw > width * 2 && !lines.last().is_some_and(String::is_empty) {
+            lines.push(String::new());
+            w = 0;
+        }
+        if let Some(l) = lines.last_mut() {
+            l.push(c);
+        }
+        w += cw;
+    }
+    lines
+}
+
 pub fn render(svg: &str, opt: &usvg::Options) -> Result<(String, Vec<u8>)> {
     let tree = usvg::Tree::from_str(svg, opt).map_err(|e| Error::Internal(format!("drawing a map: {e}")))?;
     let outlined = tree.to_string(&usvg::WriteOptions {

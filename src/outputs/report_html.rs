@@ -508,6 +508,11 @@ pub fn report_html(r: &ReportInputs) -> String {
     s.push_str(
         "</tbody></table><p>Rejected rows are listed with their reasons in <code>rejects.csv</code>.</p></section>",
     );
+    if !r.study.credits.is_empty() {
+        s.push_str("<p class=\"credits\">");
+        s.push_str(&r.study.credits.iter().map(|c| esc(c)).collect::<Vec<_>>().join("<br>"));
+        s.push_str("</p>");
+    }
     s.push_str(
         "<footer>Map drawing: Leaflet 1.9.4 (BSD 2-Clause, © 2010-2023 Volodymyr Agafonkin, © 2010-2011 CloudMade), inlined. \
          No tiles, fonts or scripts are fetched.</footer></main>",
