@@ -12,7 +12,10 @@
 # DATA_DIR holds japan/municipality_points.csv and japan/prefectures.geojson (the project's
 # shared real data). The synthetic national study (about 1,900 municipalities with boundary
 # detail, 200,000+ populated 1 km cells, 300,000+ institutions) is generated into
-# bench-data/ on first use. Each repeat runs --threads 1 and --threads 2 back to back, so
+# bench-data/ on first use. With BOUNDARIES=real the municipalities are the real national
+# boundaries of 2021 (DATA_DIR/japan/n03_2021/N03-21_210101_national_s0001.json, 1,909
+# units, simplified) with synthetic population and institutions generated on them, in
+# bench-real/. Each repeat runs --threads 1 and --threads 2 back to back, so
 # the ratio between them is measured under the same machine load; the script prints wall
 # time, peak memory and the per-stage split from timings.json for every run.
 set -euo pipefail
@@ -22,17 +25,23 @@ repeats=${2:-3}
 command=${3:-coverage}
 
 cargo build --release --quiet --bin zaitaku --example synth
-if [ ! -f bench-data/municipalities.geojson ]; then
-  ./target/release/examples/synth national --data "$data" --out bench-data
+bench=bench-data
+n03=()
+if [ "${BOUNDARIES:-synthetic}" = real ]; then
+  bench=bench-real
+  n03=(--n03 "$data/japan/n03_2021/N03-21_210101_national_s0001.json")
 fi
-if [ "$command" != coverage ] && [ "$command" != access ] && [ ! -f bench-data/regions.csv ]; then
-  python3 scripts/make_national_regions.py bench-data/municipalities.geojson bench-data/regions.csv
+if [ ! -f $bench/municipalities.geojson ]; then
+  ./target/release/examples/synth national --data "$data" "${n03[@]}" --out $bench
+fi
+if [ "$command" != coverage ] && [ "$command" != access ] && [ ! -f $bench/regions.csv ]; then
+  python3 scripts/make_national_regions.py $bench/municipalities.geojson $bench/regions.csv
 fi
 extra=()
 if [ "$command" = catchments ] || [ "$command" = report ]; then
-  extra=(--regions bench-data/regions.csv)
+  extra=(--regions $bench/regions.csv)
 fi
-ls -l bench-data
+ls -l $bench
 out=$(mktemp -d)
 trap 'rm -rf "$out"' EXIT
 
@@ -40,9 +49,9 @@ printf '%-4s %-7s %8s %9s %7s %7s %7s %7s\n' rep threads wall_s peak_MB read_s r
 for rep in $(seq 1 "$repeats"); do
   for threads in 1 2; do
     /usr/bin/time -f '%e %M' -o "$out/time" ./target/release/zaitaku "$command" --quiet --threads "$threads" \
-      --municipalities bench-data/municipalities.geojson \
-      --population bench-data/population.csv \
-      --institutions bench-data/institutions.csv \
+      --municipalities $bench/municipalities.geojson \
+      --population $bench/population.csv \
+      --institutions $bench/institutions.csv \
       "${extra[@]}" --out "$out/run" > "$out/stdout"
     read -r wall rss < "$out/time"
     if [ "$command" = report ]; then
