@@ -387,3 +387,67 @@ fn health_ministry_open_data_as_downloaded() {
     );
     assert!(notes.contains("lies in 20202 松本市"), "{notes}");
 }
+
+/// A bureau's notification list joined to the open data, which carries no institution number
+/// (fixtures/notifications/open_data_list.xlsx): by hand, みどり内科クリニック matches
+/// 「医療法人社団 みどり会 みどり内科クリニック」 once the corporate prefix is dropped, 上田ふれあい
+/// 診療所 and 長野中央総合病院 match by name; 上田ふれあい医院 (a near miss at another address) and
+/// 県庁座標内科医院 (its facility was rejected as a placeholder) match none and are listed with
+/// their closest candidates. So clinics 1/0/1, hospitals 0/0/1, three by name.
+#[test]
+fn notification_list_joined_to_open_data_by_name() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("out");
+    let mut args = vec![
+        "coverage".to_string(),
+        "--quiet".into(),
+        "--municipalities".into(),
+        fixture("n03/nagano_n03_2021.json").to_str().unwrap().into(),
+        "--notifications".into(),
+        fixture("notifications/open_data_list.xlsx").to_str().unwrap().into(),
+        "--out".into(),
+        out.to_str().unwrap().into(),
+    ];
+    let mut files: Vec<PathBuf> = std::fs::read_dir(fixture("open_data"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    files.sort();
+    for f in &files {
+        args.push("--institutions".into());
+        args.push(f.to_str().unwrap().into());
+    }
+    let o = zaitaku(&args.iter().map(String::as_str).collect::<Vec<_>>());
+    assert!(o.status.success(), "{}", stderr(&o));
+    let summary = json(&out.join("summary.json"));
+    let list = summary["inputs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["role"] == "notifications")
+        .unwrap()
+        .clone();
+    assert_eq!(
+        (
+            list["read"].as_u64(),
+            list["accepted"].as_u64(),
+            list["rejected"].as_u64()
+        ),
+        (Some(5), Some(3), Some(2))
+    );
+    let notes = list["notes"].to_string();
+    assert!(
+        notes.contains("clinics (支援診) 1/2/3 = 1/0/1, hospitals (支援病) 1/2/3 = 0/0/1"),
+        "{notes}"
+    );
+    assert!(
+        notes.contains("by institution number 0, by name 3 and by address 0"),
+        "{notes}"
+    );
+    let rejects = std::fs::read_to_string(out.join("rejects.csv")).unwrap();
+    assert!(
+        rejects.contains("0100003 (上田ふれあい医院, 長野県上田市天神四丁目9番): no institution number matches and no facility of this name or address in 上田市; closest: 2020000005 上田ふれあい診療所"),
+        "{rejects}"
+    );
+    assert!(rejects.contains("0100005 (県庁座標内科医院"), "{rejects}");
+}

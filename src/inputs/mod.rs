@@ -459,6 +459,7 @@ fn read_tables(sources: &InputSources) -> Result<Tables> {
                 .into_iter()
                 .map(|(id, code)| (id, code, src.name.clone())),
         );
+        out.addresses.extend(r.addresses);
         out.institutions.extend(r.institutions);
         out.rejects.extend(r.rejects);
     }

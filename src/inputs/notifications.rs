@@ -26,7 +26,7 @@ pub struct Designation {
     pub support_type: u8,
     /// Sheet and row, for messages.
     pub location: Location,
-    /// The institution's address (a column whose header holds 所在地), empty when absent.
+    /// The institution's address (医療機関所在地（住所）), empty when absent.
     pub address: String,
 }
 
@@ -97,7 +97,11 @@ pub fn read_notifications(source: &Source) -> Result<NotificationList> {
             continue;
         };
         let c_name = col("医療機関名称");
-        let c_address = cells.iter().position(|c| c.contains("所在地"));
+        // The address: 医療機関所在地（住所） in the bureaus' lists (not the postal code column).
+        let c_address = cells
+            .iter()
+            .position(|c| c.contains("住所"))
+            .or_else(|| cells.iter().position(|c| c.contains("所在地") && !c.contains("郵便")));
         for (k, row) in rows.iter().enumerate().skip(h + 1) {
             let line = first_row + k as u64;
             let get = |c: usize| row.get(c).map(|d| d.to_string().trim().to_string()).unwrap_or_default();
