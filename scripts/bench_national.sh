@@ -15,7 +15,9 @@
 # bench-data/ on first use. With BOUNDARIES=real the municipalities are the real national
 # boundaries of 2021 (DATA_DIR/japan/n03_2021/N03-21_210101_national_s0001.json, 1,909
 # units, simplified) with synthetic population and institutions generated on them, in
-# bench-real/. Each repeat runs --threads 1 and --threads 2 back to back, so
+# bench-real/. With POPULATION=estat the population is read from e-Stat census files
+# (2020, 1 km, 150 files with secrecy groups; scripts/make_national_estat.py) made from the
+# same cells. Each repeat runs --threads 1 and --threads 2 back to back, so
 # the ratio between them is measured under the same machine load; the script prints wall
 # time, peak memory and the per-stage split from timings.json for every run.
 set -euo pipefail
@@ -37,6 +39,14 @@ fi
 if [ "$command" != coverage ] && [ "$command" != access ] && [ ! -f $bench/regions.csv ]; then
   python3 scripts/make_national_regions.py $bench/municipalities.geojson $bench/regions.csv
 fi
+population=("--population" "$bench/population.csv")
+if [ "${POPULATION:-simple}" = estat ]; then
+  if [ ! -d $bench/estat ]; then
+    python3 scripts/make_national_estat.py $bench/population.csv $bench/estat
+  fi
+  population=()
+  for f in $bench/estat/*.txt; do population+=(--population "$f"); done
+fi
 extra=()
 if [ "$command" = catchments ] || [ "$command" = report ]; then
   extra=(--regions $bench/regions.csv)
@@ -50,7 +60,7 @@ for rep in $(seq 1 "$repeats"); do
   for threads in 1 2; do
     /usr/bin/time -f '%e %M' -o "$out/time" ./target/release/zaitaku "$command" --quiet --threads "$threads" \
       --municipalities $bench/municipalities.geojson \
-      --population $bench/population.csv \
+      "${population[@]}" \
       --institutions $bench/institutions.csv \
       "${extra[@]}" --out "$out/run" > "$out/stdout"
     read -r wall rss < "$out/time"
