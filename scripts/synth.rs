@@ -144,6 +144,18 @@ fn main() {
     }
 }
 
+/// A municipality's relative size and the decay distance of its density (km), by its kind:
+/// city or ward, town, village.
+fn size_of(name: &str) -> (f64, f64) {
+    if name.ends_with('市') || name.ends_with('区') {
+        (3.0, 4.0)
+    } else if name.ends_with('町') {
+        (1.0, 3.0)
+    } else {
+        (0.4, 2.5)
+    }
+}
+
 fn read_places(data: &Path, only: Option<&str>, rng: &mut Rng) -> Vec<Place> {
     let text = std::fs::read_to_string(data.join("japan/municipality_points.csv")).expect("municipality points");
     let mut places = Vec::new();
@@ -155,13 +167,7 @@ fn read_places(data: &Path, only: Option<&str>, rng: &mut Rng) -> Vec<Place> {
             continue;
         }
         let (lat, lon): (f64, f64) = (f[3].parse().unwrap(), f[4].parse().unwrap());
-        let (weight, scale_km) = if name.ends_with('市') || name.ends_with('区') {
-            (3.0, 4.0)
-        } else if name.ends_with('町') {
-            (1.0, 3.0)
-        } else {
-            (0.4, 2.5)
-        };
+        let (weight, scale_km) = size_of(&name);
         let n = seq.entry(pref.clone()).or_insert(0);
         let designated = only
             .is_none()
@@ -287,13 +293,7 @@ fn n03_munis(path: &Path, places: Vec<Place>) -> Vec<Muni> {
                     .max_by(|a, b| a.unsigned_area().total_cmp(&b.unsigned_area()))
                     .unwrap();
                 let c = largest.interior_point().unwrap();
-                let (weight, scale_km) = if name.ends_with('市') || name.ends_with('区') {
-                    (3.0, 4.0)
-                } else if name.ends_with('町') {
-                    (1.0, 3.0)
-                } else {
-                    (0.4, 2.5)
-                };
+                let (weight, scale_km) = size_of(&name);
                 Place {
                     pref_code: code[..2].to_string(),
                     prefecture,

@@ -155,14 +155,8 @@ pub fn inspect(source: &Source) -> Result<String> {
             );
         }
         if r.layout == "e-Stat" {
-            for (present, what) in [
-                (r.has_65plus, "aged 65+"),
-                (r.has_75plus, "aged 75+"),
-                (r.has_0_14, "aged 0-14"),
-            ] {
-                if !present {
-                    let _ = writeln!(s, "  {what:<17} no column is labelled so: not available from this file");
-                }
+            for what in r.missing_measures() {
+                let _ = writeln!(s, "  {what:<17} no column is labelled so: not available from this file");
             }
         } else {
             let _ = writeln!(

@@ -304,13 +304,8 @@ fn inspect_names_the_columns() {
     assert!(text.contains("population read: 159; aged 65+: 68"), "{text}");
 }
 
-/// The health ministry's open data, one file per kind as downloaded (the clinics zipped), on
-/// Nagano's real municipalities (fixtures/open_data, scripts/make_open_data_fixtures.py).
-/// By hand from the fixture's rows: hospitals 3 read, 2 kept (one at 0.0, 0.0); clinics 5
-/// read, 2 kept (one empty, two at one point given to 20201 and 20202); dental 2, 1 kept
-/// (lat 60); maternity 1 kept; pharmacies 2, 1 kept (0, 0). 7 institutions in all.
-#[test]
-fn health_ministry_open_data_as_downloaded() {
+/// Coverage on Nagano's real municipalities with every open-data fixture file (and `extra`).
+fn open_data_coverage(extra: &[&str]) -> (tempfile::TempDir, PathBuf) {
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("out");
     let mut args = vec![
@@ -330,8 +325,20 @@ fn health_ministry_open_data_as_downloaded() {
         args.push("--institutions".into());
         args.push(f.to_str().unwrap().into());
     }
+    args.extend(extra.iter().map(|s| s.to_string()));
     let o = zaitaku(&args.iter().map(String::as_str).collect::<Vec<_>>());
     assert!(o.status.success(), "{}", stderr(&o));
+    (dir, out)
+}
+
+/// The health ministry's open data, one file per kind as downloaded (the clinics zipped), on
+/// Nagano's real municipalities (fixtures/open_data, scripts/make_open_data_fixtures.py).
+/// By hand from the fixture's rows: hospitals 3 read, 2 kept (one at 0.0, 0.0); clinics 5
+/// read, 2 kept (one empty, two at one point given to 20201 and 20202); dental 2, 1 kept
+/// (lat 60); maternity 1 kept; pharmacies 2, 1 kept (0, 0). 7 institutions in all.
+#[test]
+fn health_ministry_open_data_as_downloaded() {
+    let (_d, out) = open_data_coverage(&[]);
     let summary = json(&out.join("summary.json"));
     let counts: Vec<(String, u64, u64, u64)> = summary["inputs"]
         .as_array()
@@ -396,29 +403,8 @@ fn health_ministry_open_data_as_downloaded() {
 /// their closest candidates. So clinics 1/0/1, hospitals 0/0/1, three by name.
 #[test]
 fn notification_list_joined_to_open_data_by_name() {
-    let dir = tempfile::tempdir().unwrap();
-    let out = dir.path().join("out");
-    let mut args = vec![
-        "coverage".to_string(),
-        "--quiet".into(),
-        "--municipalities".into(),
-        fixture("n03/nagano_n03_2021.json").to_str().unwrap().into(),
-        "--notifications".into(),
-        fixture("notifications/open_data_list.xlsx").to_str().unwrap().into(),
-        "--out".into(),
-        out.to_str().unwrap().into(),
-    ];
-    let mut files: Vec<PathBuf> = std::fs::read_dir(fixture("open_data"))
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .collect();
-    files.sort();
-    for f in &files {
-        args.push("--institutions".into());
-        args.push(f.to_str().unwrap().into());
-    }
-    let o = zaitaku(&args.iter().map(String::as_str).collect::<Vec<_>>());
-    assert!(o.status.success(), "{}", stderr(&o));
+    let list = fixture("notifications/open_data_list.xlsx");
+    let (_d, out) = open_data_coverage(&["--notifications", list.to_str().unwrap()]);
     let summary = json(&out.join("summary.json"));
     let list = summary["inputs"]
         .as_array()
@@ -450,4 +436,48 @@ fn notification_list_joined_to_open_data_by_name() {
         "{rejects}"
     );
     assert!(rejects.contains("0100005 (県庁座標内科医院"), "{rejects}");
+}
+
+/// The people account with rejected rows: the 2015 fixture plus a row with a bad HTKSYORI
+/// (total 7, aged 65+ 3: read and rejected) and a cell outside every municipality of the grid
+/// (543870711: centre at lat 36.644, 4.9 km north of the grid's edge at 36.6; total 11, aged
+/// 65+ 4: read, placed nowhere, rejected). By hand: total read 159 + 7 + 11 = 177, placed 159, rejected 18; aged 65+ read
+/// 68 + 3 + 4 = 75, placed 68, rejected 7.
+#[test]
+fn people_read_equal_placed_plus_rejected() {
+    let dir = tempfile::tempdir().unwrap();
+    let text = encoding_rs::SHIFT_JIS
+        .decode(&std::fs::read(fixture("estat/tblT000847H5438.txt")).unwrap())
+        .0
+        .into_owned();
+    let row = |key: &str, secrecy: &str, total: u32, aged: u32| {
+        let mut v = vec![key.to_string(), secrecy.to_string(), String::new(), String::new()];
+        v.extend((1..=41).map(|i| match i {
+            1 => total.to_string(),
+            16 => aged.to_string(),
+            _ => "-".to_string(),
+        }));
+        v.join(",") + "\r\n"
+    };
+    let text = text + &row("543830641", "9", 7, 3) + &row("543870711", "0", 11, 4);
+    let path = dir.path().join("tblT000847H5438.txt");
+    std::fs::write(&path, encoding_rs::SHIFT_JIS.encode(&text).0).unwrap();
+    let (_d, out, o) = coverage(&[path.to_str().unwrap()], "grid/rules.toml", &[]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let summary = json(&out.join("summary.json"));
+    let pop = population_file(&summary);
+    let p = &pop["people"];
+    let triple = |k: &str| {
+        (
+            p[k]["read"].as_f64().unwrap(),
+            p[k]["placed"].as_f64().unwrap(),
+            p[k]["rejected"].as_f64().unwrap(),
+        )
+    };
+    assert_eq!(triple("population"), (177.0, 159.0, 18.0));
+    assert_eq!(triple("population_65plus"), (75.0, 68.0, 7.0));
+    assert_eq!(
+        (pop["read"].as_u64(), pop["accepted"].as_u64(), pop["rejected"].as_u64()),
+        (Some(10), Some(8), Some(2))
+    );
 }

@@ -506,18 +506,10 @@ fn read_tables(sources: &InputSources) -> Result<Tables> {
         for c in &r.columns {
             report.notes.push(c.describe());
         }
-        if r.layout == "e-Stat" {
-            for (present, what) in [
-                (r.has_65plus, "aged 65+"),
-                (r.has_75plus, "aged 75+"),
-                (r.has_0_14, "aged 0-14"),
-            ] {
-                if !present {
-                    report.notes.push(format!(
-                        "{what}: no column is labelled so; not available from this file"
-                    ));
-                }
-            }
+        for what in r.missing_measures() {
+            report.notes.push(format!(
+                "{what}: no column is labelled so; not available from this file"
+            ));
         }
         if r.suppressed > 0 {
             report.notes.push(format!(

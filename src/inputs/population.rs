@@ -54,6 +54,25 @@ pub struct PopulationRead {
     pub years: Vec<u16>,
 }
 
+impl PopulationRead {
+    /// The measures an e-Stat file has no column for (aged 65+, 75+, 0-14); none for the
+    /// other layouts, whose columns are named.
+    pub fn missing_measures(&self) -> Vec<&'static str> {
+        if self.layout != "e-Stat" {
+            return Vec::new();
+        }
+        [
+            (self.has_65plus, "aged 65+"),
+            (self.has_75plus, "aged 75+"),
+            (self.has_0_14, "aged 0-14"),
+        ]
+        .into_iter()
+        .filter(|(present, _)| !present)
+        .map(|(_, what)| what)
+        .collect()
+    }
+}
+
 /// Reads one population file. `seen` holds the codes of files read before. `year` picks
 /// the year of a projection file (国土数値情報 将来推計人口メッシュ, GeoJSON); the other layouts
 /// hold one year and refuse it.
