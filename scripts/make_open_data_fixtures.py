@@ -8,7 +8,8 @@ data fields quoted except the two coordinates. Columns are those documented for 
 the beds are abridged to a few, which readers skip by name. The facilities are invented, on
 real municipalities of Nagano (fixtures/n03/nagano_n03_2021.json), with the published faults:
 coordinates 0.0/0.0 and empty, a point outside Japan, one point shared by facilities of two
-municipalities (a placeholder), and a point far outside its declared municipality.
+municipalities (a placeholder) within a file and another across two files, and a point far
+outside its declared municipality.
 """
 
 import io
@@ -106,10 +107,12 @@ def main():
     dental = [
         facility("2030000001", "ながの歯科医院", "ナガノシカイイン", "3", "20", "201", "長野県長野市鶴賀1番", round(nagano[0] - 0.002, 6), nagano[1]),
         facility("2030000002", "北の果て歯科", "キタノハテシカ", "3", "20", "202", "長野県松本市中央2番", "60.0", "138.0"),
+        # The pharmacy's point, declared in another municipality: a placeholder across files.
+        facility("2030000003", "共有座標歯科", "キョウユウザヒョウシカ", "3", "20", "203", "長野県上田市中央3番", round(matsumoto[0] + 0.001, 6), matsumoto[1]),
     ]
     write(f"03-1_dental_facility_info_{DATE}.csv", HEAD, dental)
     write(f"04_maternity_home_{DATE}.csv", HEAD, [
-        facility("2040000001", "まつもと助産院", "マツモトジョサンイン", "4", "20", "202", "長野県松本市渚1番", *matsumoto),
+        facility("2040000001", "まつもと助産院", "マツモトジョサンイン", "4", "20", "202", "長野県松本市渚1番", round(matsumoto[0] - 0.003, 6), matsumoto[1]),
     ])
     pharmacies = [
         ["2050000001", "松本あおぞら薬局", "マツモトアオゾラヤッキョク", "20", "202", "長野県松本市深志1番", round(matsumoto[0] + 0.001, 6), matsumoto[1], "", ""],

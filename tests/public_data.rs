@@ -334,8 +334,10 @@ fn open_data_coverage(extra: &[&str]) -> (tempfile::TempDir, PathBuf) {
 /// The health ministry's open data, one file per kind as downloaded (the clinics zipped), on
 /// Nagano's real municipalities (fixtures/open_data, scripts/make_open_data_fixtures.py).
 /// By hand from the fixture's rows: hospitals 3 read, 2 kept (one at 0.0, 0.0); clinics 5
-/// read, 2 kept (one empty, two at one point given to 20201 and 20202); dental 2, 1 kept
-/// (lat 60); maternity 1 kept; pharmacies 2, 1 kept (0, 0). 7 institutions in all.
+/// read, 2 kept (one empty, two at one point given to 20201 and 20202); dental 3, 1 kept
+/// (lat 60, and one at the pharmacy's point declared in 20203 while the pharmacy is in
+/// 20202: both rejected as a placeholder across files); maternity 1 kept; pharmacies 2,
+/// none kept (0, 0, and the shared point). 6 institutions in all.
 #[test]
 fn health_ministry_open_data_as_downloaded() {
     let (_d, out) = open_data_coverage(&[]);
@@ -359,9 +361,9 @@ fn health_ministry_open_data_as_downloaded() {
     let want = [
         ("01-1_hospital_facility_info_20240601.csv", 3, 2, 1),
         ("02-1_clinic_facility_info_20240601.csv", 5, 2, 3),
-        ("03-1_dental_facility_info_20240601.csv", 2, 1, 1),
+        ("03-1_dental_facility_info_20240601.csv", 3, 1, 2),
         ("04_maternity_home_20240601.csv", 1, 1, 0),
-        ("05_pharmacy_20240601.csv", 2, 1, 1),
+        ("05_pharmacy_20240601.csv", 2, 0, 2),
     ];
     assert_eq!(
         counts,
@@ -369,7 +371,7 @@ fn health_ministry_open_data_as_downloaded() {
             .map(|(n, r, a, x)| (n.to_string(), *r, *a, *x))
             .collect::<Vec<_>>()
     );
-    assert_eq!(summary["institutions"], 7);
+    assert_eq!(summary["institutions"], 6);
     let rejects = std::fs::read_to_string(out.join("rejects.csv")).unwrap();
     assert_eq!(
         rejects
@@ -378,6 +380,7 @@ fn health_ministry_open_data_as_downloaded() {
         2,
         "{rejects}"
     );
+    assert_eq!(rejects.matches("municipalities (across files)").count(), 2, "{rejects}");
     assert_eq!(rejects.matches("no location published").count(), 3, "{rejects}");
     // The hospital declared in 上田市 (20203) whose point lies in 松本市 is listed.
     let hospital = summary["inputs"]

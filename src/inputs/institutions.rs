@@ -247,8 +247,8 @@ pub struct InstitutionsRead {
     pub institutions: Vec<Institution>,
     /// Open data: notes for the file's report (kind, placeholders, counts).
     pub notes: Vec<String>,
-    /// Open data: per institution, the municipality code its row declares.
-    pub declared_municipality: Vec<(String, String)>,
+    /// Open data: per institution, the municipality code its row declares, and the row.
+    pub declared_municipality: Vec<(String, String, Location)>,
     /// Open data: per institution, its address (所在地).
     pub addresses: Vec<(String, String)>,
     pub rows_read: usize,

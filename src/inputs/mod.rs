@@ -333,7 +333,7 @@ pub fn load_raw(sources: &InputSources, progress: Progress) -> Result<Study> {
 /// municipality is not among the study's are counted apart.
 fn check_declared_municipalities(
     institutions: &[Institution],
-    declared: &[(String, String, String)],
+    declared: &[Declared],
     municipalities: &[Municipality],
     files: &mut [FileReport],
 ) {
@@ -344,7 +344,7 @@ fn check_declared_municipalities(
     let by_id: std::collections::HashMap<&str, &Institution> =
         institutions.iter().map(|i| (i.id.as_str(), i)).collect();
     let mut per_file: std::collections::BTreeMap<&str, (Vec<String>, usize)> = Default::default();
-    for (id, code, file) in declared {
+    for Declared { id, code, file, .. } in declared {
         let Some(inst) = by_id.get(id.as_str()) else { continue };
         let entry = per_file.entry(file.as_str()).or_default();
         let Ok(k) = municipalities.binary_search_by(|m| m.code.as_str().cmp(code)) else {
@@ -423,13 +423,75 @@ pub fn apply_scenario(study: &mut Study, sources: &InputSources) -> Result<()> {
     Ok(())
 }
 
+/// An open-data institution's declared municipality, and where its row is.
+struct Declared {
+    id: String,
+    code: String,
+    file: String,
+    /// Index of its file's report in `Tables::files`.
+    report: usize,
+    location: Location,
+}
+
+/// Placeholders across files: one point given to open-data facilities of several
+/// municipalities in different files (each file's own are rejected by its reader). Those
+/// institutions are rejected with the reason and leave their files' accepted counts.
+fn reject_shared_placeholders(out: &mut Tables) {
+    let by_id: std::collections::HashMap<&str, (u64, u64)> = out
+        .institutions
+        .iter()
+        .map(|i| (i.id.as_str(), (i.lat.to_bits(), i.lon.to_bits())))
+        .collect();
+    let mut groups: std::collections::BTreeMap<(u64, u64), Vec<usize>> = Default::default();
+    for (k, d) in out.declared.iter().enumerate() {
+        if let Some(p) = by_id.get(d.id.as_str()) {
+            groups.entry(*p).or_default().push(k);
+        }
+    }
+    let mut drop: HashSet<String> = HashSet::new();
+    for members in groups.values() {
+        let codes: std::collections::BTreeSet<&str> = members
+            .iter()
+            .filter_map(|&k| out.declared.get(k).map(|d| d.code.as_str()))
+            .collect();
+        if codes.len() < 2 {
+            continue;
+        }
+        for &k in members {
+            let Some(d) = out.declared.get(k) else { continue };
+            let Some(i) = out.institutions.iter().find(|i| i.id == d.id) else {
+                continue;
+            };
+            out.rejects.push(Reject::new(
+                &d.file,
+                d.location.clone(),
+                format!(
+                    "placeholder location: lat {}, lon {} is given to facilities of {} municipalities (across files)",
+                    i.lat,
+                    i.lon,
+                    codes.len()
+                ),
+            ));
+            if let Some(f) = out.files.get_mut(d.report) {
+                f.accepted -= 1;
+                f.rejected += 1;
+            }
+            drop.insert(d.id.clone());
+        }
+    }
+    if !drop.is_empty() {
+        out.institutions.retain(|i| !drop.contains(&i.id));
+        out.declared.retain(|d| !drop.contains(&d.id));
+    }
+}
+
 /// What the institution and population tables gave.
 struct Tables {
     institutions: Vec<Institution>,
     population: Vec<PopulationInput>,
     secrecy: estat::SecrecyReport,
-    /// Institutions whose row declares a municipality code: (id, code, file).
-    declared: Vec<(String, String, String)>,
+    /// Institutions whose row declares a municipality code.
+    declared: Vec<Declared>,
     /// Open-data institutions' addresses by id, for joining notification lists by name.
     addresses: std::collections::HashMap<String, String>,
     files: Vec<FileReport>,
@@ -454,15 +516,23 @@ fn read_tables(sources: &InputSources) -> Result<Tables> {
         let mut report = FileReport::table(src, "institutions", r.rows_read, accepted, &r.rejects, r.encoding);
         report.notes = r.notes;
         out.files.push(report);
+        let file = out.files.len() - 1;
         out.declared.extend(
             r.declared_municipality
                 .into_iter()
-                .map(|(id, code)| (id, code, src.name.clone())),
+                .map(|(id, code, location)| Declared {
+                    id,
+                    code,
+                    file: src.name.clone(),
+                    report: file,
+                    location,
+                }),
         );
         out.addresses.extend(r.addresses);
         out.institutions.extend(r.institutions);
         out.rejects.extend(r.rejects);
     }
+    reject_shared_placeholders(&mut out);
     for src in &sources.notifications {
         let list = notifications::read_notifications(src)?;
         let (mut rejects, joined, by) = notifications::join(&list, &mut out.institutions, &src.name, &out.addresses);

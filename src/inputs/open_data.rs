@@ -205,13 +205,14 @@ pub fn read_open_data(source: &Source, text: &str, seen: &mut HashSet<String>) -
         }
         let id = p.institution.id.clone();
         let before = out.institutions.len();
+        let location = p.location.clone();
         accept(Ok(p.institution), &name, p.location, seen, &mut out);
         if out.institutions.len() > before {
             if !p.address.is_empty() {
                 out.addresses.push((id.clone(), p.address.clone()));
             }
             if let Some(code) = p.municipality {
-                out.declared_municipality.push((id, code));
+                out.declared_municipality.push((id, code, location));
             }
         }
     }
