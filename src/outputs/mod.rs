@@ -92,11 +92,11 @@ pub fn clean_up_on_interrupt() -> Result<()> {
                 if let Some(signal) = signals.forever().next() {
                     let mut stages = live_paths();
                     for path in stages.drain(..) {
-                        let _ = if path.is_dir() {
-                            fs::remove_dir_all(path)
+                        if path.is_dir() {
+                            remove_stage(&path);
                         } else {
-                            fs::remove_file(path)
-                        };
+                            let _ = fs::remove_file(path);
+                        }
                     }
                     let _ = signal_hook::low_level::emulate_default_handler(signal);
                     std::process::exit(128 + signal);
@@ -105,6 +105,27 @@ pub fn clean_up_on_interrupt() -> Result<()> {
             .map_err(|e| Error::io(context(), e))?;
     }
     Ok(())
+}
+
+/// Removes a staging folder while other threads of the run may still be writing into it:
+/// renamed first (still marked as a stage, so a later run would sweep it), so that no new
+/// file can appear in it (they are created by the old path), then removed, a few times over
+/// if a file created just before the rename made the removal fail.
+fn remove_stage(path: &Path) {
+    let mut name = path.file_name().unwrap_or_default().to_os_string();
+    name.push("-interrupted");
+    let trash = path.with_file_name(name);
+    let target = if fs::rename(path, &trash).is_ok() {
+        trash
+    } else {
+        path.to_path_buf()
+    };
+    for _ in 0..20 {
+        if fs::remove_dir_all(&target).is_ok() || !target.exists() {
+            return;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(5));
+    }
 }
 
 impl OutDir {
