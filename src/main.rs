@@ -14,15 +14,19 @@ use zaitaku::{run, Error};
 #[command(
     name = "zaitaku",
     version,
+    disable_help_flag = true,
     about = "Where home medical care reaches: per-function coverage for Japanese health planning"
 )]
 struct Cli {
     /// Worker threads (default: all cores).
-    #[arg(long, global = true)]
+    #[arg(long, global = true, help_heading = "Run")]
     threads: Option<usize>,
     /// No progress bars.
-    #[arg(long, short, global = true)]
+    #[arg(long, short, global = true, help_heading = "Run")]
     quiet: bool,
+    /// Print help.
+    #[arg(long, short, global = true, action = clap::ArgAction::Help, help_heading = "Run")]
+    help: Option<bool>,
     #[command(subcommand)]
     command: Command,
 }
@@ -33,7 +37,7 @@ enum Command {
     #[command(after_help = "Example:\n  zaitaku demo --out zaitaku-demo")]
     Demo {
         /// Output folder.
-        #[arg(long, default_value = "zaitaku-demo")]
+        #[arg(long, default_value = "zaitaku-demo", help_heading = "Outputs")]
         out: PathBuf,
     },
     /// Per-function coverage: which demand has every required role within reach.
@@ -45,10 +49,10 @@ enum Command {
         inputs: InputArgs,
         /// Every year of projected population files (`all`) or a list (`2025,2040`): reach
         /// measured once, trend.csv and per-year shares in coverage.geojson.
-        #[arg(long, conflicts_with = "year")]
+        #[arg(long, conflicts_with = "year", help_heading = "Analysis")]
         years: Option<String>,
         /// Output folder (created if missing).
-        #[arg(long)]
+        #[arg(long, help_heading = "Outputs")]
         out: PathBuf,
     },
     /// Accessibility per role: 2SFCA and E2SFCA, capacity-aware.
@@ -61,7 +65,7 @@ enum Command {
         #[command(flatten)]
         decay: DecayArgs,
         /// Output folder (created if missing).
-        #[arg(long)]
+        #[arg(long, help_heading = "Outputs")]
         out: PathBuf,
     },
     /// Catchment areas: check the regions of --regions and propose contiguous catchments in
@@ -75,10 +79,10 @@ enum Command {
         #[command(flatten)]
         floors: CatchmentArgs,
         /// Check a regions file that names unknown municipalities or leaves some out, as it is.
-        #[arg(long)]
+        #[arg(long, help_heading = "Inputs")]
         allow_partial: bool,
         /// Output folder (created if missing).
-        #[arg(long)]
+        #[arg(long, help_heading = "Outputs")]
         out: PathBuf,
     },
     /// Results to look at: coverage and catchments with a GeoPackage of every layer and its
@@ -92,10 +96,10 @@ enum Command {
         #[command(flatten)]
         floors: CatchmentArgs,
         /// Check a regions file that names unknown municipalities or leaves some out, as it is.
-        #[arg(long)]
+        #[arg(long, help_heading = "Inputs")]
         allow_partial: bool,
         /// Output folder (created if missing).
-        #[arg(long)]
+        #[arg(long, help_heading = "Outputs")]
         out: PathBuf,
     },
     /// Two results side by side: scenario files or folders written by `zaitaku coverage`.
@@ -108,10 +112,10 @@ enum Command {
         /// The alternative: a scenario file or a result folder.
         alt: PathBuf,
         /// Share line to report municipalities crossing (0-1).
-        #[arg(long, default_value_t = 0.9)]
+        #[arg(long, default_value_t = 0.9, help_heading = "Analysis")]
         min_share: f64,
         /// Output folder (created if missing).
-        #[arg(long)]
+        #[arg(long, help_heading = "Outputs")]
         out: PathBuf,
     },
     /// Where to add providers of a role so that a function covers the most demand (maximal
@@ -123,20 +127,20 @@ enum Command {
         #[command(flatten)]
         inputs: InputArgs,
         /// The function to cover.
-        #[arg(long)]
+        #[arg(long, help_heading = "Analysis")]
         function: String,
         /// The role to add (default: the required role that keeps the most demand uncovered).
-        #[arg(long)]
+        #[arg(long, help_heading = "Analysis")]
         role: Option<String>,
         /// Most sites to choose.
-        #[arg(long, default_value_t = 10)]
+        #[arg(long, default_value_t = 10, help_heading = "Analysis")]
         sites: usize,
         /// Candidate sites: existing institutions that could take on the role, centres of
         /// uncovered cells, or both.
-        #[arg(long, value_enum, default_value = "both")]
+        #[arg(long, value_enum, default_value = "both", help_heading = "Analysis")]
         candidates: CandidateKind,
         /// Output folder (created if missing).
-        #[arg(long)]
+        #[arg(long, help_heading = "Outputs")]
         out: PathBuf,
     },
     /// Guideline indicators per municipality, region, prefecture and the whole input.
@@ -147,16 +151,16 @@ enum Command {
         #[command(flatten)]
         inputs: InputArgs,
         /// Indicator catalogue TOML (default: built-in).
-        #[arg(long)]
+        #[arg(long, help_heading = "Inputs")]
         catalogue: Option<PathBuf>,
         /// Process or outcome table: municipality_code and numeric columns (repeatable).
-        #[arg(long)]
+        #[arg(long, help_heading = "Inputs")]
         table: Vec<PathBuf>,
         /// Numerical targets: indicator,area_code,target,direction[,measure].
-        #[arg(long)]
+        #[arg(long, help_heading = "Inputs")]
         targets: Option<PathBuf>,
         /// Output folder (created if missing).
-        #[arg(long)]
+        #[arg(long, help_heading = "Outputs")]
         out: PathBuf,
     },
     /// What a file is and how it would be read (format, encoding, rows, rejects), without analysing.
@@ -188,18 +192,19 @@ enum NetworkCommand {
     #[command(after_help = "Example:\n  zaitaku network build --pbf japan-latest.osm.pbf --out japan.graph")]
     Build {
         /// OpenStreetMap PBF file.
-        #[arg(long)]
+        #[arg(long, help_heading = "Inputs")]
         pbf: PathBuf,
         /// Graph file to write.
-        #[arg(long)]
+        #[arg(long, help_heading = "Outputs")]
         out: PathBuf,
         /// Rules file whose `[network]` table sets the speeds (default: built-in).
-        #[arg(long)]
+        #[arg(long, help_heading = "Inputs")]
         rules: Option<PathBuf>,
     },
 }
 
 #[derive(Args)]
+#[command(next_help_heading = "Inputs")]
 struct InputArgs {
     /// Scenario file (TOML): inputs and edits; the flags below override its inputs.
     #[arg(long)]
@@ -207,37 +212,34 @@ struct InputArgs {
     /// Municipal polygons, GeoJSON in the N03 layout.
     #[arg(long)]
     municipalities: Option<PathBuf>,
+    /// Population (repeatable; a zip holding one table is read as that table): mesh CSV,
+    /// e-Stat census mesh files as downloaded, or projections (将来推計人口メッシュ, with
+    /// --year). Without it, demand is area on a 500 m grid.
+    #[arg(long)]
+    population: Vec<PathBuf>,
+    /// Institutions (repeatable): CSV or GeoJSON points, P04, or the health ministry's
+    /// 医療情報ネット open-data facility files as downloaded (zip or CSV).
+    #[arg(long)]
+    institutions: Vec<PathBuf>,
+    /// Regional health bureau notification list, xlsx (施設基準の届出受理医療機関名簿,
+    /// repeatable): 支援診/支援病 designations joined to institutions by number, or to
+    /// open-data facilities by name and address.
+    #[arg(long)]
+    notifications: Vec<PathBuf>,
+    /// Regions CSV (municipality_code,region_code,region_name) or A38: adds region-level rows.
+    #[arg(long)]
+    regions: Option<PathBuf>,
+    /// Rules TOML (default: built-in; see `zaitaku rules --default`).
+    #[arg(long)]
+    rules: Option<PathBuf>,
     /// Year of projected population files (national land data 将来推計人口メッシュ).
     #[arg(long)]
     year: Option<u16>,
-    /// Road graph (`zaitaku network build`): travel-time reach (coverage, indicators).
-    #[arg(long)]
-    network: Option<PathBuf>,
-    /// Travel times computed elsewhere, CSV `origin_id,destination_id,minutes` (institution
-    /// id, mesh code): travel-time reach without a graph (coverage, indicators).
-    #[arg(long)]
-    od_matrix: Option<PathBuf>,
-    /// Regional health bureau notification list, xlsx (施設基準の届出受理医療機関名簿,
-    /// repeatable): 支援診/支援病 designations joined to institutions by number.
-    #[arg(long)]
-    notifications: Vec<PathBuf>,
     /// e-Stat value columns, overriding the choice by label: TOTAL,AGED65[,AGED75[,AGED0_14]]
     /// or total=..,aged65=..,aged75=..,aged0_14=.., each a code suffix (016), a column code
     /// (T000847016) or a label (６５歳以上人口総数). Default: chosen by the label row.
     #[arg(long)]
     estat_columns: Option<String>,
-    /// Population mesh CSV (repeatable). Without it, demand is area on a 500 m grid.
-    #[arg(long)]
-    population: Vec<PathBuf>,
-    /// Institutions, CSV or GeoJSON points (repeatable).
-    #[arg(long)]
-    institutions: Vec<PathBuf>,
-    /// Rules TOML (default: built-in; see `zaitaku rules --default`).
-    #[arg(long)]
-    rules: Option<PathBuf>,
-    /// Regions CSV (municipality_code,region_code,region_name): adds region-level rows.
-    #[arg(long)]
-    regions: Option<PathBuf>,
     /// Property holding the municipality code.
     #[arg(long, default_value = "N03_007")]
     code_key: String,
@@ -250,15 +252,23 @@ struct InputArgs {
     /// Property holding the county or designated city (N03 before 2024: a ward's city).
     #[arg(long, default_value = "N03_003")]
     city_key: String,
-    /// Designated cities (政令指定都市) by ward (`wards`) or each as one unit (`whole`).
-    #[arg(long, value_parser = ["wards", "whole"], default_value = "wards")]
-    designated_cities: String,
     /// Property holding the prefecture name.
     #[arg(long, default_value = "N03_001")]
     prefecture_key: String,
+    /// Designated cities (政令指定都市) by ward (`wards`) or each as one unit (`whole`).
+    #[arg(long, value_parser = ["wards", "whole"], default_value = "wards")]
+    designated_cities: String,
+    /// Road graph (`zaitaku network build`): travel-time reach (coverage, indicators).
+    #[arg(long, help_heading = "Reach")]
+    network: Option<PathBuf>,
+    /// Travel times computed elsewhere, CSV `origin_id,destination_id,minutes` (institution
+    /// id, mesh code): travel-time reach without a graph (coverage, indicators).
+    #[arg(long, help_heading = "Reach")]
+    od_matrix: Option<PathBuf>,
 }
 
 #[derive(Args)]
+#[command(next_help_heading = "Analysis")]
 struct CatchmentArgs {
     /// Providers of each required role an area must hold inside it.
     #[arg(long, default_value_t = 1)]
@@ -314,6 +324,7 @@ impl CatchmentArgs {
 }
 
 #[derive(Args)]
+#[command(next_help_heading = "Reach")]
 struct DecayArgs {
     /// E2SFCA distance decay (default: the rules file's [access], else step).
     #[arg(long, value_enum)]

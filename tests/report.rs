@@ -582,6 +582,28 @@ fn every_command_has_help_with_an_example_and_piped_runs_draw_no_progress() {
             text.contains("Example:\n  zaitaku "),
             "{c:?} --help has no example:\n{text}"
         );
+        // Options under the same headings in every command, in the order of the work.
+        let analysis = ["coverage", "access", "catchments", "report", "suggest", "indicators"];
+        let headings: &[&str] = if analysis.contains(&c[0]) {
+            &["\nInputs:\n", "\nReach:\n", "\nOutputs:\n", "\nRun:\n"]
+        } else {
+            &["\nRun:\n"]
+        };
+        let at: Vec<usize> = headings
+            .iter()
+            .map(|h| {
+                text.find(h)
+                    .unwrap_or_else(|| panic!("{c:?} --help has no {h:?}:\n{text}"))
+            })
+            .collect();
+        assert!(
+            at.windows(2).all(|w| w[0] < w[1]),
+            "{c:?}: headings out of order:\n{text}"
+        );
+        assert!(
+            !text.contains("\nOptions:\n  -h"),
+            "{c:?}: help outside the headings:\n{text}"
+        );
     }
     // The shared demo run had its stderr piped: no bar, no spinner, no message.
     let dir = tempfile::tempdir().unwrap();
