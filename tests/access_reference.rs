@@ -53,3 +53,59 @@ fn two_step_matches_pysal_access() {
         "largest relative differences {worst:?}"
     );
 }
+
+/// The same figures as written to `access.csv` by `zaitaku access` (full precision): every
+/// cell row of the visiting-nurse role equals PySAL's to 1e-9 relative.
+#[test]
+fn written_values_match_pysal_access() {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("out");
+    let o = std::process::Command::new(env!("CARGO_BIN_EXE_zaitaku"))
+        .args(["access", "--quiet", "--scenario"])
+        .arg(root.join("fixtures/scenarios/nagano_base.toml"))
+        .arg("--out")
+        .arg(&out)
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let mut reader = csv::Reader::from_path(root.join("fixtures/reference/pysal_access_visiting_nurse.csv")).unwrap();
+    let reference: HashMap<String, (f64, f64)> = reader
+        .records()
+        .map(|rec| {
+            let rec = rec.unwrap();
+            (rec[0].to_string(), (rec[1].parse().unwrap(), rec[2].parse().unwrap()))
+        })
+        .collect();
+    let mut reader = csv::Reader::from_path(out.join("access.csv")).unwrap();
+    let headers = reader.headers().unwrap().clone();
+    let col = |name: &str| headers.iter().position(|h| h == name).unwrap();
+    let (c_level, c_area, c_function, c_role, c_a2, c_ae) = (
+        col("level"),
+        col("area_code"),
+        col("function"),
+        col("role"),
+        col("a_2sfca"),
+        col("a_e2sfca"),
+    );
+    let (mut rows, mut worst) = (0, 0.0f64);
+    for rec in reader.records() {
+        let rec = rec.unwrap();
+        if &rec[c_level] != "cell" || &rec[c_role] != "visiting_nurse" || &rec[c_function] != "daily" {
+            continue;
+        }
+        rows += 1;
+        let (a2, ae) = reference[&rec[c_area]];
+        for (text, want) in [(&rec[c_a2], a2), (&rec[c_ae], ae)] {
+            let got: f64 = text.parse().unwrap();
+            let d = if want == 0.0 {
+                got.abs()
+            } else {
+                (got - want).abs() / want.abs()
+            };
+            worst = worst.max(d);
+        }
+    }
+    assert_eq!(rows, reference.len());
+    assert!(worst < 1e-9, "largest relative difference {worst}");
+}

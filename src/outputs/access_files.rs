@@ -4,13 +4,11 @@ use crate::access::RoleAccess;
 use crate::coverage::municipality_ranges;
 use crate::error::Result;
 use crate::inputs::Study;
-use crate::outputs::geojson_out::{num, write_municipality_layer};
+use crate::outputs::geojson_out::{num, num_full, write_municipality_layer};
 use crate::outputs::tables::{write_csv_rows, write_parquet, TableColumn};
-use crate::outputs::{fmt_num, OutDir};
+use crate::outputs::{fmt_full, fmt_num, OutDir};
 use crate::reach::ReachTable;
 use rayon::prelude::*;
-
-const ACCESS_DP: i32 = 9;
 
 /// Figures of one area (a municipality) and role.
 #[derive(Debug, Clone, Copy, Default, PartialEq)]
@@ -139,11 +137,11 @@ pub fn write_access(out: &mut OutDir, study: &Study, reach: &ReachTable, access:
             rules.roles[role].id.clone(),
             fmt_num(Some(a.demand), 4),
             fmt_num(a.providers_in_reach, 4),
-            fmt_num(a.a_2sfca, ACCESS_DP),
-            fmt_num(a.a_e2sfca, ACCESS_DP),
-            fmt_num(a.a_2sfca.map(|v| v * 1000.0), 6),
+            fmt_full(a.a_2sfca),
+            fmt_full(a.a_e2sfca),
+            fmt_full(a.a_2sfca.map(|v| v * 1000.0)),
             fmt_num(a.zero_access_share, 6),
-            fmt_num(a.gini, 6),
+            fmt_full(a.gini),
         ]
     })?;
     let text = |get: &(dyn Fn(&'static str, usize, usize, usize) -> String + Sync)| {
@@ -187,14 +185,14 @@ pub fn write_access(out: &mut OutDir, study: &Study, reach: &ReachTable, access:
             let a = &areas[m][k];
             p.insert(
                 format!("{}_a2sfca_per_1000", role.id),
-                num(a.a_2sfca.map(|v| v * 1000.0), 6),
+                num_full(a.a_2sfca.map(|v| v * 1000.0)),
             );
             p.insert(
                 format!("{}_ae2sfca_per_1000", role.id),
-                num(a.a_e2sfca.map(|v| v * 1000.0), 6),
+                num_full(a.a_e2sfca.map(|v| v * 1000.0)),
             );
             p.insert(format!("{}_zero_share", role.id), num(a.zero_access_share, 6));
-            p.insert(format!("{}_gini", role.id), num(a.gini, 6));
+            p.insert(format!("{}_gini", role.id), num_full(a.gini));
         }
     })
 }

@@ -80,6 +80,17 @@ fn write_feature(buf: &mut Vec<u8>, f: &OutFeature) -> serde_json::Result<()> {
     Ok(())
 }
 
+/// A number property at full precision (the shortest text that reads back as the same
+/// `f64`); `null` for `None` or a non-finite value.
+pub fn num_full(x: Option<f64>) -> Value {
+    match x {
+        Some(v) if v.is_finite() => serde_json::Number::from_f64(if v == 0.0 { 0.0 } else { v })
+            .map(Value::Number)
+            .unwrap_or(Value::Null),
+        _ => Value::Null,
+    }
+}
+
 /// A number property, rounded; `null` for `None` or a non-finite value.
 pub fn num(x: Option<f64>, decimals: i32) -> Value {
     match x {

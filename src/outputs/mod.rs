@@ -492,6 +492,21 @@ pub fn round(x: f64, decimals: i32) -> f64 {
     }
 }
 
+/// Formats a number for CSV at full precision: the shortest text that reads back as the same
+/// `f64` (`ryu`), `-0` as `0`, no `.0` on whole numbers; empty for `None` or a non-finite
+/// value.
+pub fn fmt_full(x: Option<f64>) -> String {
+    match x {
+        Some(v) if v.is_finite() => {
+            let v = if v == 0.0 { 0.0 } else { v };
+            let mut buf = ryu::Buffer::new();
+            let s = buf.format_finite(v);
+            s.strip_suffix(".0").unwrap_or(s).to_string()
+        }
+        _ => String::new(),
+    }
+}
+
 /// Formats a number for CSV: rounded, without trailing zeros; empty for `None`.
 pub fn fmt_num(x: Option<f64>, decimals: i32) -> String {
     match x {
@@ -510,6 +525,18 @@ pub fn fmt_num(x: Option<f64>, decimals: i32) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn full_precision_reads_back_exactly() {
+        for v in [3.0e-4, 1.0 / 3.0, 0.000_123_456_789_012_345, 1234.0, 2.5e-12, 6.02e23] {
+            let s = fmt_full(Some(v));
+            assert_eq!(s.parse::<f64>().unwrap(), v, "{s}");
+        }
+        assert_eq!(fmt_full(Some(1234.0)), "1234");
+        assert_eq!(fmt_full(Some(-0.0)), "0");
+        assert_eq!(fmt_full(Some(0.1 + 0.2)), "0.30000000000000004");
+        assert_eq!(fmt_full(None), "");
+    }
 
     #[test]
     fn numbers_are_formatted_plainly() {
