@@ -227,7 +227,7 @@ fn write_unsnapped(out: &mut OutDir, study: &Study, road: Option<&crate::reach::
             format!("{:.6}", c.lat),
             format!("{:.6}", c.lon),
             crate::outputs::fmt_num(Some(m), 1),
-            crate::outputs::fmt_num(Some(c.demand), 3),
+            crate::outputs::fmt_full(Some(c.demand)),
         ]
     });
     let institutions = road.unsnapped_institutions.iter().map(|&(k, m)| {
@@ -1479,8 +1479,8 @@ pub fn coverage_years(
                     muni.name.clone(),
                     func.id.clone(),
                     y.to_string(),
-                    crate::outputs::fmt_num(Some(s.demand), 3),
-                    crate::outputs::fmt_num(Some(s.covered), 3),
+                    crate::outputs::fmt_full(Some(s.demand)),
+                    crate::outputs::fmt_full(Some(s.covered)),
                     crate::outputs::fmt_num(s.share, 6),
                 ]);
             }
@@ -1494,8 +1494,8 @@ pub fn coverage_years(
                 "all".into(),
                 func.id.clone(),
                 y.to_string(),
-                crate::outputs::fmt_num(Some(s.demand), 3),
-                crate::outputs::fmt_num(Some(s.covered), 3),
+                crate::outputs::fmt_full(Some(s.demand)),
+                crate::outputs::fmt_full(Some(s.covered)),
                 crate::outputs::fmt_num(s.share, 6),
             ]);
         }

@@ -135,8 +135,8 @@ pub fn write_access(out: &mut OutDir, study: &Study, reach: &ReachTable, access:
             area_code(level, area),
             rules.functions[f].id.clone(),
             rules.roles[role].id.clone(),
-            fmt_num(Some(a.demand), 4),
-            fmt_num(a.providers_in_reach, 4),
+            fmt_full(Some(a.demand)),
+            fmt_full(a.providers_in_reach),
             fmt_full(a.a_2sfca),
             fmt_full(a.a_e2sfca),
             fmt_full(a.a_2sfca.map(|v| v * 1000.0)),
@@ -179,7 +179,7 @@ pub fn write_access(out: &mut OutDir, study: &Study, reach: &ReachTable, access:
     write_municipality_layer(out, "access.geojson", study, |m, p| {
         p.insert(
             "demand".into(),
-            num(Some(areas[m].first().map_or(0.0, |a| a.demand)), 4),
+            num_full(Some(areas[m].first().map_or(0.0, |a| a.demand))),
         );
         for (k, role) in rules.roles.iter().enumerate() {
             let a = &areas[m][k];

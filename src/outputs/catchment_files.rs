@@ -4,9 +4,9 @@ use crate::catchments::{AreaCheck, Catchments, Params};
 use crate::coverage::Coverage;
 use crate::error::Result;
 use crate::inputs::Study;
-use crate::outputs::geojson_out::{num, write_feature_collection, OutFeature, OutGeometry};
+use crate::outputs::geojson_out::{num, num_full, write_feature_collection, OutFeature, OutGeometry};
 use crate::outputs::tables::write_csv;
-use crate::outputs::{fmt_num, round, OutDir};
+use crate::outputs::{fmt_full, fmt_num, round, OutDir};
 use geo::{unary_union, Area, MapCoords, MultiPolygon, Orient};
 use rayon::prelude::*;
 use serde_json::{json, Map, Value};
@@ -90,8 +90,8 @@ fn write_check(out: &mut OutDir, name: &str, study: &Study, cov: &Coverage, area
                 a.name.clone(),
                 func.id.clone(),
                 a.members.len().to_string(),
-                fmt_num(Some(a.figures.demand), 3),
-                fmt_num(Some(a.figures.covered[f]), 3),
+                fmt_full(Some(a.figures.demand)),
+                fmt_full(Some(a.figures.covered[f])),
                 fmt_num(fc.share, 6),
                 fmt_num(share_any(cov, &a.members, f), 6),
                 fc.self_sufficient.to_string(),
@@ -144,7 +144,7 @@ fn write_area_layer(
                         .join(";"),
                 ),
             );
-            p.insert("demand".into(), num(Some(a.figures.demand), 3));
+            p.insert("demand".into(), num_full(Some(a.figures.demand)));
             for (f, func) in study.rules.functions.iter().enumerate() {
                 p.insert(format!("{}_share", func.id), num(a.functions[f].share, 6));
                 p.insert(
@@ -322,8 +322,8 @@ fn write_years(out: &mut OutDir, study: &Study, result: &Catchments) -> Result<(
                         a.name.clone(),
                         y.year.to_string(),
                         func.id.clone(),
-                        fmt_num(Some(a.figures.demand), 3),
-                        fmt_num(Some(a.figures.covered[f]), 3),
+                        fmt_full(Some(a.figures.demand)),
+                        fmt_full(Some(a.figures.covered[f])),
                         fmt_num(a.functions[f].share, 6),
                         a.functions[f].self_sufficient.to_string(),
                         a.failing.is_empty().to_string(),

@@ -2,9 +2,9 @@
 
 use crate::compare::{Diff, Side};
 use crate::error::Result;
-use crate::outputs::geojson_out::{num, write_area_layer};
+use crate::outputs::geojson_out::{num, num_full, write_area_layer};
 use crate::outputs::tables::write_csv;
-use crate::outputs::{fmt_num, round, OutDir};
+use crate::outputs::{fmt_full, fmt_num, round, OutDir};
 use serde_json::{json, Map, Value};
 
 /// Writes every file of a comparison.
@@ -33,13 +33,13 @@ pub fn write_compare(out: &mut OutDir, base: &Side, alt: &Side, diff: &Diff, min
                 m.name.clone(),
                 m.prefecture.clone(),
                 diff.functions[r.function].clone(),
-                fmt_num(Some(r.base.0), 3),
-                fmt_num(Some(r.alt.0), 3),
+                fmt_full(Some(r.base.0)),
+                fmt_full(Some(r.alt.0)),
                 fmt_num(r.base_share(), 6),
                 fmt_num(r.alt_share(), 6),
                 fmt_num(r.delta(), 6),
-                fmt_num(Some(r.base.0 - r.base.1), 3),
-                fmt_num(Some(r.alt.0 - r.alt.1), 3),
+                fmt_full(Some(r.base.0 - r.base.1)),
+                fmt_full(Some(r.alt.0 - r.alt.1)),
             ]
         }),
     )?;
@@ -56,7 +56,7 @@ pub fn write_compare(out: &mut OutDir, base: &Side, alt: &Side, diff: &Diff, min
             p.insert(format!("{id}_delta"), num(r.delta(), 6));
             p.insert(
                 format!("{id}_uncovered_change"),
-                num(Some((r.alt.0 - r.alt.1) - (r.base.0 - r.base.1)), 3),
+                num_full(Some((r.alt.0 - r.alt.1) - (r.base.0 - r.base.1))),
             );
         }
     })?;

@@ -3,15 +3,16 @@
 use crate::coverage::{missing_roles, municipality_ranges, Coverage, Stats};
 use crate::error::{Error, Result};
 use crate::inputs::Study;
-use crate::outputs::geojson_out::{num, write_feature_collection, write_municipality_layer, OutFeature, OutGeometry};
+use crate::outputs::geojson_out::{
+    num, num_full, write_feature_collection, write_municipality_layer, OutFeature, OutGeometry,
+};
 use crate::outputs::tables::{write_csv, write_parquet, TableColumn};
-use crate::outputs::{fmt_num, OutDir};
+use crate::outputs::{fmt_full, fmt_num, OutDir};
 use crate::reach::ReachTable;
 use geo::orient::{Direction, Orient};
 use serde_json::{json, Map, Value};
 
-/// Decimal places in text outputs.
-const DEMAND_DP: i32 = 4;
+/// Decimal places of shares and distances in text outputs (other numbers: full precision).
 const SHARE_DP: i32 = 6;
 const DIST_DP: i32 = 3;
 
@@ -48,20 +49,14 @@ pub fn write_coverage_with(
         let cells = &study.demand.cells[ranges[m].clone()];
         p.insert(
             "population".into(),
-            num(Some(cells.iter().map(|c| c.population).sum()), DEMAND_DP),
+            num_full(Some(cells.iter().map(|c| c.population).sum())),
         );
-        p.insert(
-            "demand".into(),
-            num(Some(cells.iter().map(|c| c.demand).sum()), DEMAND_DP),
-        );
+        p.insert("demand".into(), num_full(Some(cells.iter().map(|c| c.demand).sum())));
         p.insert("demand_basis".into(), json!(basis));
         for (f, function) in rules.functions.iter().enumerate() {
             let s = &cov.municipalities[m][f];
             p.insert(format!("{}_share", function.id), num(s.share, SHARE_DP));
-            p.insert(
-                format!("{}_uncovered", function.id),
-                num(Some(s.uncovered()), DEMAND_DP),
-            );
+            p.insert(format!("{}_uncovered", function.id), num_full(Some(s.uncovered())));
             p.insert(format!("{}_p90_{suffix}", function.id), num(d(s.p90), DIST_DP));
         }
         extra(m, p);
@@ -96,8 +91,8 @@ pub fn write_coverage_with(
                 munis[m].name.clone(),
                 munis[m].prefecture.clone(),
                 rules.functions[f].id.clone(),
-                fmt_num(Some(s.demand), DEMAND_DP),
-                fmt_num(Some(s.covered), DEMAND_DP),
+                fmt_full(Some(s.demand)),
+                fmt_full(Some(s.covered)),
                 fmt_num(s.share, SHARE_DP),
                 fmt_num(d(s.mean), DIST_DP),
                 fmt_num(d(s.p90), DIST_DP),
@@ -134,8 +129,8 @@ pub fn write_coverage_with(
                     muni.code.clone(),
                     function.id.clone(),
                     rules.roles[u.role].id.clone(),
-                    fmt_num(Some(s.demand), DEMAND_DP),
-                    fmt_num(Some(s.covered), DEMAND_DP),
+                    fmt_full(Some(s.demand)),
+                    fmt_full(Some(s.covered)),
                     fmt_num(s.share, SHARE_DP),
                     fmt_num(d(s.mean), DIST_DP),
                     fmt_num(d(s.p90), DIST_DP),
@@ -209,7 +204,7 @@ pub fn write_coverage_with(
                 p.insert("mesh_code".into(), json!(c.mesh.code()));
                 p.insert("municipality_code".into(), json!(munis[c.municipality].code));
                 p.insert("function".into(), json!(function.id));
-                p.insert("demand".into(), num(Some(c.demand), DEMAND_DP));
+                p.insert("demand".into(), num_full(Some(c.demand)));
                 p.insert(
                     "missing_roles".into(),
                     json!(missing_roles(rules, reach, f, i).join(",")),
@@ -248,9 +243,9 @@ pub fn stats_json(s: &Stats, reach: &ReachTable) -> Value {
     let unit = reach.unit;
     let suffix = unit.suffix();
     let mut m = Map::new();
-    m.insert("demand".into(), num(Some(s.demand), DEMAND_DP));
-    m.insert("covered".into(), num(Some(s.covered), DEMAND_DP));
-    m.insert("uncovered".into(), num(Some(s.uncovered()), DEMAND_DP));
+    m.insert("demand".into(), num_full(Some(s.demand)));
+    m.insert("covered".into(), num_full(Some(s.covered)));
+    m.insert("uncovered".into(), num_full(Some(s.uncovered())));
     m.insert("share".into(), num(s.share, SHARE_DP));
     m.insert(
         format!("mean_{suffix}"),

@@ -3,9 +3,9 @@
 use crate::error::Result;
 use crate::indicators::{Area, IndicatorRow};
 use crate::inputs::Study;
-use crate::outputs::geojson_out::{num, write_municipality_layer};
+use crate::outputs::geojson_out::{num, num_full, write_municipality_layer};
 use crate::outputs::tables::{write_csv, write_parquet, TableColumn};
-use crate::outputs::{fmt_num, OutDir};
+use crate::outputs::{fmt_full, fmt_num, OutDir};
 
 const HEADER: [&str; 16] = [
     "level",
@@ -51,13 +51,13 @@ pub fn write_indicators(out: &mut OutDir, study: &Study, areas: &[Area], rows: &
                 r.function.clone(),
                 r.category.clone(),
                 status(r).to_string(),
-                fmt_num(r.count, 4),
-                fmt_num(r.per_100k, 4),
-                fmt_num(r.per_100k_65plus, 4),
+                fmt_full(r.count),
+                fmt_full(r.per_100k),
+                fmt_full(r.per_100k_65plus),
                 fmt_num(r.share, 6),
-                fmt_num(r.target.as_ref().map(|t| t.target), 6),
+                fmt_full(r.target.as_ref().map(|t| t.target)),
                 r.target.as_ref().map(|t| t.measure.clone()).unwrap_or_default(),
-                fmt_num(r.target.as_ref().and_then(|t| t.gap), 6),
+                fmt_full(r.target.as_ref().and_then(|t| t.gap)),
                 r.target
                     .as_ref()
                     .and_then(|t| t.met)
@@ -110,8 +110,8 @@ pub fn write_indicators(out: &mut OutDir, study: &Study, areas: &[Area], rows: &
                     p.insert(r.indicator.clone(), num(Some(share), 6));
                 }
                 None => {
-                    p.insert(r.indicator.clone(), num(r.count, 4));
-                    p.insert(format!("{}_per_100k_65plus", r.indicator), num(r.per_100k_65plus, 4));
+                    p.insert(r.indicator.clone(), num_full(r.count));
+                    p.insert(format!("{}_per_100k_65plus", r.indicator), num_full(r.per_100k_65plus));
                 }
             }
         }

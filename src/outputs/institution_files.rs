@@ -5,7 +5,7 @@
 use crate::error::Result;
 use crate::inputs::institutions::Flag;
 use crate::inputs::Study;
-use crate::outputs::geojson_out::{num, write_feature_collection, OutFeature, OutGeometry};
+use crate::outputs::geojson_out::{num_full, write_feature_collection, OutFeature, OutGeometry};
 use crate::outputs::OutDir;
 use rayon::prelude::*;
 use serde_json::{json, Map, Value};
@@ -29,8 +29,8 @@ pub fn write_institutions(out: &mut OutDir, study: &Study, located: &[Option<usi
                 .flatten()
                 .and_then(|m| study.municipalities.get(m));
             p.insert("municipality_code".into(), muni.map_or(Value::Null, |m| json!(m.code)));
-            p.insert("beds".into(), num(inst.beds, 2));
-            p.insert("capacity".into(), num(inst.capacity, 4));
+            p.insert("beds".into(), num_full(inst.beds));
+            p.insert("capacity".into(), num_full(inst.capacity));
             for flag in Flag::ALL {
                 p.insert(flag.as_str().into(), json!(inst.flags.contains(flag)));
             }

@@ -3,9 +3,9 @@
 
 use crate::error::Result;
 use crate::inputs::Study;
-use crate::outputs::geojson_out::{num, write_feature_collection, OutFeature, OutGeometry};
+use crate::outputs::geojson_out::{num_full, write_feature_collection, OutFeature, OutGeometry};
 use crate::outputs::tables::write_csv;
-use crate::outputs::{fmt_num, round, OutDir};
+use crate::outputs::{fmt_full, fmt_num, round, OutDir};
 use crate::suggest::{Site, Suggestion};
 use serde_json::{json, Map, Value};
 
@@ -71,8 +71,8 @@ pub fn write_suggest(out: &mut OutDir, study: &Study, s: &Suggestion) -> Result<
                 fmt_num(Some(p.lat), 6),
                 fmt_num(Some(p.lon), 6),
                 muni,
-                fmt_num(Some(p.added), 3),
-                fmt_num(Some(cumulative), 3),
+                fmt_full(Some(p.added)),
+                fmt_full(Some(cumulative)),
                 fmt_num((total > 0.0).then(|| cumulative / total), 6),
             ]
         })
@@ -105,7 +105,7 @@ pub fn write_suggest(out: &mut OutDir, study: &Study, s: &Suggestion) -> Result<
             m.insert("site".into(), Value::from(row[1].clone()));
             m.insert("id".into(), Value::from(row[2].clone()));
             m.insert("kind".into(), Value::from(row[4].clone()));
-            m.insert("added_demand".into(), num(Some(p.added), 3));
+            m.insert("added_demand".into(), num_full(Some(p.added)));
             OutFeature {
                 geometry: OutGeometry::Point(p.lon, p.lat),
                 properties: m,
