@@ -288,9 +288,13 @@ struct CatchmentArgs {
     /// Boundaries closer than this many metres count as touching.
     #[arg(long, default_value_t = 1.0)]
     snap_m: f64,
-    /// Randomised constructions per prefecture (more: slower, rarely more catchments).
+    /// Randomised constructions per prefecture first; then rounds of half as many while a
+    /// round finds more catchments (or fewer failing), up to --max-iterations.
     #[arg(long, default_value_t = 100)]
     iterations: usize,
+    /// Most randomised constructions per prefecture.
+    #[arg(long, default_value_t = 2_000)]
+    max_iterations: usize,
 }
 
 impl CatchmentArgs {
@@ -319,6 +323,7 @@ impl CatchmentArgs {
             seed: self.seed,
             snap_m: self.snap_m,
             iterations: self.iterations,
+            max_iterations: self.max_iterations.max(self.iterations),
         })
     }
 }

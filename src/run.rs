@@ -709,6 +709,28 @@ pub fn population_lines(study: &Study) -> String {
     s
 }
 
+/// How far from the best the proposal could be: catchments found against the upper bound
+/// the floors allow (no layout meeting every floor has more), per unit when there are few.
+pub fn bound_line(r: &crate::catchments::Catchments) -> String {
+    let found: usize = r.units.iter().map(|u| u.catchments).sum();
+    let bound: usize = r.units.iter().map(|u| u.upper_bound).sum();
+    let at = r.units.iter().filter(|u| u.catchments >= u.upper_bound).count();
+    let tried: usize = r.units.iter().map(|u| u.constructions).sum();
+    let mut s = format!(
+        "found {found} of at most {bound} (upper bound from the floors); at the bound in {at} of {} units; {tried} constructions\n",
+        r.units.len()
+    );
+    if r.units.len() <= 3 {
+        for u in &r.units {
+            s.push_str(&format!(
+                "  {}: {} found, at most {}, {} constructions\n",
+                u.name, u.catchments, u.upper_bound, u.constructions
+            ));
+        }
+    }
+    s
+}
+
 /// Pads a label that may hold wide (CJK) characters to a display width.
 fn pad_label(label: &str, width: usize) -> String {
     let mut out = String::new();
@@ -1003,6 +1025,7 @@ pub fn catchments_table(study: &Study, run: &CatchmentsRun) -> String {
         ));
     }
     s.push('\n');
+    s.push_str(&bound_line(r));
     for f in &r.absent_functions {
         s.push_str(&format!(
             "{}: no provider of a required role anywhere in the input; left out of the floors\n",

@@ -316,6 +316,8 @@ fn maxp_finds_the_optimum_count_on_a_4x3_grid() {
     let best = best_count(&unit);
     let p = maxp::solve(&unit, &Settings::default());
     assert_eq!(best, 4, "exhaustive search");
+    // Upper bound by hand: total demand 55 over the floor 12 = 4.58, so at most 4 groups.
+    assert_eq!(p.upper_bound, 4);
     assert_eq!(p.groups, best);
     assert_eq!(p.failing, 0);
     assert!(groups_connected(&unit, &p.labels));
@@ -401,7 +403,7 @@ fn maxp_reaches_the_optimum_on_most_random_grids_and_never_beats_it() {
     // 300 random 3x3 and 4x3 instances with demand, provider and share floors: the heuristic's count
     // never exceeds the exhaustive optimum (that would be a bug) and equals it on nearly all.
     let mut state = 42u64;
-    let (mut hits, mut total) = (0, 0);
+    let (mut hits, mut total, mut tight) = (0, 0, 0);
     for k in 0..300 {
         let w = if k % 2 == 0 { 3 } else { 4 };
         let demand: Vec<f64> = (0..w * 3).map(|_| (1 + lcg(&mut state) % 19) as f64).collect();
@@ -421,9 +423,18 @@ fn maxp_reaches_the_optimum_on_most_random_grids_and_never_beats_it() {
         let p = maxp::solve(&unit, &Settings::default());
         assert!(p.groups <= best, "more groups than the optimum: {p:?} vs {best}");
         assert_eq!(p.failing, 0);
+        // The upper bound from the floors holds against the exhaustive optimum.
+        assert!(
+            best <= p.upper_bound,
+            "optimum {best} above the bound {}",
+            p.upper_bound
+        );
+        assert_eq!(p.upper_bound, unit.upper_bound());
+        tight += usize::from(best == p.upper_bound);
         total += 1;
         hits += usize::from(p.groups == best);
     }
+    eprintln!("upper bound equal to the optimum on {tight} of {total} instances");
     assert!(total > 100, "{total} feasible instances");
     assert!(hits * 100 >= total * 97, "optimum reached on {hits} of {total}");
     eprintln!("optimum reached on {hits} of {total} instances");

@@ -22,6 +22,9 @@ use rand_pcg::Pcg64Mcg;
 use rayon::prelude::*;
 use std::ops::Range;
 
+/// Rounds in a row without a better partition after which the search stops.
+const PATIENCE: usize = 1;
+
 /// Growth rules the constructions cycle through (see [`construct`]).
 const VARIANTS: usize = 4;
 
@@ -130,6 +133,36 @@ impl Unit {
             own,
             relevant,
         }
+    }
+
+    /// An upper bound on the number of groups any partition meeting every floor can have,
+    /// from the floors alone: at most `total demand / min_demand` groups; for a role with a
+    /// provider floor, at most as many groups as areas hosting the role and as its providers
+    /// over the floor; for a role a share floor needs, at most as many groups with demand as
+    /// areas hosting it (plus the areas without demand, which could stand alone).
+    pub fn upper_bound(&self) -> usize {
+        let n = self.len();
+        let mut bound = n;
+        let f = &self.floors;
+        if f.min_demand > 0.0 {
+            let total: f64 = self.demand.iter().sum();
+            // A relative tolerance, as the floors' checks have.
+            bound = bound.min((total * (1.0 + 1e-12) / f.min_demand).floor() as usize);
+        }
+        let hosts = |r: usize| (0..n).filter(|&a| self.providers[a * self.roles + r] > 0).count();
+        if f.min_providers > 0 {
+            for r in (0..self.roles).filter(|&r| f.provider_roles & (1 << r) != 0) {
+                let total: u64 = (0..n).map(|a| u64::from(self.providers[a * self.roles + r])).sum();
+                bound = bound.min(hosts(r)).min((total / u64::from(f.min_providers)) as usize);
+            }
+        }
+        if f.min_share > 0.0 {
+            let empty = self.demand.iter().filter(|&&d| d <= 0.0).count();
+            for r in (0..self.roles).filter(|&r| self.relevant & (1 << r) != 0) {
+                bound = bound.min(hosts(r) + empty);
+            }
+        }
+        bound.max(1)
     }
 
     pub fn len(&self) -> usize {
@@ -321,12 +354,18 @@ pub struct Partition {
     pub cost: f64,
     /// Constructions tried.
     pub iterations: usize,
+    /// No partition meeting every floor has more groups ([`Unit::upper_bound`]).
+    pub upper_bound: usize,
 }
 
-/// Search settings.
+/// Search settings. `iterations` constructions first, then rounds of half as many while a
+/// round finds a better partition (fewer groups failing, or more groups): the search stops
+/// at the first round that brings none, when a partition meets every floor with the upper
+/// bound's number of groups, or at `max_iterations`.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Settings {
     pub iterations: usize,
+    pub max_iterations: usize,
     pub seed: u64,
     /// Passes of the local search (0: none).
     pub local_passes: usize,
@@ -336,6 +375,7 @@ impl Default for Settings {
     fn default() -> Self {
         Settings {
             iterations: 100,
+            max_iterations: 2_000,
             seed: 0,
             local_passes: 20,
         }
@@ -849,6 +889,7 @@ fn summarise(st: &State, iterations: usize) -> Partition {
         failing: st.accs.iter().filter(|a| !a.feasible(&unit.floors)).count(),
         cost: st.members.iter().map(|m| unit.cost(m)).sum(),
         iterations,
+        upper_bound: unit.upper_bound(),
     }
 }
 
@@ -862,33 +903,50 @@ pub fn solve(unit: &Unit, settings: &Settings) -> Partition {
             failing: 0,
             cost: 0.0,
             iterations: 0,
+            upper_bound: 0,
         };
     }
     // Each construction has its own random stream, so they run in parallel and the answer
     // does not depend on the number of threads.
     let rng = |it: usize| Pcg64Mcg::seed_from_u64(settings.seed.rotate_left(32) ^ it as u64);
-    let iterations = settings.iterations.max(1);
-    let keys: Vec<(usize, usize, f64)> = (0..iterations)
-        .into_par_iter()
-        .map(|it| {
-            let st = construct(unit, &mut rng(it), it % VARIANTS);
-            let failing = st.accs.iter().filter(|a| !a.feasible(&unit.floors)).count();
-            let cost: f64 = st.members.iter().map(|m| unit.cost(m)).sum();
-            (failing, st.members.len(), cost)
-        })
-        .collect();
-    let tried = keys.len();
+    let round = settings.iterations.max(1);
+    let most = settings.max_iterations.max(round);
+    let bound = unit.upper_bound();
+    let evaluate = |it: usize| {
+        let st = construct(unit, &mut rng(it), it % VARIANTS);
+        let failing = st.accs.iter().filter(|a| !a.feasible(&unit.floors)).count();
+        let cost: f64 = st.members.iter().map(|m| unit.cost(m)).sum();
+        (failing, st.members.len(), cost)
+    };
     // Fewer failing groups first, then more groups, then lower cost, then the earliest.
-    let best = (0..tried)
-        .min_by(|&x, &y| {
-            let (a, b) = (keys[x], keys[y]);
-            a.0.cmp(&b.0)
-                .then(b.1.cmp(&a.1))
-                .then(a.2.total_cmp(&b.2))
-                .then(x.cmp(&y))
-        })
-        // `keys` holds one entry per construction, at least one.
-        .unwrap_or(0);
+    let order = |keys: &[(usize, usize, f64)], x: usize, y: usize| {
+        let (a, b) = (keys[x], keys[y]);
+        a.0.cmp(&b.0)
+            .then(b.1.cmp(&a.1))
+            .then(a.2.total_cmp(&b.2))
+            .then(x.cmp(&y))
+    };
+    let mut keys: Vec<(usize, usize, f64)> = Vec::new();
+    let mut best = 0;
+    let mut stale = 0;
+    loop {
+        let start = keys.len();
+        let size = if start == 0 { round } else { round.div_ceil(2) };
+        let end = (start + size).min(most);
+        let new: Vec<(usize, usize, f64)> = (start..end).into_par_iter().map(evaluate).collect();
+        keys.extend(new);
+        let previous = (start > 0).then(|| (keys[best].0, keys[best].1));
+        best = (0..keys.len()).min_by(|&x, &y| order(&keys, x, y)).unwrap_or(0);
+        let now = (keys[best].0, keys[best].1);
+        // A round is evidence of progress when it found fewer failing groups or more groups.
+        let improved = previous.is_none_or(|(f, g)| now.0 < f || (now.0 == f && now.1 > g));
+        let at_bound = now.0 == 0 && now.1 >= bound;
+        stale = if improved { 0 } else { stale + 1 };
+        if at_bound || stale >= PATIENCE || keys.len() >= most {
+            break;
+        }
+    }
+    let tried = keys.len();
     let mut st = construct(unit, &mut rng(best), best % VARIANTS);
     while split(&mut st) {}
     local_search(&mut st, settings.local_passes);

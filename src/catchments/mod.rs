@@ -35,8 +35,10 @@ pub struct Params {
     pub seed: u64,
     /// Boundaries closer than this touch, metres.
     pub snap_m: f64,
-    /// Randomised constructions per unit.
+    /// Randomised constructions per unit before the search looks for evidence to stop.
     pub iterations: usize,
+    /// Most randomised constructions per unit.
+    pub max_iterations: usize,
 }
 
 impl Default for Params {
@@ -49,6 +51,7 @@ impl Default for Params {
             seed: 0,
             snap_m: 1.0,
             iterations: 100,
+            max_iterations: 2_000,
         }
     }
 }
@@ -95,6 +98,10 @@ pub struct UnitReport {
     pub municipalities: usize,
     pub catchments: usize,
     pub failing: usize,
+    /// No layout meeting every floor has more catchments (from the floors alone).
+    pub upper_bound: usize,
+    /// Randomised constructions the search tried.
+    pub constructions: usize,
     /// Floors that no grouping of the unit can meet, left out there, in words.
     pub dropped: Vec<String>,
 }
@@ -467,6 +474,7 @@ pub fn analyse(study: &Study, supply: Supply, adjacency: Adjacency, params: &Par
     let centres = demand_centres(study);
     let settings = Settings {
         iterations: params.iterations,
+        max_iterations: params.max_iterations,
         seed: params.seed,
         ..Settings::default()
     };
@@ -483,6 +491,7 @@ pub fn analyse(study: &Study, supply: Supply, adjacency: Adjacency, params: &Par
                     failing: 1,
                     cost: unit.cost(&(0..members.len() as u32).collect::<Vec<_>>()),
                     iterations: 0,
+                    upper_bound: unit.upper_bound(),
                 }
             } else {
                 let s = Settings {
@@ -509,6 +518,8 @@ pub fn analyse(study: &Study, supply: Supply, adjacency: Adjacency, params: &Par
             municipalities: members.len(),
             catchments: partition.groups,
             failing: partition.failing,
+            upper_bound: partition.upper_bound,
+            constructions: partition.iterations,
             dropped: dropped.clone(),
         });
         floors_of.extend(std::iter::repeat_n(floors, partition.groups));

@@ -398,6 +398,8 @@ pub fn summary_json(study: &Study, result: &Catchments, params: &Params) -> Valu
                 "unit": u.name,
                 "municipalities": u.municipalities,
                 "catchments": u.catchments,
+                "upper_bound": u.upper_bound,
+                "constructions": u.constructions,
                 "failing": u.failing,
                 "floors_left_out": u.dropped,
             })
