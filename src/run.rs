@@ -716,19 +716,35 @@ pub fn bound_line(r: &crate::catchments::Catchments) -> String {
     let bound: usize = r.units.iter().map(|u| u.upper_bound).sum();
     let at = r.units.iter().filter(|u| u.catchments >= u.upper_bound).count();
     let tried: usize = r.units.iter().map(|u| u.constructions).sum();
+    let proven = r.units.iter().filter(|u| u.exact == Some(true)).count();
     let mut s = format!(
-        "found {found} of at most {bound} (upper bound from the floors); at the bound in {at} of {} units; {tried} constructions\n",
-        r.units.len()
+        "found {found} of at most {bound} (upper bound from the floors); at the bound in {at} of {} units; \
+         the maximum proven in {proven} (at the bound, or by exact search of units of up to {} municipalities); {tried} constructions\n",
+        r.units.len(),
+        crate::catchments::exact::EXACT_MAX_AREAS
     );
     if r.units.len() <= 3 {
         for u in &r.units {
             s.push_str(&format!(
-                "  {}: {} found, at most {}, {} constructions\n",
-                u.name, u.catchments, u.upper_bound, u.constructions
+                "  {}: {} found, at most {}, {}, {} constructions\n",
+                u.name,
+                u.catchments,
+                u.upper_bound,
+                exact_words(u.exact),
+                u.constructions
             ));
         }
     }
     s
+}
+
+/// Whether a unit's count is proven the maximum, in words.
+pub fn exact_words(exact: Option<bool>) -> &'static str {
+    match exact {
+        Some(true) => "the maximum (proven)",
+        Some(false) => "not proven (exact search out of budget)",
+        None => "not proven (too many municipalities for the exact search)",
+    }
 }
 
 /// Pads a label that may hold wide (CJK) characters to a display width.

@@ -439,3 +439,51 @@ fn maxp_reaches_the_optimum_on_most_random_grids_and_never_beats_it() {
     assert!(hits * 100 >= total * 97, "optimum reached on {hits} of {total}");
     eprintln!("optimum reached on {hits} of {total} instances");
 }
+
+#[test]
+fn exact_search_equals_the_exhaustive_optimum_on_small_grids() {
+    // 200 random 3x3 and 4x3 instances with demand, provider and share floors: the branch and
+    // bound, started from nothing and from the heuristic's count, finishes and gives the
+    // exhaustive optimum; it never claims more than the upper bound.
+    use zaitaku::catchments::exact::{maximum, Exact};
+    let mut state = 7u64;
+    let mut improved_or_confirmed = 0;
+    for k in 0..200 {
+        let w = if k % 2 == 0 { 3 } else { 4 };
+        let demand: Vec<f64> = (0..w * 3).map(|_| (1 + lcg(&mut state) % 19) as f64).collect();
+        let providers: Vec<u32> = (0..w * 6).map(|_| (lcg(&mut state) % 2) as u32).collect();
+        let floors = Floors {
+            min_demand: (5 + lcg(&mut state) % 35) as f64,
+            min_providers: 1,
+            provider_roles: 0b11,
+            min_share: 0.5,
+            share_functions: vec![0b11],
+        };
+        let unit = grid_unit(w, 3, &demand, &providers, 2, floors);
+        let best = best_count(&unit);
+        match maximum(&unit, 0, 10_000_000) {
+            Exact::Optimal { groups, labels } => {
+                assert_eq!(groups, best, "instance {k}");
+                assert!(groups <= unit.upper_bound(), "instance {k}");
+                if let Some(labels) = labels {
+                    assert!(groups_connected(&unit, &labels), "instance {k}");
+                    for g in 0..groups as u32 {
+                        let members: Vec<u32> = (0..labels.len() as u32).filter(|&a| labels[a as usize] == g).collect();
+                        assert!(unit.figures(&members).feasible(&unit.floors), "instance {k}, group {g}");
+                    }
+                }
+            }
+            Exact::Unknown => panic!("instance {k}: the search did not finish"),
+        }
+        // From the heuristic's count it only looks for more, and confirms the optimum.
+        let p = maxp::solve(&unit, &Settings::default());
+        if p.failing == 0 {
+            match maximum(&unit, p.groups, 10_000_000) {
+                Exact::Optimal { groups, .. } => assert_eq!(groups, best, "instance {k}"),
+                Exact::Unknown => panic!("instance {k}: the search did not finish"),
+            }
+            improved_or_confirmed += 1;
+        }
+    }
+    assert!(improved_or_confirmed > 60, "{improved_or_confirmed} feasible instances");
+}

@@ -141,28 +141,42 @@ impl Unit {
     /// over the floor; for a role a share floor needs, at most as many groups with demand as
     /// areas hosting it (plus the areas without demand, which could stand alone).
     pub fn upper_bound(&self) -> usize {
-        let n = self.len();
-        let mut bound = n;
+        self.bound_of(|_| true).max(1)
+    }
+
+    /// [`Unit::upper_bound`] for the areas `inside` says (any partition of them into groups
+    /// meeting every floor has at most this many groups); 0 when they hold no area.
+    pub fn bound_of(&self, inside: impl Fn(usize) -> bool) -> usize {
+        let areas: Vec<usize> = (0..self.len()).filter(|&a| inside(a)).collect();
+        let mut bound = areas.len();
         let f = &self.floors;
         if f.min_demand > 0.0 {
-            let total: f64 = self.demand.iter().sum();
+            let total: f64 = areas.iter().map(|&a| self.demand[a]).sum();
             // A relative tolerance, as the floors' checks have.
             bound = bound.min((total * (1.0 + 1e-12) / f.min_demand).floor() as usize);
         }
-        let hosts = |r: usize| (0..n).filter(|&a| self.providers[a * self.roles + r] > 0).count();
+        let hosts = |r: usize| {
+            areas
+                .iter()
+                .filter(|&&a| self.providers[a * self.roles + r] > 0)
+                .count()
+        };
         if f.min_providers > 0 {
             for r in (0..self.roles).filter(|&r| f.provider_roles & (1 << r) != 0) {
-                let total: u64 = (0..n).map(|a| u64::from(self.providers[a * self.roles + r])).sum();
+                let total: u64 = areas
+                    .iter()
+                    .map(|&a| u64::from(self.providers[a * self.roles + r]))
+                    .sum();
                 bound = bound.min(hosts(r)).min((total / u64::from(f.min_providers)) as usize);
             }
         }
         if f.min_share > 0.0 {
-            let empty = self.demand.iter().filter(|&&d| d <= 0.0).count();
+            let empty = areas.iter().filter(|&&a| self.demand[a] <= 0.0).count();
             for r in (0..self.roles).filter(|&r| self.relevant & (1 << r) != 0) {
                 bound = bound.min(hosts(r) + empty);
             }
         }
-        bound.max(1)
+        bound
     }
 
     pub fn len(&self) -> usize {

@@ -10,6 +10,7 @@
 
 pub mod adjacency;
 pub mod compare;
+pub mod exact;
 pub mod maxp;
 pub mod supply;
 
@@ -53,6 +54,39 @@ impl Default for Params {
             iterations: 100,
             max_iterations: 2_000,
         }
+    }
+}
+
+/// Proves a unit's partition optimal, or improves it: at the upper bound it is; otherwise, for
+/// a unit of at most [`exact::EXACT_MAX_AREAS`] areas, the branch and bound of
+/// [`exact::maximum`] either proves the count or finds a partition with more groups.
+fn prove(unit: &maxp::Unit, partition: Partition) -> (Partition, Option<bool>) {
+    if partition.failing == 0 && partition.groups >= partition.upper_bound {
+        return (partition, Some(true));
+    }
+    if unit.len() > exact::EXACT_MAX_AREAS {
+        return (partition, None);
+    }
+    let known = if partition.failing == 0 { partition.groups } else { 0 };
+    match exact::maximum(unit, known, exact::BUDGET) {
+        exact::Exact::Optimal {
+            labels: Some(labels),
+            groups,
+        } => {
+            let members: Vec<Vec<u32>> = (0..groups as u32)
+                .map(|g| (0..labels.len() as u32).filter(|&a| labels[a as usize] == g).collect())
+                .collect();
+            let better = Partition {
+                cost: members.iter().map(|m| unit.cost(m)).sum(),
+                labels,
+                groups,
+                failing: 0,
+                ..partition
+            };
+            (better, Some(true))
+        }
+        exact::Exact::Optimal { labels: None, .. } => (partition, Some(true)),
+        exact::Exact::Unknown => (partition, Some(false)),
     }
 }
 
@@ -102,6 +136,10 @@ pub struct UnitReport {
     pub upper_bound: usize,
     /// Randomised constructions the search tried.
     pub constructions: usize,
+    /// `Some(true)`: the count is proven the maximum (it reaches the upper bound, or the exact
+    /// search of a unit of at most 30 municipalities finished); `Some(false)`: the exact search
+    /// ran out of budget; `None`: the unit is too large for it.
+    pub exact: Option<bool>,
     /// Floors that no grouping of the unit can meet, left out there, in words.
     pub dropped: Vec<String>,
 }
@@ -478,7 +516,7 @@ pub fn analyse(study: &Study, supply: Supply, adjacency: Adjacency, params: &Par
         seed: params.seed,
         ..Settings::default()
     };
-    let solved: Vec<(Partition, AreaFloors, Vec<String>)> = unit_members
+    let solved: Vec<(Partition, AreaFloors, Vec<String>, Option<bool>)> = unit_members
         .par_iter()
         .enumerate()
         .map(|(u, (_, members))| {
@@ -500,7 +538,8 @@ pub fn analyse(study: &Study, supply: Supply, adjacency: Adjacency, params: &Par
                 };
                 maxp::solve(&unit, &s)
             };
-            (partition, floors, dropped)
+            let (partition, exact) = prove(&unit, partition);
+            (partition, floors, dropped, exact)
         })
         .collect();
 
@@ -508,7 +547,7 @@ pub fn analyse(study: &Study, supply: Supply, adjacency: Adjacency, params: &Par
     let mut groups: Vec<Vec<usize>> = Vec::new();
     let mut units = Vec::new();
     let mut floors_of = Vec::new();
-    for ((name, members), (partition, floors, dropped)) in unit_members.iter().zip(&solved) {
+    for ((name, members), (partition, floors, dropped, exact)) in unit_members.iter().zip(&solved) {
         let mut local: Vec<Vec<usize>> = vec![Vec::new(); partition.groups];
         for (a, &l) in partition.labels.iter().enumerate() {
             local[l as usize].push(members[a]);
@@ -520,6 +559,7 @@ pub fn analyse(study: &Study, supply: Supply, adjacency: Adjacency, params: &Par
             failing: partition.failing,
             upper_bound: partition.upper_bound,
             constructions: partition.iterations,
+            exact: *exact,
             dropped: dropped.clone(),
         });
         floors_of.extend(std::iter::repeat_n(floors, partition.groups));

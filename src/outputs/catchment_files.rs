@@ -400,6 +400,11 @@ pub fn summary_json(study: &Study, result: &Catchments, params: &Params) -> Valu
                 "catchments": u.catchments,
                 "upper_bound": u.upper_bound,
                 "constructions": u.constructions,
+                "exact": match u.exact {
+                    Some(true) => "proven",
+                    Some(false) => "not proven (budget)",
+                    None => "not searched",
+                },
                 "failing": u.failing,
                 "floors_left_out": u.dropped,
             })

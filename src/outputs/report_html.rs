@@ -452,16 +452,17 @@ pub fn report_html(r: &ReportInputs) -> String {
             // How far from the best: found against the upper bound the floors allow.
             s.push_str(
                 "<h3>Found against the most possible</h3><p>No layout meeting every floor can have more catchments than the upper bound (from the floors alone: demand, providers of each role, hosts of the roles the shares need).</p>\
-                 <table><thead><tr><th>unit</th><th>municipalities</th><th>found</th><th>upper bound</th><th>constructions tried</th></tr></thead><tbody>",
+                 <table><thead><tr><th>unit</th><th>municipalities</th><th>found</th><th>upper bound</th><th>maximum</th><th>constructions tried</th></tr></thead><tbody>",
             );
             for u in &c.units {
                 let _ = write!(
                     s,
-                    "<tr><td>{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td></tr>",
+                    "<tr><td>{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td><td>{}</td><td class=\"n\">{}</td></tr>",
                     esc(&u.name),
                     u.municipalities,
                     u.catchments,
                     u.upper_bound,
+                    crate::run::exact_words(u.exact),
                     u.constructions
                 );
             }
