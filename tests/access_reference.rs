@@ -7,6 +7,20 @@ use zaitaku::access::{role_access, Decay};
 use zaitaku::inputs::load;
 use zaitaku::progress::Progress;
 
+/// PySAL's figures by mesh code: (2SFCA, E2SFCA).
+fn reference() -> HashMap<String, (f64, f64)> {
+    let path =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/reference/pysal_access_visiting_nurse.csv");
+    let mut reader = csv::Reader::from_path(path).unwrap();
+    reader
+        .records()
+        .map(|rec| {
+            let rec = rec.unwrap();
+            (rec[0].to_string(), (rec[1].parse().unwrap(), rec[2].parse().unwrap()))
+        })
+        .collect()
+}
+
 #[test]
 fn two_step_matches_pysal_access() {
     let study = load(&zaitaku::demo::sources(), Progress::Quiet).unwrap();
@@ -24,16 +38,7 @@ fn two_step_matches_pysal_access() {
         &Decay::default(),
     );
 
-    let path =
-        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/reference/pysal_access_visiting_nurse.csv");
-    let mut reader = csv::Reader::from_path(path).unwrap();
-    let reference: HashMap<String, (f64, f64)> = reader
-        .records()
-        .map(|rec| {
-            let rec = rec.unwrap();
-            (rec[0].to_string(), (rec[1].parse().unwrap(), rec[2].parse().unwrap()))
-        })
-        .collect();
+    let reference = reference();
     assert_eq!(reference.len(), study.demand.cells.len());
     let mut worst = (0.0f64, 0.0f64);
     for (i, cell) in study.demand.cells.iter().enumerate() {
@@ -69,14 +74,7 @@ fn written_values_match_pysal_access() {
         .output()
         .unwrap();
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
-    let mut reader = csv::Reader::from_path(root.join("fixtures/reference/pysal_access_visiting_nurse.csv")).unwrap();
-    let reference: HashMap<String, (f64, f64)> = reader
-        .records()
-        .map(|rec| {
-            let rec = rec.unwrap();
-            (rec[0].to_string(), (rec[1].parse().unwrap(), rec[2].parse().unwrap()))
-        })
-        .collect();
+    let reference = reference();
     let mut reader = csv::Reader::from_path(out.join("access.csv")).unwrap();
     let headers = reader.headers().unwrap().clone();
     let col = |name: &str| headers.iter().position(|h| h == name).unwrap();

@@ -390,6 +390,22 @@ proptest! {
     }
 }
 
+/// A random 3x3 (even `k`) or 4x3 grid with demand, two provider roles and demand, provider
+/// and share floors.
+fn random_grid(k: usize, state: &mut u64) -> Unit {
+    let w = if k.is_multiple_of(2) { 3 } else { 4 };
+    let demand: Vec<f64> = (0..w * 3).map(|_| (1 + lcg(state) % 19) as f64).collect();
+    let providers: Vec<u32> = (0..w * 6).map(|_| (lcg(state) % 2) as u32).collect();
+    let floors = Floors {
+        min_demand: (5 + lcg(state) % 35) as f64,
+        min_providers: 1,
+        provider_roles: 0b11,
+        min_share: 0.5,
+        share_functions: vec![0b11],
+    };
+    grid_unit(w, 3, &demand, &providers, 2, floors)
+}
+
 /// A small deterministic generator for the instances below.
 fn lcg(state: &mut u64) -> u64 {
     *state = state
@@ -405,17 +421,7 @@ fn maxp_reaches_the_optimum_on_most_random_grids_and_never_beats_it() {
     let mut state = 42u64;
     let (mut hits, mut total, mut tight) = (0, 0, 0);
     for k in 0..300 {
-        let w = if k % 2 == 0 { 3 } else { 4 };
-        let demand: Vec<f64> = (0..w * 3).map(|_| (1 + lcg(&mut state) % 19) as f64).collect();
-        let providers: Vec<u32> = (0..w * 6).map(|_| (lcg(&mut state) % 2) as u32).collect();
-        let floors = Floors {
-            min_demand: (5 + lcg(&mut state) % 35) as f64,
-            min_providers: 1,
-            provider_roles: 0b11,
-            min_share: 0.5,
-            share_functions: vec![0b11],
-        };
-        let unit = grid_unit(w, 3, &demand, &providers, 2, floors);
+        let unit = random_grid(k, &mut state);
         let best = best_count(&unit);
         if best == 0 {
             continue;
@@ -449,17 +455,7 @@ fn exact_search_equals_the_exhaustive_optimum_on_small_grids() {
     let mut state = 7u64;
     let mut improved_or_confirmed = 0;
     for k in 0..200 {
-        let w = if k % 2 == 0 { 3 } else { 4 };
-        let demand: Vec<f64> = (0..w * 3).map(|_| (1 + lcg(&mut state) % 19) as f64).collect();
-        let providers: Vec<u32> = (0..w * 6).map(|_| (lcg(&mut state) % 2) as u32).collect();
-        let floors = Floors {
-            min_demand: (5 + lcg(&mut state) % 35) as f64,
-            min_providers: 1,
-            provider_roles: 0b11,
-            min_share: 0.5,
-            share_functions: vec![0b11],
-        };
-        let unit = grid_unit(w, 3, &demand, &providers, 2, floors);
+        let unit = random_grid(k, &mut state);
         let best = best_count(&unit);
         match maximum(&unit, 0, 10_000_000) {
             Exact::Optimal { groups, labels } => {

@@ -74,13 +74,27 @@ fn gap_demand(out: &Path, function: &str) -> Vec<(String, f64)> {
 }
 
 fn population_file(summary: &Value) -> Value {
+    input_of(summary, "population")
+}
+
+/// The first input file of `role` in a summary.
+fn input_of(summary: &Value, role: &str) -> Value {
     summary["inputs"]
         .as_array()
         .unwrap()
         .iter()
-        .find(|f| f["role"] == "population")
+        .find(|f| f["role"] == role)
         .unwrap()
         .clone()
+}
+
+/// A file's (read, accepted, rejected).
+fn counts(file: &Value) -> (Option<u64>, Option<u64>, Option<u64>) {
+    (
+        file["read"].as_u64(),
+        file["accepted"].as_u64(),
+        file["rejected"].as_u64(),
+    )
 }
 
 /// The cells of scripts/make_estat_fixtures.py's GROUPS, aged 65+ after sharing, by hand:
@@ -409,21 +423,8 @@ fn notification_list_joined_to_open_data_by_name() {
     let list = fixture("notifications/open_data_list.xlsx");
     let (_d, out) = open_data_coverage(&["--notifications", list.to_str().unwrap()]);
     let summary = json(&out.join("summary.json"));
-    let list = summary["inputs"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|f| f["role"] == "notifications")
-        .unwrap()
-        .clone();
-    assert_eq!(
-        (
-            list["read"].as_u64(),
-            list["accepted"].as_u64(),
-            list["rejected"].as_u64()
-        ),
-        (Some(5), Some(3), Some(2))
-    );
+    let list = input_of(&summary, "notifications");
+    assert_eq!(counts(&list), (Some(5), Some(3), Some(2)));
     let notes = list["notes"].to_string();
     assert!(
         notes.contains("clinics (支援診) 1/2/3 = 1/0/1, hospitals (支援病) 1/2/3 = 0/0/1"),
