@@ -4,7 +4,8 @@ visiting-nurse role on the demo data, computed by PySAL's `access` package from 
 measured with pyproj (PROJ's geodesic), for the Rust test to compare against.
 
 Role: kind visiting_nurse, reach 16 km, supply = capacity (1 when absent), demand = aged
-65+, E2SFCA steps over thirds of the reach (16/3, 32/3, 16 km) weighted 1, 0.68, 0.22.
+65+, E2SFCA steps over thirds of the reach (16/3, 32/3, 16 km) weighted 1, 0.68, 0.22, and
+the Gaussian E2SFCA with sigma 8 km, cut at the reach.
 
     pip install access==1.1.10.post3 pyproj numpy pandas && python3 scripts/make_access_reference.py
 """
@@ -20,6 +21,7 @@ ROOT = os.path.join(os.path.dirname(__file__), "..")
 DEMO = os.path.join(ROOT, "fixtures", "demo")
 OUT = os.path.join(ROOT, "fixtures", "reference", "pysal_access_visiting_nurse.csv")
 REACH_M = 16_000.0
+SIGMA_M = 8_000.0  # Gaussian E2SFCA: f(d) = exp(-d^2 / (2 sigma^2)), cut at the reach
 
 
 def centre(code):
@@ -51,12 +53,14 @@ def main():
     a2 = acc.two_stage_fca(name="2sfca", max_cost=REACH_M)
     step = weights.step_fn({REACH_M / 3: 1.0, 2 * REACH_M / 3: 0.68, REACH_M: 0.22})
     ae = acc.enhanced_two_stage_fca(name="e2sfca", max_cost=REACH_M, weight_fn=step)
-    out = pd.DataFrame({"a_2sfca": a2.iloc[:, 0], "a_e2sfca": ae.iloc[:, 0]}).reindex(demand.index).fillna(0.0)
+    ag = acc.enhanced_two_stage_fca(name="gauss", max_cost=REACH_M, weight_fn=weights.gaussian(SIGMA_M))
+    out = pd.DataFrame({"a_2sfca": a2.iloc[:, 0], "a_e2sfca": ae.iloc[:, 0], "a_gaussian": ag.iloc[:, 0]})
+    out = out.reindex(demand.index).fillna(0.0)
     with open(OUT, "w", newline="", encoding="utf-8") as fh:
         w = csv.writer(fh)
-        w.writerow(["mesh_code", "a_2sfca", "a_e2sfca"])
+        w.writerow(["mesh_code", "a_2sfca", "a_e2sfca", "a_gaussian"])
         for code, r in out.iterrows():
-            w.writerow([code, repr(float(r["a_2sfca"])), repr(float(r["a_e2sfca"]))])
+            w.writerow([code, repr(float(r["a_2sfca"])), repr(float(r["a_e2sfca"])), repr(float(r["a_gaussian"]))])
     print(f"{len(out)} cells, {len(cost)} pairs within reach, {len(nurses)} stations -> {OUT}")
 
 
