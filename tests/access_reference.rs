@@ -26,8 +26,8 @@ fn reference_columns(a: usize, b: usize) -> HashMap<String, (f64, f64)> {
         .collect()
 }
 
-#[test]
-fn two_step_matches_pysal_access() {
+/// The demo study and the accessibility of its visiting nurses with `decay`.
+fn nurse_access(decay: &Decay) -> (zaitaku::inputs::Study, zaitaku::access::RoleAccess) {
     let study = load(&zaitaku::demo::sources(), Progress::Quiet).unwrap();
     let role = study.rules.role("visiting_nurse").unwrap();
     let providers: Vec<_> = study.institutions.iter().filter(|i| role.matches(i)).collect();
@@ -40,8 +40,14 @@ fn two_step_matches_pysal_access() {
         &points,
         &supply,
         role.reach_km * 1000.0,
-        &Decay::default(),
+        decay,
     );
+    (study, r)
+}
+
+#[test]
+fn two_step_matches_pysal_access() {
+    let (study, r) = nurse_access(&Decay::default());
 
     let reference = reference();
     assert_eq!(reference.len(), study.demand.cells.len());
@@ -118,20 +124,7 @@ fn written_values_match_pysal_access() {
 /// decay is continuous, so the ellipsoid formula's difference from pyproj's geodesic shows).
 #[test]
 fn gaussian_matches_pysal_access() {
-    let study = load(&zaitaku::demo::sources(), Progress::Quiet).unwrap();
-    let role = study.rules.role("visiting_nurse").unwrap();
-    let providers: Vec<_> = study.institutions.iter().filter(|i| role.matches(i)).collect();
-    let points: Vec<(f64, f64)> = providers.iter().map(|i| (i.lon, i.lat)).collect();
-    let supply: Vec<f64> = providers.iter().map(|i| i.capacity.unwrap_or(1.0)).collect();
-    let demand: Vec<f64> = study.demand.cells.iter().map(|c| c.demand).collect();
-    let r = role_access(
-        &study.demand.places(),
-        &demand,
-        &points,
-        &supply,
-        role.reach_km * 1000.0,
-        &Decay::Gaussian { sigma: 8000.0 },
-    );
+    let (study, r) = nurse_access(&Decay::Gaussian { sigma: 8000.0 });
     let reference = reference_columns(3, 3);
     let mut worst = 0.0f64;
     for (i, cell) in study.demand.cells.iter().enumerate() {

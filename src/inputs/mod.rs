@@ -437,6 +437,9 @@ struct Declared {
 /// municipalities in different files (each file's own are rejected by its reader). Those
 /// institutions are rejected with the reason and leave their files' accepted counts.
 fn reject_shared_placeholders(out: &mut Tables) {
+    if out.declared.is_empty() {
+        return;
+    }
     let by_id: std::collections::HashMap<&str, (u64, u64)> = out
         .institutions
         .iter()
@@ -449,7 +452,8 @@ fn reject_shared_placeholders(out: &mut Tables) {
         }
     }
     let mut drop: HashSet<String> = HashSet::new();
-    for members in groups.values() {
+    for (&(lat, lon), members) in &groups {
+        let (lat, lon) = (f64::from_bits(lat), f64::from_bits(lon));
         let codes: std::collections::BTreeSet<&str> = members
             .iter()
             .filter_map(|&k| out.declared.get(k).map(|d| d.code.as_str()))
@@ -459,16 +463,11 @@ fn reject_shared_placeholders(out: &mut Tables) {
         }
         for &k in members {
             let Some(d) = out.declared.get(k) else { continue };
-            let Some(i) = out.institutions.iter().find(|i| i.id == d.id) else {
-                continue;
-            };
             out.rejects.push(Reject::new(
                 &d.file,
                 d.location.clone(),
                 format!(
-                    "placeholder location: lat {}, lon {} is given to facilities of {} municipalities (across files)",
-                    i.lat,
-                    i.lon,
+                    "placeholder location: lat {lat}, lon {lon} is given to facilities of {} municipalities (across files)",
                     codes.len()
                 ),
             ));
