@@ -719,9 +719,10 @@ pub fn bound_line(r: &crate::catchments::Catchments) -> String {
     let proven = r.units.iter().filter(|u| u.exact == Some(true)).count();
     let mut s = format!(
         "found {found} of at most {bound} (upper bound from the floors); at the bound in {at} of {} units; \
-         the maximum proven in {proven} (at the bound, or by exact search of units of up to {} municipalities); {tried} constructions\n",
+         the maximum proven in {proven} (at the bound, or by exact search: units of up to {} municipalities, and up to {} with a smaller budget); {tried} constructions\n",
         r.units.len(),
-        crate::catchments::exact::EXACT_MAX_AREAS
+        crate::catchments::exact::EXACT_MAX_AREAS,
+        crate::catchments::exact::ATTEMPT_MAX_AREAS
     );
     if r.units.len() <= 3 {
         for u in &r.units {

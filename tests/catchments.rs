@@ -394,16 +394,23 @@ proptest! {
 /// and share floors.
 fn random_grid(k: usize, state: &mut u64) -> Unit {
     let w = if k.is_multiple_of(2) { 3 } else { 4 };
-    let demand: Vec<f64> = (0..w * 3).map(|_| (1 + lcg(state) % 19) as f64).collect();
-    let providers: Vec<u32> = (0..w * 6).map(|_| (lcg(state) % 2) as u32).collect();
+    random_grid_of(w, 3, 1, state)
+}
+
+/// A random `w` x `h` grid as [`random_grid`]'s, with a provider floor of `min_providers`.
+fn random_grid_of(w: usize, h: usize, min_providers: u32, state: &mut u64) -> Unit {
+    let demand: Vec<f64> = (0..w * h).map(|_| (1 + lcg(state) % 19) as f64).collect();
+    let providers: Vec<u32> = (0..w * h * 2)
+        .map(|_| (lcg(state) % (1 + min_providers as u64)) as u32)
+        .collect();
     let floors = Floors {
         min_demand: (5 + lcg(state) % 35) as f64,
-        min_providers: 1,
+        min_providers,
         provider_roles: 0b11,
         min_share: 0.5,
         share_functions: vec![0b11],
     };
-    grid_unit(w, 3, &demand, &providers, 2, floors)
+    grid_unit(w, h, &demand, &providers, 2, floors)
 }
 
 /// A small deterministic generator for the instances below.
@@ -482,4 +489,74 @@ fn exact_search_equals_the_exhaustive_optimum_on_small_grids() {
         }
     }
     assert!(improved_or_confirmed > 60, "{improved_or_confirmed} feasible instances");
+}
+
+#[test]
+fn exact_search_equals_the_exhaustive_optimum_on_4x4_grids() {
+    // 60 random 4x4 instances (16 areas), provider floors of 1 and 2: from the heuristic's
+    // count minus one (so it must find a layout) the search gives the exhaustive optimum, and
+    // the layout it returns is connected and meets every floor.
+    use zaitaku::catchments::exact::{maximum, Exact};
+    let mut state = 11u64;
+    let mut found = 0;
+    for k in 0..60 {
+        let unit = random_grid_of(4, 4, 1 + (k % 2) as u32, &mut state);
+        let best = best_count(&unit);
+        if best == 0 {
+            assert_eq!(
+                maximum(&unit, 0, 10_000_000),
+                Exact::Optimal {
+                    groups: 0,
+                    labels: None
+                }
+            );
+            continue;
+        }
+        match maximum(&unit, best - 1, 10_000_000) {
+            Exact::Optimal {
+                groups,
+                labels: Some(labels),
+            } => {
+                assert_eq!(groups, best, "instance {k}");
+                assert!(groups_connected(&unit, &labels), "instance {k}");
+                for g in 0..groups as u32 {
+                    let members: Vec<u32> = (0..16).filter(|&a| labels[a as usize] == g).collect();
+                    assert!(unit.figures(&members).feasible(&unit.floors), "instance {k}, group {g}");
+                }
+                found += 1;
+            }
+            other => panic!("instance {k}: {other:?}, optimum {best}"),
+        }
+        // Started at the optimum, it proves it and finds nothing more.
+        assert_eq!(
+            maximum(&unit, best, 10_000_000),
+            Exact::Optimal {
+                groups: best,
+                labels: None
+            },
+            "instance {k}"
+        );
+    }
+    assert!(found > 30, "{found} feasible instances");
+}
+
+#[test]
+fn set_bound_equals_the_bound_of_the_same_areas() {
+    // The bit-set bound the exact search uses is `Unit::bound_of` on 500 random subsets of
+    // random 4x4 grids (floors with demand, providers and shares).
+    use zaitaku::catchments::exact::SetBound;
+    let mut state = 3u64;
+    for k in 0..50 {
+        let unit = random_grid_of(4, 4, 1 + (k % 3) as u32, &mut state);
+        let fast = SetBound::new(&unit);
+        for _ in 0..10 {
+            let set = lcg(&mut state) & 0xffff;
+            assert_eq!(
+                fast.of(set),
+                unit.bound_of(|a| set & (1 << a) != 0),
+                "instance {k}, set {set:#x}"
+            );
+        }
+        assert_eq!(fast.of(0xffff).max(1), unit.upper_bound());
+    }
 }

@@ -1,22 +1,51 @@
 //! The exact maximum number of catchments of a small unit, by branch and bound.
 //!
-//! The areas still free are taken in order: the first free area opens a group, which is grown
-//! into every connected set of free areas that holds it (each set enumerated once), and a set
-//! that meets every floor becomes a group while the search goes on with the rest. Every area
-//! must end in a group that meets the floors. A branch is cut when the groups made plus the
-//! upper bound of the free areas ([`Unit::bound_of`]: demand, providers and hosts the floors
-//! need) cannot beat the best known, or when a connected part of the free areas cannot meet
-//! the additive floors (demand, providers) as a whole. The search starts from the
-//! heuristic's count, so it only has to look for more; it gives up after a budget of groups
-//! tried, and then proves nothing.
+//! Every area must end in a group that meets the floors. The search takes a free area (the
+//! one with the fewest free neighbours) and grows a group from it into every connected set of
+//! free areas that holds it, each set enumerated once; a set that meets every floor becomes a
+//! group while the search goes on with the rest.
+//!
+//! Three cuts keep it small:
+//! - **Bound.** The groups made, plus one, plus the upper bound of the areas left free
+//!   ([`Unit::bound_of`], summed over their connected parts) cannot beat the best known: then
+//!   no larger group from this one can either, since taking areas away never raises the bound.
+//! - **Dead parts.** A connected part of the free areas that the growing group can no longer
+//!   reach and whose bound is 0 can never be partitioned into groups.
+//! - **Memory.** The most groups a set of free areas can still make depends on that set only;
+//!   once a set is searched, the most it can give is remembered (different first groups often
+//!   leave the same areas).
+//!
+//! The search starts from the heuristic's count, so it only has to look for more; it gives up
+//! after a budget of group extensions tried, and then proves nothing.
+
+use std::collections::HashMap;
 
 use crate::catchments::maxp::Unit;
 
-/// Units up to this many areas are searched exactly.
+/// Units up to this many areas are searched exactly with [`BUDGET`].
 pub const EXACT_MAX_AREAS: usize = 30;
 
-/// Groups the search may try before it gives up.
-pub const BUDGET: u64 = 20_000;
+/// Group extensions the search may try on a unit of up to [`EXACT_MAX_AREAS`] areas before it
+/// gives up (about 1.5 µs each: the longest search of the national data, 岡山県's 30
+/// municipalities, took 380,550).
+pub const BUDGET: u64 = 1_000_000;
+
+/// Larger units, up to this many areas (one bit each in a set), are tried with
+/// [`LARGE_BUDGET`]: many still finish, each failure costs a fraction of a second.
+pub const ATTEMPT_MAX_AREAS: usize = 64;
+
+/// The budget of units of more than [`EXACT_MAX_AREAS`] areas.
+pub const LARGE_BUDGET: u64 = 20_000;
+
+/// The budget of a unit of `n` areas; `None`: too large to try.
+pub fn budget_for(n: usize) -> Option<u64> {
+    match n {
+        0 => None,
+        n if n <= EXACT_MAX_AREAS => Some(BUDGET),
+        n if n <= ATTEMPT_MAX_AREAS => Some(LARGE_BUDGET),
+        _ => None,
+    }
+}
 
 /// What the exact search found.
 #[derive(Debug, Clone, PartialEq)]
@@ -28,22 +57,111 @@ pub enum Exact {
     Unknown,
 }
 
+/// [`Unit::bound_of`] over sets of areas given as bit masks.
+pub struct SetBound {
+    demand: Vec<f64>,
+    min_demand: f64,
+    /// Per role with a provider floor: providers per area, and the areas hosting the role.
+    providers: Vec<(Vec<u32>, u64)>,
+    min_providers: u64,
+    /// Per role a share floor needs: the areas hosting it.
+    share_hosts: Vec<u64>,
+    /// Areas without demand.
+    empty: u64,
+}
+
+impl SetBound {
+    /// The bound's tables for `unit` (at most 64 areas).
+    pub fn new(unit: &Unit) -> SetBound {
+        let n = unit.len();
+        assert!(n <= 64, "a set bound holds at most 64 areas");
+        let f = &unit.floors;
+        let hosting = |r: usize| {
+            (0..n)
+                .filter(|&a| unit.providers[a * unit.roles + r] > 0)
+                .fold(0u64, |m, a| m | (1 << a))
+        };
+        let providers = if f.min_providers > 0 {
+            (0..unit.roles)
+                .filter(|&r| f.provider_roles & (1 << r) != 0)
+                .map(|r| {
+                    let counts = (0..n).map(|a| unit.providers[a * unit.roles + r]).collect();
+                    (counts, hosting(r))
+                })
+                .collect()
+        } else {
+            Vec::new()
+        };
+        let share_hosts = if f.min_share > 0.0 {
+            (0..unit.roles)
+                .filter(|&r| unit.share_roles() & (1 << r) != 0)
+                .map(hosting)
+                .collect()
+        } else {
+            Vec::new()
+        };
+        SetBound {
+            demand: unit.demand.clone(),
+            min_demand: f.min_demand,
+            providers,
+            min_providers: u64::from(f.min_providers),
+            share_hosts,
+            empty: (0..n)
+                .filter(|&a| unit.demand[a] <= 0.0)
+                .fold(0u64, |m, a| m | (1 << a)),
+        }
+    }
+
+    /// The upper bound on the groups of the areas of `set`; equal to [`Unit::bound_of`].
+    pub fn of(&self, set: u64) -> usize {
+        let mut bound = set.count_ones() as usize;
+        if self.min_demand > 0.0 {
+            let total: f64 = bits(set).map(|a| self.demand[a]).sum();
+            bound = bound.min((total * (1.0 + 1e-12) / self.min_demand).floor() as usize);
+        }
+        for (counts, hosts) in &self.providers {
+            let total: u64 = bits(set).map(|a| u64::from(counts[a])).sum();
+            let hosting = (set & hosts).count_ones() as usize;
+            bound = bound.min(hosting).min((total / self.min_providers) as usize);
+        }
+        let empty = (set & self.empty).count_ones() as usize;
+        for hosts in &self.share_hosts {
+            bound = bound.min((set & hosts).count_ones() as usize + empty);
+        }
+        bound
+    }
+}
+
+/// The areas of a bit mask, lowest first.
+fn bits(mut set: u64) -> impl Iterator<Item = usize> {
+    std::iter::from_fn(move || {
+        (set != 0).then(|| {
+            let a = set.trailing_zeros() as usize;
+            set &= set - 1;
+            a
+        })
+    })
+}
+
 struct Search<'u> {
     unit: &'u Unit,
+    bound: SetBound,
     neighbours: Vec<u64>,
     best: usize,
     best_groups: Option<Vec<u64>>,
     groups: Vec<u64>,
+    /// Per searched set of free areas: the most groups it can make.
+    most: HashMap<u64, usize>,
     tried: u64,
     budget: u64,
 }
 
 /// The maximum number of groups of `unit` (connected, each meeting every floor, covering
-/// every area), given that `known` groups are reachable. `Unknown` past [`EXACT_MAX_AREAS`]
-/// areas or `budget` groups tried.
+/// every area), given that `known` groups are reachable. `Unknown` past [`ATTEMPT_MAX_AREAS`]
+/// areas or `budget` group extensions tried.
 pub fn maximum(unit: &Unit, known: usize, budget: u64) -> Exact {
     let n = unit.len();
-    if n == 0 || n > EXACT_MAX_AREAS {
+    if n == 0 || n > ATTEMPT_MAX_AREAS {
         return Exact::Unknown;
     }
     let neighbours = (0..n)
@@ -51,10 +169,12 @@ pub fn maximum(unit: &Unit, known: usize, budget: u64) -> Exact {
         .collect();
     let mut s = Search {
         unit,
+        bound: SetBound::new(unit),
         neighbours,
         best: known,
         best_groups: None,
         groups: Vec::new(),
+        most: HashMap::new(),
         tried: 0,
         budget,
     };
@@ -64,11 +184,9 @@ pub fn maximum(unit: &Unit, known: usize, budget: u64) -> Exact {
     }
     let labels = s.best_groups.map(|groups| {
         let mut labels = vec![0u32; n];
-        for (g, set) in groups.iter().enumerate() {
-            for (a, l) in labels.iter_mut().enumerate() {
-                if set & (1 << a) != 0 {
-                    *l = g as u32;
-                }
+        for (g, &set) in groups.iter().enumerate() {
+            for a in bits(set) {
+                labels[a] = g as u32;
             }
         }
         labels
@@ -77,52 +195,47 @@ pub fn maximum(unit: &Unit, known: usize, budget: u64) -> Exact {
 }
 
 impl Search<'_> {
-    fn members(set: u64) -> Vec<u32> {
-        (0..64u32).filter(|a| set & (1 << a) != 0).collect()
-    }
-
-    fn bound(&self, set: u64) -> usize {
-        self.unit.bound_of(|a| set & (1 << a) != 0)
-    }
-
-    /// Whether a set meets the additive floors (demand, providers): necessary for any set to
-    /// be partitioned into groups that meet every floor.
-    fn additive_ok(&self, set: u64) -> bool {
-        let u = self.unit;
-        let f = &u.floors;
-        let members = Self::members(set);
-        let demand: f64 = members.iter().map(|&a| u.demand[a as usize]).sum();
-        if demand < f.min_demand * (1.0 - 1e-12) {
-            return false;
-        }
-        if f.min_providers > 0 {
-            for r in (0..u.roles).filter(|&r| f.provider_roles & (1 << r) != 0) {
-                let p: u32 = members.iter().map(|&a| u.providers[a as usize * u.roles + r]).sum();
-                if p < f.min_providers {
-                    return false;
-                }
-            }
-        }
-        true
-    }
-
     /// The connected parts of `set`.
-    fn parts(&self, mut set: u64) -> Vec<u64> {
-        let mut out = Vec::new();
-        while set != 0 {
-            let mut part = set & set.wrapping_neg();
-            let mut frontier = part;
-            while frontier != 0 {
-                let a = frontier.trailing_zeros() as usize;
-                frontier &= frontier - 1;
-                let new = self.neighbours[a] & set & !part;
-                part |= new;
-                frontier |= new;
+    fn parts(&self, mut set: u64) -> impl Iterator<Item = u64> + '_ {
+        std::iter::from_fn(move || {
+            (set != 0).then(|| {
+                let mut part = set & set.wrapping_neg();
+                let mut frontier = part;
+                while frontier != 0 {
+                    let a = frontier.trailing_zeros() as usize;
+                    frontier &= frontier - 1;
+                    let new = self.neighbours[a] & set & !part;
+                    part |= new;
+                    frontier |= new;
+                }
+                set &= !part;
+                part
+            })
+        })
+    }
+
+    /// The upper bound of `free` summed over its connected parts, or `None` when a part that
+    /// `reach` does not touch has a bound of 0 (it can never be partitioned).
+    fn free_bound(&self, free: u64, reach: u64) -> Option<usize> {
+        let mut sum = 0;
+        for part in self.parts(free) {
+            let b = self.bound.of(part);
+            if b == 0 && part & reach == 0 {
+                return None;
             }
-            out.push(part);
-            set &= !part;
+            sum += b;
         }
-        out
+        Some(sum)
+    }
+
+    /// Whether `free` could still give more groups than the best known.
+    fn promising(&self, free: u64) -> bool {
+        let made = self.groups.len();
+        match self.free_bound(free, 0) {
+            Some(b) if made + b > self.best => {}
+            _ => return false,
+        }
+        self.most.get(&free).is_none_or(|&m| made + m > self.best)
     }
 
     /// Searches the partitions of `free`; false when the budget ran out.
@@ -134,18 +247,20 @@ impl Search<'_> {
             }
             return true;
         }
-        let parts = self.parts(free);
-        if parts.iter().any(|&p| !self.additive_ok(p)) {
+        if !self.promising(free) {
             return true;
         }
-        let bound: usize = parts.iter().map(|&p| self.bound(p)).sum();
-        if self.groups.len() + bound <= self.best {
+        // The free area with the fewest free neighbours opens the next group.
+        let Some(start) = bits(free).min_by_key(|&a| (self.neighbours[a] & free).count_ones()) else {
             return true;
-        }
-        let start = free.trailing_zeros() as usize;
+        };
         let set = 1u64 << start;
-        let extension = self.neighbours[start] & free;
-        self.grow(free, set, extension, 0)
+        if !self.grow(free, set, self.neighbours[start] & free, 0) {
+            return false;
+        }
+        // Everything under `free` was searched against a best that only grew.
+        self.most.insert(free, self.best - self.groups.len());
+        true
     }
 
     /// Every connected set of `free` that holds `set` and grows by areas of `extension`
@@ -155,10 +270,15 @@ impl Search<'_> {
         if self.tried > self.budget {
             return false;
         }
-        let members = Self::members(set);
+        let rest = free & !set;
+        match self.free_bound(rest, extension) {
+            Some(b) if self.groups.len() + 1 + b > self.best => {}
+            _ => return true,
+        }
+        let members: Vec<u32> = bits(set).map(|a| a as u32).collect();
         if self.unit.figures(&members).feasible(&self.unit.floors) {
             self.groups.push(set);
-            let ok = self.go(free & !set);
+            let ok = self.go(rest);
             self.groups.pop();
             if !ok {
                 return false;

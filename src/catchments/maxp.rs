@@ -187,6 +187,11 @@ impl Unit {
         self.demand.is_empty()
     }
 
+    /// Roles some share floor needs, as a mask.
+    pub fn share_roles(&self) -> u64 {
+        self.relevant
+    }
+
     /// Roles (of those a share floor needs) class `c` finds inside a group that holds its
     /// own area, where `inside` says which other areas the group holds.
     fn satisfied(&self, c: usize, inside: impl Fn(u32) -> bool) -> u64 {

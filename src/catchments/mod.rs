@@ -58,17 +58,18 @@ impl Default for Params {
 }
 
 /// Proves a unit's partition optimal, or improves it: at the upper bound it is; otherwise, for
-/// a unit of at most [`exact::EXACT_MAX_AREAS`] areas, the branch and bound of
-/// [`exact::maximum`] either proves the count or finds a partition with more groups.
+/// a unit of at most [`exact::ATTEMPT_MAX_AREAS`] areas, the branch and bound of
+/// [`exact::maximum`] either proves the count, finds a partition with more groups, or runs out
+/// of its budget ([`exact::budget_for`]).
 fn prove(unit: &maxp::Unit, partition: Partition) -> (Partition, Option<bool>) {
     if partition.failing == 0 && partition.groups >= partition.upper_bound {
         return (partition, Some(true));
     }
-    if unit.len() > exact::EXACT_MAX_AREAS {
+    let Some(budget) = exact::budget_for(unit.len()) else {
         return (partition, None);
-    }
+    };
     let known = if partition.failing == 0 { partition.groups } else { 0 };
-    match exact::maximum(unit, known, exact::BUDGET) {
+    match exact::maximum(unit, known, budget) {
         exact::Exact::Optimal {
             labels: Some(labels),
             groups,
@@ -137,8 +138,8 @@ pub struct UnitReport {
     /// Randomised constructions the search tried.
     pub constructions: usize,
     /// `Some(true)`: the count is proven the maximum (it reaches the upper bound, or the exact
-    /// search of a unit of at most 30 municipalities finished); `Some(false)`: the exact search
-    /// ran out of budget; `None`: the unit is too large for it.
+    /// search finished); `Some(false)`: the exact search ran out of budget; `None`: the unit
+    /// has more than 64 municipalities, too many for it.
     pub exact: Option<bool>,
     /// Floors that no grouping of the unit can meet, left out there, in words.
     pub dropped: Vec<String>,
