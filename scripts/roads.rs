@@ -16,12 +16,10 @@
 //! N random nodes (a role's providers) and bounded 30-minute searches from 1,000 random
 //! nodes, on one thread.
 
-use std::collections::HashMap;
 use std::time::Instant;
 use zaitaku::inputs::Source;
 use zaitaku::network::route::{multi_source, Search, UNREACHED};
-use zaitaku::network::{Graph, GraphInfo};
-use zaitaku::reach::straight::ellipsoid_m;
+use zaitaku::network::Graph;
 
 fn main() {
     let args: Vec<String> = std::env::args().collect();
@@ -49,78 +47,8 @@ fn main() {
 
 fn synth(population: &str, out: &str, k: i64) {
     let text = std::fs::read_to_string(population).expect("population file");
-    // Lattice coordinates in units of 1/(80k) degree of longitude and 1/(120k) of latitude.
-    let mut keys: Vec<(i64, i64)> = Vec::new();
-    for line in text.lines().skip(1) {
-        let code = line.split(',').next().unwrap_or("");
-        if code.len() != 8 {
-            continue;
-        }
-        let d = |a: usize, b: usize| code[a..b].parse::<i64>().expect("mesh code");
-        let (p, u, q, v, r, w) = (d(0, 2), d(2, 4), d(4, 5), d(5, 6), d(6, 7), d(7, 8));
-        let (cx, cy) = (u * 80 + v * 10 + w, p * 80 + q * 10 + r);
-        for i in 0..k {
-            for j in 0..k {
-                keys.push((cx * k + i, cy * k + j));
-            }
-        }
-    }
-    keys.sort_unstable();
-    keys.dedup();
-    let index: HashMap<(i64, i64), u32> = keys.iter().enumerate().map(|(n, &key)| (key, n as u32)).collect();
-    let coord = |(x, y): (i64, i64)| {
-        let lon = 100.0 + (x as f64 + 0.5) / (80.0 * k as f64);
-        let lat = (y as f64 + 0.5) / (120.0 * k as f64);
-        (lon, lat)
-    };
-    let mut edges: Vec<(u32, u32, u32)> = Vec::new();
-    for (&(x, y), a) in keys.iter().zip(0u32..) {
-        for (dx, dy) in [(1, 0), (0, 1)] {
-            let Some(&b) = index.get(&(x + dx, y + dy)) else {
-                continue;
-            };
-            // East-west edges lie on line y, north-south ones on line x.
-            let line = if dx == 1 { y } else { x };
-            let primary = line % 8 == 0;
-            let kmh = if primary { 50.0 } else { 25.0 };
-            let metres = ellipsoid_m(coord((x, y)), coord((x + dx, y + dy)));
-            let t = (metres / (kmh / 3.6) * 10.0).round().max(1.0) as u32;
-            edges.push((a, b, t));
-            if !(dx == 1 && !primary && y % 5 == 0) {
-                edges.push((b, a, t));
-            }
-        }
-    }
-    edges.sort_unstable();
-    let n = keys.len();
-    let mut first_out = vec![0u32; n + 1];
-    for e in &edges {
-        first_out[e.0 as usize + 1] += 1;
-    }
-    for v in 0..n {
-        first_out[v + 1] += first_out[v];
-    }
-    let to_e7 = |x: f64| (x * 1e7).round() as i32;
-    let graph = Graph {
-        info: GraphInfo {
-            source: format!("synthetic lattice, {k} x {k} nodes per populated cell of {population}"),
-            source_sha256: String::new(),
-            zaitaku_version: env!("CARGO_PKG_VERSION").to_string(),
-            speeds_kmh: vec![("primary".into(), 50.0), ("residential".into(), 25.0)],
-            ways_by_class: vec![],
-            ways_left_out: vec![],
-            nodes_before: n as u64,
-            edges_before: edges.len() as u64,
-            components_dropped: 0,
-            nodes_dropped: 0,
-        },
-        lat: keys.iter().map(|&key| to_e7(coord(key).1)).collect(),
-        lon: keys.iter().map(|&key| to_e7(coord(key).0)).collect(),
-        first_out,
-        head: edges.iter().map(|e| e.1).collect(),
-        time: edges.iter().map(|e| e.2).collect(),
-    }
-    .reordered();
+    let codes = text.lines().skip(1).map(|line| line.split(',').next().unwrap_or(""));
+    let graph = zaitaku::network::lattice::lattice(codes, k, population);
     std::fs::write(out, graph.to_bytes()).expect("write graph");
     println!("{out}: {} nodes, {} directed edges", graph.nodes(), graph.edges());
 }

@@ -144,6 +144,53 @@ pub fn role_access(
     }
 }
 
+/// 2SFCA and E2SFCA of one role from pairs within reach (travel-time mode): `pairs[j]` lists
+/// the places provider `j` reaches with their travel time, in the unit of `reach` and of the
+/// decay (minutes). Step 1 sums each provider's pairs in place order; step 2 adds each
+/// provider's ratio to its places in provider order, so the result does not depend on the
+/// thread count.
+pub fn role_access_pairs(
+    places: usize,
+    demand: &[f64],
+    pairs: &[Vec<(u32, f64)>],
+    supply: &[f64],
+    reach: f64,
+    decay: &Decay,
+) -> RoleAccess {
+    let ratio = |s: f64, d: f64| if d > 1e-12 { s / d } else { 0.0 };
+    let steps = decay.steps(reach);
+    let weight = |t: f64| match &steps {
+        _ if t > reach => 0.0,
+        Some(steps) => steps.iter().find(|(b, _)| t <= *b).map_or(0.0, |s| s.1),
+        None => decay.weight(t, reach),
+    };
+    let (r2, re): (Vec<f64>, Vec<f64>) = pairs
+        .par_iter()
+        .zip(supply)
+        .map(|(list, &s)| {
+            let binary: f64 = list.iter().map(|&(i, _)| demand[i as usize]).sum();
+            let weighted: f64 = list.iter().map(|&(i, t)| weight(t) * demand[i as usize]).sum();
+            (ratio(s, binary), ratio(s, weighted))
+        })
+        .unzip();
+    let allocated = |r: &[f64]| r.iter().zip(supply).filter(|(x, _)| **x > 0.0).map(|(_, s)| s).sum();
+    let supply_allocated = (allocated(&r2), allocated(&re));
+    let mut a_2sfca = vec![0.0; places];
+    let mut a_e2sfca = vec![0.0; places];
+    for ((list, &x2), &xe) in pairs.iter().zip(&r2).zip(&re) {
+        for &(i, t) in list {
+            a_2sfca[i as usize] += x2;
+            a_e2sfca[i as usize] += weight(t) * xe;
+        }
+    }
+    RoleAccess {
+        a_2sfca,
+        a_e2sfca,
+        supply_allocated,
+        providers: pairs.len(),
+    }
+}
+
 /// sum over the index's points k within reach of f(d(at, k)) * weight_k, pair by pair.
 fn gaussian_sum(index: &ProviderIndex, at: (f64, f64), reach: f64, decay: &Decay) -> f64 {
     index

@@ -40,6 +40,26 @@ pub fn sources() -> InputSources {
     }
 }
 
+/// Nodes a side per 1 km cell of the demo's synthetic road network (about 330 m apart; odd,
+/// so that a node lies on every cell centre and each place joins the network at one node).
+pub const ROAD_LATTICE: i64 = 3;
+
+/// The demo's road network: a SYNTHETIC lattice over its populated 1 km cells
+/// ([`crate::network::lattice`]), as a graph file.
+pub fn road_graph() -> Vec<u8> {
+    let text = String::from_utf8_lossy(POPULATION);
+    let codes = text.lines().skip(1).map(|line| line.split(',').next().unwrap_or(""));
+    crate::network::lattice::lattice(codes, ROAD_LATTICE, "demo/nagano_population.csv").to_bytes()
+}
+
+/// The demo study with travel time on [`road_graph`].
+pub fn road_sources() -> InputSources {
+    InputSources {
+        network: Some(Source::new("demo/roads.graph (synthetic lattice)", road_graph())),
+        ..sources()
+    }
+}
+
 /// The demo study on projected population, in `year` (one of [`PROJECTION_YEARS`]).
 pub fn projection_sources(year: u16) -> InputSources {
     InputSources {

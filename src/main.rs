@@ -641,7 +641,7 @@ fn execute(cli: Cli) -> zaitaku::Result<()> {
                 run::coverage_keeping(&zaitaku::demo::sources(), &out, progress, true, &|_| Ok(()))?;
             // The demo's analyses are committed one by one (each replaces its own files whole).
             out_dir.commit()?;
-            let access = run::access_on(&run.study, &run.reach, &out, progress, None)?;
+            let access = run::access_on(&run.study, &run.reach, None, &out, progress, None)?;
             let catalogue = zaitaku::inputs::catalogue::builtin_catalogue();
             let indicators = run::indicators_on(&run.study, &catalogue, &Default::default(), &[], &run.coverage, &out)?;
             let catchments = run::catchments_into(
@@ -689,6 +689,17 @@ fn execute(cli: Cli) -> zaitaku::Result<()> {
                 &zaitaku::catchments::Params::default(),
                 false,
             )?;
+            // By road: coverage and accessibility in minutes on a synthetic road lattice over
+            // the populated cells (written beside the results, to try --network with).
+            let by_road = out.join("by_road");
+            let road_sources = zaitaku::demo::road_sources();
+            let road_run = run::coverage(&road_sources, &by_road, progress)?;
+            let road_access = run::access_on(&road_run.study, &road_run.reach, None, &by_road, progress, None)?;
+            if let Some(graph) = &road_sources.network {
+                let mut dir = zaitaku::outputs::OutDir::create(&by_road)?;
+                dir.write_bytes("roads.graph", &graph.bytes)?;
+                dir.commit()?;
+            }
             println!("zaitaku demo: Nagano prefecture (synthetic municipal boundaries, population and institutions)");
             println!("Share of people aged 65+ within reach of every required role, per function:\n");
             print!("{}", run::coverage_table(&run));
@@ -711,6 +722,12 @@ fn execute(cli: Cli) -> zaitaku::Result<()> {
                 "\n{}",
                 run::catchments_table(&future_catchments.0, &future_catchments.1)
             );
+            println!(
+                "\nBy road (a SYNTHETIC lattice of roads over the populated cells, 25-50 km/h; each role's reach_min):\n"
+            );
+            print!("{}", run::coverage_table(&road_run));
+            println!("\nAccessibility by road (2SFCA within reach_min; E2SFCA over thirds of it), supply per 1,000 aged 65+:\n");
+            print!("{}", run::access_table(&road_run.study, &road_access));
             let mut written = run.written.clone();
             written.extend(access.written.iter().cloned());
             written.extend(indicators.written.iter().cloned());
@@ -722,6 +739,10 @@ fn execute(cli: Cli) -> zaitaku::Result<()> {
             let mut future_written = trend.written.clone();
             future_written.extend(future_catchments.1.written.iter().cloned());
             print_written(&future, &future_written);
+            let mut road_written = road_run.written.clone();
+            road_written.extend(road_access.written.iter().cloned());
+            road_written.push(by_road.join("roads.graph"));
+            print_written(&by_road, &road_written);
             println!(
                 "\nOpen {} in a browser (offline: tables, maps, an interactive map), {} in QGIS (every layer, styled),\nor the GeoJSON layers: {} (styled by <function>_share), with {} on top for the uncovered mesh squares;\n{} for supply per 1,000 by role; {} for the indicators;\n{} and {} for the proposed catchments against the secondary medical regions.",
                 out.join("report.html").display(),

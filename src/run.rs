@@ -270,9 +270,8 @@ pub fn access(
     let study = inputs::load(sources, progress);
     spinner.finish_and_clear();
     let study = study?;
-    straight_line_only(&study, "access")?;
-    let reach = straight_line_reach(&study.demand.places(), &study.institutions, &study.rules, progress);
-    let run = access_on(&study, &reach, out_dir, progress, decay)?;
+    let (reach, road) = measure_reach(&study, progress)?;
+    let run = access_on(&study, &reach, road.as_ref(), out_dir, progress, decay)?;
     Ok((study, run))
 }
 
@@ -281,12 +280,19 @@ pub fn access(
 pub fn access_on(
     study: &Study,
     reach: &ReachTable,
+    road: Option<&crate::reach::network::Snapping>,
     out_dir: &Path,
     progress: Progress,
     decay: Option<&Decay>,
 ) -> Result<AccessRun> {
     let default = Decay::default();
     let decay = decay.or(study.rules.access.as_ref()).unwrap_or(&default);
+    // Travel-time mode: the same numbers are minutes (the decay is held in metres).
+    let travel = crate::reach::pairs::Travel::of(study);
+    let decay = match travel {
+        Some(_) => decay.scaled(1e-3),
+        None => decay.clone(),
+    };
     let t = Instant::now();
     let places = study.demand.places();
     let demand: Vec<f64> = study.demand.cells.iter().map(|c| c.demand).collect();
@@ -297,11 +303,27 @@ pub fn access_on(
         .iter()
         .map(|role| {
             bar.set_message(role.id.clone());
-            let providers: Vec<&crate::inputs::institutions::Institution> =
-                study.institutions.iter().filter(|i| role.matches(i)).collect();
-            let points: Vec<(f64, f64)> = providers.iter().map(|i| (i.lon, i.lat)).collect();
-            let supply: Vec<f64> = providers.iter().map(|i| i.capacity.unwrap_or(1.0)).collect();
-            let r = crate::access::role_access(&places, &demand, &points, &supply, role.reach_km * 1000.0, decay);
+            let providers: Vec<usize> = (0..study.institutions.len())
+                .filter(|&k| role.matches(&study.institutions[k]))
+                .collect();
+            let supply: Vec<f64> = providers
+                .iter()
+                .map(|&k| study.institutions[k].capacity.unwrap_or(1.0))
+                .collect();
+            let r = match &travel {
+                None => {
+                    let points: Vec<(f64, f64)> = providers
+                        .iter()
+                        .map(|&k| (study.institutions[k].lon, study.institutions[k].lat))
+                        .collect();
+                    crate::access::role_access(&places, &demand, &points, &supply, role.reach_km * 1000.0, &decay)
+                }
+                Some(travel) => {
+                    let reach_min = role.reach_min.unwrap_or(0.0);
+                    let pairs = travel.institutions_within(study, &providers, reach_min, role.reach_km);
+                    crate::access::role_access_pairs(places.len(), &demand, &pairs, &supply, reach_min, &decay)
+                }
+            };
             bar.inc(1);
             r
         })
@@ -312,6 +334,7 @@ pub fn access_on(
     let spinner = progress.spinner("writing");
     let written = crate::outputs::access_files::write_access(&mut out, study, reach, &roles)
         .and_then(|()| crate::outputs::coverage_files::write_rejects(&mut out, study))
+        .and_then(|()| write_unsnapped(&mut out, study, road))
         .and_then(|()| write_lock(&mut out, study));
     spinner.finish_and_clear();
     written?;
@@ -351,11 +374,17 @@ pub fn access_on(
             "a_2sfca": "two-step floating catchment area, binary weights within the role's reach (Luo and Wang 2003)",
             "a_e2sfca": "enhanced 2SFCA, decay in both steps, cut at the role's reach (Luo and Qi 2009)",
             "decay": decay,
-            "distance_unit": "metres (steps and sigma)",
+            "distance_unit": if reach.unit == crate::reach::ReachUnit::Minutes {
+                "minutes (steps and sigma; reach: each role's reach_min by road, capped by reach_km in a straight line)"
+            } else {
+                "metres (steps and sigma)"
+            },
             "gini": "demand-weighted Gini coefficient of a_2sfca over the municipality's places",
         },
         "roles": per_role,
     });
+    let mut summary = summary;
+    add_network_summary(&mut summary, study, road);
     let bytes = serde_json::to_vec_pretty(&summary).map_err(|e| crate::error::Error::Internal(e.to_string()))?;
     out.write_bytes("access_summary.json", &bytes)?;
     out.commit()?;

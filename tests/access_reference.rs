@@ -139,3 +139,79 @@ fn gaussian_matches_pysal_access() {
     assert!(worst < 1e-6, "largest relative difference {worst}");
     eprintln!("Gaussian E2SFCA: largest relative difference from PySAL {worst:e}");
 }
+
+/// By road: `zaitaku access --network` on the demo's synthetic road lattice, against PySAL's
+/// `access` on travel times from networkx's Dijkstra on the same graph, with its own
+/// snapping (`fixtures/reference/road_access_visiting_nurse.csv`, made by
+/// scripts/make_road_access_reference.py): every cell's 2SFCA and E2SFCA (steps over thirds of
+/// 30 minutes) to 1e-9 relative, and the stations within reach of each cell counted alike.
+#[test]
+fn road_access_matches_pysal_on_networkx_times() {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    let dir = tempfile::tempdir().unwrap();
+    let graph = dir.path().join("roads.graph");
+    std::fs::write(&graph, zaitaku::demo::road_graph()).unwrap();
+    let out = dir.path().join("out");
+    let o = std::process::Command::new(env!("CARGO_BIN_EXE_zaitaku"))
+        .args(["access", "--quiet", "--scenario"])
+        .arg(root.join("fixtures/scenarios/nagano_base.toml"))
+        .arg("--network")
+        .arg(&graph)
+        .arg("--out")
+        .arg(&out)
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let path = root.join("fixtures/reference/road_access_visiting_nurse.csv");
+    let reference: std::collections::HashMap<String, (f64, f64, f64)> = csv::Reader::from_path(path)
+        .unwrap()
+        .records()
+        .map(|rec| {
+            let rec = rec.unwrap();
+            let num = |k: usize| rec[k].parse::<f64>().unwrap();
+            (rec[0].to_string(), (num(1), num(2), num(3)))
+        })
+        .collect();
+    let mut reader = csv::Reader::from_path(out.join("access.csv")).unwrap();
+    let headers = reader.headers().unwrap().clone();
+    let col = |name: &str| headers.iter().position(|h| h == name).unwrap();
+    let (c_level, c_area, c_function, c_role, c_n, c_a2, c_ae) = (
+        col("level"),
+        col("area_code"),
+        col("function"),
+        col("role"),
+        col("providers_in_reach"),
+        col("a_2sfca"),
+        col("a_e2sfca"),
+    );
+    let (mut rows, mut worst, mut reached) = (0, 0.0f64, 0);
+    for rec in reader.records() {
+        let rec = rec.unwrap();
+        if &rec[c_level] != "cell" || &rec[c_role] != "visiting_nurse" || &rec[c_function] != "daily" {
+            continue;
+        }
+        rows += 1;
+        let (a2, ae, pairs) = reference[&rec[c_area]];
+        assert_eq!(rec[c_n].parse::<f64>().unwrap(), pairs, "{}", &rec[c_area]);
+        reached += usize::from(pairs > 0.0);
+        for (text, want) in [(&rec[c_a2], a2), (&rec[c_ae], ae)] {
+            let got: f64 = text.parse().unwrap();
+            worst = worst.max(if want == 0.0 {
+                got.abs()
+            } else {
+                (got - want).abs() / want.abs()
+            });
+        }
+    }
+    assert_eq!(rows, reference.len());
+    // Most cells reach a station, some none: both kinds are compared.
+    assert!(reached > rows / 2 && reached < rows, "{reached} of {rows}");
+    assert!(worst < 1e-9, "largest relative difference {worst}");
+    let summary: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(out.join("access_summary.json")).unwrap()).unwrap();
+    assert!(summary["method"]["distance_unit"]
+        .as_str()
+        .unwrap()
+        .starts_with("minutes"));
+    assert_eq!(summary["network"]["nodes"], 116_424);
+}

@@ -139,3 +139,52 @@ proptest! {
         }
     }
 }
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(24))]
+
+    /// 2SFCA by road on a random synthetic road lattice (a few 1 km cells, one-way lines
+    /// included) with random places and providers: the sum of access times demand equals the
+    /// supply of the providers with demand within reach, for both measures; a place's pairs
+    /// are within both limits.
+    #[test]
+    fn road_access_shares_out_the_supply_within_reach(
+        cells in proptest::collection::btree_set((0u32..6, 0u32..6), 1..20),
+        places in proptest::collection::vec((0.0f64..1.0, 0.0f64..1.0, 0.0f64..40.0), 1..40),
+        providers in proptest::collection::vec((0.0f64..1.0, 0.0f64..1.0, 0.5f64..5.0), 1..12),
+        reach_min in 1.0f64..12.0,
+        reach_km in 1.0f64..8.0,
+    ) {
+        use zaitaku::access::{role_access_pairs, Decay};
+        use zaitaku::reach::pairs::RoadPlaces;
+        // 1 km cells 5339-45-(q,v)-(r,w) around Tokyo; points spread over the 6 x 6 cells.
+        let codes: Vec<String> = cells.iter().map(|&(x, y)| format!("533945{}{}", y, x)).collect();
+        let graph = zaitaku::network::lattice::lattice(codes.iter().map(String::as_str), 3, "test");
+        let at = |(fx, fy): (f64, f64)| (139.0 + 5.0 / 8.0 + fx * 6.0 / 80.0, 35.0 + 2.0 / 3.0 + fy * 6.0 / 120.0);
+        let xy: Vec<(f64, f64)> = places.iter().map(|p| at((p.0, p.1))).collect();
+        let demand: Vec<f64> = places.iter().map(|p| p.2).collect();
+        let pxy: Vec<(f64, f64)> = providers.iter().map(|p| at((p.0, p.1))).collect();
+        let supply: Vec<f64> = providers.iter().map(|p| p.2).collect();
+        let net = zaitaku::inputs::rules::Rules::builtin().network;
+        let road = RoadPlaces::new(&graph, &xy, &net);
+        let pairs = road.within(&pxy, reach_min, reach_km * 1000.0);
+        for (list, &p) in pairs.iter().zip(&pxy) {
+            for &(i, t) in list {
+                prop_assert!(t <= reach_min + 1e-9);
+                prop_assert!(zaitaku::reach::straight::ellipsoid_m(xy[i as usize], p) <= reach_km * 1000.0 + 0.25);
+            }
+        }
+        let r = role_access_pairs(xy.len(), &demand, &pairs, &supply, reach_min, &Decay::default());
+        let with_demand: f64 = pairs
+            .iter()
+            .zip(&supply)
+            .filter(|(list, _)| list.iter().any(|&(i, _)| demand[i as usize] > 1e-12))
+            .map(|(_, s)| s)
+            .sum();
+        let total2: f64 = r.a_2sfca.iter().zip(&demand).map(|(a, d)| a * d).sum();
+        let totale: f64 = r.a_e2sfca.iter().zip(&demand).map(|(a, d)| a * d).sum();
+        prop_assert!((total2 - with_demand).abs() < 1e-9 * (1.0 + with_demand), "{total2} vs {with_demand}");
+        prop_assert!((totale - with_demand).abs() < 1e-9 * (1.0 + with_demand), "{totale} vs {with_demand}");
+        prop_assert!((r.supply_allocated.0 - with_demand).abs() < 1e-9 * (1.0 + with_demand));
+    }
+}

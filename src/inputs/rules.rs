@@ -135,6 +135,17 @@ impl Decay {
         Ok(Decay::Steps { steps: out })
     }
 
+    /// The same decay with every bound and sigma multiplied by `factor` (weights kept).
+    pub fn scaled(&self, factor: f64) -> Decay {
+        match self {
+            Decay::Steps { steps } => Decay::Steps {
+                steps: steps.iter().map(|&(b, w)| (b * factor, w)).collect(),
+            },
+            Decay::Thirds { weights } => Decay::Thirds { weights: *weights },
+            Decay::Gaussian { sigma } => Decay::Gaussian { sigma: sigma * factor },
+        }
+    }
+
     /// A Gaussian decay of `sigma` (km or minutes) times `scale`.
     pub fn gaussian(sigma: f64, scale: f64) -> std::result::Result<Decay, String> {
         if sigma.is_finite() && sigma > 0.0 {

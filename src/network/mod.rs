@@ -9,6 +9,7 @@
 //! edges). Loading checks the sizes, that `first_out` never decreases and that every head is
 //! a node, so a truncated or foreign file is an error, never a wrong graph.
 
+pub mod lattice;
 pub mod osm;
 pub mod route;
 

@@ -1,0 +1,205 @@
+//! Pairs within reach in travel-time mode: for a list of sources (a role's providers, or
+//! candidate sites), every demand place each one reaches with its travel time, for the
+//! analyses that need more than counts (accessibility, the in-area supply of catchments,
+//! site suggestions).
+//!
+//! By road, sources and places are snapped as [`super::network`] snaps them (nearest node,
+//! off-road legs at `offroad_kmh`, nothing beyond `snap_limit_m`), and one search bounded by
+//! the limit runs from each road node holding sources, shared by the sources there. From an
+//! OD matrix the pairs are its rows. Either way a pair counts only within both limits: the
+//! role's `reach_min` and, in a straight line, its `reach_km`, as [`super::network`] counts
+//! providers; so the number of pairs of a place equals its `in_reach` count.
+//!
+//! Each source's pairs are in place order; the output does not depend on the thread count.
+
+use super::network::{snap, Snap};
+use super::straight::{ellipsoid_m, within_m};
+use crate::inputs::od_matrix::OdMatrix;
+use crate::inputs::rules::NetworkRules;
+use crate::inputs::Study;
+use crate::network::route::Search;
+use crate::network::Graph;
+use rayon::prelude::*;
+use std::collections::BTreeMap;
+
+/// Per source: (place, minutes) within reach, in place order.
+pub type Pairs = Vec<Vec<(u32, f64)>>;
+
+/// Demand places on a road graph: where each joined it.
+pub struct RoadPlaces<'g> {
+    graph: &'g Graph,
+    places: Vec<(f64, f64)>,
+    /// Places at each node (CSR over nodes).
+    first: Vec<u32>,
+    at_node: Vec<u32>,
+    /// Off-road leg of each place, tenths of a second.
+    leg: Vec<u32>,
+    offroad_kmh: f64,
+    snap_limit_m: f64,
+}
+
+/// Travel time of an off-road leg, tenths of a second (as [`super::network`] times it).
+fn leg(metres: f64, kmh: f64) -> u32 {
+    (metres / (kmh / 3.6) * 10.0).round() as u32
+}
+
+impl<'g> RoadPlaces<'g> {
+    /// Snaps the places to the graph.
+    pub fn new(graph: &'g Graph, places: &[(f64, f64)], net: &NetworkRules) -> RoadPlaces<'g> {
+        let snaps = snap(graph, places);
+        let on = |s: &Snap| s.metres <= net.snap_limit_m;
+        let n = graph.nodes();
+        let mut first = vec![0u32; n + 1];
+        for s in snaps.iter().filter(|s| on(s)) {
+            first[s.node as usize + 1] += 1;
+        }
+        for v in 0..n {
+            first[v + 1] += first[v];
+        }
+        let mut fill = first.clone();
+        let mut at_node = vec![0u32; first[n] as usize];
+        for (i, s) in snaps.iter().enumerate().filter(|(_, s)| on(s)) {
+            at_node[fill[s.node as usize] as usize] = i as u32;
+            fill[s.node as usize] += 1;
+        }
+        RoadPlaces {
+            graph,
+            places: places.to_vec(),
+            first,
+            at_node,
+            leg: snaps.iter().map(|s| leg(s.metres, net.offroad_kmh)).collect(),
+            offroad_kmh: net.offroad_kmh,
+            snap_limit_m: net.snap_limit_m,
+        }
+    }
+
+    /// For each source (lon, lat): the places within `reach_min` by road (legs included) and
+    /// within `reach_m` in a straight line, with minutes. A source beyond the snap limit
+    /// reaches nothing.
+    pub fn within(&self, sources: &[(f64, f64)], reach_min: f64, reach_m: f64) -> Pairs {
+        let limit = (reach_min * 600.0).round() as u32;
+        let snaps = snap(self.graph, sources);
+        let mut by_node: BTreeMap<u32, Vec<(usize, u32)>> = BTreeMap::new();
+        for (k, s) in snaps.iter().enumerate() {
+            if s.metres <= self.snap_limit_m {
+                by_node
+                    .entry(s.node)
+                    .or_default()
+                    .push((k, leg(s.metres, self.offroad_kmh)));
+            }
+        }
+        let groups: Vec<(u32, Vec<(usize, u32)>)> = by_node.into_iter().collect();
+        let chunk = groups.len().div_ceil(rayon::current_num_threads() * 8).max(1);
+        let found: Vec<Vec<(usize, Vec<(u32, f64)>)>> = groups
+            .par_chunks(chunk)
+            .map(|chunk| {
+                let mut search = Search::new(self.graph);
+                let mut out = Vec::new();
+                for (node, members) in chunk {
+                    let min_leg = members.iter().map(|m| m.1).min().unwrap_or(0);
+                    let mut lists: Vec<Vec<(u32, f64)>> = vec![Vec::new(); members.len()];
+                    search.run_bounded(self.graph, &[(*node, min_leg)], limit, |v, t| {
+                        let here = &self.at_node[self.first[v as usize] as usize..self.first[v as usize + 1] as usize];
+                        for &i in here {
+                            for (list, &(k, own_leg)) in lists.iter_mut().zip(members) {
+                                let total = t - min_leg + own_leg + self.leg[i as usize];
+                                if total > limit {
+                                    continue;
+                                }
+                                let (a, b) = (self.places[i as usize], sources[k]);
+                                let d = ellipsoid_m(a, b);
+                                let inside = if (d - reach_m).abs() < 0.25 {
+                                    within_m(a, b, reach_m)
+                                } else {
+                                    d <= reach_m
+                                };
+                                if inside {
+                                    list.push((i, f64::from(total) / 600.0));
+                                }
+                            }
+                        }
+                    });
+                    for (list, &(k, _)) in lists.iter_mut().zip(members) {
+                        list.sort_unstable_by_key(|p| p.0);
+                        out.push((k, std::mem::take(list)));
+                    }
+                }
+                out
+            })
+            .collect();
+        let mut pairs: Pairs = vec![Vec::new(); sources.len()];
+        for (k, list) in found.into_iter().flatten() {
+            pairs[k] = list;
+        }
+        pairs
+    }
+}
+
+/// For institutions (indexes into the study's institutions): the places within `reach_min`
+/// as the matrix lists them and within `reach_m` in a straight line.
+pub fn od_within(od: &OdMatrix, study: &Study, institutions: &[usize], reach_min: f64, reach_m: f64) -> Pairs {
+    let mut slot = vec![u32::MAX; study.institutions.len()];
+    for (s, &k) in institutions.iter().enumerate() {
+        slot[k] = s as u32;
+    }
+    let places = study.demand.places();
+    let mut pairs: Pairs = vec![Vec::new(); institutions.len()];
+    for (i, row) in od.to_place.iter().enumerate() {
+        for &(k, minutes) in row {
+            let s = slot[k as usize];
+            if s == u32::MAX || minutes > reach_min {
+                continue;
+            }
+            let inst = &study.institutions[k as usize];
+            if within_m(places[i], (inst.lon, inst.lat), reach_m) {
+                pairs[s as usize].push((i as u32, minutes));
+            }
+        }
+    }
+    pairs
+}
+
+/// How a study measures travel time, when it does.
+pub enum Travel<'a> {
+    Road(RoadPlaces<'a>),
+    Od(&'a OdMatrix),
+}
+
+impl<'a> Travel<'a> {
+    /// The study's travel-time model: its road graph (places snapped) or its OD matrix;
+    /// `None` in straight-line mode.
+    pub fn of(study: &'a Study) -> Option<Travel<'a>> {
+        if let Some((_, od)) = &study.od {
+            return Some(Travel::Od(od));
+        }
+        let (_, graph) = study.network.as_ref()?;
+        Some(Travel::Road(RoadPlaces::new(
+            graph,
+            &study.demand.places(),
+            &study.rules.network,
+        )))
+    }
+
+    /// Pairs of the given institutions within `reach_min` and `reach_km`.
+    pub fn institutions_within(&self, study: &Study, institutions: &[usize], reach_min: f64, reach_km: f64) -> Pairs {
+        match self {
+            Travel::Road(road) => {
+                let points: Vec<(f64, f64)> = institutions
+                    .iter()
+                    .map(|&k| (study.institutions[k].lon, study.institutions[k].lat))
+                    .collect();
+                road.within(&points, reach_min, reach_km * 1000.0)
+            }
+            Travel::Od(od) => od_within(od, study, institutions, reach_min, reach_km * 1000.0),
+        }
+    }
+
+    /// Pairs of arbitrary points (new sites); `None` from an OD matrix, which lists only
+    /// the institutions it was computed for.
+    pub fn points_within(&self, points: &[(f64, f64)], reach_min: f64, reach_km: f64) -> Option<Pairs> {
+        match self {
+            Travel::Road(road) => Some(road.within(points, reach_min, reach_km * 1000.0)),
+            Travel::Od(_) => None,
+        }
+    }
+}
