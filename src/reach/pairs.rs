@@ -22,8 +22,11 @@ use crate::network::Graph;
 use rayon::prelude::*;
 use std::collections::BTreeMap;
 
-/// Per source: (place, minutes) within reach, in place order.
-pub type Pairs = Vec<Vec<(u32, f64)>>;
+/// One source's (place, minutes) within reach, in place order.
+pub type Pair = Vec<(u32, f64)>;
+
+/// Per source: its [`Pair`] list.
+pub type Pairs = Vec<Pair>;
 
 /// Demand places on a road graph: where each joined it.
 pub struct RoadPlaces<'g> {
@@ -90,7 +93,7 @@ impl<'g> RoadPlaces<'g> {
         }
         let groups: Vec<(u32, Vec<(usize, u32)>)> = by_node.into_iter().collect();
         let chunk = groups.len().div_ceil(rayon::current_num_threads() * 8).max(1);
-        let found: Vec<Vec<(usize, Vec<(u32, f64)>)>> = groups
+        let found: Vec<Vec<(usize, Pair)>> = groups
             .par_chunks(chunk)
             .map(|chunk| {
                 let mut search = Search::new(self.graph);
