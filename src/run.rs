@@ -178,17 +178,6 @@ pub fn measure_reach(
     Ok((table, Some(road)))
 }
 
-/// Refuses travel-time mode for a command that measures straight-line reach only.
-fn straight_line_only(study: &Study, command: &str) -> Result<()> {
-    if study.network.is_some() || study.od.is_some() {
-        return Err(crate::error::Error::Usage(format!(
-            "{command}: travel-time reach (--network, --od-matrix) is available for coverage and indicators; \
-             {command} measures straight-line reach in this version (run it without them)"
-        )));
-    }
-    Ok(())
-}
-
 /// summary.json's `network`: the graph, the snapping rules and what did not snap.
 fn add_network_summary(summary: &mut Value, study: &Study, road: Option<&crate::reach::network::Snapping>) {
     let (Some((name, graph)), Some(road), Value::Object(o)) = (&study.network, road, summary) else {
@@ -877,9 +866,7 @@ pub fn catchments(
     spinner.finish_and_clear();
     let study = study?;
     check_regions_complete(&study, allow_partial)?;
-    straight_line_only(&study, "catchments")?;
-    straight_line_only(&study, "suggest")?;
-    let reach = straight_line_reach(&study.demand.places(), &study.institutions, &study.rules, progress);
+    let (reach, _) = measure_reach(&study, progress)?;
     let cov = coverage::compute(&study.demand, &study.municipalities, &study.rules, &reach);
     // A layout proposed for one year of a projection is also checked in every other year.
     let values = match sources.year {
@@ -968,6 +955,8 @@ pub fn catchments_into(
         })
         .unwrap_or_default();
     let other_demand: Vec<Vec<f64>> = other.iter().map(|o| o.1.clone()).collect();
+    let by_travel =
+        crate::reach::pairs::Travel::of(study).map(|travel| supply::travel_hosts(study, &located, &travel));
     let model = supply::build(
         &study.demand,
         study.municipalities.len(),
@@ -976,7 +965,9 @@ pub fn catchments_into(
         &study.rules,
         reach,
         &other_demand,
+        by_travel.as_deref(),
     );
+    drop(by_travel);
     drop(other_demand);
     stages.push(("supply", t.elapsed().as_secs_f64()));
     let t = Instant::now();
@@ -1181,7 +1172,7 @@ pub fn compare(base: &Path, alt: &Path, out_dir: &Path, progress: Progress, min_
             let t = Instant::now();
             let mut alt_study = raw;
             inputs::apply_scenario(&mut alt_study, a)?;
-            let (alt_reach_how, alt_cov) = edited_coverage(&base_study, &base_reach, &alt_study, progress);
+            let (alt_reach_how, alt_cov) = edited_coverage(&base_study, &base_reach, &alt_study, progress)?;
             how.push(format!(
                 "alt: same files, {alt_reach_how} in {:.2} s",
                 t.elapsed().as_secs_f64()
@@ -1223,9 +1214,16 @@ pub fn compare(base: &Path, alt: &Path, out_dir: &Path, progress: Progress, min_
 /// Coverage of `alt`, the base study with a scenario's edits (the same demand): with the
 /// same rules the reach is updated from the base's for the institutions that differ, else
 /// measured afresh. Returns how the reach was had, in words, and the coverage.
-fn edited_coverage(base: &Study, base_reach: &ReachTable, alt: &Study, progress: Progress) -> (&'static str, Coverage) {
+fn edited_coverage(
+    base: &Study,
+    base_reach: &ReachTable,
+    alt: &Study,
+    progress: Progress,
+) -> Result<(&'static str, Coverage)> {
     let places = base.demand.places();
-    let (how, reach) = if alt.rules == base.rules {
+    let (how, reach) = if alt.network.is_some() || alt.od.is_some() {
+        ("travel time, so reach measured afresh", measure_reach(alt, progress)?.0)
+    } else if alt.rules == base.rules {
         (
             "reach updated from the base's for the institutions that differ",
             crate::reach::straight::update_reach(
@@ -1242,10 +1240,10 @@ fn edited_coverage(base: &Study, base_reach: &ReachTable, alt: &Study, progress:
             straight_line_reach(&places, &alt.institutions, &alt.rules, progress),
         )
     };
-    (
+    Ok((
         how,
         coverage::compute(&alt.demand, &alt.municipalities, &alt.rules, &reach),
-    )
+    ))
 }
 
 /// Compares two sides and writes the comparison's files into `out_dir`.
@@ -1291,7 +1289,7 @@ pub fn compare_on(
     let mut alt = study.clone();
     crate::inputs::scenario::apply_rule_edits(&mut alt.rules, &edits.rule_edits, &scenario.display().to_string())?;
     crate::inputs::scenario::apply_edits(&mut alt, &edits.edits)?;
-    let (alt_reach_how, alt_cov) = edited_coverage(study, reach, &alt, Progress::Quiet);
+    let (alt_reach_how, alt_cov) = edited_coverage(study, reach, &alt, Progress::Quiet)?;
     let how = vec![format!(
         "alt: the base with the {} edits of {alt_label}, {alt_reach_how}, in {:.2} s",
         edits.edits.len() + edits.rule_edits.len(),
@@ -1736,7 +1734,7 @@ pub fn report(
         check_regions_complete(study, allow_partial)
     })?;
     let study = &coverage.study;
-    let catchments = if study.network.is_none() && study.od.is_none() {
+    let catchments = {
         let values = match sources.year {
             Some(_) => Some(inputs::projection_values(sources)?),
             None => None,
@@ -1752,8 +1750,6 @@ pub fn report(
             params,
             years,
         )?)
-    } else {
-        None
     };
     let (stages, written) = report_into(&coverage, catchments.as_ref(), &mut out, progress)?;
     let mut all = coverage.written.clone();
@@ -1815,11 +1811,7 @@ pub fn report_into(
                     c.outlines.regions.as_slice(),
                 )
             }),
-            catchments_note: catchments.is_none().then(|| {
-                "Catchments are proposed on straight-line reach in this version; run the report without --network or \
-                 --od-matrix to include them."
-                    .to_string()
-            }),
+            catchments_note: catchments.is_none().then(|| "No catchments were proposed in this run.".to_string()),
             maps: pngs,
         };
         let html = report_html::report_html(&inputs);

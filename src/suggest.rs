@@ -5,12 +5,15 @@
 //! role's kinds that lack its designations (they could take it on), and the centres of
 //! that demand's cells (a new site). Sites are chosen greedily with lazy evaluation, which
 //! is within 1 - 1/e of the optimum (Nemhauser, Wolsey and Fisher 1978) and exact for one
-//! site.
+//! site. In travel-time mode a candidate covers the places it reaches within the role's
+//! `reach_min` by road (or as an OD matrix lists them; new sites then need a road graph)
+//! and within its `reach_km`.
 
 use crate::coverage::Coverage;
 use crate::error::{Error, Result};
 use crate::inputs::institutions::Institution;
 use crate::inputs::Study;
+use crate::reach::pairs::Travel;
 use crate::reach::straight::ProviderIndex;
 use crate::reach::ReachTable;
 use rayon::prelude::*;
@@ -141,29 +144,75 @@ pub fn suggest(
             }
         }
     }
-    if which != Candidates::Institutions {
+    let travel = Travel::of(study);
+    if matches!(travel, Some(Travel::Od(_))) && which == Candidates::Cells {
+        return Err(Error::Usage(
+            "suggest --candidates cells needs travel times from new sites: an OD matrix lists only its institutions;              use --network, or --candidates institutions"
+                .into(),
+        ));
+    }
+    if which != Candidates::Institutions && !matches!(travel, Some(Travel::Od(_))) {
         for &i in &coverable {
             candidates.push((Site::New(i), cells[i].lon, cells[i].lat));
         }
     }
-    let points: Vec<(f64, f64)> = coverable.iter().map(|&i| (cells[i].lon, cells[i].lat)).collect();
-    let index = ProviderIndex::new(&points);
-    let reach_m = role.reach_km * 1000.0;
     // Per candidate: the coverable cells (positions in `coverable`) within reach.
-    let covers: Vec<Vec<u32>> = candidates
-        .par_iter()
-        .map(|&(_, lon, lat)| {
-            if index.is_empty() {
-                Vec::new()
-            } else {
-                index
-                    .pairs_within((lon, lat), reach_m)
-                    .into_iter()
-                    .map(|p| p.0)
-                    .collect()
+    let covers: Vec<Vec<u32>> = match &travel {
+        None => {
+            let points: Vec<(f64, f64)> = coverable.iter().map(|&i| (cells[i].lon, cells[i].lat)).collect();
+            let index = ProviderIndex::new(&points);
+            let reach_m = role.reach_km * 1000.0;
+            candidates
+                .par_iter()
+                .map(|&(_, lon, lat)| {
+                    if index.is_empty() {
+                        Vec::new()
+                    } else {
+                        index
+                            .pairs_within((lon, lat), reach_m)
+                            .into_iter()
+                            .map(|p| p.0)
+                            .collect()
+                    }
+                })
+                .collect()
+        }
+        // By travel time: each candidate's places within reach_min (and reach_km), kept
+        // where coverable. Existing institutions by their own rows (an OD matrix's too), new
+        // sites from their cell centres.
+        Some(travel) => {
+            let mut position = vec![u32::MAX; cells.len()];
+            for (k, &i) in coverable.iter().enumerate() {
+                position[i] = k as u32;
             }
-        })
-        .collect();
+            let reach_min = role.reach_min.unwrap_or(0.0);
+            let existing: Vec<usize> = candidates
+                .iter()
+                .filter_map(|c| match c.0 {
+                    Site::Existing(k) => Some(k),
+                    Site::New(_) => None,
+                })
+                .collect();
+            let mut pairs = travel.institutions_within(study, &existing, reach_min, role.reach_km);
+            let new: Vec<(f64, f64)> = candidates
+                .iter()
+                .filter(|c| matches!(c.0, Site::New(_)))
+                .map(|c| (c.1, c.2))
+                .collect();
+            if !new.is_empty() {
+                pairs.extend(travel.points_within(&new, reach_min, role.reach_km).unwrap_or_default());
+            }
+            pairs
+                .into_iter()
+                .map(|list| {
+                    list.into_iter()
+                        .map(|(i, _)| position[i as usize])
+                        .filter(|&k| k != u32::MAX)
+                        .collect()
+                })
+                .collect()
+        }
+    };
     let weight = |k: u32| cells[coverable[k as usize]].demand;
     let mut taken = vec![false; coverable.len()];
     let gain = |c: usize, taken: &[bool]| -> f64 {

@@ -3,11 +3,15 @@
 //! municipalities. For each demand place and role this module records the municipalities
 //! hosting such a provider ("hosts"); places of one municipality with the same hosts for
 //! every role are merged into a class, so an area's in-area coverage is a sum over a few
-//! classes per municipality, whatever the layout.
+//! classes per municipality, whatever the layout. In travel-time mode "within reach" is by
+//! road (or an OD matrix) within the role's `reach_min` and `reach_km`, as coverage counts it;
+//! contiguity stays that of the polygons.
 
 use crate::demand::Demand;
 use crate::inputs::institutions::Institution;
 use crate::inputs::rules::Rules;
+use crate::inputs::Study;
+use crate::reach::pairs::Travel;
 use crate::reach::straight::{metres_per_degree, within_m};
 use crate::reach::ReachTable;
 use rayon::prelude::*;
@@ -147,11 +151,43 @@ struct Group {
     points: Vec<(f64, f64)>,
 }
 
+/// Per role and place, the municipalities hosting a provider of the role within reach by
+/// travel time (`travel`: a road graph or an OD matrix), sorted: the hosts [`build`] takes
+/// in travel-time mode. A provider outside every polygon hosts nothing.
+pub fn travel_hosts(study: &Study, located: &[Option<usize>], travel: &Travel) -> Vec<Vec<Vec<u32>>> {
+    let places = study.demand.cells.len();
+    study
+        .rules
+        .roles
+        .iter()
+        .map(|role| {
+            let providers: Vec<usize> = (0..study.institutions.len())
+                .filter(|&k| located[k].is_some() && role.matches(&study.institutions[k]))
+                .collect();
+            let pairs = travel.institutions_within(study, &providers, role.reach_min.unwrap_or(0.0), role.reach_km);
+            let mut hosts: Vec<Vec<u32>> = vec![Vec::new(); places];
+            for (&k, list) in providers.iter().zip(&pairs) {
+                let m = located[k].unwrap_or(0) as u32;
+                for &(i, _) in list {
+                    hosts[i as usize].push(m);
+                }
+            }
+            hosts.par_iter_mut().for_each(|h| {
+                h.sort_unstable();
+                h.dedup();
+            });
+            hosts
+        })
+        .collect()
+}
+
 /// Builds the model. `located[i]` is the municipality of institution `i` (`None` outside
 /// every polygon: such a provider serves no area). Places where the role has nothing within
 /// reach (from `reach`) are skipped without a search. `years[k][i]` is the demand of place
 /// `i` in another year (empty for a single year): classes then also carry those years'
-/// demand, and places with demand in any year are kept.
+/// demand, and places with demand in any year are kept. `by_travel`: per role and place the
+/// hosts by travel time ([`travel_hosts`]), used instead of straight-line reach.
+#[allow(clippy::too_many_arguments)]
 pub fn build(
     demand: &Demand,
     municipalities: usize,
@@ -160,6 +196,7 @@ pub fn build(
     rules: &Rules,
     reach: &ReachTable,
     years: &[Vec<f64>],
+    by_travel: Option<&[Vec<Vec<u32>>]>,
 ) -> Supply {
     let roles = rules.roles.len();
     assert!(roles <= MAX_ROLES, "at most {MAX_ROLES} roles");
@@ -232,6 +269,9 @@ pub fn build(
             .collect()
     };
     let place_hosts = |i: usize, cands: &[Vec<Candidate>]| -> Vec<Vec<u32>> {
+        if let Some(hosts) = by_travel {
+            return hosts.iter().map(|h| h[i].clone()).collect();
+        }
         let c = &cells[i];
         let at = (c.lon, c.lat);
         let (ky, kx) = metres_per_degree(at.1);
@@ -287,7 +327,10 @@ pub fn build(
                 lo = [lo[0].min(c.lon), lo[1].min(c.lat)];
                 hi = [hi[0].max(c.lon), hi[1].max(c.lat)];
             }
-            let cands: Vec<Vec<Candidate>> = (0..roles).map(|r| candidates(lo, hi, r)).collect();
+            let cands: Vec<Vec<Candidate>> = match by_travel {
+                Some(_) => Vec::new(),
+                None => (0..roles).map(|r| candidates(lo, hi, r)).collect(),
+            };
             for i in range.clone() {
                 let d = cells[i].demand;
                 if d <= 0.0 && years.iter().all(|y| y[i] <= 0.0) {
