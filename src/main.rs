@@ -334,11 +334,11 @@ struct DecayArgs {
     /// E2SFCA distance decay (default: the rules file's [access], else step).
     #[arg(long, value_enum)]
     decay: Option<DecayKind>,
-    /// Step decay as "km:weight,..." with increasing km and decreasing weights (default: the
-    /// thirds of each role's reach weighted 1, 0.68, 0.22).
+    /// Step decay as "km:weight,..." with increasing km and decreasing weights; minutes by
+    /// road (default: the thirds of each role's reach weighted 1, 0.68, 0.22).
     #[arg(long)]
     steps: Option<String>,
-    /// Gaussian decay's sigma, km.
+    /// Gaussian decay's sigma, km; minutes by road (default 8).
     #[arg(long)]
     sigma: Option<f64>,
 }

@@ -955,8 +955,7 @@ pub fn catchments_into(
         })
         .unwrap_or_default();
     let other_demand: Vec<Vec<f64>> = other.iter().map(|o| o.1.clone()).collect();
-    let by_travel =
-        crate::reach::pairs::Travel::of(study).map(|travel| supply::travel_hosts(study, &located, &travel));
+    let by_travel = crate::reach::pairs::Travel::of(study).map(|travel| supply::travel_hosts(study, &located, &travel));
     let model = supply::build(
         &study.demand,
         study.municipalities.len(),
@@ -1811,7 +1810,9 @@ pub fn report_into(
                     c.outlines.regions.as_slice(),
                 )
             }),
-            catchments_note: catchments.is_none().then(|| "No catchments were proposed in this run.".to_string()),
+            catchments_note: catchments
+                .is_none()
+                .then(|| "No catchments were proposed in this run.".to_string()),
             maps: pngs,
         };
         let html = report_html::report_html(&inputs);

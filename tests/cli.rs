@@ -381,7 +381,7 @@ fn demo_is_deterministic_across_thread_counts() {
         })
         .collect();
     let mut compared = 0;
-    for folder in ["", "future", "maps", "compare"] {
+    for folder in ["", "future", "maps", "compare", "by_road"] {
         for entry in std::fs::read_dir(runs[0].join(folder)).unwrap() {
             let entry = entry.unwrap();
             let name = std::path::Path::new(folder).join(entry.file_name());
@@ -399,8 +399,9 @@ fn demo_is_deterministic_across_thread_counts() {
     // 36 files of the census-year study (27 of the analyses, six QGIS styles, the
     // institutions layer, the GeoPackage and the report page), 21 of the projection
     // (coverage by year and catchments, with their four styles), 10 maps, 5 of the
-    // comparison with the suggested sites.
-    assert_eq!(compared, 36 + 21 + 10 + 5);
+    // comparison with the suggested sites, 16 by road (coverage with unsnapped.csv and two
+    // styles, access, the road graph).
+    assert_eq!(compared, 36 + 21 + 10 + 5 + 16);
 
     // The comparison's gain for the suggested function is what suggest said the sites add
     // (computed apart: suggest's greedy gains on the base's reach, compare's on the reach

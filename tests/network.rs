@@ -472,7 +472,10 @@ fn every_analysis_by_road_on_the_hand_made_grid_network() {
     }
     assert_eq!((cells, reached), (20, covered.len()));
     let summary: Value = serde_json::from_slice(&std::fs::read(out.join("access_summary.json")).unwrap()).unwrap();
-    assert!(summary["method"]["distance_unit"].as_str().unwrap().starts_with("minutes"));
+    assert!(summary["method"]["distance_unit"]
+        .as_str()
+        .unwrap()
+        .starts_with("minutes"));
 
     // Catchments: the in-area supply by road. With the share floor left out (no grouping can
     // reach 90 %), the one catchment covers in-area exactly what networkx covers.
@@ -480,7 +483,12 @@ fn every_analysis_by_road_on_the_hand_made_grid_network() {
     let o = grid_roads("catchments", &net, &out);
     assert!(o.status.success(), "{}", stderr(&o));
     let check = std::fs::read_to_string(out.join("catchment_check.csv")).unwrap();
-    let visit: Vec<&str> = check.lines().find(|l| l.contains(",visit,")).unwrap().split(',').collect();
+    let visit: Vec<&str> = check
+        .lines()
+        .find(|l| l.contains(",visit,"))
+        .unwrap()
+        .split(',')
+        .collect();
     assert_eq!((visit[4], visit[5]), ("2100", "400"), "{check}");
 
     // Suggest: the sites' added demand is what coverage by road gains with them added.
@@ -518,7 +526,10 @@ fn every_analysis_by_road_on_the_hand_made_grid_network() {
     let o = zaitaku(&args.iter().map(String::as_str).collect::<Vec<_>>());
     assert!(o.status.success(), "{}", stderr(&o));
     let summary: Value = serde_json::from_slice(&std::fs::read(cov.join("summary.json")).unwrap()).unwrap();
-    assert_eq!(summary["total"]["visit"]["covered"].as_f64().unwrap(), covered_demand + added);
+    assert_eq!(
+        summary["total"]["visit"]["covered"].as_f64().unwrap(),
+        covered_demand + added
+    );
 }
 
 #[test]
