@@ -421,6 +421,17 @@ pub fn summary_json(study: &Study, result: &Catchments, params: &Params) -> Valu
         "command": "catchments",
         "inputs": study.files,
         "municipalities": study.municipalities.len(),
+        "reach": match (&study.network, &study.od) {
+            (Some((name, _)), _) => format!(
+                "in-area service by road travel time on {name}: a place is served in-area when a provider located in the \
+                 area is within the role's reach_min by road and its reach_km in a straight line; contiguity from the polygons"
+            ),
+            (None, Some((name, _))) => format!(
+                "in-area service by the travel times of the OD matrix {name} (within reach_min, and reach_km in a straight \
+                 line); contiguity from the polygons"
+            ),
+            (None, None) => "in-area service within each role's reach_km in a straight line; contiguity from the polygons".to_string(),
+        },
         "parameters": {
             "min_providers": params.min_providers,
             "min_share": params.min_share,

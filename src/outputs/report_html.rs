@@ -307,10 +307,25 @@ pub fn report_html(r: &ReportInputs) -> String {
         esc(&area),
         demand_words(study),
         env!("CARGO_PKG_VERSION"),
-        if r.reach.unit.suffix() == "min" {
-            "as road travel time"
+        if r.reach.unit.suffix() != "min" {
+            "as straight-line distance on the WGS84 ellipsoid".to_string()
+        } else if let Some((name, graph)) = &study.network {
+            format!(
+                "as road travel time (minutes) on {} ({}; {} nodes, {} directed edges), within each role's reach_min \
+                 by road and its reach_km in a straight line; coverage, gaps, catchments and the tables below are by road",
+                esc(name),
+                esc(&graph.info.source),
+                graph.nodes(),
+                graph.edges()
+            )
+        } else if let Some((name, _)) = &study.od {
+            format!(
+                "as travel time (minutes) from the OD matrix {}, within each role's reach_min and its reach_km in a \
+                 straight line; coverage, gaps, catchments and the tables below follow it",
+                esc(name)
+            )
         } else {
-            "as straight-line distance on the WGS84 ellipsoid"
+            "as travel time (minutes)".to_string()
         }
     );
 
