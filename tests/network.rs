@@ -491,7 +491,10 @@ fn every_analysis_by_road_on_the_hand_made_grid_network() {
         .collect();
     assert_eq!((visit[4], visit[5]), ("2100", "400"), "{check}");
     let summary: Value = serde_json::from_slice(&std::fs::read(out.join("catchments_summary.json")).unwrap()).unwrap();
-    assert!(summary["reach"].as_str().unwrap().starts_with("in-area service by road"));
+    assert!(summary["reach"]
+        .as_str()
+        .unwrap()
+        .starts_with("in-area service by road"));
 
     // Suggest: the sites' added demand is what coverage by road gains with them added.
     let out = dir.path().join("suggest");
