@@ -153,32 +153,56 @@ struct Group {
 
 /// Per role and place, the municipalities hosting a provider of the role within reach by
 /// travel time (`travel`: a road graph or an OD matrix), sorted: the hosts [`build`] takes
-/// in travel-time mode. A provider outside every polygon hosts nothing.
+/// in travel-time mode. A provider outside every polygon hosts nothing. Roles with the same
+/// two limits share their searches (each institution is searched once for all of them),
+/// in blocks of institutions so that the pairs in memory stay bounded.
 pub fn travel_hosts(study: &Study, located: &[Option<usize>], travel: &Travel) -> Vec<Vec<Vec<u32>>> {
+    const BLOCK: usize = 16_384;
     let places = study.demand.cells.len();
-    study
-        .rules
-        .roles
-        .iter()
-        .map(|role| {
-            let providers: Vec<usize> = (0..study.institutions.len())
-                .filter(|&k| located[k].is_some() && role.matches(&study.institutions[k]))
-                .collect();
-            let pairs = travel.institutions_within(study, &providers, role.reach_min.unwrap_or(0.0), role.reach_km);
-            let mut hosts: Vec<Vec<u32>> = vec![Vec::new(); places];
-            for (&k, list) in providers.iter().zip(&pairs) {
-                let m = located[k].unwrap_or(0) as u32;
-                for &(i, _) in list {
-                    hosts[i as usize].push(m);
+    let roles = &study.rules.roles;
+    let mut hosts: Vec<Vec<Vec<u32>>> = vec![vec![Vec::new(); places]; roles.len()];
+    let mut limits: Vec<(f64, f64)> = roles.iter().map(|r| (r.reach_min.unwrap_or(0.0), r.reach_km)).collect();
+    limits.sort_by(|a, b| a.0.total_cmp(&b.0).then(a.1.total_cmp(&b.1)));
+    limits.dedup();
+    for (reach_min, reach_km) in limits {
+        let group: Vec<usize> = (0..roles.len())
+            .filter(|&r| roles[r].reach_min.unwrap_or(0.0) == reach_min && roles[r].reach_km == reach_km)
+            .collect();
+        // Institutions filling some role of the group, with the roles they fill.
+        let sources: Vec<(usize, Vec<usize>)> = (0..study.institutions.len())
+            .filter(|&k| located[k].is_some())
+            .filter_map(|k| {
+                let fills: Vec<usize> = group
+                    .iter()
+                    .copied()
+                    .filter(|&r| roles[r].matches(&study.institutions[k]))
+                    .collect();
+                (!fills.is_empty()).then_some((k, fills))
+            })
+            .collect();
+        for block in sources.chunks(BLOCK) {
+            let ids: Vec<usize> = block.iter().map(|s| s.0).collect();
+            let pairs = travel.institutions_within(study, &ids, reach_min, reach_km);
+            for ((k, fills), list) in block.iter().zip(&pairs) {
+                let m = located[*k].unwrap_or(0) as u32;
+                for &r in fills {
+                    for &(i, _) in list {
+                        let h = &mut hosts[r][i as usize];
+                        if h.last() != Some(&m) {
+                            h.push(m);
+                        }
+                    }
                 }
             }
-            hosts.par_iter_mut().for_each(|h| {
-                h.sort_unstable();
-                h.dedup();
-            });
-            hosts
-        })
-        .collect()
+            for &r in &group {
+                hosts[r].par_iter_mut().for_each(|h| {
+                    h.sort_unstable();
+                    h.dedup();
+                });
+            }
+        }
+    }
+    hosts
 }
 
 /// Builds the model. `located[i]` is the municipality of institution `i` (`None` outside
