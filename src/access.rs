@@ -144,11 +144,82 @@ pub fn role_access(
     }
 }
 
-/// 2SFCA and E2SFCA of one role from pairs within reach (travel-time mode): `pairs[j]` lists
-/// the places provider `j` reaches with their travel time, in the unit of `reach` and of the
-/// decay (minutes). Step 1 sums each provider's pairs in place order; step 2 adds each
-/// provider's ratio to its places in provider order, so the result does not depend on the
-/// thread count.
+/// 2SFCA and E2SFCA of one role from pairs within reach (travel-time mode), built provider by
+/// provider: [`PairAccess::ratios`] is step 1 for one provider (its pairs summed in place
+/// order), [`PairAccess::add`] adds its ratios to its places (step 2). Providers added in
+/// the same order give the same figures, however they were batched or threaded.
+pub struct PairAccess {
+    reach: f64,
+    decay: Decay,
+    steps: Option<Vec<(f64, f64)>>,
+    supply: Vec<f64>,
+    r2: Vec<f64>,
+    re: Vec<f64>,
+    a_2sfca: Vec<f64>,
+    a_e2sfca: Vec<f64>,
+}
+
+impl PairAccess {
+    /// For `places` places, pairs' times and the decay in the unit of `reach` (minutes).
+    pub fn new(places: usize, reach: f64, decay: &Decay) -> PairAccess {
+        PairAccess {
+            reach,
+            decay: decay.clone(),
+            steps: decay.steps(reach),
+            supply: Vec::new(),
+            r2: Vec::new(),
+            re: Vec::new(),
+            a_2sfca: vec![0.0; places],
+            a_e2sfca: vec![0.0; places],
+        }
+    }
+
+    fn weight(&self, t: f64) -> f64 {
+        match &self.steps {
+            _ if t > self.reach => 0.0,
+            Some(steps) => steps.iter().find(|(b, _)| t <= *b).map_or(0.0, |s| s.1),
+            None => self.decay.weight(t, self.reach),
+        }
+    }
+
+    /// Step 1 for a provider of `supply` reaching `list`: (2SFCA, E2SFCA) ratios.
+    pub fn ratios(&self, demand: &[f64], list: &[(u32, f64)], supply: f64) -> (f64, f64) {
+        let ratio = |s: f64, d: f64| if d > 1e-12 { s / d } else { 0.0 };
+        let binary: f64 = list.iter().map(|&(i, _)| demand[i as usize]).sum();
+        let weighted: f64 = list.iter().map(|&(i, t)| self.weight(t) * demand[i as usize]).sum();
+        (ratio(supply, binary), ratio(supply, weighted))
+    }
+
+    /// Step 2 for the next provider: its ratios to the places it reaches.
+    pub fn add(&mut self, list: &[(u32, f64)], supply: f64, (x2, xe): (f64, f64)) {
+        for &(i, t) in list {
+            self.a_2sfca[i as usize] += x2;
+            self.a_e2sfca[i as usize] += self.weight(t) * xe;
+        }
+        self.supply.push(supply);
+        self.r2.push(x2);
+        self.re.push(xe);
+    }
+
+    pub fn finish(self) -> RoleAccess {
+        let allocated = |r: &[f64]| {
+            r.iter()
+                .zip(&self.supply)
+                .filter(|(x, _)| **x > 0.0)
+                .map(|(_, s)| s)
+                .sum()
+        };
+        RoleAccess {
+            supply_allocated: (allocated(&self.r2), allocated(&self.re)),
+            providers: self.supply.len(),
+            a_2sfca: self.a_2sfca,
+            a_e2sfca: self.a_e2sfca,
+        }
+    }
+}
+
+/// [`PairAccess`] of one role from every provider's pairs at once: `pairs[j]` lists the places
+/// provider `j` reaches with their travel time, in the unit of `reach` and of the decay.
 pub fn role_access_pairs(
     places: usize,
     demand: &[f64],
@@ -157,38 +228,73 @@ pub fn role_access_pairs(
     reach: f64,
     decay: &Decay,
 ) -> RoleAccess {
-    let ratio = |s: f64, d: f64| if d > 1e-12 { s / d } else { 0.0 };
-    let steps = decay.steps(reach);
-    let weight = |t: f64| match &steps {
-        _ if t > reach => 0.0,
-        Some(steps) => steps.iter().find(|(b, _)| t <= *b).map_or(0.0, |s| s.1),
-        None => decay.weight(t, reach),
-    };
-    let (r2, re): (Vec<f64>, Vec<f64>) = pairs
+    let mut acc = PairAccess::new(places, reach, decay);
+    let ratios: Vec<(f64, f64)> = pairs
         .par_iter()
         .zip(supply)
-        .map(|(list, &s)| {
-            let binary: f64 = list.iter().map(|&(i, _)| demand[i as usize]).sum();
-            let weighted: f64 = list.iter().map(|&(i, t)| weight(t) * demand[i as usize]).sum();
-            (ratio(s, binary), ratio(s, weighted))
-        })
-        .unzip();
-    let allocated = |r: &[f64]| r.iter().zip(supply).filter(|(x, _)| **x > 0.0).map(|(_, s)| s).sum();
-    let supply_allocated = (allocated(&r2), allocated(&re));
-    let mut a_2sfca = vec![0.0; places];
-    let mut a_e2sfca = vec![0.0; places];
-    for ((list, &x2), &xe) in pairs.iter().zip(&r2).zip(&re) {
-        for &(i, t) in list {
-            a_2sfca[i as usize] += x2;
-            a_e2sfca[i as usize] += weight(t) * xe;
+        .map(|(list, &s)| acc.ratios(demand, list, s))
+        .collect();
+    for ((list, &s), r) in pairs.iter().zip(supply).zip(ratios) {
+        acc.add(list, s, r);
+    }
+    acc.finish()
+}
+
+/// Accessibility of every role by travel time (`travel`: a road graph or an OD matrix), the
+/// decay in minutes. Roles with the same two limits share each institution's pairs, taken in
+/// blocks of institutions; each role adds its providers in institution order, as
+/// [`role_access_pairs`] over the role's providers would.
+pub fn access_by_travel(
+    study: &crate::inputs::Study,
+    travel: &crate::reach::pairs::Travel,
+    decay: &Decay,
+) -> Vec<RoleAccess> {
+    const BLOCK: usize = 16_384;
+    let roles = &study.rules.roles;
+    let places = study.demand.cells.len();
+    let demand: Vec<f64> = study.demand.cells.iter().map(|c| c.demand).collect();
+    let mut acc: Vec<PairAccess> = roles
+        .iter()
+        .map(|r| PairAccess::new(places, r.reach_min.unwrap_or(0.0), decay))
+        .collect();
+    let mut limits: Vec<(f64, f64)> = roles.iter().map(|r| (r.reach_min.unwrap_or(0.0), r.reach_km)).collect();
+    limits.sort_by(|a, b| a.0.total_cmp(&b.0).then(a.1.total_cmp(&b.1)));
+    limits.dedup();
+    for (reach_min, reach_km) in limits {
+        let group: Vec<usize> = (0..roles.len())
+            .filter(|&r| roles[r].reach_min.unwrap_or(0.0) == reach_min && roles[r].reach_km == reach_km)
+            .collect();
+        let sources: Vec<(usize, Vec<usize>)> = (0..study.institutions.len())
+            .filter_map(|k| {
+                let fills: Vec<usize> = group
+                    .iter()
+                    .copied()
+                    .filter(|&r| roles[r].matches(&study.institutions[k]))
+                    .collect();
+                (!fills.is_empty()).then_some((k, fills))
+            })
+            .collect();
+        for block in sources.chunks(BLOCK) {
+            let ids: Vec<usize> = block.iter().map(|s| s.0).collect();
+            let pairs = travel.institutions_within(study, &ids, reach_min, reach_km);
+            let supply: Vec<f64> = ids
+                .iter()
+                .map(|&k| study.institutions[k].capacity.unwrap_or(1.0))
+                .collect();
+            let ratios: Vec<Vec<(f64, f64)>> = block
+                .par_iter()
+                .zip(&pairs)
+                .zip(&supply)
+                .map(|(((_, fills), list), &s)| fills.iter().map(|&r| acc[r].ratios(&demand, list, s)).collect())
+                .collect();
+            for ((((_, fills), list), &s), rs) in block.iter().zip(&pairs).zip(&supply).zip(ratios) {
+                for (&r, x) in fills.iter().zip(rs) {
+                    acc[r].add(list, s, x);
+                }
+            }
         }
     }
-    RoleAccess {
-        a_2sfca,
-        a_e2sfca,
-        supply_allocated,
-        providers: pairs.len(),
-    }
+    acc.into_iter().map(PairAccess::finish).collect()
 }
 
 /// sum over the index's points k within reach of f(d(at, k)) * weight_k, pair by pair.

@@ -285,39 +285,35 @@ pub fn access_on(
     let t = Instant::now();
     let places = study.demand.places();
     let demand: Vec<f64> = study.demand.cells.iter().map(|c| c.demand).collect();
-    let bar = progress.bar(study.rules.roles.len() as u64, "access");
-    let roles: Vec<crate::access::RoleAccess> = study
-        .rules
-        .roles
-        .iter()
-        .map(|role| {
-            bar.set_message(role.id.clone());
-            let providers: Vec<usize> = (0..study.institutions.len())
-                .filter(|&k| role.matches(&study.institutions[k]))
-                .collect();
-            let supply: Vec<f64> = providers
+    let roles: Vec<crate::access::RoleAccess> = match &travel {
+        Some(travel) => {
+            let spinner = progress.spinner("access by travel time");
+            let roles = crate::access::access_by_travel(study, travel, &decay);
+            spinner.finish_and_clear();
+            roles
+        }
+        None => {
+            let bar = progress.bar(study.rules.roles.len() as u64, "access");
+            let roles = study
+                .rules
+                .roles
                 .iter()
-                .map(|&k| study.institutions[k].capacity.unwrap_or(1.0))
+                .map(|role| {
+                    bar.set_message(role.id.clone());
+                    let providers: Vec<&crate::inputs::institutions::Institution> =
+                        study.institutions.iter().filter(|i| role.matches(i)).collect();
+                    let points: Vec<(f64, f64)> = providers.iter().map(|i| (i.lon, i.lat)).collect();
+                    let supply: Vec<f64> = providers.iter().map(|i| i.capacity.unwrap_or(1.0)).collect();
+                    let r =
+                        crate::access::role_access(&places, &demand, &points, &supply, role.reach_km * 1000.0, &decay);
+                    bar.inc(1);
+                    r
+                })
                 .collect();
-            let r = match &travel {
-                None => {
-                    let points: Vec<(f64, f64)> = providers
-                        .iter()
-                        .map(|&k| (study.institutions[k].lon, study.institutions[k].lat))
-                        .collect();
-                    crate::access::role_access(&places, &demand, &points, &supply, role.reach_km * 1000.0, &decay)
-                }
-                Some(travel) => {
-                    let reach_min = role.reach_min.unwrap_or(0.0);
-                    let pairs = travel.institutions_within(study, &providers, reach_min, role.reach_km);
-                    crate::access::role_access_pairs(places.len(), &demand, &pairs, &supply, reach_min, &decay)
-                }
-            };
-            bar.inc(1);
-            r
-        })
-        .collect();
-    bar.finish_and_clear();
+            bar.finish_and_clear();
+            roles
+        }
+    };
     let seconds = t.elapsed().as_secs_f64();
     let mut out = OutDir::create(out_dir)?;
     let spinner = progress.spinner("writing");
