@@ -257,23 +257,7 @@ pub fn access_by_travel(
         .iter()
         .map(|r| PairAccess::new(places, r.reach_min.unwrap_or(0.0), decay))
         .collect();
-    let mut limits: Vec<(f64, f64)> = roles.iter().map(|r| (r.reach_min.unwrap_or(0.0), r.reach_km)).collect();
-    limits.sort_by(|a, b| a.0.total_cmp(&b.0).then(a.1.total_cmp(&b.1)));
-    limits.dedup();
-    for (reach_min, reach_km) in limits {
-        let group: Vec<usize> = (0..roles.len())
-            .filter(|&r| roles[r].reach_min.unwrap_or(0.0) == reach_min && roles[r].reach_km == reach_km)
-            .collect();
-        let sources: Vec<(usize, Vec<usize>)> = (0..study.institutions.len())
-            .filter_map(|k| {
-                let fills: Vec<usize> = group
-                    .iter()
-                    .copied()
-                    .filter(|&r| roles[r].matches(&study.institutions[k]))
-                    .collect();
-                (!fills.is_empty()).then_some((k, fills))
-            })
-            .collect();
+    for ((reach_min, reach_km), sources) in crate::reach::pairs::limit_groups(study, |_| true) {
         for block in sources.chunks(BLOCK) {
             let ids: Vec<usize> = block.iter().map(|s| s.0).collect();
             let pairs = travel.institutions_within(study, &ids, reach_min, reach_km);

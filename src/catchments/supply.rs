@@ -161,24 +161,9 @@ pub fn travel_hosts(study: &Study, located: &[Option<usize>], travel: &Travel) -
     let places = study.demand.cells.len();
     let roles = &study.rules.roles;
     let mut hosts: Vec<Vec<Vec<u32>>> = vec![vec![Vec::new(); places]; roles.len()];
-    let mut limits: Vec<(f64, f64)> = roles.iter().map(|r| (r.reach_min.unwrap_or(0.0), r.reach_km)).collect();
-    limits.sort_by(|a, b| a.0.total_cmp(&b.0).then(a.1.total_cmp(&b.1)));
-    limits.dedup();
-    for (reach_min, reach_km) in limits {
+    for ((reach_min, reach_km), sources) in crate::reach::pairs::limit_groups(study, |k| located[k].is_some()) {
         let group: Vec<usize> = (0..roles.len())
             .filter(|&r| roles[r].reach_min.unwrap_or(0.0) == reach_min && roles[r].reach_km == reach_km)
-            .collect();
-        // Institutions filling some role of the group, with the roles they fill.
-        let sources: Vec<(usize, Vec<usize>)> = (0..study.institutions.len())
-            .filter(|&k| located[k].is_some())
-            .filter_map(|k| {
-                let fills: Vec<usize> = group
-                    .iter()
-                    .copied()
-                    .filter(|&r| roles[r].matches(&study.institutions[k]))
-                    .collect();
-                (!fills.is_empty()).then_some((k, fills))
-            })
             .collect();
         for block in sources.chunks(BLOCK) {
             let ids: Vec<usize> = block.iter().map(|s| s.0).collect();

@@ -206,3 +206,36 @@ impl<'a> Travel<'a> {
         }
     }
 }
+
+/// Institutions that fill roles sharing both limits: per distinct (`reach_min`, `reach_km`)
+/// of the rules, every institution `keep` accepts that fills a role with those limits, and
+/// the roles it fills there (institutions and roles in order). Roles of one group can share
+/// an institution's pairs.
+pub type LimitGroup = ((f64, f64), Vec<(usize, Vec<usize>)>);
+
+/// The study's [`LimitGroup`]s.
+pub fn limit_groups(study: &Study, keep: impl Fn(usize) -> bool) -> Vec<LimitGroup> {
+    let roles = &study.rules.roles;
+    let limit = |r: usize| (roles[r].reach_min.unwrap_or(0.0), roles[r].reach_km);
+    let mut limits: Vec<(f64, f64)> = (0..roles.len()).map(limit).collect();
+    limits.sort_by(|a, b| a.0.total_cmp(&b.0).then(a.1.total_cmp(&b.1)));
+    limits.dedup();
+    limits
+        .into_iter()
+        .map(|l| {
+            let group: Vec<usize> = (0..roles.len()).filter(|&r| limit(r) == l).collect();
+            let sources = (0..study.institutions.len())
+                .filter(|&k| keep(k))
+                .filter_map(|k| {
+                    let fills: Vec<usize> = group
+                        .iter()
+                        .copied()
+                        .filter(|&r| roles[r].matches(&study.institutions[k]))
+                        .collect();
+                    (!fills.is_empty()).then_some((k, fills))
+                })
+                .collect();
+            (l, sources)
+        })
+        .collect()
+}
