@@ -26,6 +26,7 @@ from access import Access, weights
 from pyproj import Geod
 from scipy.spatial import cKDTree
 
+from make_access_reference import centre
 from zaitaku_graph import read_graph
 
 ROOT = os.path.join(os.path.dirname(__file__), "..")
@@ -36,11 +37,6 @@ LIMIT = 30 * 600  # tenths of a second
 OFFROAD_KMH = 15.0
 SNAP_LIMIT_M = 2_000.0
 R = 6_371_008.8
-
-
-def centre(code):
-    p, u, q, v, r, w = int(code[0:2]), int(code[2:4]), int(code[4]), int(code[5]), int(code[6]), int(code[7])
-    return 100 + u + v / 8 + w / 80 + 1 / 160, p / 1.5 + q / 12 + r / 120 + 1 / 240
 
 
 def xyz(lon, lat):

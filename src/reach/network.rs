@@ -76,8 +76,28 @@ pub struct Snapping {
 }
 
 /// Travel time of an off-road leg, tenths of a second.
-fn leg(metres: f64, kmh: f64) -> u32 {
+pub(crate) fn leg(metres: f64, kmh: f64) -> u32 {
     (metres / (kmh / 3.6) * 10.0).round() as u32
+}
+
+/// The points snapped within `limit_m`, by node (CSR over `nodes` nodes): the points at node
+/// `v` are `at_node[first[v]..first[v + 1]]`, in point order.
+pub(crate) fn at_nodes(nodes: usize, snaps: &[Snap], limit_m: f64) -> (Vec<u32>, Vec<u32>) {
+    let on = |s: &Snap| s.metres <= limit_m;
+    let mut first = vec![0u32; nodes + 1];
+    for s in snaps.iter().filter(|s| on(s)) {
+        first[s.node as usize + 1] += 1;
+    }
+    for v in 0..nodes {
+        first[v + 1] += first[v];
+    }
+    let mut fill = first.clone();
+    let mut at_node = vec![0u32; first[nodes] as usize];
+    for (i, s) in snaps.iter().enumerate().filter(|(_, s)| on(s)) {
+        at_node[fill[s.node as usize] as usize] = i as u32;
+        fill[s.node as usize] += 1;
+    }
+    (first, at_node)
 }
 
 /// Travel-time reach of every role at every place, and how the points joined the network.
@@ -118,20 +138,7 @@ pub fn network_reach(
         snapped.iter().copied().fold(0.0, f64::max),
     );
     // Places at each node (CSR), with their off-road legs.
-    let n = graph.nodes();
-    let mut first = vec![0u32; n + 1];
-    for s in place_snaps.iter().filter(|s| on(s)) {
-        first[s.node as usize + 1] += 1;
-    }
-    for v in 0..n {
-        first[v + 1] += first[v];
-    }
-    let mut fill = first.clone();
-    let mut at_node = vec![0u32; snapped.len()];
-    for (i, s) in place_snaps.iter().enumerate().filter(|(_, s)| on(s)) {
-        at_node[fill[s.node as usize] as usize] = i as u32;
-        fill[s.node as usize] += 1;
-    }
+    let (first, at_node) = at_nodes(graph.nodes(), &place_snaps, limit);
     let place_leg: Vec<u32> = place_snaps.iter().map(|s| leg(s.metres, net.offroad_kmh)).collect();
 
     // The nearest provider of every role: one multi-source search per role, roles in parallel.

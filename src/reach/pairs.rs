@@ -12,7 +12,7 @@
 //!
 //! Each source's pairs are in place order; the output does not depend on the thread count.
 
-use super::network::{snap, Snap};
+use super::network::{at_nodes, leg, snap};
 use super::straight::{ellipsoid_m, within_m};
 use crate::inputs::od_matrix::OdMatrix;
 use crate::inputs::rules::NetworkRules;
@@ -41,30 +41,11 @@ pub struct RoadPlaces<'g> {
     snap_limit_m: f64,
 }
 
-/// Travel time of an off-road leg, tenths of a second (as [`super::network`] times it).
-fn leg(metres: f64, kmh: f64) -> u32 {
-    (metres / (kmh / 3.6) * 10.0).round() as u32
-}
-
 impl<'g> RoadPlaces<'g> {
     /// Snaps the places to the graph.
     pub fn new(graph: &'g Graph, places: &[(f64, f64)], net: &NetworkRules) -> RoadPlaces<'g> {
         let snaps = snap(graph, places);
-        let on = |s: &Snap| s.metres <= net.snap_limit_m;
-        let n = graph.nodes();
-        let mut first = vec![0u32; n + 1];
-        for s in snaps.iter().filter(|s| on(s)) {
-            first[s.node as usize + 1] += 1;
-        }
-        for v in 0..n {
-            first[v + 1] += first[v];
-        }
-        let mut fill = first.clone();
-        let mut at_node = vec![0u32; first[n] as usize];
-        for (i, s) in snaps.iter().enumerate().filter(|(_, s)| on(s)) {
-            at_node[fill[s.node as usize] as usize] = i as u32;
-            fill[s.node as usize] += 1;
-        }
+        let (first, at_node) = at_nodes(graph.nodes(), &snaps, net.snap_limit_m);
         RoadPlaces {
             graph,
             places: places.to_vec(),
