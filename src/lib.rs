@@ -14,6 +14,7 @@ pub mod access;
 pub mod catchments;
 pub mod compare;
 pub mod coverage;
+pub mod criticality;
 pub mod demand;
 pub mod demo;
 pub mod error;

@@ -143,6 +143,21 @@ enum Command {
         #[arg(long, help_heading = "Outputs")]
         out: PathBuf,
     },
+    /// Which institutions alone keep people covered: per function, the demand each one's
+    /// closure would uncover (one pass, not one run per institution).
+    #[command(
+        after_help = "Example:\n  zaitaku criticality --scenario fixtures/scenarios/nagano_base.toml --out critical"
+    )]
+    Criticality {
+        #[command(flatten)]
+        inputs: InputArgs,
+        /// Institutions listed per function on the terminal.
+        #[arg(long, default_value_t = 5, help_heading = "Outputs")]
+        top: usize,
+        /// Output folder (created if missing).
+        #[arg(long, help_heading = "Outputs")]
+        out: PathBuf,
+    },
     /// Guideline indicators per municipality, region, prefecture and the whole input.
     #[command(
         after_help = "Example:\n  zaitaku indicators --municipalities n03.geojson --population mesh.csv \\\n    --institutions institutions.csv --regions regions.csv --table deaths.csv --out results"
@@ -564,6 +579,13 @@ fn execute(cli: Cli) -> zaitaku::Result<()> {
             print_written(&out, &written);
             Ok(())
         }
+        Command::Criticality { inputs, top, out } => {
+            let sources = inputs.sources()?;
+            let (study, c, written) = run::criticality(&sources, &out, progress)?;
+            print!("{}", run::criticality_table(&study, &c, top));
+            print_written(&out, &written);
+            Ok(())
+        }
         Command::Compare {
             base,
             alt,
@@ -665,6 +687,8 @@ fn execute(cli: Cli) -> zaitaku::Result<()> {
                 5,
                 zaitaku::suggest::Candidates::Both,
             )?;
+            // Which institutions alone keep people covered.
+            let (critical, critical_written) = run::criticality_on(&run.study, &run.reach, &run.coverage, &out)?;
             // What the suggested sites would change: the study against itself with them.
             let compared = run::compare_on(
                 ("demo study", "suggested_scenario.toml"),
@@ -695,6 +719,8 @@ fn execute(cli: Cli) -> zaitaku::Result<()> {
             let road_sources = zaitaku::demo::road_sources();
             let road_run = run::coverage(&road_sources, &by_road, progress)?;
             let road_access = run::access_on(&road_run.study, &road_run.reach, None, &by_road, progress, None)?;
+            let (_, road_critical_written) =
+                run::criticality_on(&road_run.study, &road_run.reach, &road_run.coverage, &by_road)?;
             if let Some(graph) = &road_sources.network {
                 let mut dir = zaitaku::outputs::OutDir::create(&by_road)?;
                 dir.write_bytes("roads.graph", &graph.bytes)?;
@@ -711,7 +737,9 @@ fn execute(cli: Cli) -> zaitaku::Result<()> {
             print!("{}", run::catchments_table(&run.study, &catchments));
             println!("\nWhere to add providers for 24-hour response (acute), five sites (maximal covering):\n");
             print!("{}", run::suggest_table(&run.study, &suggestion));
-            println!("\nWhat the five sites would change (compare, the study against itself with them):\n");
+            println!("\nCriticality: per function, the demand that one institution's closure alone would uncover (the three largest):\n");
+            print!("{}", run::criticality_table(&run.study, &critical, 3));
+            println!("What the five sites would change (compare, the study against itself with them):\n");
             print!("{}", run::compare_table(&compared, 0.9));
             println!(
                 "\nFuture demand (synthetic projection {}-{}): coverage in every year, and catchments proposed for {last}:\n",
@@ -733,6 +761,7 @@ fn execute(cli: Cli) -> zaitaku::Result<()> {
             written.extend(indicators.written.iter().cloned());
             written.extend(catchments.written.iter().cloned());
             written.extend(suggest_written.iter().cloned());
+            written.extend(critical_written.iter().cloned());
             written.extend(report_written.iter().cloned());
             print_written(&out, &written);
             print_written(&out.join("compare"), &compared.written);
@@ -741,10 +770,11 @@ fn execute(cli: Cli) -> zaitaku::Result<()> {
             print_written(&future, &future_written);
             let mut road_written = road_run.written.clone();
             road_written.extend(road_access.written.iter().cloned());
+            road_written.extend(road_critical_written.iter().cloned());
             road_written.push(by_road.join("roads.graph"));
             print_written(&by_road, &road_written);
             println!(
-                "\nOpen {} in a browser (offline: tables, maps, an interactive map), {} in QGIS (every layer, styled),\nor the GeoJSON layers: {} (styled by <function>_share), with {} on top for the uncovered mesh squares;\n{} for supply per 1,000 by role; {} for the indicators;\n{} and {} for the proposed catchments against the secondary medical regions.",
+                "\nOpen {} in a browser (offline: tables, maps, an interactive map), {} in QGIS (every layer, styled),\nor the GeoJSON layers: {} (styled by <function>_share), with {} on top for the uncovered mesh squares;\n{} for supply per 1,000 by role; {} for the indicators;\n{} and {} for the proposed catchments against the secondary medical regions;\n{} for the institutions whose closure alone would uncover people (styled by largest_unique).",
                 out.join("report.html").display(),
                 out.join("zaitaku.gpkg").display(),
                 out.join("coverage.geojson").display(),
@@ -752,7 +782,8 @@ fn execute(cli: Cli) -> zaitaku::Result<()> {
                 out.join("access.geojson").display(),
                 out.join("indicators.geojson").display(),
                 out.join("catchments.geojson").display(),
-                out.join("regions.geojson").display()
+                out.join("regions.geojson").display(),
+                out.join("criticality.geojson").display()
             );
             Ok(())
         }

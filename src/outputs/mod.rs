@@ -12,6 +12,7 @@ pub mod access_files;
 pub mod catchment_files;
 pub mod compare_files;
 pub mod coverage_files;
+pub mod criticality_files;
 pub mod geojson_out;
 pub mod gpkg;
 pub mod indicator_files;

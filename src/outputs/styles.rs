@@ -272,6 +272,60 @@ pub fn graduated(attr: &str, classes: &[Class]) -> String {
     ))
 }
 
+/// Demand that one institution alone keeps covered (people).
+pub const UNIQUE_CLASSES: [Class; 5] = [
+    Class {
+        lower: 0.0,
+        upper: 0.0,
+        colour: [189, 189, 189],
+        label: "none",
+    },
+    Class {
+        lower: 1e-9,
+        upper: 100.0,
+        colour: [254, 217, 118],
+        label: "up to 100",
+    },
+    Class {
+        lower: 100.0,
+        upper: 1000.0,
+        colour: [253, 141, 60],
+        label: "100 – 1,000",
+    },
+    Class {
+        lower: 1000.0,
+        upper: 10000.0,
+        colour: [227, 26, 28],
+        label: "1,000 – 10,000",
+    },
+    Class {
+        lower: 10000.0,
+        upper: 1e15,
+        colour: [128, 0, 38],
+        label: "10,000 or more",
+    },
+];
+
+/// A graduated style on `attr` with `classes` for points: circles growing with the class.
+pub fn graduated_markers(attr: &str, classes: &[Class]) -> String {
+    let mut ranges = String::new();
+    let mut symbols = String::new();
+    for (i, c) in classes.iter().enumerate() {
+        ranges.push_str(&format!(
+            "<range lower=\"{}\" upper=\"{}\" symbol=\"{i}\" label=\"{}\" render=\"true\"/>",
+            c.lower,
+            c.upper,
+            xml_escape(c.label)
+        ));
+        let size = [1.2, 2.0, 2.8, 3.6, 4.4][i.min(4)];
+        symbols.push_str(&marker_symbol(&i.to_string(), c.colour, "circle", size));
+    }
+    document(&format!(
+        "<renderer-v2 type=\"graduatedSymbol\" attr=\"{}\" graduatedMethod=\"GraduatedColor\" symbollevels=\"0\" enableorderby=\"0\" forceraster=\"0\"><ranges>{ranges}</ranges><symbols>{symbols}</symbols><mode name=\"manual\"/></renderer-v2>",
+        xml_escape(attr)
+    ))
+}
+
 /// A categorised style on `attr`: each category a value, a label and a symbol.
 fn categorized(attr: &str, categories: &[(String, String, String)]) -> String {
     let mut cats = String::new();
@@ -406,6 +460,12 @@ pub fn for_layer(table: &str, columns: &[(String, ColumnType)], values: &LayerVa
             "outlines".into(),
             "Regions checked (for example the secondary medical regions), dashed outlines".into(),
             single(&fill_symbol("", None, REGION_OUTLINE, 0.6, "dash")),
+            true,
+        )],
+        "criticality" => vec![style(
+            "largest_unique".into(),
+            "Institutions by the demand their closure alone would uncover (largest over the functions)".into(),
+            graduated_markers("largest_unique", &UNIQUE_CLASSES),
             true,
         )],
         "suggestions" => vec![style(

@@ -1,6 +1,10 @@
 //! Commands as library functions: read the inputs, compute, write the outputs. The binary
 //! only parses arguments and calls these.
 
+mod criticality;
+
+pub use criticality::{criticality, criticality_on, criticality_table};
+
 use crate::access::Decay;
 use crate::coverage::{self, Coverage};
 use crate::error::Result;
@@ -1103,7 +1107,7 @@ pub struct CompareRun {
 }
 
 /// A scenario's study, reach and coverage.
-fn scenario_run(sources: &InputSources, progress: Progress) -> Result<(Study, ReachTable, Coverage)> {
+pub(crate) fn scenario_run(sources: &InputSources, progress: Progress) -> Result<(Study, ReachTable, Coverage)> {
     let study = inputs::load(sources, progress)?;
     let (reach, _) = measure_reach(&study, progress)?;
     let cov = coverage::compute(&study.demand, &study.municipalities, &study.rules, &reach);
