@@ -26,6 +26,8 @@ pub mod outputs;
 pub mod progress;
 pub mod reach;
 pub mod run;
+pub mod serve;
 pub mod suggest;
+pub mod workbench;
 
 pub use error::{Error, Result};

@@ -158,6 +158,24 @@ enum Command {
         #[arg(long, help_heading = "Outputs")]
         out: PathBuf,
     },
+    /// The planning workbench: a local web page to close, add and move institutions, draw
+    /// flooded areas and change rules, and see the effect on every function at once.
+    #[command(
+        after_help = "Example:\n  zaitaku serve --scenario fixtures/scenarios/nagano_base.toml\n  then open the address it prints; edits download as a scenario for `zaitaku compare`"
+    )]
+    Serve {
+        #[command(flatten)]
+        inputs: InputArgs,
+        /// Share line to report municipalities crossing (0-1).
+        #[arg(long, default_value_t = 0.9, help_heading = "Analysis")]
+        min_share: f64,
+        /// Port to listen on (0: any free port).
+        #[arg(long, default_value_t = 8765, help_heading = "Run")]
+        port: u16,
+        /// Address to listen on; anything but loopback needs the token printed at start.
+        #[arg(long, default_value = "127.0.0.1", help_heading = "Run")]
+        bind: std::net::IpAddr,
+    },
     /// Guideline indicators per municipality, region, prefecture and the whole input.
     #[command(
         after_help = "Example:\n  zaitaku indicators --municipalities n03.geojson --population mesh.csv \\\n    --institutions institutions.csv --regions regions.csv --table deaths.csv --out results"
@@ -579,6 +597,22 @@ fn execute(cli: Cli) -> zaitaku::Result<()> {
             print_written(&out, &written);
             Ok(())
         }
+        Command::Serve {
+            inputs,
+            min_share,
+            port,
+            bind,
+        } => {
+            let sources = inputs.sources()?;
+            let header = workbench_header(&inputs);
+            let study = zaitaku::inputs::load(&sources, progress)?;
+            let bench = zaitaku::workbench::Workbench::new(study, header, min_share, progress)?;
+            let running = zaitaku::serve::start(bench, std::net::SocketAddr::new(bind, port), 4)?;
+            println!("zaitaku serve: open {} in a browser (Ctrl-C to stop)", running.url());
+            let _ = std::io::Write::flush(&mut std::io::stdout());
+            running.wait();
+            Ok(())
+        }
         Command::Criticality { inputs, top, out } => {
             let sources = inputs.sources()?;
             let (study, c, written) = run::criticality(&sources, &out, progress)?;
@@ -788,6 +822,50 @@ fn execute(cli: Cli) -> zaitaku::Result<()> {
             Ok(())
         }
     }
+}
+
+/// The first lines of the workbench's scenario: its name, and its inputs as the command
+/// line gave them (the scenario as `base`, files as `[inputs]`, absolute paths).
+fn workbench_header(inputs: &InputArgs) -> String {
+    let abs = |p: &Path| {
+        toml::Value::String(
+            p.canonicalize()
+                .unwrap_or_else(|_| p.to_path_buf())
+                .display()
+                .to_string(),
+        )
+        .to_string()
+    };
+    let list = |v: &[PathBuf]| v.iter().map(|p| abs(p)).collect::<Vec<_>>().join(", ");
+    let mut h = String::from(
+        "# Edits made in the zaitaku workbench (zaitaku serve). Compare with its base:\n#   zaitaku compare BASE this.toml --out DIR\nname = \"workbench\"\n",
+    );
+    if let Some(s) = &inputs.scenario {
+        h.push_str(&format!("base = {}\n", abs(s)));
+    }
+    let mut table = String::new();
+    if let Some(m) = &inputs.municipalities {
+        table.push_str(&format!("municipalities = {}\n", abs(m)));
+    }
+    if !inputs.population.is_empty() {
+        table.push_str(&format!("population = [{}]\n", list(&inputs.population)));
+    }
+    if !inputs.institutions.is_empty() {
+        table.push_str(&format!("institutions = [{}]\n", list(&inputs.institutions)));
+    }
+    if let Some(r) = &inputs.regions {
+        table.push_str(&format!("regions = {}\n", abs(r)));
+    }
+    if let Some(r) = &inputs.rules {
+        table.push_str(&format!("rules = {}\n", abs(r)));
+    }
+    if let Some(n) = &inputs.network {
+        table.push_str(&format!("network = {}\n", abs(n)));
+    }
+    if !table.is_empty() {
+        h.push_str(&format!("\n[inputs]\n{table}"));
+    }
+    h
 }
 
 fn print_written(out: &Path, written: &[PathBuf]) {

@@ -396,12 +396,12 @@ fn demo_is_deterministic_across_thread_counts() {
             compared += 1;
         }
     }
-    // 36 files of the census-year study (27 of the analyses, six QGIS styles, the
+    // 40 files of the census-year study (30 of the analyses, seven QGIS styles, the
     // institutions layer, the GeoPackage and the report page), 21 of the projection
     // (coverage by year and catchments, with their four styles), 10 maps, 5 of the
-    // comparison with the suggested sites, 16 by road (coverage with unsnapped.csv and two
-    // styles, access, the road graph).
-    assert_eq!(compared, 36 + 21 + 10 + 5 + 16);
+    // comparison with the suggested sites, 20 by road (coverage with unsnapped.csv and two
+    // styles, access, criticality with its style, the road graph).
+    assert_eq!(compared, 40 + 21 + 10 + 5 + 20);
 
     // The comparison's gain for the suggested function is what suggest said the sites add
     // (computed apart: suggest's greedy gains on the base's reach, compare's on the reach

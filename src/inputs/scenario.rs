@@ -170,6 +170,26 @@ pub fn load_scenario(path: &Path) -> Result<Scenario> {
     Ok(scenario)
 }
 
+/// The edits and rule edits of a scenario given as text (its `base` and `[inputs]` are not
+/// followed): how the workbench reads back the scenario it writes, so that its state and
+/// the downloaded file are the same edits read by the same code.
+pub fn edits_from_str(text: &str, name: &str) -> Result<(Vec<Edit>, Vec<RuleEdit>)> {
+    let file: FileToml = toml::from_str(text).map_err(|e| {
+        let line = e
+            .span()
+            .map(|s| text[..s.start].matches('\n').count() as u64 + 1)
+            .unwrap_or(0);
+        Error::input(name, Location::Line(line), e.message().to_string())
+    })?;
+    let edits = file
+        .edits
+        .iter()
+        .enumerate()
+        .map(|(k, e)| edit(e, k + 1, name, Path::new(".")))
+        .collect::<Result<Vec<_>>>()?;
+    Ok((edits, file.rule_edits))
+}
+
 /// `chain`: (canonical, as named) of the files being read, to find cycles.
 fn load_into(path: &Path, chain: &mut Vec<(PathBuf, PathBuf)>, out: &mut Scenario) -> Result<()> {
     let name = path.display().to_string();
