@@ -11,7 +11,7 @@
 //! by travel time every role is measured afresh), coverage recomputed, and the comparison
 //! with the base made by `compare::compare`.
 
-use crate::compare::{self, Diff, Side};
+use crate::compare::{self, Diff};
 use crate::coverage::{self, Coverage};
 use crate::criticality::{self, Criticality};
 use crate::error::{Error, Result};
@@ -96,53 +96,24 @@ pub struct Workbench {
     pub base: Study,
     pub base_reach: ReachTable,
     pub base_coverage: Coverage,
-    base_side: Side,
     pub min_share: f64,
     /// Lines that open the scenario file: its name and where its inputs come from.
     header: String,
     changes: Vec<Change>,
     /// `changes[..active]` are applied; the rest can be redone.
     active: usize,
-    pub state: State,
+    /// `states[k]`: the study after `changes[..k]`; the base (0) and the active state are
+    /// always kept, at most [`KEPT_STATES`] others (the rest are measured again if needed).
+    states: Vec<Option<State>>,
+    /// Places in mesh code order (the order `compare` adds cells up in).
+    code_order: Vec<u32>,
+    /// Places of each municipality.
+    ranges: Vec<std::ops::Range<usize>>,
 }
 
-/// Figures of a side without its geometry (the comparison does not draw).
-fn side(
-    label: &str,
-    study: &Study,
-    municipalities: &[crate::inputs::municipalities::Municipality],
-    cov: &Coverage,
-) -> Side {
-    let empty = geo::MultiPolygon::new(Vec::new());
-    Side {
-        label: label.to_string(),
-        functions: study.rules.functions.iter().map(|f| f.id.clone()).collect(),
-        municipalities: municipalities
-            .iter()
-            .enumerate()
-            .map(|(m, muni)| compare::SideMunicipality {
-                code: muni.code.clone(),
-                name: muni.name.clone(),
-                prefecture: muni.prefecture.clone(),
-                geometry: empty.clone(),
-                figures: cov.municipalities[m].iter().map(|s| (s.demand, s.covered)).collect(),
-            })
-            .collect(),
-        cells: study
-            .demand
-            .cells
-            .iter()
-            .enumerate()
-            .map(|(i, c)| {
-                (
-                    c.mesh.code(),
-                    (c.demand, cov.functions.iter().map(|f| f.covered[i]).collect()),
-                )
-            })
-            .collect(),
-        catchments: None,
-    }
-}
+/// States kept for undo and redo besides the base and the active one (each holds the
+/// institutions, reach and coverage: about 100 MB nationally).
+const KEPT_STATES: usize = 8;
 
 /// A TOML basic string.
 fn quoted(s: &str) -> String {
@@ -156,27 +127,77 @@ impl Workbench {
     pub fn new(study: Study, header: String, min_share: f64, progress: Progress) -> Result<Workbench> {
         let (reach, _) = crate::run::measure_reach(&study, progress)?;
         let cov = coverage::compute(&study.demand, &study.municipalities, &study.rules, &reach);
-        let base_side = side("base", &study, &study.municipalities, &cov);
-        let diff = compare::compare(&base_side, &base_side, min_share)?;
+        let mut code_order: Vec<u32> = (0..study.demand.cells.len() as u32).collect();
+        let codes: Vec<String> = study.demand.cells.iter().map(|c| c.mesh.code()).collect();
+        code_order.sort_by(|&a, &b| codes[a as usize].cmp(&codes[b as usize]));
+        let ranges = coverage::municipality_ranges(&study.demand, study.municipalities.len());
         let state = State {
             study: light(&study),
             reach: reach.clone(),
             coverage: cov.clone(),
-            diff,
+            diff: Diff {
+                functions: Vec::new(),
+                unmatched_functions: Vec::new(),
+                rows: Vec::new(),
+                changes: Vec::new(),
+                layouts: None,
+            },
             scenario: header.clone(),
             seconds: 0.0,
         };
-        Ok(Workbench {
+        let mut bench = Workbench {
             base: study,
             base_reach: reach,
             base_coverage: cov,
-            base_side,
             min_share,
             header,
             changes: Vec::new(),
             active: 0,
-            state,
-        })
+            states: vec![Some(state)],
+            code_order,
+            ranges,
+        };
+        let diff = bench.diff(&bench.base_coverage);
+        if let Some(Some(base)) = bench.states.first_mut() {
+            base.diff = diff;
+        }
+        Ok(bench)
+    }
+
+    /// The study after the active edits.
+    pub fn state(&self) -> &State {
+        self.states[self.active]
+            .as_ref()
+            .or(self.states[0].as_ref())
+            .expect("the base state is kept")
+    }
+
+    /// The state after `changes[..k]`, measured from the nearest kept state before it.
+    fn state_at(&self, k: usize) -> Result<State> {
+        let from = (0..k)
+            .rev()
+            .find(|&j| self.states.get(j).is_some_and(Option::is_some))
+            .unwrap_or(0);
+        let mut state: Option<State> = None;
+        for j in from + 1..=k {
+            let prev = state.as_ref().or(self.states[from].as_ref());
+            state = Some(self.measure(&self.changes[..j], prev)?);
+        }
+        state.map_or_else(|| self.state_at_base(), Ok)
+    }
+
+    fn state_at_base(&self) -> Result<State> {
+        self.measure(&[], None)
+    }
+
+    /// Keeps the base, the active state and the [`KEPT_STATES`] nearest to it.
+    fn forget_far_states(&mut self) {
+        let active = self.active;
+        for (k, s) in self.states.iter_mut().enumerate() {
+            if k != 0 && k != active && k.abs_diff(active) > KEPT_STATES / 2 {
+                *s = None;
+            }
+        }
     }
 
     /// The edits applied, in order, and those that can be redone.
@@ -188,7 +209,7 @@ impl Workbench {
     /// undone are dropped).
     pub fn apply(&mut self, change: Change) -> Result<()> {
         let usage = |m: String| Error::Usage(m);
-        let open: BTreeSet<&str> = self.state.study.institutions.iter().map(|i| i.id.as_str()).collect();
+        let open: BTreeSet<&str> = self.state().study.institutions.iter().map(|i| i.id.as_str()).collect();
         match &change {
             Change::Close { ids, area } => {
                 if ids.is_empty() {
@@ -226,10 +247,12 @@ impl Workbench {
         }
         let mut changes = self.changes[..self.active].to_vec();
         changes.push(change);
-        let state = self.measure(&changes)?;
+        let state = self.measure(&changes, Some(self.state()))?;
         self.changes = changes;
+        self.states.truncate(self.active + 1);
+        self.states.push(Some(state));
         self.active = self.changes.len();
-        self.state = state;
+        self.forget_far_states();
         Ok(())
     }
 
@@ -238,8 +261,7 @@ impl Workbench {
         if self.active == 0 {
             return Ok(false);
         }
-        self.state = self.measure(&self.changes[..self.active - 1])?;
-        self.active -= 1;
+        self.move_to(self.active - 1)?;
         Ok(true)
     }
 
@@ -248,9 +270,19 @@ impl Workbench {
         if self.active == self.changes.len() {
             return Ok(false);
         }
-        self.state = self.measure(&self.changes[..self.active + 1])?;
-        self.active += 1;
+        self.move_to(self.active + 1)?;
         Ok(true)
+    }
+
+    fn move_to(&mut self, k: usize) -> Result<()> {
+        if self.states.get(k).is_none_or(Option::is_none) {
+            let state = self.state_at(k)?;
+            self.states.resize_with(self.states.len().max(k + 1), || None);
+            self.states[k] = Some(state);
+        }
+        self.active = k;
+        self.forget_far_states();
+        Ok(())
     }
 
     /// Ids of base or added institutions closed by the active edits.
@@ -273,7 +305,7 @@ impl Workbench {
     /// The open institutions inside a ring of (lon, lat).
     pub fn inside(&self, ring: &[(f64, f64)]) -> Vec<String> {
         let polygon = Polygon::new(LineString::from(ring.to_vec()), Vec::new());
-        self.state
+        self.state()
             .study
             .institutions
             .iter()
@@ -357,28 +389,33 @@ impl Workbench {
         text
     }
 
-    /// The state after `changes`: their scenario read back and applied to the base.
-    fn measure(&self, changes: &[Change]) -> Result<State> {
+    /// The state after `changes`: their scenario read back and applied to the base. Reach
+    /// is updated from `prev` (the state after all but the last change) or the base, for the
+    /// institutions that differ; roles whose rules differ are measured afresh.
+    fn measure(&self, changes: &[Change], prev: Option<&State>) -> Result<State> {
         let t = Instant::now();
+        let lap = |what: &str| {
+            if std::env::var_os("ZAITAKU_LAPS").is_some() {
+                eprintln!("{what}: {:.3}", t.elapsed().as_secs_f64())
+            }
+        };
         let scenario = self.scenario_text(changes);
         let (edits, rule_edits) = edits_from_str(&scenario, "workbench scenario")?;
         let mut alt = light(&self.base);
         apply_rule_edits(&mut alt.rules, &rule_edits, "workbench scenario")?;
         apply_edits(&mut alt, &edits)?;
+        lap("edits");
+        let (before, before_rules, before_reach) = match prev {
+            Some(p) => (&p.study.institutions, &p.study.rules, &p.reach),
+            None => (&self.base.institutions, &self.base.rules, &self.base_reach),
+        };
         let reach = if alt.network.is_some() || alt.od.is_some() {
             crate::run::measure_reach(&alt, Progress::Quiet)?.0
         } else {
             let places = self.base.demand.places();
-            let mut reach = update_reach(
-                &places,
-                &self.base_reach,
-                &self.base.institutions,
-                &alt.institutions,
-                &alt.rules,
-            );
-            // Roles whose own rules changed are measured afresh.
+            let mut reach = update_reach(&places, before_reach, before, &alt.institutions, &alt.rules);
             for (r, role) in alt.rules.roles.iter().enumerate() {
-                if Some(role) != self.base.rules.roles.get(r) {
+                if Some(role) != before_rules.roles.get(r) {
                     let mut one = alt.rules.clone();
                     one.roles = vec![role.clone()];
                     let table = straight_line_reach(&places, &alt.institutions, &one, Progress::Quiet);
@@ -389,9 +426,11 @@ impl Workbench {
             }
             reach
         };
-        let cov = coverage::compute(&self.base.demand, &self.base.municipalities, &alt.rules, &reach);
-        let alt_side = side("workbench", &alt, &self.base.municipalities, &cov);
-        let diff = compare::compare(&self.base_side, &alt_side, self.min_share)?;
+        lap("reach");
+        let cov = self.light_coverage(&alt.rules, &reach);
+        lap("coverage");
+        let diff = self.diff(&cov);
+        lap("diff");
         Ok(State {
             study: alt,
             reach,
@@ -402,13 +441,124 @@ impl Workbench {
         })
     }
 
+    /// Coverage as far as the workbench shows it: per function the covered places, and the
+    /// demand and covered demand of each municipality and of the whole input, summed in the
+    /// order [`coverage::compute`] sums them (so the figures are equal to the last bit).
+    /// Distances, role figures and prefectures are left out.
+    fn light_coverage(&self, rules: &crate::inputs::rules::Rules, reach: &ReachTable) -> Coverage {
+        use rayon::prelude::*;
+        let cells = &self.base.demand.cells;
+        let functions: Vec<coverage::FunctionCells> = rules
+            .functions
+            .iter()
+            .map(|f| {
+                let required: Vec<usize> = f.required_roles().collect();
+                coverage::FunctionCells {
+                    covered: (0..cells.len())
+                        .into_par_iter()
+                        .map(|i| required.iter().all(|&r| reach.roles[r].in_reach[i] > 0))
+                        .collect(),
+                    distance: Vec::new(),
+                }
+            })
+            .collect();
+        let stats = |range: std::ops::Range<usize>| -> Vec<coverage::Stats> {
+            functions
+                .iter()
+                .map(|fc| {
+                    let (mut demand, mut covered) = (0.0, 0.0);
+                    for i in range.clone() {
+                        let w = cells[i].demand;
+                        if w <= 0.0 {
+                            continue;
+                        }
+                        demand += w;
+                        if fc.covered[i] {
+                            covered += w;
+                        }
+                    }
+                    if demand <= 0.0 {
+                        return coverage::Stats::default();
+                    }
+                    coverage::Stats {
+                        demand,
+                        covered,
+                        share: Some((covered / demand).clamp(0.0, 1.0)),
+                        ..Default::default()
+                    }
+                })
+                .collect()
+        };
+        let municipalities = self.ranges.par_iter().map(|r| stats(r.clone())).collect();
+        let total = stats(0..cells.len());
+        Coverage {
+            functions,
+            municipalities,
+            roles: Vec::new(),
+            prefectures: Default::default(),
+            total,
+        }
+    }
+
+    /// The comparison of the base with a state, as [`compare::compare`] makes it from the
+    /// two sides (same municipalities and functions): municipalities in order, cells in
+    /// mesh code order.
+    fn diff(&self, cov: &Coverage) -> Diff {
+        let base = &self.base_coverage;
+        let functions: Vec<String> = self.base.rules.functions.iter().map(|f| f.id.clone()).collect();
+        let mut rows = Vec::new();
+        let mut changes = vec![compare::FunctionChange::default(); functions.len()];
+        for m in 0..self.base.municipalities.len() {
+            for (f, c) in changes.iter_mut().enumerate() {
+                let (b, a) = (&base.municipalities[m][f], &cov.municipalities[m][f]);
+                let row = compare::DiffRow {
+                    municipality: m,
+                    function: f,
+                    base: (b.demand, b.covered),
+                    alt: (a.demand, a.covered),
+                };
+                c.base_demand += row.base.0;
+                c.base_covered += row.base.1;
+                c.alt_demand += row.alt.0;
+                c.alt_covered += row.alt.1;
+                if let (Some(bs), Some(as_)) = (row.base_share(), row.alt_share()) {
+                    if bs >= self.min_share && as_ < self.min_share {
+                        c.fell_below.push(m);
+                    } else if bs < self.min_share && as_ >= self.min_share {
+                        c.rose_above.push(m);
+                    }
+                }
+                rows.push(row);
+            }
+        }
+        let cells = &self.base.demand.cells;
+        for &i in &self.code_order {
+            let i = i as usize;
+            for (f, c) in changes.iter_mut().enumerate() {
+                let (bc, ac) = (base.functions[f].covered[i], cov.functions[f].covered[i]);
+                if ac && !bc {
+                    c.gained += cells[i].demand;
+                } else if bc && !ac {
+                    c.lost += cells[i].demand;
+                }
+            }
+        }
+        Diff {
+            functions,
+            unmatched_functions: Vec::new(),
+            rows,
+            changes,
+            layouts: None,
+        }
+    }
+
     /// Criticality of the current state.
     pub fn criticality(&self) -> Criticality {
-        let travel = crate::reach::pairs::Travel::of(&self.state.study);
+        let travel = crate::reach::pairs::Travel::of(&self.state().study);
         criticality::compute(
-            &self.state.study,
-            &self.state.reach,
-            &self.state.coverage,
+            &self.state().study,
+            &self.state().reach,
+            &self.state().coverage,
             travel.as_ref(),
         )
     }
@@ -420,14 +570,15 @@ impl Workbench {
             Some(applied) => applied.lock_json(&self.base.rules),
             None => serde_json::json!({"inputs": self.base.files}),
         };
-        let (edits, rule_edits) = edits_from_str(&self.state.scenario, "workbench scenario").unwrap_or_default();
+        let st = self.state();
+        let (edits, rule_edits) = edits_from_str(&st.scenario, "workbench scenario").unwrap_or_default();
         serde_json::json!({
             "zaitaku_version": env!("CARGO_PKG_VERSION"),
-            "scenario_sha256": sha256_hex(self.state.scenario.as_bytes()),
+            "scenario_sha256": sha256_hex(st.scenario.as_bytes()),
             "base": base,
             "edits": edits,
             "rule_edits": rule_edits,
-            "rules_applied": self.state.study.rules,
+            "rules_applied": st.study.rules,
         })
     }
 }

@@ -75,6 +75,13 @@ pub struct Snapping {
     pub place_snap_m: (f64, f64),
 }
 
+/// A limit in minutes as whole tenths of a second: the most tenths not above it (a time of
+/// whole tenths is within `minutes` exactly when it is within this), with a millionth of a
+/// tenth for the rounding of the product.
+pub(crate) fn limit_tenths(minutes: f64) -> u32 {
+    (minutes * 600.0 + 1e-6).floor() as u32
+}
+
 /// Travel time of an off-road leg, tenths of a second.
 pub(crate) fn leg(metres: f64, kmh: f64) -> u32 {
     (metres / (kmh / 3.6) * 10.0).round() as u32
@@ -181,7 +188,7 @@ pub fn network_reach(
     let tenths: Vec<u32> = rules
         .roles
         .iter()
-        .map(|r| (r.reach_min.unwrap_or(0.0) * 600.0).round() as u32)
+        .map(|r| limit_tenths(r.reach_min.unwrap_or(0.0)))
         .collect();
     let mut limits = tenths.clone();
     limits.sort_unstable();

@@ -12,7 +12,7 @@
 //!
 //! Each source's pairs are in place order; the output does not depend on the thread count.
 
-use super::network::{at_nodes, leg, snap};
+use super::network::{at_nodes, leg, limit_tenths, snap};
 use super::straight::{ellipsoid_m, within_m};
 use crate::inputs::od_matrix::OdMatrix;
 use crate::inputs::rules::NetworkRules;
@@ -61,7 +61,7 @@ impl<'g> RoadPlaces<'g> {
     /// within `reach_m` in a straight line, with minutes. A source beyond the snap limit
     /// reaches nothing.
     pub fn within(&self, sources: &[(f64, f64)], reach_min: f64, reach_m: f64) -> Pairs {
-        let limit = (reach_min * 600.0).round() as u32;
+        let limit = limit_tenths(reach_min);
         let snaps = snap(self.graph, sources);
         let mut by_node: BTreeMap<u32, Vec<(usize, u32)>> = BTreeMap::new();
         for (k, s) in snaps.iter().enumerate() {

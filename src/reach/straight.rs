@@ -112,6 +112,52 @@ pub fn metres_per_degree(lat: f64) -> (f64, f64) {
     (m.to_radians(), (n * cos).to_radians())
 }
 
+/// Distance on WGS84 from `at` to the nearest point of `tree` (sites numbering `lonlat`).
+fn nearest_in(tree: &RTree<Site>, lonlat: &[(f64, f64)], at: (f64, f64)) -> f64 {
+    let q = to_xyz(at.0, at.1);
+    let mut best = f64::INFINITY;
+    // Candidates come in chord order; none can beat `best` once its sphere distance
+    // times the smallest ellipsoid/sphere ratio exceeds it.
+    let mut stop2 = f64::INFINITY;
+    for (site, d2) in tree.nearest_neighbor_iter_with_distance_2(&q) {
+        if d2 > stop2 {
+            break;
+        }
+        let d = ellipsoid_m(at, lonlat[site.data as usize]);
+        if d < best {
+            best = d;
+            stop2 = chord_from_arc(best / SPHERE_LOW).powi(2);
+        }
+    }
+    best
+}
+
+/// Points indexed for the nearest only (no counting bands): cheaper to build where a few
+/// places need their nearest provider again.
+pub struct NearestIndex {
+    tree: RTree<Site>,
+    lonlat: Vec<(f64, f64)>,
+}
+
+impl NearestIndex {
+    pub fn new(points: &[(f64, f64)]) -> Self {
+        let sites = points
+            .iter()
+            .enumerate()
+            .map(|(i, &(lon, lat))| Site::new(to_xyz(lon, lat), i as u32))
+            .collect();
+        NearestIndex {
+            tree: RTree::bulk_load(sites),
+            lonlat: points.to_vec(),
+        }
+    }
+
+    /// As [`ProviderIndex::nearest_m`].
+    pub fn nearest_m(&self, at: (f64, f64)) -> f64 {
+        nearest_in(&self.tree, &self.lonlat, at)
+    }
+}
+
 /// The providers of one role, indexed for nearest and within-distance queries.
 pub struct ProviderIndex {
     tree: RTree<Site>,
@@ -157,22 +203,7 @@ impl ProviderIndex {
 
     /// Distance on WGS84 to the nearest provider, metres; infinite when there is none.
     pub fn nearest_m(&self, at: (f64, f64)) -> f64 {
-        let q = to_xyz(at.0, at.1);
-        let mut best = f64::INFINITY;
-        // Candidates come in chord order; none can beat `best` once its sphere distance
-        // times the smallest ellipsoid/sphere ratio exceeds it.
-        let mut stop2 = f64::INFINITY;
-        for (site, d2) in self.tree.nearest_neighbor_iter_with_distance_2(&q) {
-            if d2 > stop2 {
-                break;
-            }
-            let d = ellipsoid_m(at, self.lonlat[site.data as usize]);
-            if d < best {
-                best = d;
-                stop2 = chord_from_arc(best / SPHERE_LOW).powi(2);
-            }
-        }
-        best
+        nearest_in(&self.tree, &self.lonlat, at)
     }
 
     /// Nearest provider (metres) and number within `reach_m`. Where few providers are
@@ -334,7 +365,8 @@ pub fn straight_line_reach(
     }
 }
 
-/// Above this many changed providers of a role, [`update_reach`] measures the role afresh.
+/// Above this many changed providers of a role (or a quarter of its providers, if more),
+/// [`update_reach`] measures the role afresh.
 const INCREMENTAL_MAX: usize = 64;
 
 /// Reach after a change of institutions, from the reach before it: for each role, only the
@@ -351,77 +383,116 @@ pub fn update_reach(
 ) -> ReachTable {
     use std::collections::HashMap;
     let key = |i: &Institution| (i.lon.to_bits(), i.lat.to_bits());
+    // The institutions that differ, found once by id: (before, after), either side absent.
+    let old_by_id: HashMap<&str, &Institution> = before.iter().map(|i| (i.id.as_str(), i)).collect();
+    let new_by_id: HashMap<&str, &Institution> = after.iter().map(|i| (i.id.as_str(), i)).collect();
+    let mut changed: Vec<(Option<&Institution>, Option<&Institution>)> = before
+        .iter()
+        .filter(|i| new_by_id.get(i.id.as_str()).is_none_or(|n| *n != *i))
+        .map(|i| (Some(i), new_by_id.get(i.id.as_str()).copied()))
+        .collect();
+    changed.extend(
+        after
+            .iter()
+            .filter(|i| !old_by_id.contains_key(i.id.as_str()))
+            .map(|i| (None, Some(i))),
+    );
+    let places_xyz: Vec<[f64; 3]> = places.par_iter().map(|&(lon, lat)| to_xyz(lon, lat)).collect();
     let roles = rules
         .roles
         .iter()
         .enumerate()
         .map(|(r, role)| {
-            let old: HashMap<&str, &Institution> = before
-                .iter()
-                .filter(|i| role.matches(i))
-                .map(|i| (i.id.as_str(), i))
-                .collect();
-            let new: HashMap<&str, &Institution> = after
-                .iter()
-                .filter(|i| role.matches(i))
-                .map(|i| (i.id.as_str(), i))
-                .collect();
             // Providers that left the role (or moved), and that joined it (or moved).
-            let mut left: Vec<(f64, f64)> = old
-                .iter()
-                .filter(|(id, i)| new.get(*id).is_none_or(|n| key(n) != key(i)))
-                .map(|(_, i)| (i.lon, i.lat))
-                .collect();
-            let mut joined: Vec<(f64, f64)> = new
-                .iter()
-                .filter(|(id, i)| old.get(*id).is_none_or(|o| key(o) != key(i)))
-                .map(|(_, i)| (i.lon, i.lat))
-                .collect();
+            let mut left: Vec<(f64, f64)> = Vec::new();
+            let mut joined: Vec<(f64, f64)> = Vec::new();
+            for (old, new) in &changed {
+                let old = old.filter(|i| role.matches(i));
+                let new = new.filter(|i| role.matches(i));
+                match (old, new) {
+                    (Some(o), Some(n)) if key(o) == key(n) => {}
+                    _ => {
+                        left.extend(old.map(|i| (i.lon, i.lat)));
+                        joined.extend(new.map(|i| (i.lon, i.lat)));
+                    }
+                }
+            }
             left.sort_by(|a, b| a.0.total_cmp(&b.0).then(a.1.total_cmp(&b.1)));
             joined.sort_by(|a, b| a.0.total_cmp(&b.0).then(a.1.total_cmp(&b.1)));
             let base = &before_reach.roles[r];
             if left.is_empty() && joined.is_empty() {
                 return base.clone();
             }
-            let points: Vec<(f64, f64)> = after
-                .iter()
-                .filter(|i| role.matches(i))
-                .map(|i| (i.lon, i.lat))
-                .collect();
-            let index = ProviderIndex::new(&points);
+            let providers = (base.providers + joined.len()).saturating_sub(left.len());
+            let points = || -> Vec<(f64, f64)> {
+                after
+                    .iter()
+                    .filter(|i| role.matches(i))
+                    .map(|i| (i.lon, i.lat))
+                    .collect()
+            };
             let reach_m = role.reach_km * 1000.0;
-            if left.len() + joined.len() > INCREMENTAL_MAX {
-                return role_reach(places, &index, reach_m, &|_| ());
+            if left.len() + joined.len() > INCREMENTAL_MAX.max(providers / 4) {
+                return role_reach(places, &ProviderIndex::new(&points()), reach_m, &|_| ());
             }
-            let (nearest, in_reach): (Vec<f64>, Vec<u32>) = places
+            // Counts move by the changed providers within reach; a place whose nearest
+            // provider left is measured again, against the providers after the change (the
+            // index is built only when some place needs it). The changed providers are in
+            // R-trees: a place looks only at those whose distance on the sphere, times the
+            // smallest ellipsoid/sphere ratio, is within its reach or its nearest.
+            let tree = |v: &[(f64, f64)]| -> RTree<Site> {
+                RTree::bulk_load(
+                    v.iter()
+                        .enumerate()
+                        .map(|(k, &(lon, lat))| Site::new(to_xyz(lon, lat), k as u32))
+                        .collect(),
+                )
+            };
+            let (left_tree, joined_tree) = (tree(&left), tree(&joined));
+            let (mut nearest, (in_reach, lost)): (Vec<f64>, (Vec<u32>, Vec<bool>)) = places
                 .par_iter()
                 .enumerate()
                 .map(|(i, &p)| {
+                    let px = places_xyz[i];
                     let mut count = base.in_reach[i];
                     let mut nearest = base.nearest[i];
                     let mut lost_nearest = false;
-                    for &q in &left {
+                    let r2 = |nearest: f64| chord_from_arc(reach_m.max(nearest) / SPHERE_LOW).powi(2);
+                    let radius2 = if nearest.is_finite() {
+                        r2(nearest)
+                    } else {
+                        f64::INFINITY
+                    };
+                    for site in left_tree.locate_within_distance(px, radius2) {
+                        let q = left[site.data as usize];
                         if within_m(p, q, reach_m) {
                             count -= 1;
                         }
                         lost_nearest |= ellipsoid_m(p, q) <= nearest;
                     }
-                    if lost_nearest {
-                        nearest = index.nearest_m(p);
-                    }
-                    for &q in &joined {
+                    for site in joined_tree.locate_within_distance(px, radius2) {
+                        let q = joined[site.data as usize];
                         if within_m(p, q, reach_m) {
                             count += 1;
                         }
                         nearest = nearest.min(ellipsoid_m(p, q));
                     }
-                    (nearest, count)
+                    (nearest, (count, lost_nearest))
                 })
                 .unzip();
+            if lost.contains(&true) {
+                let index = NearestIndex::new(&points());
+                nearest
+                    .par_iter_mut()
+                    .zip(&lost)
+                    .zip(places)
+                    .filter(|((_, &l), _)| l)
+                    .for_each(|((n, _), &p)| *n = index.nearest_m(p));
+            }
             RoleReach {
                 nearest,
                 in_reach,
-                providers: index.len(),
+                providers,
             }
         })
         .collect();

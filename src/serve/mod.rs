@@ -125,7 +125,7 @@ fn study_json(bench: &Workbench) -> Value {
 /// The current state: per function the figures of the comparison with the base, per
 /// municipality the shares, the edits.
 fn state_json(bench: &Workbench) -> Value {
-    let st = &bench.state;
+    let st = bench.state();
     let d = &st.diff;
     let names = |v: &[usize]| -> Vec<Value> {
         v.iter()
@@ -173,19 +173,34 @@ fn state_json(bench: &Workbench) -> Value {
     })
 }
 
-fn institutions_json(bench: &Workbench) -> Value {
-    let open: std::collections::HashSet<&str> = bench.state.study.institutions.iter().map(|i| i.id.as_str()).collect();
+/// The base's institutions still open (`open`, unless `changes_only`), those closed and
+/// those added: rows of [id, name, kind, lat, lon].
+fn institutions_json(bench: &Workbench, changes_only: bool) -> Value {
+    let open: std::collections::HashSet<&str> =
+        bench.state().study.institutions.iter().map(|i| i.id.as_str()).collect();
+    let base: std::collections::HashSet<&str> = bench.base.institutions.iter().map(|i| i.id.as_str()).collect();
     let row = |i: &crate::inputs::institutions::Institution| json!([i.id, i.name, i.kind.as_str(), i.lat, i.lon]);
     let added: Vec<Value> = bench
-        .state
+        .state()
         .study
         .institutions
         .iter()
-        .filter(|i| !bench.base.institutions.iter().any(|b| b.id == i.id))
+        .filter(|i| !base.contains(i.id.as_str()))
         .map(row)
         .collect();
+    let open_rows: Vec<Value> = if changes_only {
+        Vec::new()
+    } else {
+        bench
+            .base
+            .institutions
+            .iter()
+            .filter(|i| open.contains(i.id.as_str()))
+            .map(row)
+            .collect()
+    };
     json!({
-        "open": bench.base.institutions.iter().filter(|i| open.contains(i.id.as_str())).map(row).collect::<Vec<_>>(),
+        "open": open_rows,
         "closed": bench.base.institutions.iter().filter(|i| !open.contains(i.id.as_str())).map(row).collect::<Vec<_>>(),
         "added": added,
     })
@@ -194,7 +209,7 @@ fn institutions_json(bench: &Workbench) -> Value {
 /// Uncovered cells of a function in the current state: [west, south, east, north, demand].
 fn gaps_json(bench: &Workbench, f: usize) -> Value {
     let cells = &bench.base.demand.cells;
-    let covered = &bench.state.coverage.functions[f].covered;
+    let covered = &bench.state().coverage.functions[f].covered;
     let out: Vec<Value> = cells
         .iter()
         .zip(covered)
@@ -212,12 +227,12 @@ fn gaps_json(bench: &Workbench, f: usize) -> Value {
 fn criticality_json(shared: &Shared, bench: &Workbench) -> Value {
     let mut cache = shared.criticality.lock().unwrap_or_else(|e| e.into_inner());
     if let Some((scenario, v)) = cache.as_ref() {
-        if *scenario == bench.state.scenario {
+        if *scenario == bench.state().scenario {
             return v.clone();
         }
     }
     let c = bench.criticality();
-    let study = &bench.state.study;
+    let study = &bench.state().study;
     let functions: Vec<Value> = c
         .functions
         .iter()
@@ -236,7 +251,7 @@ fn criticality_json(shared: &Shared, bench: &Workbench) -> Value {
         })
         .collect();
     let v = json!({"functions": functions});
-    *cache = Some((bench.state.scenario.clone(), v.clone()));
+    *cache = Some((bench.state().scenario.clone(), v.clone()));
     v
 }
 
@@ -386,7 +401,10 @@ fn handle(shared: &Shared, method: &str, url: &str, body: &[u8], token: Option<&
             download: None,
         },
         ("GET", "/api/state") => json_reply(200, &state_json(&bench())),
-        ("GET", "/api/institutions") => json_reply(200, &institutions_json(&bench())),
+        ("GET", "/api/institutions") => json_reply(
+            200,
+            &institutions_json(&bench(), param("changes").as_deref() == Some("1")),
+        ),
         ("GET", "/api/gaps") => {
             let b = bench();
             match function_index(&b) {
@@ -400,7 +418,7 @@ fn handle(shared: &Shared, method: &str, url: &str, body: &[u8], token: Option<&
         }
         ("GET", "/api/scenario.toml") => Reply {
             status: 200,
-            body: bench().state.scenario.clone().into_bytes(),
+            body: bench().state().scenario.clone().into_bytes(),
             content_type: "application/toml; charset=utf-8",
             download: Some("workbench_scenario.toml"),
         },
