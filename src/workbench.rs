@@ -105,6 +105,8 @@ pub struct Workbench {
     /// `states[k]`: the study after `changes[..k]`; the base (0) and the active state are
     /// always kept, at most [`KEPT_STATES`] others (the rest are measured again if needed).
     states: Vec<Option<State>>,
+    /// The state of no edits (`states[0]` stays empty).
+    base_state: State,
     /// Places in mesh code order (the order `compare` adds cells up in).
     code_order: Vec<u32>,
     /// Places of each municipality.
@@ -153,41 +155,43 @@ impl Workbench {
             header,
             changes: Vec::new(),
             active: 0,
-            states: vec![Some(state)],
+            states: vec![None],
+            base_state: state,
             code_order,
             ranges,
         };
-        let diff = bench.diff(&bench.base_coverage);
-        if let Some(Some(base)) = bench.states.first_mut() {
-            base.diff = diff;
-        }
+        bench.base_state.diff = bench.diff(&bench.base_coverage);
         Ok(bench)
     }
 
     /// The study after the active edits.
     pub fn state(&self) -> &State {
-        self.states[self.active]
-            .as_ref()
-            .or(self.states[0].as_ref())
-            .expect("the base state is kept")
+        self.states
+            .get(self.active)
+            .and_then(Option::as_ref)
+            .unwrap_or(&self.base_state)
     }
 
     /// The state after `changes[..k]`, measured from the nearest kept state before it.
     fn state_at(&self, k: usize) -> Result<State> {
-        let from = (0..k)
+        let from = (1..k)
             .rev()
             .find(|&j| self.states.get(j).is_some_and(Option::is_some))
             .unwrap_or(0);
+        let start = self
+            .states
+            .get(from)
+            .and_then(Option::as_ref)
+            .unwrap_or(&self.base_state);
         let mut state: Option<State> = None;
         for j in from + 1..=k {
-            let prev = state.as_ref().or(self.states[from].as_ref());
-            state = Some(self.measure(&self.changes[..j], prev)?);
+            let prev = state.as_ref().unwrap_or(start);
+            state = Some(self.measure(&self.changes[..j], Some(prev))?);
         }
-        state.map_or_else(|| self.state_at_base(), Ok)
-    }
-
-    fn state_at_base(&self) -> Result<State> {
-        self.measure(&[], None)
+        match state {
+            Some(s) => Ok(s),
+            None => self.measure(&self.changes[..k], None),
+        }
     }
 
     /// Keeps the base, the active state and the [`KEPT_STATES`] nearest to it.
@@ -275,7 +279,7 @@ impl Workbench {
     }
 
     fn move_to(&mut self, k: usize) -> Result<()> {
-        if self.states.get(k).is_none_or(Option::is_none) {
+        if k > 0 && self.states.get(k).is_none_or(Option::is_none) {
             let state = self.state_at(k)?;
             self.states.resize_with(self.states.len().max(k + 1), || None);
             self.states[k] = Some(state);

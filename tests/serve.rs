@@ -8,6 +8,9 @@ use std::net::TcpStream;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 
+mod common;
+use common::browser::{find_chromium, Browser};
+
 fn fixture(p: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures").join(p)
 }
@@ -448,4 +451,132 @@ fn beyond_loopback_a_token_is_needed() {
     assert_eq!(status, 200);
     let (status, _) = raw(&local, "GET", "/api/state?token=wrong", b"");
     assert_eq!(status, 403);
+}
+
+#[test]
+fn a_planner_closes_draws_and_undoes_in_headless_chromium() {
+    // Chromium is optional on a developer's machine; CI (`CI` set, as `.ci/run` runs) requires it.
+    if find_chromium().is_none() && std::env::var_os("CI").is_none() {
+        eprintln!(
+            "skipped: the workbench's browser test needs headless Chromium, which is not installed \
+             (Debian: apt-get install chromium, or set ZAITAKU_CHROMIUM); CI runs it"
+        );
+        return;
+    }
+    let s = serve(&[]);
+    let profile = tempfile::tempdir().unwrap();
+    let mut b = Browser::page(profile.path(), 1400, 1000);
+    b.call("Page.navigate", serde_json::json!({"url": s.url}));
+    b.until("document.body.dataset.ready === '1'");
+    // Every failed request would show in the error line.
+    assert_eq!(b.eval("document.getElementById('error').textContent"), Value::from(""));
+
+    // The most critical institution for the first function: zoom to it and click it.
+    let crit = s.ok("GET", "/api/criticality", "");
+    let top = &crit["functions"][0]["ranked"][0];
+    let (id, lat, lon) = (
+        top[0].as_str().unwrap().to_string(),
+        top[3].as_f64().unwrap(),
+        top[4].as_f64().unwrap(),
+    );
+    let unique = top[5].as_f64().unwrap();
+    let at = |b: &mut Browser, lat: f64, lon: f64| -> (f64, f64) {
+        let p = b.eval(&format!(
+            "(() => {{ const c = map.latLngToContainerPoint([{lat}, {lon}]);
+                const r = document.getElementById('map').getBoundingClientRect(); return [r.left + c.x, r.top + c.y]; }})()"
+        ));
+        (p[0].as_f64().unwrap(), p[1].as_f64().unwrap())
+    };
+    b.eval(&format!("map.setView([{lat}, {lon}], 15, {{animate: false}}); true"));
+    let (x, y) = at(&mut b, lat, lon);
+    b.click(x, y);
+    b.until("document.getElementById('act')");
+    let popup = b.eval("document.querySelector('.leaflet-popup-content').innerText");
+    assert!(
+        popup.as_str().unwrap().contains(&format!("uncovers {}", fmt(unique))),
+        "{popup} should say {unique}"
+    );
+    // Its close button, clicked.
+    let button = b.eval(
+        "(() => { const r = document.getElementById('act').getBoundingClientRect(); return [r.left + r.width / 2, r.top + r.height / 2]; })()",
+    );
+    b.click(button[0].as_f64().unwrap(), button[1].as_f64().unwrap());
+    b.until("document.getElementById('edits').children.length === 1 && !document.getElementById('status').textContent.startsWith('measuring')");
+    // The table shows what the server (and so `compare`, tested above) says.
+    let state = s.ok("GET", "/api/state", "");
+    assert_eq!(state["edits"][0], Value::from(format!("close {id}")));
+    let shown = b.eval(
+        "[...document.querySelectorAll('#figures tbody tr')].map(r => [r.dataset.function, Number(r.dataset.gained), Number(r.dataset.lost)])",
+    );
+    let shown_figures: Vec<(String, f64, f64)> = shown
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| {
+            (
+                r[0].as_str().unwrap().to_string(),
+                r[1].as_f64().unwrap(),
+                r[2].as_f64().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(shown_figures, figures(&state));
+    assert_eq!(shown[0][2].as_f64().unwrap(), unique);
+
+    // Draw an area around the institution's neighbourhood and close everything inside.
+    let button = b.eval(
+        "(() => { const r = document.querySelector('#mode button[data-mode=area]').getBoundingClientRect(); return [r.left + 5, r.top + 5]; })()",
+    );
+    b.click(button[0].as_f64().unwrap(), button[1].as_f64().unwrap());
+    b.eval(&format!("map.setView([{lat}, {lon}], 12, {{animate: false}}); true"));
+    for (dy, dx) in [(-0.02, -0.03), (-0.02, 0.03), (0.02, 0.03), (0.02, -0.03)] {
+        let (x, y) = at(&mut b, lat + dy, lon + dx);
+        b.click(x, y);
+    }
+    assert_eq!(
+        b.eval("document.getElementById('areapoints').textContent"),
+        Value::from("4 points")
+    );
+    let finish = b.eval(
+        "(() => { const r = document.getElementById('finish').getBoundingClientRect(); return [r.left + r.width / 2, r.top + r.height / 2]; })()",
+    );
+    b.click(finish[0].as_f64().unwrap(), finish[1].as_f64().unwrap());
+    b.until("document.getElementById('edits').children.length === 2 && !document.getElementById('status').textContent.startsWith('measuring')");
+    let listed = b.eval("document.getElementById('edits').children[1].textContent");
+    assert!(
+        listed.as_str().unwrap().contains("institutions inside the area drawn"),
+        "{listed}"
+    );
+    let after_area = s.ok("GET", "/api/state", "");
+    assert_eq!(after_area["edits"].as_array().unwrap().len(), 2);
+
+    // Undo: back to one edit and the figures after the first.
+    let undo = b.eval(
+        "(() => { const r = document.getElementById('undo').getBoundingClientRect(); return [r.left + r.width / 2, r.top + r.height / 2]; })()",
+    );
+    b.click(undo[0].as_f64().unwrap(), undo[1].as_f64().unwrap());
+    b.until("document.getElementById('edits').children.length === 1");
+    let shown = b.eval(
+        "[...document.querySelectorAll('#figures tbody tr')].map(r => [r.dataset.function, Number(r.dataset.gained), Number(r.dataset.lost)])",
+    );
+    assert_eq!(shown[0][2].as_f64().unwrap(), unique);
+    assert_eq!(b.eval("document.getElementById('error').textContent"), Value::from(""));
+}
+
+/// As the page formats people: whole, with thousands separators.
+fn fmt(x: f64) -> String {
+    let n = x.round() as i64;
+    let digits = n.abs().to_string();
+    let mut out = String::new();
+    for (k, c) in digits.chars().enumerate() {
+        if k > 0 && (digits.len() - k).is_multiple_of(3) {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    if n < 0 {
+        format!("-{out}")
+    } else {
+        out
+    }
 }
