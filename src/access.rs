@@ -245,7 +245,7 @@ pub fn role_access_pairs(
 /// blocks of institutions; each role adds its providers in institution order, as
 /// [`role_access_pairs`] over the role's providers would.
 pub fn access_by_travel(
-    study: &crate::inputs::Study,
+    study: &crate::study::Study,
     travel: &crate::reach::pairs::Travel,
     decay: &Decay,
 ) -> Vec<RoleAccess> {

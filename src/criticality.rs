@@ -14,10 +14,10 @@
 //! single-closure run).
 
 use crate::coverage::Coverage;
-use crate::inputs::Study;
 use crate::reach::pairs::{limit_groups, Travel};
 use crate::reach::straight::ProviderIndex;
 use crate::reach::ReachTable;
+use crate::study::Study;
 use rayon::prelude::*;
 use std::collections::BTreeMap;
 

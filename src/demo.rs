@@ -3,7 +3,8 @@
 //! generated on them. See `fixtures/demo/ATTRIBUTION.md`.
 
 use crate::inputs::municipalities::MunicipalityKeys;
-use crate::inputs::{InputSources, Source};
+use crate::inputs::Source;
+use crate::study::InputSources;
 
 /// Municipal polygons: Nagano's 77 municipalities of 2021, real (国土数値情報 行政区域, N03-21,
 /// simplified).

@@ -6,11 +6,11 @@
 use crate::coverage::{municipality_ranges, Coverage};
 use crate::demand::MunicipalityLocator;
 use crate::inputs::catalogue::{Indicator, Measure};
-use crate::inputs::Study;
-use std::collections::{BTreeMap, HashMap};
+use crate::study::Study;
+use std::collections::BTreeMap;
 
 /// Values of a process or outcome table: per municipality index, per column.
-pub type TableValues = HashMap<usize, HashMap<String, f64>>;
+pub use crate::inputs::tables::TableValues;
 
 /// An area indicators are reported for.
 #[derive(Debug, Clone, PartialEq)]

@@ -17,6 +17,7 @@ pub mod coverage;
 pub mod criticality;
 pub mod demand;
 pub mod demo;
+pub mod earth;
 pub mod error;
 pub mod indicators;
 pub mod inputs;
@@ -27,6 +28,7 @@ pub mod progress;
 pub mod reach;
 pub mod run;
 pub mod serve;
+pub mod study;
 pub mod suggest;
 pub mod workbench;
 

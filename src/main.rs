@@ -6,8 +6,9 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use zaitaku::access::Decay;
 use zaitaku::inputs::municipalities::MunicipalityKeys;
-use zaitaku::inputs::{InputSources, Source};
+use zaitaku::inputs::Source;
 use zaitaku::progress::Progress;
+use zaitaku::study::InputSources;
 use zaitaku::{run, Error};
 
 #[derive(Parser)]
@@ -605,7 +606,7 @@ fn execute(cli: Cli) -> zaitaku::Result<()> {
         } => {
             let sources = inputs.sources()?;
             let header = workbench_header(&inputs);
-            let study = zaitaku::inputs::load(&sources, progress)?;
+            let study = zaitaku::study::load(&sources, progress)?;
             let bench = zaitaku::workbench::Workbench::new(study, header, min_share, progress)?;
             let running = zaitaku::serve::start(bench, std::net::SocketAddr::new(bind, port), 4)?;
             println!("zaitaku serve: open {} in a browser (Ctrl-C to stop)", running.url());

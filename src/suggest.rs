@@ -12,10 +12,10 @@
 use crate::coverage::Coverage;
 use crate::error::{Error, Result};
 use crate::inputs::institutions::Institution;
-use crate::inputs::Study;
 use crate::reach::pairs::Travel;
 use crate::reach::straight::ProviderIndex;
 use crate::reach::ReachTable;
+use crate::study::Study;
 use rayon::prelude::*;
 use std::cmp::Ordering;
 use std::collections::BinaryHeap;

@@ -4,8 +4,8 @@
 
 use std::collections::HashMap;
 use zaitaku::access::{role_access, Decay};
-use zaitaku::inputs::load;
 use zaitaku::progress::Progress;
+use zaitaku::study::load;
 
 /// PySAL's figures by mesh code: (2SFCA, E2SFCA).
 fn reference() -> HashMap<String, (f64, f64)> {
@@ -27,7 +27,7 @@ fn reference_columns(a: usize, b: usize) -> HashMap<String, (f64, f64)> {
 }
 
 /// The demo study and the accessibility of its visiting nurses with `decay`.
-fn nurse_access(decay: &Decay) -> (zaitaku::inputs::Study, zaitaku::access::RoleAccess) {
+fn nurse_access(decay: &Decay) -> (zaitaku::study::Study, zaitaku::access::RoleAccess) {
     let study = load(&zaitaku::demo::sources(), Progress::Quiet).unwrap();
     let role = study.rules.role("visiting_nurse").unwrap();
     let providers: Vec<_> = study.institutions.iter().filter(|i| role.matches(i)).collect();

@@ -8,9 +8,9 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use zaitaku::coverage;
 use zaitaku::criticality::{self, RoleSlot};
-use zaitaku::inputs::Study;
 use zaitaku::progress::Progress;
 use zaitaku::reach::straight::straight_line_reach;
+use zaitaku::study::Study;
 
 fn fixture(p: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures").join(p)
@@ -29,7 +29,7 @@ fn covered_totals(study: &Study) -> Vec<f64> {
 
 #[test]
 fn unique_demand_equals_single_closure_reruns_on_the_demo_study() {
-    let study = zaitaku::inputs::load(&zaitaku::demo::sources(), Progress::Quiet).unwrap();
+    let study = zaitaku::study::load(&zaitaku::demo::sources(), Progress::Quiet).unwrap();
     let reach = straight_line_reach(
         &study.demand.places(),
         &study.institutions,

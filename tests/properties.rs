@@ -5,7 +5,8 @@ use std::path::Path;
 use zaitaku::coverage;
 use zaitaku::inputs::institutions::{Flag, Flags, Institution, Kind};
 use zaitaku::inputs::municipalities::MunicipalityKeys;
-use zaitaku::inputs::{load, InputSources, Source, Study};
+use zaitaku::inputs::Source;
+use zaitaku::study::{load, InputSources, Study};
 use zaitaku::progress::Progress;
 use zaitaku::reach::straight::{straight_line_reach, update_reach};
 

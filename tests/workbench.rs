@@ -16,7 +16,7 @@ fn figures(b: &Workbench) -> Vec<(f64, f64, f64)> {
 
 #[test]
 fn undo_and_redo_past_the_kept_states_give_the_same_figures() {
-    let study = zaitaku::inputs::load(&zaitaku::demo::sources(), Progress::Quiet).unwrap();
+    let study = zaitaku::study::load(&zaitaku::demo::sources(), Progress::Quiet).unwrap();
     let mut b = Workbench::new(study.clone(), "name = \"t\"\n".into(), 0.9, Progress::Quiet).unwrap();
     // Institutions whose closure uncovers people, and some whose closure does not.
     let c = b.criticality();

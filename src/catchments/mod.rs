@@ -15,8 +15,8 @@ pub mod maxp;
 pub mod supply;
 
 use crate::inputs::rules::Rules;
-use crate::inputs::Study;
 use crate::reach::straight::ellipsoid_m;
+use crate::study::Study;
 use adjacency::Adjacency;
 use maxp::{Floors, Partition, Settings, Unit, UnitClass};
 use rayon::prelude::*;

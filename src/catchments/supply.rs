@@ -10,10 +10,10 @@
 use crate::demand::Demand;
 use crate::inputs::institutions::Institution;
 use crate::inputs::rules::Rules;
-use crate::inputs::Study;
 use crate::reach::pairs::Travel;
 use crate::reach::straight::{metres_per_degree, within_m};
 use crate::reach::ReachTable;
+use crate::study::Study;
 use rayon::prelude::*;
 use rstar::primitives::{GeomWithData, Rectangle};
 use rstar::{RTree, AABB};

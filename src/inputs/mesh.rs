@@ -212,7 +212,7 @@ impl Mesh {
 
     /// Area of the cell on the sphere of mean radius, in square kilometres.
     pub fn area_km2(&self) -> f64 {
-        let r = crate::reach::EARTH_RADIUS_M / 1000.0;
+        let r = crate::earth::EARTH_RADIUS_M / 1000.0;
         let sq = self.square();
         let dlon = (sq.max().x - sq.min().x).to_radians();
         r * r * dlon * (sq.max().y.to_radians().sin() - sq.min().y.to_radians().sin())

@@ -2,11 +2,13 @@
 //! patients visited or deaths at home, read as given.
 
 use crate::error::{Reject, Result};
-use crate::indicators::TableValues;
 use crate::inputs::csv_table::CsvTable;
 use crate::inputs::municipalities::{normalise_code, Municipality};
 use crate::inputs::source::{decode_text, Source};
 use std::collections::HashMap;
+
+/// Table values per municipality (index) and column.
+pub type TableValues = std::collections::HashMap<usize, std::collections::HashMap<String, f64>>;
 
 /// Reads a table `municipality_code,<column>,...` into `values`. Rows of unknown
 /// municipalities, bad codes or non-numeric values are rejected; an empty cell is no value.

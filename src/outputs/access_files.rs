@@ -3,11 +3,11 @@
 use crate::access::RoleAccess;
 use crate::coverage::municipality_ranges;
 use crate::error::Result;
-use crate::inputs::Study;
 use crate::outputs::geojson_out::{num, num_full, write_municipality_layer};
 use crate::outputs::tables::{write_csv_rows, write_parquet, TableColumn};
 use crate::outputs::{fmt_full, fmt_num, OutDir};
 use crate::reach::ReachTable;
+use crate::study::Study;
 use rayon::prelude::*;
 
 /// Figures of one area (a municipality) and role.

@@ -3,10 +3,10 @@
 use crate::catchments::{AreaCheck, Catchments, Params};
 use crate::coverage::Coverage;
 use crate::error::Result;
-use crate::inputs::Study;
 use crate::outputs::geojson_out::{num, num_full, write_feature_collection, OutFeature, OutGeometry};
 use crate::outputs::tables::write_csv;
 use crate::outputs::{fmt_full, fmt_num, round, OutDir};
+use crate::study::Study;
 use geo::{unary_union, Area, MapCoords, MultiPolygon, Orient};
 use rayon::prelude::*;
 use serde_json::{json, Map, Value};

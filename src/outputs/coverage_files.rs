@@ -2,13 +2,13 @@
 
 use crate::coverage::{missing_roles, municipality_ranges, Coverage, Stats};
 use crate::error::{Error, Result};
-use crate::inputs::Study;
 use crate::outputs::geojson_out::{
     num, num_full, write_feature_collection, write_municipality_layer, OutFeature, OutGeometry,
 };
 use crate::outputs::tables::{write_csv, write_parquet, TableColumn};
 use crate::outputs::{fmt_full, fmt_num, OutDir};
 use crate::reach::ReachTable;
+use crate::study::Study;
 use geo::orient::{Direction, Orient};
 use serde_json::{json, Map, Value};
 

@@ -5,10 +5,10 @@
 
 use crate::criticality::{Criticality, Entry, RoleSlot};
 use crate::error::Result;
-use crate::inputs::Study;
 use crate::outputs::geojson_out::{num_full, write_feature_collection, OutFeature, OutGeometry};
 use crate::outputs::tables::write_csv;
 use crate::outputs::{fmt_full, fmt_num, round, OutDir};
+use crate::study::Study;
 use serde_json::{json, Map, Value};
 
 /// The column header of criticality.csv.

@@ -195,7 +195,7 @@ pub fn write_feature_collection(out: &mut OutDir, name: &str, features: Vec<OutF
 pub fn write_municipality_layer(
     out: &mut OutDir,
     name: &str,
-    study: &crate::inputs::Study,
+    study: &crate::study::Study,
     fill: impl Fn(usize, &mut Map<String, Value>),
 ) -> Result<()> {
     let areas = study

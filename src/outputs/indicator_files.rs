@@ -2,10 +2,10 @@
 
 use crate::error::Result;
 use crate::indicators::{Area, IndicatorRow};
-use crate::inputs::Study;
 use crate::outputs::geojson_out::{num, num_full, write_municipality_layer};
 use crate::outputs::tables::{write_csv, write_parquet, TableColumn};
 use crate::outputs::{fmt_full, fmt_num, OutDir};
+use crate::study::Study;
 
 const HEADER: [&str; 16] = [
     "level",

@@ -4,9 +4,9 @@
 
 use crate::error::Result;
 use crate::inputs::institutions::Flag;
-use crate::inputs::Study;
 use crate::outputs::geojson_out::{num_full, write_feature_collection, OutFeature, OutGeometry};
 use crate::outputs::OutDir;
+use crate::study::Study;
 use rayon::prelude::*;
 use serde_json::{json, Map, Value};
 

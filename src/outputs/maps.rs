@@ -13,9 +13,9 @@
 
 use crate::coverage::Coverage;
 use crate::error::{Error, Result};
-use crate::inputs::Study;
 use crate::outputs::styles::{share_colour, CATCHMENT_OUTLINE, GAP_COLOUR, SHARE_CLASSES};
 use crate::outputs::OutDir;
+use crate::study::Study;
 use geo::{MultiPolygon, Simplify};
 use rayon::prelude::*;
 use std::fmt::Write as _;

@@ -12,10 +12,10 @@
 
 use crate::catchments::Catchments;
 use crate::coverage::{Coverage, Stats};
-use crate::inputs::Study;
 use crate::outputs::maps::{area_name, demand_words, grouped, study_bbox};
 use crate::outputs::styles::{KIND_COLOURS, SHARE_CLASSES};
 use crate::reach::ReachTable;
+use crate::study::Study;
 use base64::Engine;
 use geo::{InteriorPoint, MultiPolygon, Simplify};
 use rayon::prelude::*;

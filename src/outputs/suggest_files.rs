@@ -2,10 +2,10 @@
 //! that adds the sites (suggested_scenario.toml) and suggest_summary.json.
 
 use crate::error::Result;
-use crate::inputs::Study;
 use crate::outputs::geojson_out::{num_full, write_feature_collection, OutFeature, OutGeometry};
 use crate::outputs::tables::write_csv;
 use crate::outputs::{fmt_full, fmt_num, round, OutDir};
+use crate::study::Study;
 use crate::suggest::{Site, Suggestion};
 use serde_json::{json, Map, Value};
 

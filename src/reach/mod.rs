@@ -13,8 +13,7 @@ pub mod straight;
 
 use serde::Serialize;
 
-/// Mean Earth radius (IUGG), metres.
-pub const EARTH_RADIUS_M: f64 = 6_371_008.8;
+pub use crate::earth::EARTH_RADIUS_M;
 
 /// The unit of a [`ReachTable`]'s values.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]

@@ -16,9 +16,9 @@ use super::network::{at_nodes, leg, limit_tenths, snap};
 use super::straight::{ellipsoid_m, within_m};
 use crate::inputs::od_matrix::OdMatrix;
 use crate::inputs::rules::NetworkRules;
-use crate::inputs::Study;
 use crate::network::route::Search;
 use crate::network::Graph;
+use crate::study::Study;
 use rayon::prelude::*;
 use std::collections::BTreeMap;
 

@@ -5,11 +5,11 @@ use super::{scenario_run, write_lock};
 use crate::coverage::Coverage;
 use crate::criticality::{self, Criticality, RoleSlot};
 use crate::error::Result;
-use crate::inputs::{InputSources, Study};
 use crate::outputs::criticality_files::{ranked, write_criticality};
 use crate::outputs::OutDir;
 use crate::progress::Progress;
 use crate::reach::ReachTable;
+use crate::study::{InputSources, Study};
 use std::path::{Path, PathBuf};
 
 /// Reads the study, measures reach and coverage, and writes the criticality files.

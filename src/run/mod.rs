@@ -8,11 +8,12 @@ pub use criticality::{criticality, criticality_on, criticality_table};
 use crate::access::Decay;
 use crate::coverage::{self, Coverage};
 use crate::error::Result;
-use crate::inputs::{self, InputSources, Source, Study};
+use crate::inputs::{self, Source};
 use crate::outputs::coverage_files::{stats_json, write_coverage};
 use crate::outputs::OutDir;
 use crate::progress::Progress;
 use crate::reach::{straight::straight_line_reach, ReachTable};
+use crate::study::{self, InputSources, Study};
 use serde_json::{json, Map, Value};
 use std::path::Path;
 use std::time::Instant;
@@ -66,7 +67,7 @@ pub fn coverage_keeping(
     let t = Instant::now();
     let spinner = progress.spinner("reading");
     spinner.set_message("municipalities, institutions, population");
-    let study = inputs::load(sources, progress);
+    let study = study::load(sources, progress);
     spinner.finish_and_clear();
     let study = study?;
     check(&study)?;
@@ -260,7 +261,7 @@ pub fn access(
     decay: Option<&Decay>,
 ) -> Result<(Study, AccessRun)> {
     let spinner = progress.spinner("reading");
-    let study = inputs::load(sources, progress);
+    let study = study::load(sources, progress);
     spinner.finish_and_clear();
     let study = study?;
     let (reach, road) = measure_reach(&study, progress)?;
@@ -452,13 +453,13 @@ pub fn indicators(
         None => crate::inputs::catalogue::builtin_catalogue(),
     };
     let spinner = progress.spinner("reading");
-    let study = inputs::load(sources, progress);
+    let study = study::load(sources, progress);
     spinner.finish_and_clear();
     let mut study = study?;
     let mut values = crate::indicators::TableValues::new();
     for src in tables {
         let (read, rejects) = crate::inputs::tables::read_table(src, &study.municipalities, &mut values)?;
-        study.files.push(crate::inputs::FileReport {
+        study.files.push(crate::study::FileReport {
             file: src.name.clone(),
             role: "table",
             read,
@@ -473,7 +474,7 @@ pub fn indicators(
     let mut target_list = Vec::new();
     if let Some(src) = targets {
         let (t, read, rejects) = crate::inputs::tables::read_targets(src)?;
-        study.files.push(crate::inputs::FileReport {
+        study.files.push(crate::study::FileReport {
             file: src.name.clone(),
             role: "targets",
             read,
@@ -862,7 +863,7 @@ pub fn catchments(
     allow_partial: bool,
 ) -> Result<(Study, CatchmentsRun)> {
     let spinner = progress.spinner("reading");
-    let study = inputs::load(sources, progress);
+    let study = study::load(sources, progress);
     spinner.finish_and_clear();
     let study = study?;
     check_regions_complete(&study, allow_partial)?;
@@ -870,7 +871,7 @@ pub fn catchments(
     let cov = coverage::compute(&study.demand, &study.municipalities, &study.rules, &reach);
     // A layout proposed for one year of a projection is also checked in every other year.
     let values = match sources.year {
-        Some(_) => Some(inputs::projection_values(sources)?),
+        Some(_) => Some(study::projection_values(sources)?),
         None => None,
     };
     let years = sources.year.zip(values.as_ref());
@@ -890,7 +891,7 @@ pub fn catchments_on(
     out_dir: &Path,
     progress: Progress,
     params: &crate::catchments::Params,
-    years: Option<(u16, &inputs::YearValues)>,
+    years: Option<(u16, &study::YearValues)>,
 ) -> Result<CatchmentsRun> {
     catchments_into(study, reach, cov, None, out_dir, progress, params, years)
 }
@@ -906,7 +907,7 @@ pub fn catchments_into(
     out_dir: &Path,
     progress: Progress,
     params: &crate::catchments::Params,
-    years: Option<(u16, &inputs::YearValues)>,
+    years: Option<(u16, &study::YearValues)>,
 ) -> Result<CatchmentsRun> {
     use crate::catchments::{adjacency, supply};
     if study.rules.roles.len() > supply::MAX_ROLES {
@@ -948,7 +949,7 @@ pub fn catchments_into(
                 .enumerate()
                 .filter(|&(_, &y)| y != target)
                 .map(|(k, &y)| {
-                    let demand = inputs::demand_for_year(study, values, k);
+                    let demand = study::demand_for_year(study, values, k);
                     (y, demand.cells.iter().map(|c| c.demand).collect())
                 })
                 .collect()
@@ -1108,7 +1109,7 @@ pub struct CompareRun {
 
 /// A scenario's study, reach and coverage.
 pub(crate) fn scenario_run(sources: &InputSources, progress: Progress) -> Result<(Study, ReachTable, Coverage)> {
-    let study = inputs::load(sources, progress)?;
+    let study = study::load(sources, progress)?;
     let (reach, _) = measure_reach(&study, progress)?;
     let cov = coverage::compute(&study.demand, &study.municipalities, &study.rules, &reach);
     Ok((study, reach, cov))
@@ -1137,7 +1138,8 @@ fn same_inputs(a: &InputSources, b: &InputSources) -> bool {
 /// for the institutions that differ.
 pub fn compare(base: &Path, alt: &Path, out_dir: &Path, progress: Progress, min_share: f64) -> Result<CompareRun> {
     use crate::compare::Side;
-    use crate::inputs::scenario::{load_scenario, sources};
+    use crate::inputs::scenario::load_scenario;
+    use crate::study::edits::sources;
     let scenario_sources = |p: &Path| -> Result<Option<InputSources>> {
         if p.is_dir() {
             Ok(None)
@@ -1156,9 +1158,9 @@ pub fn compare(base: &Path, alt: &Path, out_dir: &Path, progress: Progress, min_
                 && a.od_matrix.is_none() =>
         {
             let t = Instant::now();
-            let raw = inputs::load_raw(b, progress)?;
+            let raw = study::load_raw(b, progress)?;
             let mut base_study = raw.clone();
-            inputs::apply_scenario(&mut base_study, b)?;
+            study::apply_scenario(&mut base_study, b)?;
             let places = raw.demand.places();
             let base_reach = straight_line_reach(&places, &base_study.institutions, &base_study.rules, progress);
             let base_cov = coverage::compute(
@@ -1170,7 +1172,7 @@ pub fn compare(base: &Path, alt: &Path, out_dir: &Path, progress: Progress, min_
             how.push(format!("base: read and computed in {:.2} s", t.elapsed().as_secs_f64()));
             let t = Instant::now();
             let mut alt_study = raw;
-            inputs::apply_scenario(&mut alt_study, a)?;
+            study::apply_scenario(&mut alt_study, a)?;
             let (alt_reach_how, alt_cov) = edited_coverage(&base_study, &base_reach, &alt_study, progress)?;
             how.push(format!(
                 "alt: same files, {alt_reach_how} in {:.2} s",
@@ -1189,7 +1191,7 @@ pub fn compare(base: &Path, alt: &Path, out_dir: &Path, progress: Progress, min_
                         let (study, _, cov) = scenario_run(src, progress)?;
                         Side::from_study(&p.display().to_string(), &study, &cov)
                     }
-                    None => crate::inputs::results::read_result_folder(p)?,
+                    None => crate::compare::folder::read_result_folder(p)?,
                 };
                 how.push(format!(
                     "{what}: {} in {:.2} s",
@@ -1286,8 +1288,8 @@ pub fn compare_on(
     let t = Instant::now();
     let edits = crate::inputs::scenario::load_scenario(scenario)?;
     let mut alt = study.clone();
-    crate::inputs::scenario::apply_rule_edits(&mut alt.rules, &edits.rule_edits, &scenario.display().to_string())?;
-    crate::inputs::scenario::apply_edits(&mut alt, &edits.edits)?;
+    crate::study::edits::apply_rule_edits(&mut alt.rules, &edits.rule_edits, &scenario.display().to_string())?;
+    crate::study::edits::apply_edits(&mut alt, &edits.edits)?;
     let (alt_reach_how, alt_cov) = edited_coverage(study, reach, &alt, Progress::Quiet)?;
     let how = vec![format!(
         "alt: the base with the {} edits of {alt_label}, {alt_reach_how}, in {:.2} s",
@@ -1477,14 +1479,14 @@ pub fn coverage_years(
         .ok_or_else(|| crate::error::Error::Usage("--years names no year".into()))?;
     let mut src = sources.clone();
     src.year = Some(first);
-    let study = inputs::load(&src, progress)?;
+    let study = study::load(&src, progress)?;
     let read_s = t.elapsed().as_secs_f64();
     let t = Instant::now();
     let (reach, _) = measure_reach(&study, progress)?;
     let reach_s = t.elapsed().as_secs_f64();
     let t = Instant::now();
     let values = if years.len() > 1 {
-        inputs::projection_values(sources)?
+        study::projection_values(sources)?
     } else {
         Default::default()
     };
@@ -1497,7 +1499,7 @@ pub fn coverage_years(
                 values.0.iter().position(|&x| x == y).ok_or_else(|| {
                     crate::error::Error::Usage(format!("--years: {y} is not in every population file"))
                 })?;
-            let demand = inputs::demand_for_year(&study, &values, k);
+            let demand = study::demand_for_year(&study, &values, k);
             coverage::compute(&demand, &study.municipalities, &study.rules, &reach)
         };
         per_year.push((y, cov));
@@ -1735,7 +1737,7 @@ pub fn report(
     let study = &coverage.study;
     let catchments = {
         let values = match sources.year {
-            Some(_) => Some(inputs::projection_values(sources)?),
+            Some(_) => Some(study::projection_values(sources)?),
             None => None,
         };
         let years = sources.year.zip(values.as_ref());

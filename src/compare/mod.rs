@@ -6,9 +6,11 @@
 //! `coverage.geojson`, `coverage.csv` and `cells.parquet`; `catchment_assignment.csv` when
 //! present).
 
+pub mod folder;
+
 use crate::coverage::Coverage;
 use crate::error::{Error, Location, Result};
-use crate::inputs::Study;
+use crate::study::Study;
 use geo::MultiPolygon;
 use std::collections::{BTreeMap, HashMap};
 

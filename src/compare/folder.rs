@@ -1,7 +1,7 @@
 //! A folder written by `zaitaku coverage` (or the demo), read back as one side of
 //! `zaitaku compare`.
 
-use crate::compare::{Side, SideMunicipality};
+use super::{Side, SideMunicipality};
 use crate::error::{Error, Location, Result};
 use crate::inputs::csv_table::CsvTable;
 use crate::inputs::municipalities::{read_municipalities, MunicipalityKeys};
