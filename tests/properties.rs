@@ -6,9 +6,9 @@ use zaitaku::coverage;
 use zaitaku::inputs::institutions::{Flag, Flags, Institution, Kind};
 use zaitaku::inputs::municipalities::MunicipalityKeys;
 use zaitaku::inputs::Source;
-use zaitaku::study::{load, InputSources, Study};
 use zaitaku::progress::Progress;
 use zaitaku::reach::straight::{straight_line_reach, update_reach};
+use zaitaku::study::{load, InputSources, Study};
 
 fn study() -> Study {
     let f = |p: &str| Source::read(&Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/grid").join(p)).unwrap();

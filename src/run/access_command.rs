@@ -1,0 +1,145 @@
+//! `zaitaku access`: 2SFCA and E2SFCA of every role, and their files.
+
+#[allow(unused_imports)]
+use super::*;
+
+/// What an access run produced.
+pub struct AccessRun {
+    /// Per role, in rules order.
+    pub roles: Vec<crate::access::RoleAccess>,
+    pub seconds: f64,
+    pub written: Vec<std::path::PathBuf>,
+}
+
+/// `zaitaku access`: reads the study, measures reach, then [`access_on`].
+/// `decay`: from the command line; `None` takes the rules' `[access]`, else the default.
+pub fn access(
+    sources: &InputSources,
+    out_dir: &Path,
+    progress: Progress,
+    decay: Option<&Decay>,
+) -> Result<(Study, AccessRun)> {
+    let spinner = progress.spinner("reading");
+    let study = study::load(sources, progress);
+    spinner.finish_and_clear();
+    let study = study?;
+    let (reach, road) = measure_reach(&study, progress)?;
+    let run = access_on(&study, &reach, road.as_ref(), out_dir, progress, decay)?;
+    Ok((study, run))
+}
+
+/// 2SFCA and E2SFCA for every role of a study whose reach is known; writes access.csv,
+/// access.parquet, access.geojson and access_summary.json.
+pub fn access_on(
+    study: &Study,
+    reach: &ReachTable,
+    road: Option<&crate::reach::network::Snapping>,
+    out_dir: &Path,
+    progress: Progress,
+    decay: Option<&Decay>,
+) -> Result<AccessRun> {
+    let default = Decay::default();
+    let decay = decay.or(study.rules.access.as_ref()).unwrap_or(&default);
+    // Travel-time mode: the same numbers are minutes (the decay is held in metres).
+    let travel = crate::reach::pairs::Travel::of(study);
+    let decay = match travel {
+        Some(_) => decay.scaled(1e-3),
+        None => decay.clone(),
+    };
+    let t = Instant::now();
+    let places = study.demand.places();
+    let demand: Vec<f64> = study.demand.cells.iter().map(|c| c.demand).collect();
+    let roles: Vec<crate::access::RoleAccess> = match &travel {
+        Some(travel) => {
+            let spinner = progress.spinner("access by travel time");
+            let roles = crate::access::access_by_travel(study, travel, &decay);
+            spinner.finish_and_clear();
+            roles
+        }
+        None => {
+            let bar = progress.bar(study.rules.roles.len() as u64, "access");
+            let roles = study
+                .rules
+                .roles
+                .iter()
+                .map(|role| {
+                    bar.set_message(role.id.clone());
+                    let providers: Vec<&crate::inputs::institutions::Institution> =
+                        study.institutions.iter().filter(|i| role.matches(i)).collect();
+                    let points: Vec<(f64, f64)> = providers.iter().map(|i| (i.lon, i.lat)).collect();
+                    let supply: Vec<f64> = providers.iter().map(|i| i.capacity.unwrap_or(1.0)).collect();
+                    let r =
+                        crate::access::role_access(&places, &demand, &points, &supply, role.reach_km * 1000.0, &decay);
+                    bar.inc(1);
+                    r
+                })
+                .collect();
+            bar.finish_and_clear();
+            roles
+        }
+    };
+    let seconds = t.elapsed().as_secs_f64();
+    let mut out = OutDir::create(out_dir)?;
+    let spinner = progress.spinner("writing");
+    let written = crate::outputs::access_files::write_access(&mut out, study, reach, &roles)
+        .and_then(|()| crate::outputs::coverage_files::write_rejects(&mut out, study))
+        .and_then(|()| write_unsnapped(&mut out, study, road))
+        .and_then(|()| write_lock(&mut out, study));
+    spinner.finish_and_clear();
+    written?;
+    let per_role: Map<String, Value> = study
+        .rules
+        .roles
+        .iter()
+        .zip(&roles)
+        .map(|(role, r)| {
+            let supply: f64 = study
+                .institutions
+                .iter()
+                .filter(|i| role.matches(i))
+                .map(|i| i.capacity.unwrap_or(1.0))
+                .sum();
+            (
+                role.id.clone(),
+                json!({
+                    "providers": r.providers,
+                    "supply": supply,
+                    "supply_allocated_2sfca": r.supply_allocated.0,
+                    "supply_allocated_e2sfca": r.supply_allocated.1,
+                    "note": if r.providers == 0 { "no provider in the input: access is 0 everywhere" } else { "" },
+                }),
+            )
+        })
+        .collect();
+    let summary = json!({
+        "zaitaku_version": env!("CARGO_PKG_VERSION"),
+        "command": "access",
+        "inputs": study.files,
+        "rejected_total": study.rejects.len(),
+        "regions": study.regions.len(),
+        "demand": study.demand.basis.describe(),
+        "supply": "capacity column, 1 per provider where absent",
+        "method": {
+            "a_2sfca": "two-step floating catchment area, binary weights within the role's reach (Luo and Wang 2003)",
+            "a_e2sfca": "enhanced 2SFCA, decay in both steps, cut at the role's reach (Luo and Qi 2009)",
+            "decay": decay,
+            "distance_unit": if reach.unit == crate::reach::ReachUnit::Minutes {
+                "minutes (steps and sigma; reach: each role's reach_min by road, capped by reach_km in a straight line)"
+            } else {
+                "metres (steps and sigma)"
+            },
+            "gini": "demand-weighted Gini coefficient of a_2sfca over the municipality's places",
+        },
+        "roles": per_role,
+    });
+    let mut summary = summary;
+    add_network_summary(&mut summary, study, road);
+    let bytes = serde_json::to_vec_pretty(&summary).map_err(|e| crate::error::Error::Internal(e.to_string()))?;
+    out.write_bytes("access_summary.json", &bytes)?;
+    out.commit()?;
+    Ok(AccessRun {
+        roles,
+        seconds,
+        written: out.written().to_vec(),
+    })
+}
