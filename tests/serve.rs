@@ -560,6 +560,31 @@ fn a_planner_closes_draws_and_undoes_in_headless_chromium() {
         "[...document.querySelectorAll('#figures tbody tr')].map(r => [r.dataset.function, Number(r.dataset.gained), Number(r.dataset.lost)])",
     );
     assert_eq!(shown[0][2].as_f64().unwrap(), unique);
+
+    // A 24-hour clinic where the closed one was: the add mode, the kind, two designations
+    // ticked with the mouse, a click on the map.
+    let centre = |b: &mut Browser, selector: &str| -> (f64, f64) {
+        let r = b.eval(&format!(
+            "(() => {{ const r = document.querySelector({selector:?}).getBoundingClientRect(); return [r.left + r.width / 2, r.top + r.height / 2]; }})()"
+        ));
+        (r[0].as_f64().unwrap(), r[1].as_f64().unwrap())
+    };
+    let (x, y) = centre(&mut b, "#mode button[data-mode=add]");
+    b.click(x, y);
+    b.eval("(() => { const k = document.getElementById('kind'); k.value = 'clinic'; k.dispatchEvent(new Event('change')); return true; })()");
+    for flag in ["home_visits", "on_call_24h"] {
+        let (x, y) = centre(&mut b, &format!("#flags input[value={flag}]"));
+        b.click(x, y);
+    }
+    b.eval(&format!("map.setView([{lat}, {lon}], 13, {{animate: false}}); true"));
+    let (x, y) = at(&mut b, lat + 0.001, lon + 0.001);
+    b.click(x, y);
+    b.until("document.getElementById('edits').children.length === 2 && !document.getElementById('status').textContent.startsWith('measuring')");
+    let state = s.ok("GET", "/api/state", "");
+    let last = state["edits"][1].as_str().unwrap().to_string();
+    assert!(last.starts_with("add NEW-1 (clinic)"), "{last}");
+    let scenario = String::from_utf8(s.call("GET", "/api/scenario.toml", b"").1).unwrap();
+    assert!(scenario.contains("home_visits = 1, on_call_24h = 1"), "{scenario}");
     assert_eq!(b.eval("document.getElementById('error').textContent"), Value::from(""));
 }
 

@@ -56,3 +56,24 @@ fn undo_and_redo_past_the_kept_states_give_the_same_figures() {
     once.apply(Change::Close { ids, area: true }).unwrap();
     assert_eq!(figures(&once), forward[forward.len() - 1]);
 }
+
+#[test]
+fn an_added_institution_may_not_take_an_existing_id() {
+    let study = zaitaku::study::load(&zaitaku::demo::sources(), Progress::Quiet).unwrap();
+    let taken = study.institutions[0].id.clone();
+    let text = format!(
+        "name = \"t\"\n[[edits]]\naction = \"add\"\ninstitutions = [{{ id = \"{taken}\", name = \"x\", kind = \"clinic\", lat = 36.6, lon = 138.2 }}, {{ id = \"NEW-9\", name = \"y\", kind = \"clinic\", lat = 36.6, lon = 138.2 }}]\n"
+    );
+    let (edits, _) = zaitaku::inputs::scenario::edits_from_str(&text, "t.toml").unwrap();
+    let mut s = study.clone();
+    let e = zaitaku::study::edits::apply_edits(&mut s, &edits)
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains(&format!("duplicate id '{taken}'")), "{e}");
+    // A new id alone is added.
+    let text = text.replace(&format!("id = \"{taken}\""), "id = \"NEW-8\"");
+    let (edits, _) = zaitaku::inputs::scenario::edits_from_str(&text, "t.toml").unwrap();
+    let mut s = study.clone();
+    zaitaku::study::edits::apply_edits(&mut s, &edits).unwrap();
+    assert_eq!(s.institutions.len(), study.institutions.len() + 2);
+}

@@ -398,9 +398,10 @@ pub fn update_reach(
             .map(|i| (None, Some(i))),
     );
     let places_xyz: Vec<[f64; 3]> = places.par_iter().map(|&(lon, lat)| to_xyz(lon, lat)).collect();
+    // Roles in parallel too: where many providers changed, each role rebuilds an index.
     let roles = rules
         .roles
-        .iter()
+        .par_iter()
         .enumerate()
         .map(|(r, role)| {
             // Providers that left the role (or moved), and that joined it (or moved).

@@ -78,8 +78,21 @@ pub fn apply_edits(study: &mut Study, edits: &[Edit]) -> Result<Vec<EditReport>>
                 ("remove", hit.iter().filter(|&&h| h).count())
             }
             EditAction::Add { csv } => {
-                let mut seen: HashSet<String> = study.institutions.iter().map(|i| i.id.clone()).collect();
                 let source = Source::new(format!("{} [[edits]] {}", e.file, e.number), csv.as_bytes());
+                // The rows are read twice: first for their ids, then with the study's ids
+                // among them taken, so that a clash is a reject as across files (and the
+                // study's ids are not all copied for a few rows).
+                let ids: HashSet<String> = read_institutions(&source, &mut HashSet::new())?
+                    .institutions
+                    .into_iter()
+                    .map(|i| i.id)
+                    .collect();
+                let mut seen: HashSet<String> = study
+                    .institutions
+                    .iter()
+                    .filter(|i| ids.contains(&i.id))
+                    .map(|i| i.id.clone())
+                    .collect();
                 let read = read_institutions(&source, &mut seen)?;
                 if let Some(r) = read.rejects.first() {
                     return Err(bad(format!("row {}: {}", r.location, r.reason)));
