@@ -159,7 +159,7 @@ enum Command {
         #[arg(long, help_heading = "Outputs")]
         out: PathBuf,
     },
-    /// The planning workbench: a local web page to close, add and move institutions, draw
+    /// The planning workbench: a local web page to close, reopen and add institutions, draw
     /// flooded areas and change rules, and see the effect on every function at once.
     #[command(
         after_help = "Example:\n  zaitaku serve --scenario fixtures/scenarios/nagano_base.toml\n  then open the address it prints; edits download as a scenario for `zaitaku compare`"
@@ -292,11 +292,11 @@ struct InputArgs {
     /// Designated cities (政令指定都市) by ward (`wards`) or each as one unit (`whole`).
     #[arg(long, value_parser = ["wards", "whole"], default_value = "wards")]
     designated_cities: String,
-    /// Road graph (`zaitaku network build`): travel-time reach (coverage, indicators).
+    /// Road graph (`zaitaku network build`): travel-time reach (every analysis).
     #[arg(long, help_heading = "Reach")]
     network: Option<PathBuf>,
     /// Travel times computed elsewhere, CSV `origin_id,destination_id,minutes` (institution
-    /// id, mesh code): travel-time reach without a graph (coverage, indicators).
+    /// id, mesh code): travel-time reach without a graph (every analysis).
     #[arg(long, help_heading = "Reach")]
     od_matrix: Option<PathBuf>,
 }
