@@ -404,6 +404,8 @@ fn every_command_has_help_with_an_example_and_piped_runs_draw_no_progress() {
         &["report"],
         &["compare"],
         &["suggest"],
+        &["criticality"],
+        &["serve"],
         &["indicators"],
         &["inspect"],
         &["rules"],
@@ -423,9 +425,20 @@ fn every_command_has_help_with_an_example_and_piped_runs_draw_no_progress() {
             "{c:?} --help has no example:\n{text}"
         );
         // Options under the same headings in every command, in the order of the work.
-        let analysis = ["coverage", "access", "catchments", "report", "suggest", "indicators"];
+        let analysis = [
+            "coverage",
+            "access",
+            "catchments",
+            "report",
+            "suggest",
+            "criticality",
+            "indicators",
+        ];
         let headings: &[&str] = if analysis.contains(&c[0]) {
             &["\nInputs:\n", "\nReach:\n", "\nOutputs:\n", "\nRun:\n"]
+        } else if c[0] == "serve" {
+            // The workbench writes nothing: no Outputs.
+            &["\nInputs:\n", "\nReach:\n", "\nAnalysis:\n", "\nRun:\n"]
         } else {
             &["\nRun:\n"]
         };
