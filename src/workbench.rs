@@ -522,17 +522,7 @@ impl Workbench {
                     base: (b.demand, b.covered),
                     alt: (a.demand, a.covered),
                 };
-                c.base_demand += row.base.0;
-                c.base_covered += row.base.1;
-                c.alt_demand += row.alt.0;
-                c.alt_covered += row.alt.1;
-                if let (Some(bs), Some(as_)) = (row.base_share(), row.alt_share()) {
-                    if bs >= self.min_share && as_ < self.min_share {
-                        c.fell_below.push(m);
-                    } else if bs < self.min_share && as_ >= self.min_share {
-                        c.rose_above.push(m);
-                    }
-                }
+                c.add_row(&row, self.min_share);
                 rows.push(row);
             }
         }
@@ -540,12 +530,8 @@ impl Workbench {
         for &i in &self.code_order {
             let i = i as usize;
             for (f, c) in changes.iter_mut().enumerate() {
-                let (bc, ac) = (base.functions[f].covered[i], cov.functions[f].covered[i]);
-                if ac && !bc {
-                    c.gained += cells[i].demand;
-                } else if bc && !ac {
-                    c.lost += cells[i].demand;
-                }
+                let d = cells[i].demand;
+                c.add_cell((d, base.functions[f].covered[i]), (d, cov.functions[f].covered[i]));
             }
         }
         Diff {

@@ -10,13 +10,15 @@ use zaitaku::coverage;
 use zaitaku::criticality::{self, RoleSlot};
 use zaitaku::progress::Progress;
 use zaitaku::reach::straight::straight_line_reach;
+use zaitaku::reach::ReachTable;
 use zaitaku::study::Study;
 
 fn fixture(p: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures").join(p)
 }
 
-fn covered_totals(study: &Study) -> Vec<f64> {
+/// Reach in a straight line and coverage, measured afresh.
+fn measure(study: &Study) -> (ReachTable, coverage::Coverage) {
     let reach = straight_line_reach(
         &study.demand.places(),
         &study.institutions,
@@ -24,19 +26,17 @@ fn covered_totals(study: &Study) -> Vec<f64> {
         Progress::Quiet,
     );
     let cov = coverage::compute(&study.demand, &study.municipalities, &study.rules, &reach);
-    cov.total.iter().map(|s| s.covered).collect()
+    (reach, cov)
+}
+
+fn covered_totals(study: &Study) -> Vec<f64> {
+    measure(study).1.total.iter().map(|s| s.covered).collect()
 }
 
 #[test]
 fn unique_demand_equals_single_closure_reruns_on_the_demo_study() {
     let study = zaitaku::study::load(&zaitaku::demo::sources(), Progress::Quiet).unwrap();
-    let reach = straight_line_reach(
-        &study.demand.places(),
-        &study.institutions,
-        &study.rules,
-        Progress::Quiet,
-    );
-    let cov = coverage::compute(&study.demand, &study.municipalities, &study.rules, &reach);
+    let (reach, cov) = measure(&study);
     let c = criticality::compute(&study, &reach, &cov, None);
     let base: Vec<f64> = cov.total.iter().map(|s| s.covered).collect();
     assert_eq!(c.covered, base);

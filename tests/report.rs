@@ -266,20 +266,7 @@ fn report_page_works_offline_in_headless_chromium() {
     let page = out.join("report.html").canonicalize().unwrap();
     let url = format!("file://{}", page.display());
     let profile = tempfile::tempdir().unwrap();
-    let mut b = Browser::launch(profile.path());
-    let target = b.call("Target.createTarget", json!({"url": "about:blank"}));
-    let attached = b.call(
-        "Target.attachToTarget",
-        json!({"targetId": target["targetId"], "flatten": true}),
-    );
-    b.session = Some(attached["sessionId"].as_str().unwrap().to_string());
-    for domain in ["Page.enable", "Runtime.enable", "Log.enable", "Network.enable"] {
-        b.call(domain, json!({}));
-    }
-    b.call(
-        "Emulation.setDeviceMetricsOverride",
-        json!({"width": 1400, "height": 1000, "deviceScaleFactor": 1, "mobile": false}),
-    );
+    let mut b = Browser::page(profile.path(), 1400, 1000);
     b.call("Page.navigate", json!({"url": url}));
     b.wait_for("Page.loadEventFired");
     assert_eq!(b.eval("typeof window.zaitaku"), json!("object"));

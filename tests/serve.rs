@@ -502,6 +502,8 @@ fn a_planner_closes_draws_and_undoes_in_headless_chromium() {
     );
     b.click(button[0].as_f64().unwrap(), button[1].as_f64().unwrap());
     b.until("document.getElementById('edits').children.length === 1 && !document.getElementById('status').textContent.startsWith('measuring')");
+    // The popup goes once the edit is measured.
+    b.until("!document.querySelector('.leaflet-popup')");
     // The table shows what the server (and so `compare`, tested above) says.
     let state = s.ok("GET", "/api/state", "");
     assert_eq!(state["edits"][0], Value::from(format!("close {id}")));

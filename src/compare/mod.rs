@@ -116,6 +116,32 @@ pub struct FunctionChange {
     pub rose_above: Vec<usize>,
 }
 
+impl FunctionChange {
+    /// Adds a municipality's row: its figures, and whether it crosses `min_share`.
+    pub fn add_row(&mut self, row: &DiffRow, min_share: f64) {
+        self.base_demand += row.base.0;
+        self.base_covered += row.base.1;
+        self.alt_demand += row.alt.0;
+        self.alt_covered += row.alt.1;
+        if let (Some(b), Some(a)) = (row.base_share(), row.alt_share()) {
+            if b >= min_share && a < min_share {
+                self.fell_below.push(row.municipality);
+            } else if b < min_share && a >= min_share {
+                self.rose_above.push(row.municipality);
+            }
+        }
+    }
+
+    /// Adds a cell, (demand, covered) before and after: its demand gained or lost.
+    pub fn add_cell(&mut self, (base_demand, base_covered): (f64, bool), (alt_demand, alt_covered): (f64, bool)) {
+        if alt_covered && !base_covered {
+            self.gained += alt_demand;
+        } else if base_covered && !alt_covered {
+            self.lost += base_demand;
+        }
+    }
+}
+
 /// The comparison.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Diff {
@@ -198,18 +224,7 @@ pub fn compare(base: &Side, alt: &Side, min_share: f64) -> Result<Diff> {
                 base: bm.figures[fb[f]],
                 alt: am.figures[fa[f]],
             };
-            let c = &mut changes[f];
-            c.base_demand += row.base.0;
-            c.base_covered += row.base.1;
-            c.alt_demand += row.alt.0;
-            c.alt_covered += row.alt.1;
-            if let (Some(b), Some(a)) = (row.base_share(), row.alt_share()) {
-                if b >= min_share && a < min_share {
-                    c.fell_below.push(m);
-                } else if b < min_share && a >= min_share {
-                    c.rose_above.push(m);
-                }
-            }
+            changes[f].add_row(&row, min_share);
             rows.push(row);
         }
     }
@@ -221,13 +236,10 @@ pub fn compare(base: &Side, alt: &Side, min_share: f64) -> Result<Diff> {
         let b = base.cells.get(code);
         let a = alt.cells.get(code);
         for f in 0..functions.len() {
-            let bc = b.is_some_and(|(_, cov)| cov[fb[f]]);
-            let ac = a.is_some_and(|(_, cov)| cov[fa[f]]);
-            if ac && !bc {
-                changes[f].gained += a.map_or(0.0, |x| x.0);
-            } else if bc && !ac {
-                changes[f].lost += b.map_or(0.0, |x| x.0);
-            }
+            changes[f].add_cell(
+                b.map_or((0.0, false), |(d, cov)| (*d, cov[fb[f]])),
+                a.map_or((0.0, false), |(d, cov)| (*d, cov[fa[f]])),
+            );
         }
     }
     let layouts = match (&base.catchments, &alt.catchments) {

@@ -249,27 +249,9 @@ fn document(renderer: &str) -> String {
 
 /// A graduated style on `attr` with `classes` (polygons, thin grey outline).
 pub fn graduated(attr: &str, classes: &[Class]) -> String {
-    let mut ranges = String::new();
-    let mut symbols = String::new();
-    for (i, c) in classes.iter().enumerate() {
-        ranges.push_str(&format!(
-            "<range lower=\"{}\" upper=\"{}\" symbol=\"{i}\" label=\"{}\" render=\"true\"/>",
-            c.lower,
-            c.upper,
-            xml_escape(c.label)
-        ));
-        symbols.push_str(&fill_symbol(
-            &i.to_string(),
-            Some((c.colour, 255)),
-            [110, 110, 110],
-            0.15,
-            "solid",
-        ));
-    }
-    document(&format!(
-        "<renderer-v2 type=\"graduatedSymbol\" attr=\"{}\" graduatedMethod=\"GraduatedColor\" symbollevels=\"0\" enableorderby=\"0\" forceraster=\"0\"><ranges>{ranges}</ranges><symbols>{symbols}</symbols><mode name=\"manual\"/></renderer-v2>",
-        xml_escape(attr)
-    ))
+    graduated_with(attr, classes, |i, c| {
+        fill_symbol(&i.to_string(), Some((c.colour, 255)), [110, 110, 110], 0.15, "solid")
+    })
 }
 
 /// Demand that one institution alone keeps covered (people).
@@ -308,6 +290,14 @@ pub const UNIQUE_CLASSES: [Class; 5] = [
 
 /// A graduated style on `attr` with `classes` for points: circles growing with the class.
 pub fn graduated_markers(attr: &str, classes: &[Class]) -> String {
+    graduated_with(attr, classes, |i, c| {
+        let size = [1.2, 2.0, 2.8, 3.6, 4.4][i.min(4)];
+        marker_symbol(&i.to_string(), c.colour, "circle", size)
+    })
+}
+
+/// A graduated style on `attr`: one range per class, drawn with `symbol(index, class)`.
+fn graduated_with(attr: &str, classes: &[Class], symbol: impl Fn(usize, &Class) -> String) -> String {
     let mut ranges = String::new();
     let mut symbols = String::new();
     for (i, c) in classes.iter().enumerate() {
@@ -317,8 +307,7 @@ pub fn graduated_markers(attr: &str, classes: &[Class]) -> String {
             c.upper,
             xml_escape(c.label)
         ));
-        let size = [1.2, 2.0, 2.8, 3.6, 4.4][i.min(4)];
-        symbols.push_str(&marker_symbol(&i.to_string(), c.colour, "circle", size));
+        symbols.push_str(&symbol(i, c));
     }
     document(&format!(
         "<renderer-v2 type=\"graduatedSymbol\" attr=\"{}\" graduatedMethod=\"GraduatedColor\" symbollevels=\"0\" enableorderby=\"0\" forceraster=\"0\"><ranges>{ranges}</ranges><symbols>{symbols}</symbols><mode name=\"manual\"/></renderer-v2>",
