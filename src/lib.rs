@@ -11,6 +11,7 @@
 #![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used))]
 
 pub mod access;
+pub mod capacity;
 pub mod catchments;
 pub mod compare;
 pub mod coverage;

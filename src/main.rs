@@ -159,6 +159,26 @@ enum Command {
         #[arg(long, help_heading = "Outputs")]
         out: PathBuf,
     },
+    /// Who is served when providers can take only so many patients: per function and
+    /// area, the most need served within reach under each provider's capacity (an exact
+    /// maximum flow), and how full each provider is.
+    #[command(
+        after_help = "Example:\n  zaitaku capacity --scenario fixtures/scenarios/nagano_base.toml --need-rate 0.02 --order capacity --out capacity"
+    )]
+    Capacity {
+        #[command(flatten)]
+        inputs: InputArgs,
+        /// Share of the demand who need home care in a month: one for every function (0.02)
+        /// or per function (daily=0.02,end_of_life=0.005). Default: the rules' [capacity].
+        #[arg(long, help_heading = "Analysis")]
+        need_rate: Option<String>,
+        /// Also fill providers one by one as AccessMod does, in this order, to compare.
+        #[arg(long, value_enum, help_heading = "Analysis")]
+        order: Option<FillOrder>,
+        /// Output folder (created if missing).
+        #[arg(long, help_heading = "Outputs")]
+        out: PathBuf,
+    },
     /// The planning workbench: a local web page to close, reopen and add institutions, draw
     /// flooded areas and change rules, and see the effect on every function at once.
     #[command(
@@ -375,6 +395,15 @@ struct DecayArgs {
     /// Gaussian decay's sigma, km; minutes by road (default 8).
     #[arg(long)]
     sigma: Option<f64>,
+}
+
+/// The order of AccessMod's fill.
+#[derive(Clone, Copy, PartialEq, clap::ValueEnum)]
+enum FillOrder {
+    /// Largest capacity first.
+    Capacity,
+    /// By institution id.
+    Id,
 }
 
 #[derive(Clone, Copy, PartialEq, clap::ValueEnum)]
@@ -612,6 +641,22 @@ fn execute(cli: Cli) -> zaitaku::Result<()> {
             println!("zaitaku serve: open {} in a browser (Ctrl-C to stop)", running.url());
             let _ = std::io::Write::flush(&mut std::io::stdout());
             running.wait();
+            Ok(())
+        }
+        Command::Capacity {
+            inputs,
+            need_rate,
+            order,
+            out,
+        } => {
+            let sources = inputs.sources()?;
+            let order = order.map(|o| match o {
+                FillOrder::Capacity => zaitaku::capacity::Order::Capacity,
+                FillOrder::Id => zaitaku::capacity::Order::Id,
+            });
+            let (study, cap, written) = run::capacity(&sources, need_rate.as_deref(), order, &out, progress)?;
+            print!("{}", run::capacity_table(&study, &cap));
+            print_written(&out, &written);
             Ok(())
         }
         Command::Criticality { inputs, top, out } => {

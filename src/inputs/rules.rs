@@ -46,7 +46,39 @@ struct RulesFile {
     demand: DemandColumn,
     access: Option<AccessFile>,
     network: Option<NetworkFile>,
+    capacity: Option<CapacityFile>,
     functions: Vec<FunctionFile>,
+}
+
+/// `[capacity]`: need rates and default capacities of `zaitaku capacity`.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct CapacityFile {
+    need_rate: Option<Spanned<toml::Value>>,
+    default_capacity: Option<Spanned<std::collections::BTreeMap<String, f64>>>,
+}
+
+/// Need and supply of `zaitaku capacity` (the `[capacity]` table).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct CapacityRules {
+    /// Per function (rules order): the share of its demand that needs its roles in a month.
+    pub need_rate: Vec<f64>,
+    /// Per function: where the rate comes from (`rules` when the file sets it, else `built-in`).
+    pub need_rate_source: Vec<&'static str>,
+    /// Patients a month of an institution of each kind whose row has no capacity.
+    #[serde(serialize_with = "ser_kind_values")]
+    pub default_capacity: Vec<(Kind, f64)>,
+}
+
+fn ser_kind_values<S: serde::Serializer>(v: &[(Kind, f64)], s: S) -> std::result::Result<S::Ok, S::Error> {
+    s.collect_map(v.iter().map(|(k, x)| (k.as_str(), x)))
+}
+
+impl CapacityRules {
+    /// The default capacity of a kind (0 for a kind the rules leave out).
+    pub fn default_for(&self, kind: Kind) -> Option<f64> {
+        self.default_capacity.iter().find(|(k, _)| *k == kind).map(|x| x.1)
+    }
 }
 
 /// `[network]`: speeds and snapping of travel-time mode.
@@ -254,6 +286,8 @@ pub struct Rules {
     pub access: Option<Decay>,
     /// The `[network]` table (the built-in one where the file has none, or for keys it omits).
     pub network: NetworkRules,
+    /// The `[capacity]` table (built-in values where the file omits it or a key).
+    pub capacity: CapacityRules,
     pub functions: Vec<Function>,
     /// Every distinct role, in order of first appearance.
     pub roles: Vec<Role>,
@@ -305,6 +339,11 @@ impl Rules {
             demand: file.demand,
             access,
             network,
+            capacity: CapacityRules {
+                need_rate: Vec::new(),
+                need_rate_source: Vec::new(),
+                default_capacity: Vec::new(),
+            },
             functions: Vec::new(),
             roles: Vec::new(),
         };
@@ -395,6 +434,7 @@ impl Rules {
             }
             rules.functions.push(function);
         }
+        rules.capacity = capacity_rules(file.capacity.as_ref(), &rules.functions, &bad)?;
         Ok(rules)
     }
 
@@ -466,6 +506,100 @@ fn network_rules(
         out.speeds_kmh = speeds.get_ref().iter().map(|(c, &v)| (c.clone(), v)).collect();
     }
     Ok(out)
+}
+
+/// The `[capacity]` table: what the file gives, the built-in values for the rest.
+fn capacity_rules(
+    file: Option<&CapacityFile>,
+    functions: &[Function],
+    bad: &dyn Fn(std::ops::Range<usize>, String) -> Error,
+) -> Result<CapacityRules> {
+    let builtin: RulesFile = toml::from_str(DEFAULT_RULES).unwrap_or_else(|e| panic!("built-in rules: {e}"));
+    let builtin = builtin
+        .capacity
+        .unwrap_or_else(|| panic!("the built-in rules hold [capacity]"));
+    let rate_of = |v: &Spanned<toml::Value>, what: &str| -> Result<f64> {
+        let x = match v.get_ref() {
+            toml::Value::Float(x) => *x,
+            toml::Value::Integer(x) => *x as f64,
+            other => {
+                return Err(bad(
+                    v.span(),
+                    format!("[capacity] {what} must be a number, not {}", other.type_str()),
+                ))
+            }
+        };
+        if x.is_finite() && (0.0..=1.0).contains(&x) {
+            Ok(x)
+        } else {
+            Err(bad(
+                v.span(),
+                format!("[capacity] {what} must lie in 0..1 (a share of the demand), not {x}"),
+            ))
+        }
+    };
+    let builtin_rate = match &builtin.need_rate {
+        Some(v) => rate_of(v, "need_rate")?,
+        None => panic!("the built-in rules give need_rate"),
+    };
+    let mut need_rate = vec![builtin_rate; functions.len()];
+    let mut need_rate_source = vec!["built-in"; functions.len()];
+    let mut default_capacity: Vec<(Kind, f64)> = Vec::new();
+    let mut set_defaults = |table: &Spanned<std::collections::BTreeMap<String, f64>>| -> Result<()> {
+        for (name, &x) in table.get_ref() {
+            let kind = Kind::parse(name).ok_or_else(|| {
+                bad(
+                    table.span(),
+                    format!("[capacity] default_capacity: unknown kind '{name}'"),
+                )
+            })?;
+            if !(x.is_finite() && x >= 0.0) {
+                return Err(bad(
+                    table.span(),
+                    format!("[capacity] default_capacity.{name} must be 0 or more patients a month, not {x}"),
+                ));
+            }
+            default_capacity.retain(|(k, _)| *k != kind);
+            default_capacity.push((kind, x));
+        }
+        Ok(())
+    };
+    if let Some(t) = &builtin.default_capacity {
+        set_defaults(t)?;
+    }
+    if let Some(f) = file {
+        if let Some(t) = &f.default_capacity {
+            set_defaults(t)?;
+        }
+        if let Some(v) = &f.need_rate {
+            match v.get_ref() {
+                toml::Value::Table(t) => {
+                    for (id, x) in t {
+                        let Some(i) = functions.iter().position(|f| &f.id == id) else {
+                            return Err(bad(
+                                v.span(),
+                                format!("[capacity] need_rate: no function '{id}' in these rules"),
+                            ));
+                        };
+                        let x = rate_of(&Spanned::new(v.span(), x.clone()), &format!("need_rate.{id}"))?;
+                        need_rate[i] = x;
+                        need_rate_source[i] = "rules";
+                    }
+                }
+                _ => {
+                    let x = rate_of(v, "need_rate")?;
+                    need_rate = vec![x; functions.len()];
+                    need_rate_source = vec!["rules"; functions.len()];
+                }
+            }
+        }
+    }
+    default_capacity.sort_by_key(|(k, _)| *k);
+    Ok(CapacityRules {
+        need_rate,
+        need_rate_source,
+        default_capacity,
+    })
 }
 
 fn check_id(id: &str) -> std::result::Result<(), String> {

@@ -9,6 +9,7 @@
 //! Polars appears only here, for Parquet tables.
 
 pub mod access_files;
+pub mod capacity_files;
 pub mod catchment_files;
 pub mod compare_files;
 pub mod coverage_files;

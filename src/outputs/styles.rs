@@ -382,6 +382,18 @@ pub fn for_layer(table: &str, columns: &[(String, ColumnType)], values: &LayerVa
                 )
             })
             .collect(),
+        "capacity" => functions_with(columns, "_served_share")
+            .into_iter()
+            .enumerate()
+            .map(|(i, f)| {
+                style(
+                    format!("{f}_served_share"),
+                    format!("Share of the need for {f} served within reach under providers' capacities"),
+                    graduated(&format!("{f}_served_share"), &SHARE_CLASSES),
+                    i == 0,
+                )
+            })
+            .collect(),
         "diff" => {
             // The default shows the function that changed most.
             let functions = functions_with(columns, "_delta");

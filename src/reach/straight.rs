@@ -158,6 +158,48 @@ impl NearestIndex {
     }
 }
 
+/// Points that can be taken out one by one, visited nearest first: the providers that still
+/// have room while a capacity assignment fills them.
+pub struct OpenSites {
+    tree: RTree<Site>,
+    xyz: Vec<[f64; 3]>,
+    lonlat: Vec<(f64, f64)>,
+}
+
+impl OpenSites {
+    pub fn new(points: &[(f64, f64)]) -> Self {
+        let xyz: Vec<[f64; 3]> = points.iter().map(|&(lon, lat)| to_xyz(lon, lat)).collect();
+        let sites = xyz.iter().enumerate().map(|(i, &p)| Site::new(p, i as u32)).collect();
+        OpenSites {
+            tree: RTree::bulk_load(sites),
+            xyz,
+            lonlat: points.to_vec(),
+        }
+    }
+
+    /// The points still open within `reach_m` of `at` on WGS84 (decided as
+    /// [`ProviderIndex::count_within`] decides), nearest first on the sphere, with their
+    /// distance on the ellipsoid, until `take` returns false.
+    pub fn visit_nearest(&self, at: (f64, f64), reach_m: f64, take: &mut dyn FnMut(u32, f64) -> bool) {
+        let q = to_xyz(at.0, at.1);
+        let outer2 = chord_from_arc(reach_m / SPHERE_LOW).powi(2);
+        for (site, d2) in self.tree.nearest_neighbor_iter_with_distance_2(&q) {
+            if d2 > outer2 {
+                break;
+            }
+            let b = self.lonlat[site.data as usize];
+            if within_m(at, b, reach_m) && !take(site.data, ellipsoid_m(at, b)) {
+                break;
+            }
+        }
+    }
+
+    /// Takes point `i` out.
+    pub fn remove(&mut self, i: u32) {
+        self.tree.remove(&Site::new(self.xyz[i as usize], i));
+    }
+}
+
 /// The providers of one role, indexed for nearest and within-distance queries.
 pub struct ProviderIndex {
     tree: RTree<Site>,
@@ -301,6 +343,28 @@ impl ProviderIndex {
             .collect();
         pairs.sort_by_key(|p| p.0);
         pairs
+    }
+
+    /// A quick upper estimate of the points within `reach_m`: those in the coarse density
+    /// grid's cells that overlap the bounding box of the disc.
+    pub fn estimate_within(&self, at: (f64, f64), reach_m: f64) -> u32 {
+        let outer_deg = (reach_m / SPHERE_LOW / EARTH_RADIUS_M).to_degrees();
+        let dlon = outer_deg / at.1.to_radians().cos();
+        self.density.estimate(at, dlon, outer_deg)
+    }
+
+    /// The points within `reach_m` metres on WGS84 (decided as [`Self::count_within`]
+    /// decides), without their distances, in the tree's order (fixed for a given input).
+    pub fn ids_within(&self, at: (f64, f64), reach_m: f64, out: &mut Vec<u32>) {
+        out.clear();
+        let q = to_xyz(at.0, at.1);
+        let outer2 = chord_from_arc(reach_m / SPHERE_LOW).powi(2);
+        let inner2 = chord_from_arc(reach_m / SPHERE_HIGH).powi(2);
+        for site in self.tree.locate_within_distance(q, outer2) {
+            if dist2(&q, site.geom()) <= inner2 || self.within_exactly(at, site.data, reach_m) {
+                out.push(site.data);
+            }
+        }
     }
 
     /// Whether provider `i` is within `reach_m` on the ellipsoid (Karney's algorithm when

@@ -2,6 +2,7 @@
 //! only parses arguments and calls these.
 
 mod access_command;
+mod capacity_command;
 mod catchments_command;
 mod compare_command;
 mod coverage_command;
@@ -22,6 +23,7 @@ pub use report_command::*;
 pub use suggest_command::*;
 pub use tables::*;
 
+pub use capacity_command::{capacity, capacity_on};
 pub use criticality_command::{criticality, criticality_on};
 
 use crate::access::Decay;

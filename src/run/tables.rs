@@ -482,3 +482,51 @@ pub fn criticality_table(study: &Study, c: &crate::criticality::Criticality, top
     }
     out
 }
+
+/// The terminal table of `zaitaku capacity`: per function its need served, and per role how
+/// many providers are full.
+pub fn capacity_table(study: &Study, cap: &crate::capacity::Capacity) -> String {
+    let rows = crate::capacity::area_rows_at(study, cap, "all");
+    let mut out = format!(
+        "{:<24} {:>12} {:>12} {:>8} {:>12} {:>8}\n",
+        "function / role", "need", "served", "share", "unserved", "full"
+    );
+    let pct = |x: Option<f64>| x.map_or_else(|| "-".to_string(), |s| format!("{:.1}%", s * 100.0));
+    for (f, function) in study.rules.functions.iter().enumerate() {
+        for r in rows.iter().filter(|r| r.function == f) {
+            let (name, full) = match r.role {
+                None => (function.id.clone(), String::new()),
+                Some(role) => {
+                    let p = &cap.problems[cap.function_problems[f]
+                        [function.roles.iter().position(|u| u.role == role).unwrap_or(0)]];
+                    let full = p
+                        .flow
+                        .assigned
+                        .iter()
+                        .zip(&p.capacity)
+                        .filter(|(a, c)| **c > 0 && a >= c)
+                        .count();
+                    (format!("  {}", study.rules.roles[role].id), format!("{full}/{}", p.providers.len()))
+                }
+            };
+            out.push_str(&format!(
+                "{:<24} {:>12.0} {:>12.0} {:>8} {:>12.0} {:>8}\n",
+                name,
+                r.served.need,
+                r.served.served,
+                pct(r.served.share()),
+                r.served.unserved(),
+                full
+            ));
+        }
+        if let Some(fill) = rows.iter().find(|r| r.function == f && r.role.is_none()).and_then(|r| r.fill) {
+            out.push_str(&format!(
+                "  AccessMod's fill ({} order) serves {:.0} ({})\n",
+                cap.order.map_or("", |o| o.as_str()),
+                fill.served,
+                pct(fill.share())
+            ));
+        }
+    }
+    out
+}

@@ -1,0 +1,521 @@
+//! The most need that providers of limited capacity can serve within reach: a maximum flow
+//! from places (need) to providers (capacity) over the pairs within reach, solved exactly in
+//! integer units.
+//!
+//! The pairs are never all listed at once. A start is built nearest first: place by place,
+//! in place order, need goes to the nearest providers within reach that still have room,
+//! full providers being taken out of the search. Then, for every place left with unmet need,
+//! augmenting paths are searched breadth first: place, any provider within reach, a place
+//! that provider serves (its need may move to another provider), and so on until a provider
+//! with room. A search that finds none marks everything it saw as settled: a node that
+//! cannot reach spare capacity in the residual graph never can again (an augmentation only
+//! adds residual edges between nodes that could reach it), so settled nodes are skipped
+//! for good. When no place can augment, the flow is maximum (Ford and Fulkerson); its total
+//! does not depend on the order of the start or of the searches, which only decide who
+//! serves whom among the maximum assignments (nearest first where nothing forced a move).
+//!
+//! Also the facility-by-facility fill of WHO's AccessMod (geographic coverage analysis):
+//! each provider in a chosen order takes the need of the places within its reach, nearest
+//! first, up to its capacity. Its total depends on the order and is never above the maximum.
+
+/// Units per person: need and capacity are counted in ten-thousandths of a person, so the
+/// flow is integer arithmetic and its totals are exact.
+pub const UNIT: f64 = 10_000.0;
+
+/// `x` people in units.
+pub fn units(x: f64) -> i64 {
+    (x * UNIT).round() as i64
+}
+
+/// Providers still offered to places while the start fills them.
+pub trait OpenProviders {
+    /// The open providers within reach of `place`, nearest first, with their cost, until
+    /// `take` returns false.
+    fn visit(&mut self, place: usize, take: &mut dyn FnMut(u32, f64) -> bool);
+    /// `provider` is full: no longer offer it.
+    fn close(&mut self, provider: u32);
+}
+
+/// The pairs within reach of one role's providers and the demand places.
+pub trait Pairs: Sync {
+    fn places(&self) -> usize;
+    fn providers(&self) -> usize;
+    /// Number of providers within reach of `place`, or an estimate of it (it orders the
+    /// start: places with fewer options are served first).
+    fn degree(&self, place: usize) -> u32;
+    /// Every provider within reach of `place`, in a fixed order.
+    fn providers_of(&self, place: usize, out: &mut Vec<u32>);
+    /// The cost (metres or minutes) of a pair within reach.
+    fn cost(&self, place: usize, provider: usize) -> f64;
+    /// Every place within reach of `provider` with its cost, in a fixed order.
+    fn places_of(&self, provider: usize, out: &mut Vec<(u32, f64)>);
+    /// The providers, all open, for the nearest-first start.
+    fn open(&self) -> Box<dyn OpenProviders + '_>;
+}
+
+/// One flow: who serves whom.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Flow {
+    /// Need served per place, units.
+    pub served: Vec<i64>,
+    /// Need assigned per provider, units.
+    pub assigned: Vec<i64>,
+    /// Per provider: (place, units, cost) it serves, places ascending.
+    pub assignments: Vec<Vec<(u32, i64, f64)>>,
+}
+
+impl Flow {
+    fn new(places: usize, providers: usize) -> Flow {
+        Flow {
+            served: vec![0; places],
+            assigned: vec![0; providers],
+            assignments: vec![Vec::new(); providers],
+        }
+    }
+
+    pub fn total(&self) -> i64 {
+        self.served.iter().sum()
+    }
+
+    /// Units times cost summed over the assignments, providers in order.
+    pub fn travel(&self) -> f64 {
+        self.assignments
+            .iter()
+            .flatten()
+            .map(|&(_, x, c)| x as f64 * c)
+            .sum()
+    }
+
+    fn add(&mut self, place: u32, provider: u32, x: i64, cost: impl FnOnce() -> f64) {
+        let list = &mut self.assignments[provider as usize];
+        match list.iter_mut().find(|e| e.0 == place) {
+            Some(e) => e.1 += x,
+            None => list.push((place, x, cost())),
+        }
+    }
+
+    fn finish(mut self) -> Flow {
+        for list in &mut self.assignments {
+            list.retain(|e| e.1 != 0);
+            list.sort_unstable_by_key(|e| e.0);
+        }
+        self
+    }
+}
+
+/// The order places are served in: fewest providers within reach first (ties in place
+/// order), so that places with few options are served before their providers fill up.
+fn place_order(pairs: &dyn Pairs, need: &[i64]) -> Vec<u32> {
+    use rayon::prelude::*;
+    let mut order: Vec<(u32, u32)> = (0..pairs.places())
+        .into_par_iter()
+        .filter(|&p| need[p] > 0)
+        .map(|p| (pairs.degree(p), p as u32))
+        .filter(|&(d, _)| d > 0)
+        .collect();
+    order.sort_unstable();
+    order.into_iter().map(|(_, p)| p).collect()
+}
+
+/// The nearest-first start: every place in `order` takes the nearest providers with room.
+fn nearest_first(pairs: &dyn Pairs, need: &[i64], capacity: &[i64], order: &[u32]) -> Flow {
+    let mut flow = Flow::new(pairs.places(), pairs.providers());
+    let mut open = pairs.open();
+    for (j, &c) in capacity.iter().enumerate() {
+        if c <= 0 {
+            open.close(j as u32);
+        }
+    }
+    let mut full: Vec<u32> = Vec::new();
+    for &p in order {
+        let p = p as usize;
+        let n = need[p];
+        let mut rest = n;
+        open.visit(p, &mut |j, cost| {
+            let room = capacity[j as usize] - flow.assigned[j as usize];
+            let x = rest.min(room);
+            if x > 0 {
+                flow.add(p as u32, j, x, || cost);
+                flow.assigned[j as usize] += x;
+                rest -= x;
+            }
+            if flow.assigned[j as usize] >= capacity[j as usize] {
+                full.push(j);
+            }
+            rest > 0
+        });
+        flow.served[p] = n - rest;
+        for j in full.drain(..) {
+            open.close(j);
+        }
+    }
+    flow
+}
+
+/// The maximum flow: the nearest-first start, then Dinic's phases over the residual graph
+/// (see the module notes).
+pub fn max_flow(pairs: &dyn Pairs, need: &[i64], capacity: &[i64]) -> Flow {
+    let order = place_order(pairs, need);
+    let mut flow = nearest_first(pairs, need, capacity, &order);
+    let mut dinic = Dinic::new(pairs, need, capacity);
+    while dinic.levels(&mut flow, &order) {
+        dinic.blocking_flow(&mut flow, &order);
+    }
+    flow.finish()
+}
+
+/// Not reached in this phase's level graph (or blocked in it).
+const NONE: u32 = u32::MAX;
+
+/// The state of Dinic's algorithm on the implicit residual graph: source to places with
+/// unmet need, place to every provider within reach, provider back to the places it serves,
+/// provider to sink while it has room.
+struct Dinic<'a> {
+    pairs: &'a dyn Pairs,
+    need: &'a [i64],
+    capacity: &'a [i64],
+    /// Each place's providers, listed once when a phase first reaches it.
+    within: Vec<Option<Box<[u32]>>>,
+    place_level: Vec<u32>,
+    provider_level: Vec<u32>,
+    place_arc: Vec<u32>,
+    provider_arc: Vec<u32>,
+    /// The level of the providers with room that end this phase's shortest paths.
+    sink_level: u32,
+    list: Vec<u32>,
+}
+
+impl<'a> Dinic<'a> {
+    fn new(pairs: &'a dyn Pairs, need: &'a [i64], capacity: &'a [i64]) -> Self {
+        let (np, nj) = (pairs.places(), pairs.providers());
+        Dinic {
+            pairs,
+            need,
+            capacity,
+            within: vec![None; np],
+            place_level: vec![NONE; np],
+            provider_level: vec![NONE; nj],
+            place_arc: vec![0; np],
+            provider_arc: vec![0; nj],
+            sink_level: NONE,
+            list: Vec::new(),
+        }
+    }
+
+    fn within(&mut self, p: usize) -> &[u32] {
+        let (pairs, list) = (self.pairs, &mut self.list);
+        self.within[p].get_or_insert_with(|| {
+            pairs.providers_of(p, list);
+            list.as_slice().into()
+        })
+    }
+
+    /// Breadth first from every place with unmet need, up to the first level holding a
+    /// provider with room. False when there is none: the flow is maximum.
+    fn levels(&mut self, flow: &mut Flow, order: &[u32]) -> bool {
+        self.place_level.fill(NONE);
+        self.provider_level.fill(NONE);
+        self.place_arc.fill(0);
+        self.provider_arc.fill(0);
+        self.sink_level = NONE;
+        let mut queue: std::collections::VecDeque<u32> = order
+            .iter()
+            .copied()
+            .filter(|&p| flow.served[p as usize] < self.need[p as usize])
+            .collect();
+        for &p in &queue {
+            self.place_level[p as usize] = 0;
+        }
+        while let Some(p) = queue.pop_front() {
+            let next = self.place_level[p as usize] + 1;
+            if next > self.sink_level {
+                break;
+            }
+            let providers = std::mem::take(&mut self.within[p as usize]);
+            let providers = providers.unwrap_or_else(|| {
+                self.pairs.providers_of(p as usize, &mut self.list);
+                self.list.as_slice().into()
+            });
+            for &j in providers.iter() {
+                let ju = j as usize;
+                if self.capacity[ju] <= 0 || self.provider_level[ju] != NONE {
+                    continue;
+                }
+                self.provider_level[ju] = next;
+                if flow.assigned[ju] < self.capacity[ju] {
+                    self.sink_level = next;
+                    continue;
+                }
+                if next >= self.sink_level {
+                    continue;
+                }
+                for &(q, x, _) in &flow.assignments[ju] {
+                    if x > 0 && self.place_level[q as usize] == NONE {
+                        self.place_level[q as usize] = next + 1;
+                        queue.push_back(q);
+                    }
+                }
+            }
+            self.within[p as usize] = Some(providers);
+        }
+        self.sink_level != NONE
+    }
+
+    /// Augments along shortest paths of this phase until none is left (current-arc
+    /// pointers: an arc found useless is never tried again in the phase).
+    fn blocking_flow(&mut self, flow: &mut Flow, order: &[u32]) {
+        // The path: (place, provider, index of the next place in the provider's list).
+        let mut path: Vec<(u32, u32, u32)> = Vec::new();
+        for &s in order {
+            let su = s as usize;
+            if self.place_level[su] != 0 {
+                continue;
+            }
+            while flow.served[su] < self.need[su] && self.place_level[su] != NONE {
+                path.clear();
+                let mut p = s;
+                loop {
+                    let pu = p as usize;
+                    let level = self.place_level[pu];
+                    // The next provider of p on the level graph.
+                    let mut step = None;
+                    while step.is_none() {
+                        let arc = self.place_arc[pu] as usize;
+                        let Some(&j) = self.within(pu).get(arc) else { break };
+                        let ju = j as usize;
+                        if self.provider_level[ju] != level + 1 {
+                            self.place_arc[pu] += 1;
+                            continue;
+                        }
+                        if flow.assigned[ju] < self.capacity[ju] {
+                            step = Some((j, None));
+                            break;
+                        }
+                        // A full provider: on through a place it serves, one level down.
+                        let mut found = None;
+                        let list = &flow.assignments[ju];
+                        while let Some(&(q, x, _)) = list.get(self.provider_arc[ju] as usize) {
+                            if x > 0 && self.place_level[q as usize] == level + 2 {
+                                found = Some(self.provider_arc[ju]);
+                                break;
+                            }
+                            self.provider_arc[ju] += 1;
+                        }
+                        match found {
+                            Some(k) => step = Some((j, Some(k))),
+                            None => {
+                                self.provider_level[ju] = NONE;
+                                self.place_arc[pu] += 1;
+                            }
+                        }
+                    }
+                    match step {
+                        None => {
+                            // p is a dead end this phase: block it and step back.
+                            self.place_level[pu] = NONE;
+                            match path.pop() {
+                                None => break,
+                                Some((prev, j, _)) => {
+                                    self.provider_arc[j as usize] += 1;
+                                    p = prev;
+                                }
+                            }
+                        }
+                        Some((j, Some(k))) => {
+                            path.push((p, j, k));
+                            p = flow.assignments[j as usize][k as usize].0;
+                        }
+                        Some((j, None)) => {
+                            path.push((p, j, NONE));
+                            self.augment(flow, su, &path);
+                            break;
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /// Moves the bottleneck along `path` (from `s` to a provider with room).
+    fn augment(&self, flow: &mut Flow, s: usize, path: &[(u32, u32, u32)]) {
+        let Some(&(_, end, _)) = path.last() else { return };
+        let mut delta = (self.need[s] - flow.served[s]).min(self.capacity[end as usize] - flow.assigned[end as usize]);
+        for &(_, j, k) in &path[..path.len() - 1] {
+            delta = delta.min(flow.assignments[j as usize][k as usize].1);
+        }
+        for &(p, j, k) in path {
+            if k != NONE {
+                flow.assignments[j as usize][k as usize].1 -= delta;
+            }
+            flow.add(p, j, delta, || self.pairs.cost(p as usize, j as usize));
+        }
+        flow.served[s] += delta;
+        flow.assigned[end as usize] += delta;
+    }
+}
+
+/// AccessMod's fill: providers in `order`, each taking the unmet need of the places within
+/// its reach, nearest first (ties by place), up to its capacity.
+pub fn fill_in_order(pairs: &dyn Pairs, need: &[i64], capacity: &[i64], order: &[usize]) -> Flow {
+    let mut flow = Flow::new(pairs.places(), pairs.providers());
+    let mut list: Vec<(u32, f64)> = Vec::new();
+    for &j in order {
+        let mut room = capacity[j];
+        if room <= 0 {
+            continue;
+        }
+        pairs.places_of(j, &mut list);
+        list.sort_by(|a, b| a.1.total_cmp(&b.1).then(a.0.cmp(&b.0)));
+        for &(p, cost) in &list {
+            let x = (need[p as usize] - flow.served[p as usize]).min(room);
+            if x > 0 {
+                flow.add(p, j as u32, x, || cost);
+                flow.served[p as usize] += x;
+                flow.assigned[j] += x;
+                room -= x;
+                if room == 0 {
+                    break;
+                }
+            }
+        }
+    }
+    flow.finish()
+}
+
+/// Pairs given as lists: per provider, its places within reach with their cost (from travel
+/// times, or made by hand).
+pub struct ListPairs {
+    places: usize,
+    by_provider: Vec<Vec<(u32, f64)>>,
+    /// Per place: its providers, nearest first (ties by provider).
+    by_place: Vec<Vec<(u32, f64)>>,
+}
+
+impl ListPairs {
+    pub fn new(places: usize, by_provider: Vec<Vec<(u32, f64)>>) -> ListPairs {
+        let mut by_place: Vec<Vec<(u32, f64)>> = vec![Vec::new(); places];
+        for (j, list) in by_provider.iter().enumerate() {
+            for &(p, c) in list {
+                by_place[p as usize].push((j as u32, c));
+            }
+        }
+        for list in &mut by_place {
+            list.sort_by(|a, b| a.1.total_cmp(&b.1).then(a.0.cmp(&b.0)));
+        }
+        ListPairs {
+            places,
+            by_provider,
+            by_place,
+        }
+    }
+
+    /// Number of pairs.
+    pub fn len(&self) -> usize {
+        self.by_provider.iter().map(Vec::len).sum()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
+struct ListOpen<'a> {
+    pairs: &'a ListPairs,
+    closed: Vec<bool>,
+}
+
+impl OpenProviders for ListOpen<'_> {
+    fn visit(&mut self, place: usize, take: &mut dyn FnMut(u32, f64) -> bool) {
+        for &(j, c) in &self.pairs.by_place[place] {
+            if !self.closed[j as usize] && !take(j, c) {
+                break;
+            }
+        }
+    }
+
+    fn close(&mut self, provider: u32) {
+        self.closed[provider as usize] = true;
+    }
+}
+
+impl Pairs for ListPairs {
+    fn places(&self) -> usize {
+        self.places
+    }
+
+    fn providers(&self) -> usize {
+        self.by_provider.len()
+    }
+
+    fn degree(&self, place: usize) -> u32 {
+        self.by_place[place].len() as u32
+    }
+
+    fn providers_of(&self, place: usize, out: &mut Vec<u32>) {
+        out.clear();
+        out.extend(self.by_place[place].iter().map(|e| e.0));
+    }
+
+    fn cost(&self, place: usize, provider: usize) -> f64 {
+        self.by_place[place]
+            .iter()
+            .find(|e| e.0 as usize == provider)
+            .map_or(f64::INFINITY, |e| e.1)
+    }
+
+    fn places_of(&self, provider: usize, out: &mut Vec<(u32, f64)>) {
+        out.clear();
+        out.extend_from_slice(&self.by_provider[provider]);
+    }
+
+    fn open(&self) -> Box<dyn OpenProviders + '_> {
+        Box::new(ListOpen {
+            pairs: self,
+            closed: vec![false; self.by_provider.len()],
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Two places and two providers where nearest first goes wrong: place 0 (need 1) reaches
+    /// both providers and is nearest to provider 0; place 1 (need 1) reaches only provider 0.
+    /// Each provider takes 1. Nearest first gives place 0 provider 0 and leaves place 1
+    /// unserved; one augmentation moves place 0 to provider 1.
+    #[test]
+    fn augmenting_moves_need_to_free_room() {
+        let pairs = ListPairs::new(2, vec![vec![(0, 1.0), (1, 1.0)], vec![(0, 2.0)]]);
+        let flow = max_flow(&pairs, &[1, 1], &[1, 1]);
+        assert_eq!(flow.served, vec![1, 1]);
+        assert_eq!(flow.assigned, vec![1, 1]);
+        assert_eq!(flow.assignments[1], vec![(0, 1, 2.0)]);
+        assert_eq!(flow.travel(), 3.0);
+        // AccessMod's fill depends on the order: provider 0 first takes place 0 (tie at
+        // cost 1, first place), and provider 1 finds no one left; provider 1 first takes
+        // place 0 and leaves place 1 to provider 0.
+        assert_eq!(fill_in_order(&pairs, &[1, 1], &[1, 1], &[0, 1]).total(), 1);
+        assert_eq!(fill_in_order(&pairs, &[1, 1], &[1, 1], &[1, 0]).total(), 2);
+    }
+
+    /// A chain: place k < 3 reaches provider k at cost 2 and provider k+1 at cost 1; place 3
+    /// reaches provider 3; place 4 reaches nothing. Nearest first sends place k to provider
+    /// k+1 and leaves place 3 unserved; one path moves all three assignments back.
+    #[test]
+    fn long_paths_and_unreachable_need() {
+        let pairs = ListPairs::new(
+            5,
+            vec![
+                vec![(0, 2.0)],
+                vec![(0, 1.0), (1, 2.0)],
+                vec![(1, 1.0), (2, 2.0)],
+                vec![(2, 1.0), (3, 1.0)],
+            ],
+        );
+        let flow = max_flow(&pairs, &[5, 5, 5, 5, 5], &[5, 5, 5, 5]);
+        assert_eq!(flow.served, vec![5, 5, 5, 5, 0]);
+        assert_eq!(flow.assigned, vec![5, 5, 5, 5]);
+        assert_eq!(flow.travel(), 35.0);
+    }
+}

@@ -1,0 +1,463 @@
+//! Capacity: how much of the need for home care providers can serve within reach when each
+//! takes only so many patients a month.
+//!
+//! Need at a place, for a function: its demand times the function's need rate (the rules'
+//! `[capacity]` table). Supply: each provider's `capacity` (patients a month), or its kind's
+//! default from the rules where the row has none. For every role a function needs, the
+//! served need is a maximum flow from places to the role's providers over the pairs within
+//! the role's reach ([`flow::max_flow`]): the most need that can be served with nobody
+//! assigned beyond reach and no provider above its capacity. A role shared by functions of
+//! one need rate is solved once; problems are independent and solved in parallel.
+//!
+//! A function's served need at a place is the least over its required roles (each role is
+//! solved at that function's rate, so their needs at the place are equal). Areas sum their
+//! places.
+
+pub mod flow;
+
+use crate::coverage::municipality_ranges;
+use crate::inputs::institutions::Kind;
+use crate::progress::Progress;
+use crate::reach::pairs::Travel;
+use crate::reach::straight::{OpenSites, ProviderIndex};
+use crate::study::Study;
+use flow::{Flow, ListPairs, OpenProviders, Pairs};
+use rayon::prelude::*;
+use std::sync::OnceLock;
+
+/// The order of AccessMod's facility-by-facility fill.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Order {
+    /// Largest capacity first (ties in input order).
+    Capacity,
+    /// By institution id.
+    Id,
+}
+
+impl Order {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Order::Capacity => "capacity",
+            Order::Id => "id",
+        }
+    }
+}
+
+/// One role at one need rate, solved.
+#[derive(Debug, Clone)]
+pub struct Problem {
+    pub role: usize,
+    pub rate: f64,
+    /// The functions (indexes) that use the role at this rate.
+    pub functions: Vec<usize>,
+    /// The role's providers (institution indexes, ascending).
+    pub providers: Vec<usize>,
+    /// Their capacity, units.
+    pub capacity: Vec<i64>,
+    /// Need per place, units.
+    pub need: Vec<i64>,
+    /// The maximum flow.
+    pub flow: Flow,
+    /// AccessMod's fill in the chosen order, when asked for.
+    pub fill: Option<Flow>,
+}
+
+/// Where an institution's capacity came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CapacitySource {
+    Row,
+    KindDefault,
+}
+
+/// Everything `zaitaku capacity` computes.
+#[derive(Debug, Clone)]
+pub struct Capacity {
+    pub problems: Vec<Problem>,
+    /// Per function, per role of the function (rules order): its problem.
+    pub function_problems: Vec<Vec<usize>>,
+    /// Per function: the need rate used.
+    pub need_rate: Vec<f64>,
+    /// Per function: `rules`, `built-in` or `--need-rate`.
+    pub need_rate_source: Vec<&'static str>,
+    /// Per institution: its capacity in patients a month and where it came from.
+    pub institution_capacity: Vec<(f64, CapacitySource)>,
+    pub order: Option<Order>,
+}
+
+impl Capacity {
+    /// Served need of function `f` at every place, units: the least over its required roles
+    /// (`fill`: from AccessMod's fill instead of the maximum flow).
+    pub fn function_served(&self, f: usize, study: &Study, fill: bool) -> Vec<i64> {
+        let function = &study.rules.functions[f];
+        let mut out: Option<Vec<i64>> = None;
+        for (u, &p) in function.roles.iter().zip(&self.function_problems[f]) {
+            if !u.required {
+                continue;
+            }
+            let problem = &self.problems[p];
+            let flow = if fill {
+                problem.fill.as_ref().unwrap_or(&problem.flow)
+            } else {
+                &problem.flow
+            };
+            out = Some(match out {
+                None => flow.served.clone(),
+                Some(v) => v.iter().zip(&flow.served).map(|(a, b)| *a.min(b)).collect(),
+            });
+        }
+        out.unwrap_or_default()
+    }
+
+    /// Need of function `f` at every place, units.
+    pub fn function_need<'a>(&'a self, f: usize) -> &'a [i64] {
+        &self.problems[self.function_problems[f][0]].need
+    }
+}
+
+/// Need and served summed over an area, people.
+#[derive(Debug, Clone, Copy, PartialEq, Default)]
+pub struct Served {
+    pub need: f64,
+    pub served: f64,
+}
+
+impl Served {
+    pub fn share(&self) -> Option<f64> {
+        (self.need > 0.0).then(|| self.served / self.need)
+    }
+
+    pub fn unserved(&self) -> f64 {
+        self.need - self.served
+    }
+
+    /// Sums over places (units), in place order.
+    pub fn over(need: &[i64], served: &[i64], places: impl Iterator<Item = usize>) -> Served {
+        let (mut n, mut s) = (0i64, 0i64);
+        for i in places {
+            n += need[i];
+            s += served[i];
+        }
+        Served {
+            need: n as f64 / flow::UNIT,
+            served: s as f64 / flow::UNIT,
+        }
+    }
+}
+
+/// Straight-line pairs of one role: providers and places in R-trees, queried when needed.
+struct StraightPairs<'a> {
+    places: &'a [(f64, f64)],
+    providers: Vec<(f64, f64)>,
+    index: ProviderIndex,
+    place_index: OnceLock<ProviderIndex>,
+    reach_m: f64,
+}
+
+struct StraightOpen<'a> {
+    pairs: &'a StraightPairs<'a>,
+    sites: OpenSites,
+}
+
+impl OpenProviders for StraightOpen<'_> {
+    fn visit(&mut self, place: usize, take: &mut dyn FnMut(u32, f64) -> bool) {
+        self.sites
+            .visit_nearest(self.pairs.places[place], self.pairs.reach_m, take);
+    }
+
+    fn close(&mut self, provider: u32) {
+        self.sites.remove(provider);
+    }
+}
+
+impl Pairs for StraightPairs<'_> {
+    fn places(&self) -> usize {
+        self.places.len()
+    }
+
+    fn providers(&self) -> usize {
+        self.providers.len()
+    }
+
+    fn degree(&self, place: usize) -> u32 {
+        self.index.estimate_within(self.places[place], self.reach_m)
+    }
+
+    fn providers_of(&self, place: usize, out: &mut Vec<u32>) {
+        self.index.ids_within(self.places[place], self.reach_m, out);
+    }
+
+    fn cost(&self, place: usize, provider: usize) -> f64 {
+        crate::reach::straight::ellipsoid_m(self.places[place], self.providers[provider])
+    }
+
+    fn places_of(&self, provider: usize, out: &mut Vec<(u32, f64)>) {
+        let index = self.place_index.get_or_init(|| ProviderIndex::new(self.places));
+        *out = index.pairs_within(self.providers[provider], self.reach_m);
+    }
+
+    fn open(&self) -> Box<dyn OpenProviders + '_> {
+        Box::new(StraightOpen {
+            pairs: self,
+            sites: OpenSites::new(&self.providers),
+        })
+    }
+}
+
+/// Capacity of every institution: its row's, else its kind's default (0 for a kind the
+/// rules give none).
+pub fn institution_capacity(study: &Study) -> Vec<(f64, CapacitySource)> {
+    study
+        .institutions
+        .iter()
+        .map(|i| match i.capacity {
+            Some(c) => (c, CapacitySource::Row),
+            None => (
+                study.rules.capacity.default_for(i.kind).unwrap_or(0.0),
+                CapacitySource::KindDefault,
+            ),
+        })
+        .collect()
+}
+
+/// Need rates per function and where each comes from: the rules', with `--need-rate`
+/// over them: one share for every function (`0.02`) or some functions' (`daily=0.02,acute=0.01`).
+pub fn need_rates(rules: &crate::inputs::rules::Rules, arg: Option<&str>) -> Result<(Vec<f64>, Vec<&'static str>), String> {
+    let mut rates = rules.capacity.need_rate.clone();
+    let mut sources = rules.capacity.need_rate_source.clone();
+    let Some(arg) = arg else { return Ok((rates, sources)) };
+    let share = |text: &str| -> Result<f64, String> {
+        let x: f64 = text
+            .trim()
+            .parse()
+            .map_err(|_| format!("--need-rate: '{}' is not a number", text.trim()))?;
+        if x.is_finite() && (0.0..=1.0).contains(&x) {
+            Ok(x)
+        } else {
+            Err(format!("--need-rate: {x} must lie in 0..1 (a share of the demand)"))
+        }
+    };
+    if !arg.contains('=') {
+        let x = share(arg)?;
+        return Ok((vec![x; rates.len()], vec!["--need-rate"; rates.len()]));
+    }
+    for part in arg.split(',') {
+        let (id, value) = part
+            .split_once('=')
+            .ok_or_else(|| format!("--need-rate: '{part}' is not FUNCTION=SHARE"))?;
+        let f = rules
+            .functions
+            .iter()
+            .position(|f| f.id == id.trim())
+            .ok_or_else(|| {
+                format!(
+                    "--need-rate: no function '{}' in the rules (functions: {})",
+                    id.trim(),
+                    rules.functions.iter().map(|f| f.id.as_str()).collect::<Vec<_>>().join(", ")
+                )
+            })?;
+        rates[f] = share(value)?;
+        sources[f] = "--need-rate";
+    }
+    Ok((rates, sources))
+}
+
+/// Solves every role every function needs at the given need rates (per function, with their
+/// sources; see [`need_rates`]); `order`: also run AccessMod's fill in that order.
+pub fn compute(study: &Study, need_rate: (Vec<f64>, Vec<&'static str>), order: Option<Order>, progress: Progress) -> Capacity {
+    let rules = &study.rules;
+    let (rates, sources) = need_rate;
+    // Problems: each (role, rate) once, in order of first use.
+    let mut keys: Vec<(usize, u64)> = Vec::new();
+    let mut functions_of: Vec<Vec<usize>> = Vec::new();
+    let function_problems: Vec<Vec<usize>> = rules
+        .functions
+        .iter()
+        .enumerate()
+        .map(|(f, function)| {
+            function
+                .roles
+                .iter()
+                .map(|u| {
+                    let key = (u.role, rates[f].to_bits());
+                    match keys.iter().position(|k| *k == key) {
+                        Some(p) => {
+                            functions_of[p].push(f);
+                            p
+                        }
+                        None => {
+                            keys.push(key);
+                            functions_of.push(vec![f]);
+                            keys.len() - 1
+                        }
+                    }
+                })
+                .collect()
+        })
+        .collect();
+    let caps = institution_capacity(study);
+    let places = study.demand.places();
+    let travel = Travel::of(study);
+    let bar = progress.bar(keys.len() as u64, "capacity");
+    let problems: Vec<Problem> = keys
+        .par_iter()
+        .zip(functions_of)
+        .map(|(&(role, rate_bits), functions)| {
+            let rate = f64::from_bits(rate_bits);
+            let rule = &rules.roles[role];
+            let providers: Vec<usize> = (0..study.institutions.len())
+                .filter(|&k| rule.matches(&study.institutions[k]))
+                .collect();
+            let capacity: Vec<i64> = providers.iter().map(|&k| flow::units(caps[k].0)).collect();
+            let need: Vec<i64> = study
+                .demand
+                .cells
+                .iter()
+                .map(|c| flow::units(c.demand * rate))
+                .collect();
+            let solve = |pairs: &dyn Pairs| {
+                let max = flow::max_flow(pairs, &need, &capacity);
+                let fill = order.map(|o| {
+                    let mut by: Vec<usize> = (0..providers.len()).collect();
+                    match o {
+                        Order::Capacity => by.sort_by(|&a, &b| capacity[b].cmp(&capacity[a]).then(a.cmp(&b))),
+                        Order::Id => by.sort_by(|&a, &b| {
+                            study.institutions[providers[a]]
+                                .id
+                                .cmp(&study.institutions[providers[b]].id)
+                                .then(a.cmp(&b))
+                        }),
+                    }
+                    flow::fill_in_order(pairs, &need, &capacity, &by)
+                });
+                (max, fill)
+            };
+            let (max, fill) = match &travel {
+                None => {
+                    let points: Vec<(f64, f64)> = providers
+                        .iter()
+                        .map(|&k| (study.institutions[k].lon, study.institutions[k].lat))
+                        .collect();
+                    let pairs = StraightPairs {
+                        places: &places,
+                        index: ProviderIndex::new(&points),
+                        providers: points,
+                        place_index: OnceLock::new(),
+                        reach_m: rule.reach_km * 1000.0,
+                    };
+                    solve(&pairs)
+                }
+                Some(travel) => {
+                    let lists =
+                        travel.institutions_within(study, &providers, rule.reach_min.unwrap_or(0.0), rule.reach_km);
+                    solve(&ListPairs::new(places.len(), lists))
+                }
+            };
+            bar.inc(1);
+            Problem {
+                role,
+                rate,
+                functions,
+                providers,
+                capacity,
+                need,
+                flow: max,
+                fill,
+            }
+        })
+        .collect();
+    bar.finish_and_clear();
+    Capacity {
+        problems,
+        function_problems,
+        need_rate: rates,
+        need_rate_source: sources,
+        institution_capacity: caps,
+        order,
+    }
+}
+
+/// One row of capacity.csv: an area, a function, a role (`None`: every required role).
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct AreaRow {
+    pub level: &'static str,
+    pub area_code: String,
+    pub function: usize,
+    pub role: Option<usize>,
+    pub served: Served,
+    /// AccessMod's fill, when run.
+    pub fill: Option<Served>,
+}
+
+/// Rows per area (municipalities, regions, prefectures, the whole input), function and
+/// role, plus each function's row over its required roles (`role: None`) first.
+pub fn area_rows(study: &Study, cap: &Capacity) -> Vec<AreaRow> {
+    area_rows_of(study, cap, crate::indicators::areas(study))
+}
+
+/// [`area_rows`] of one level only (`all`: the whole input).
+pub fn area_rows_at(study: &Study, cap: &Capacity, level: &str) -> Vec<AreaRow> {
+    let areas = crate::indicators::areas(study)
+        .into_iter()
+        .filter(|a| a.level == level)
+        .collect();
+    area_rows_of(study, cap, areas)
+}
+
+fn area_rows_of(study: &Study, cap: &Capacity, areas: Vec<crate::indicators::Area>) -> Vec<AreaRow> {
+    let ranges = municipality_ranges(&study.demand, study.municipalities.len());
+    let mut out = Vec::new();
+    for (f, function) in study.rules.functions.iter().enumerate() {
+        let need = cap.function_need(f);
+        let served = cap.function_served(f, study, false);
+        let fill = cap.order.map(|_| cap.function_served(f, study, true));
+        let mut series: Vec<(Option<usize>, &[i64], &[i64], Option<&[i64]>)> =
+            vec![(None, &served[..], need, fill.as_deref())];
+        for (u, &p) in function.roles.iter().zip(&cap.function_problems[f]) {
+            let problem = &cap.problems[p];
+            series.push((
+                Some(u.role),
+                &problem.flow.served,
+                &problem.need,
+                problem.fill.as_ref().map(|x| &x.served[..]),
+            ));
+        }
+        for area in &areas {
+            let places: Vec<usize> = match &area.members {
+                Some(members) => members.iter().flat_map(|&m| ranges[m].clone()).collect(),
+                None => (0..study.demand.cells.len()).collect(),
+            };
+            for &(role, served, need, fill) in &series {
+                out.push(AreaRow {
+                    level: area.level,
+                    area_code: area.code.clone(),
+                    function: f,
+                    role,
+                    served: Served::over(need, served, places.iter().copied()),
+                    fill: fill.map(|x| Served::over(need, x, places.iter().copied())),
+                });
+            }
+        }
+    }
+    out
+}
+
+/// Providers of each kind that took their kind's default capacity (kinds in order).
+pub fn defaults_used(study: &Study, cap: &Capacity) -> Vec<(Kind, usize, f64)> {
+    let mut used = vec![false; study.institutions.len()];
+    for p in &cap.problems {
+        for &k in &p.providers {
+            used[k] = true;
+        }
+    }
+    let mut out: Vec<(Kind, usize, f64)> = Vec::new();
+    for (k, inst) in study.institutions.iter().enumerate() {
+        if used[k] && cap.institution_capacity[k].1 == CapacitySource::KindDefault {
+            match out.iter_mut().find(|e| e.0 == inst.kind) {
+                Some(e) => e.1 += 1,
+                None => out.push((inst.kind, 1, cap.institution_capacity[k].0)),
+            }
+        }
+    }
+    out.sort_by_key(|e| e.0);
+    out
+}

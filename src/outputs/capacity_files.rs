@@ -1,0 +1,222 @@
+//! The files of `zaitaku capacity`: capacity.csv (need and served per area, function and
+//! role), capacity_providers.csv (each provider's capacity and what it was assigned, per
+//! role), capacity.geojson (municipal polygons with each function's served share and unserved
+//! need, styled) and capacity_summary.json.
+
+use crate::capacity::{area_rows, defaults_used, Capacity, CapacitySource, Served};
+use crate::error::Result;
+use crate::outputs::geojson_out::{num, write_municipality_layer};
+use crate::outputs::tables::write_csv;
+use crate::outputs::{fmt_num, round, OutDir};
+use crate::reach::ReachUnit;
+use crate::study::Study;
+use serde_json::{json, Value};
+
+/// Decimal places of people (need and capacity are exact to 1/10,000 of a person).
+const PEOPLE_DP: i32 = 4;
+const SHARE_DP: i32 = 6;
+
+/// The column header of capacity.csv.
+pub const HEADER: [&str; 10] = [
+    "level",
+    "area_code",
+    "function",
+    "role",
+    "need",
+    "served",
+    "served_share",
+    "unserved",
+    "fill_served",
+    "fill_unserved",
+];
+
+/// How reach is measured in this study, in words, and the unit of travel costs.
+fn reach_words(study: &Study) -> (String, ReachUnit) {
+    match (&study.network, &study.od) {
+        (Some((name, _)), _) => (
+            format!("by road travel time on {name}: within the role's reach_min by road and its reach_km in a straight line"),
+            ReachUnit::Minutes,
+        ),
+        (None, Some((name, _))) => (
+            format!("by the travel times of the OD matrix {name}, within reach_min, and reach_km in a straight line"),
+            ReachUnit::Minutes,
+        ),
+        (None, None) => ("within each role's reach_km in a straight line".into(), ReachUnit::Metres),
+    }
+}
+
+/// Writes every file of a capacity run.
+pub fn write_capacity(out: &mut OutDir, study: &Study, cap: &Capacity) -> Result<()> {
+    let rules = &study.rules;
+    let people = |x: f64| fmt_num(Some(x), PEOPLE_DP);
+    let rows = area_rows(study, cap);
+    write_csv(
+        out,
+        "capacity.csv",
+        &HEADER,
+        rows.iter().map(|r| {
+            vec![
+                r.level.to_string(),
+                r.area_code.clone(),
+                rules.functions[r.function].id.clone(),
+                r.role.map_or_else(|| "all".to_string(), |x| rules.roles[x].id.clone()),
+                people(r.served.need),
+                people(r.served.served),
+                fmt_num(r.served.share(), SHARE_DP),
+                people(r.served.unserved()),
+                r.fill.map_or_else(String::new, |f| people(f.served)),
+                r.fill.map_or_else(String::new, |f| people(f.unserved())),
+            ]
+        }),
+    )?;
+
+    // capacity_providers.csv
+    let (reach, unit) = reach_words(study);
+    let travel_col = format!("mean_travel_{}", unit.suffix());
+    let munis = crate::indicators::institution_municipalities(study);
+    let mut provider_rows: Vec<Vec<String>> = Vec::new();
+    for p in &cap.problems {
+        let functions: Vec<&str> = p.functions.iter().map(|&f| rules.functions[f].id.as_str()).collect();
+        for (s, &k) in p.providers.iter().enumerate() {
+            let inst = &study.institutions[k];
+            let (c, source) = cap.institution_capacity[k];
+            let assigned = p.flow.assigned[s] as f64 / crate::capacity::flow::UNIT;
+            let travel: f64 = p.flow.assignments[s].iter().map(|&(_, x, c)| x as f64 * c).sum();
+            let units = p.flow.assigned[s];
+            provider_rows.push(vec![
+                inst.id.clone(),
+                inst.name.clone(),
+                inst.kind.as_str().into(),
+                munis[k].map_or_else(String::new, |m| study.municipalities[m].code.clone()),
+                rules.roles[p.role].id.clone(),
+                functions.join(";"),
+                people(c),
+                match source {
+                    CapacitySource::Row => "row".into(),
+                    CapacitySource::KindDefault => "kind_default".into(),
+                },
+                people(assigned),
+                fmt_num((c > 0.0).then(|| assigned / c), SHARE_DP),
+                fmt_num((units > 0).then(|| unit.to_output(travel / units as f64)), 3),
+                p.fill
+                    .as_ref()
+                    .map_or_else(String::new, |f| people(f.assigned[s] as f64 / crate::capacity::flow::UNIT)),
+            ]);
+        }
+    }
+    write_csv(
+        out,
+        "capacity_providers.csv",
+        &[
+            "id",
+            "name",
+            "kind",
+            "municipality_code",
+            "role",
+            "functions",
+            "capacity",
+            "capacity_source",
+            "assigned",
+            "utilisation",
+            &travel_col,
+            "fill_assigned",
+        ],
+        provider_rows.into_iter(),
+    )?;
+
+    // capacity.geojson: municipalities with each function's figures.
+    let municipal: Vec<&crate::capacity::AreaRow> = rows
+        .iter()
+        .filter(|r| r.level == "municipality" && r.role.is_none())
+        .collect();
+    let nm = study.municipalities.len();
+    write_municipality_layer(out, "capacity.geojson", study, |m, p| {
+        for (f, function) in rules.functions.iter().enumerate() {
+            let s: Served = municipal[f * nm + m].served;
+            p.insert(format!("{}_need", function.id), num(Some(s.need), PEOPLE_DP));
+            p.insert(format!("{}_served", function.id), num(Some(s.served), PEOPLE_DP));
+            p.insert(format!("{}_served_share", function.id), num(s.share(), SHARE_DP));
+            p.insert(format!("{}_unserved", function.id), num(Some(s.unserved()), PEOPLE_DP));
+        }
+    })?;
+
+    // capacity_summary.json
+    let total = |f: usize, role: Option<usize>| {
+        rows.iter()
+            .find(|r| r.level == "all" && r.function == f && r.role == role)
+            .cloned().unwrap_or_default()
+    };
+    let functions: Vec<Value> = rules
+        .functions
+        .iter()
+        .enumerate()
+        .map(|(f, function)| {
+            let all = total(f, None);
+            let roles: Vec<Value> = function
+                .roles
+                .iter()
+                .zip(&cap.function_problems[f])
+                .map(|(u, &pi)| {
+                    let p = &cap.problems[pi];
+                    let r = total(f, Some(u.role));
+                    let full = p
+                        .flow
+                        .assigned
+                        .iter()
+                        .zip(&p.capacity)
+                        .filter(|(a, c)| **c > 0 && a >= c)
+                        .count();
+                    json!({
+                        "role": rules.roles[u.role].id,
+                        "required": u.required,
+                        "providers": p.providers.len(),
+                        "capacity": round(p.capacity.iter().sum::<i64>() as f64 / crate::capacity::flow::UNIT, 4),
+                        "providers_full": full,
+                        "need": round(r.served.need, 4),
+                        "served": round(r.served.served, 4),
+                        "served_share": r.served.share().map(|x| round(x, SHARE_DP)),
+                        "fill_served": r.fill.map(|x| round(x.served, 4)),
+                        "mean_travel": (p.flow.total() > 0).then(|| round(unit.to_output(p.flow.travel() / p.flow.total() as f64), 3)),
+                    })
+                })
+                .collect();
+            json!({
+                "function": function.id,
+                "need_rate": cap.need_rate[f],
+                "need_rate_source": cap.need_rate_source[f],
+                "need": round(all.served.need, 4),
+                "served": round(all.served.served, 4),
+                "served_share": all.served.share().map(|x| round(x, SHARE_DP)),
+                "unserved": round(all.served.unserved(), 4),
+                "fill_served": all.fill.map(|x| round(x.served, 4)),
+                "roles": roles,
+            })
+        })
+        .collect();
+    let defaults: Vec<Value> = defaults_used(study, cap)
+        .into_iter()
+        .map(|(kind, n, c)| json!({"kind": kind.as_str(), "providers": n, "capacity_each": c}))
+        .collect();
+    let summary = json!({
+        "zaitaku_version": env!("CARGO_PKG_VERSION"),
+        "command": "capacity",
+        "demand": study.demand.basis.describe(),
+        "inputs": study.files,
+        "reach": reach,
+        "need": "demand x the function's need rate: people who use home care in a month",
+        "supply": "each provider's capacity column (patients a month); where a row has none, its kind's default_capacity from the rules",
+        "capacity_defaults_used": defaults,
+        "method": {
+            "served": "exact maximum flow per role (and need rate) from places to providers over the pairs within reach, in units of 1/10,000 of a person: the most need that can be served with nobody assigned beyond reach and no provider above capacity",
+            "assignment": "among the maximum assignments, nearest first: places in order take the nearest providers with room, then augmenting paths (shortest in steps) move need only where that serves more; not the least total travel",
+            "function": "a function's served need at a place is the least over its required roles",
+            "fill": cap.order.map(|o| format!("AccessMod's geographic coverage: providers in order of {}, each taking the unmet need within its reach nearest first up to its capacity (fill_served)", match o {
+                crate::capacity::Order::Capacity => "capacity, largest first",
+                crate::capacity::Order::Id => "id",
+            })),
+        },
+        "functions": functions,
+    });
+    let bytes = serde_json::to_vec_pretty(&summary).map_err(|e| crate::error::Error::Internal(e.to_string()))?;
+    out.write_bytes("capacity_summary.json", &bytes)
+}

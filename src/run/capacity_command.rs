@@ -1,0 +1,46 @@
+//! `zaitaku capacity`: need served within reach under providers' capacities, and its files.
+
+use super::write_lock;
+use crate::capacity::{self, Capacity, Order};
+use crate::error::{Error, Result};
+use crate::outputs::capacity_files::write_capacity;
+use crate::outputs::OutDir;
+use crate::progress::Progress;
+use crate::study::{self, InputSources, Study};
+use std::path::{Path, PathBuf};
+
+/// Reads the study and writes the capacity files. `need_rate`: `--need-rate` as given.
+pub fn capacity(
+    sources: &InputSources,
+    need_rate: Option<&str>,
+    order: Option<Order>,
+    out_dir: &Path,
+    progress: Progress,
+) -> Result<(Study, Capacity, Vec<PathBuf>)> {
+    let spinner = progress.spinner("reading");
+    let study = study::load(sources, progress);
+    spinner.finish_and_clear();
+    let study = study?;
+    let (cap, written) = capacity_on(&study, need_rate, order, out_dir, progress)?;
+    Ok((study, cap, written))
+}
+
+/// [`capacity`] for a study already read (as the demo runs it).
+pub fn capacity_on(
+    study: &Study,
+    need_rate: Option<&str>,
+    order: Option<Order>,
+    out_dir: &Path,
+    progress: Progress,
+) -> Result<(Capacity, Vec<PathBuf>)> {
+    let rates = capacity::need_rates(&study.rules, need_rate).map_err(Error::Usage)?;
+    let cap = capacity::compute(study, rates, order, progress);
+    let mut out = OutDir::create(out_dir)?;
+    let spinner = progress.spinner("writing");
+    let written = write_capacity(&mut out, study, &cap).and_then(|()| write_lock(&mut out, study));
+    spinner.finish_and_clear();
+    written?;
+    out.commit()?;
+    let written = out.written().to_vec();
+    Ok((cap, written))
+}
