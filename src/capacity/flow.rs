@@ -79,11 +79,7 @@ impl Flow {
 
     /// Units times cost summed over the assignments, providers in order.
     pub fn travel(&self) -> f64 {
-        self.assignments
-            .iter()
-            .flatten()
-            .map(|&(_, x, c)| x as f64 * c)
-            .sum()
+        self.assignments.iter().flatten().map(|&(_, x, c)| x as f64 * c).sum()
     }
 
     fn add(&mut self, place: u32, provider: u32, x: i64, cost: impl FnOnce() -> f64) {

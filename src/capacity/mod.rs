@@ -221,7 +221,10 @@ pub fn institution_capacity(study: &Study) -> Vec<(f64, CapacitySource)> {
 
 /// Need rates per function and where each comes from: the rules', with `--need-rate`
 /// over them: one share for every function (`0.02`) or some functions' (`daily=0.02,acute=0.01`).
-pub fn need_rates(rules: &crate::inputs::rules::Rules, arg: Option<&str>) -> Result<(Vec<f64>, Vec<&'static str>), String> {
+pub fn need_rates(
+    rules: &crate::inputs::rules::Rules,
+    arg: Option<&str>,
+) -> Result<(Vec<f64>, Vec<&'static str>), String> {
     let mut rates = rules.capacity.need_rate.clone();
     let mut sources = rules.capacity.need_rate_source.clone();
     let Some(arg) = arg else { return Ok((rates, sources)) };
@@ -244,17 +247,18 @@ pub fn need_rates(rules: &crate::inputs::rules::Rules, arg: Option<&str>) -> Res
         let (id, value) = part
             .split_once('=')
             .ok_or_else(|| format!("--need-rate: '{part}' is not FUNCTION=SHARE"))?;
-        let f = rules
-            .functions
-            .iter()
-            .position(|f| f.id == id.trim())
-            .ok_or_else(|| {
-                format!(
-                    "--need-rate: no function '{}' in the rules (functions: {})",
-                    id.trim(),
-                    rules.functions.iter().map(|f| f.id.as_str()).collect::<Vec<_>>().join(", ")
-                )
-            })?;
+        let f = rules.functions.iter().position(|f| f.id == id.trim()).ok_or_else(|| {
+            format!(
+                "--need-rate: no function '{}' in the rules (functions: {})",
+                id.trim(),
+                rules
+                    .functions
+                    .iter()
+                    .map(|f| f.id.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            )
+        })?;
         rates[f] = share(value)?;
         sources[f] = "--need-rate";
     }
@@ -263,7 +267,12 @@ pub fn need_rates(rules: &crate::inputs::rules::Rules, arg: Option<&str>) -> Res
 
 /// Solves every role every function needs at the given need rates (per function, with their
 /// sources; see [`need_rates`]); `order`: also run AccessMod's fill in that order.
-pub fn compute(study: &Study, need_rate: (Vec<f64>, Vec<&'static str>), order: Option<Order>, progress: Progress) -> Capacity {
+pub fn compute(
+    study: &Study,
+    need_rate: (Vec<f64>, Vec<&'static str>),
+    order: Option<Order>,
+    progress: Progress,
+) -> Capacity {
     let rules = &study.rules;
     let (rates, sources) = need_rate;
     // Problems: each (role, rate) once, in order of first use.

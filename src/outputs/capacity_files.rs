@@ -98,9 +98,9 @@ pub fn write_capacity(out: &mut OutDir, study: &Study, cap: &Capacity) -> Result
                 people(assigned),
                 fmt_num((c > 0.0).then(|| assigned / c), SHARE_DP),
                 fmt_num((units > 0).then(|| unit.to_output(travel / units as f64)), 3),
-                p.fill
-                    .as_ref()
-                    .map_or_else(String::new, |f| people(f.assigned[s] as f64 / crate::capacity::flow::UNIT)),
+                p.fill.as_ref().map_or_else(String::new, |f| {
+                    people(f.assigned[s] as f64 / crate::capacity::flow::UNIT)
+                }),
             ]);
         }
     }
@@ -144,7 +144,8 @@ pub fn write_capacity(out: &mut OutDir, study: &Study, cap: &Capacity) -> Result
     let total = |f: usize, role: Option<usize>| {
         rows.iter()
             .find(|r| r.level == "all" && r.function == f && r.role == role)
-            .cloned().unwrap_or_default()
+            .cloned()
+            .unwrap_or_default()
     };
     let functions: Vec<Value> = rules
         .functions

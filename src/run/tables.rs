@@ -497,8 +497,8 @@ pub fn capacity_table(study: &Study, cap: &crate::capacity::Capacity) -> String 
             let (name, full) = match r.role {
                 None => (function.id.clone(), String::new()),
                 Some(role) => {
-                    let p = &cap.problems[cap.function_problems[f]
-                        [function.roles.iter().position(|u| u.role == role).unwrap_or(0)]];
+                    let p = &cap.problems
+                        [cap.function_problems[f][function.roles.iter().position(|u| u.role == role).unwrap_or(0)]];
                     let full = p
                         .flow
                         .assigned
@@ -506,7 +506,10 @@ pub fn capacity_table(study: &Study, cap: &crate::capacity::Capacity) -> String 
                         .zip(&p.capacity)
                         .filter(|(a, c)| **c > 0 && a >= c)
                         .count();
-                    (format!("  {}", study.rules.roles[role].id), format!("{full}/{}", p.providers.len()))
+                    (
+                        format!("  {}", study.rules.roles[role].id),
+                        format!("{full}/{}", p.providers.len()),
+                    )
                 }
             };
             out.push_str(&format!(
@@ -519,7 +522,11 @@ pub fn capacity_table(study: &Study, cap: &crate::capacity::Capacity) -> String 
                 full
             ));
         }
-        if let Some(fill) = rows.iter().find(|r| r.function == f && r.role.is_none()).and_then(|r| r.fill) {
+        if let Some(fill) = rows
+            .iter()
+            .find(|r| r.function == f && r.role.is_none())
+            .and_then(|r| r.fill)
+        {
             out.push_str(&format!(
                 "  AccessMod's fill ({} order) serves {:.0} ({})\n",
                 cap.order.map_or("", |o| o.as_str()),

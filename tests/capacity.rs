@@ -1,0 +1,189 @@
+//! Capacity: the maximum flow against an independent solver, its invariants, and the
+//! command on the demo data against networkx (fixtures/reference/capacity_reference.csv).
+
+use pathfinding::directed::edmonds_karp::edmonds_karp_sparse;
+use proptest::prelude::*;
+use std::collections::BTreeMap;
+use std::path::Path;
+use zaitaku::capacity::flow::{fill_in_order, max_flow, ListPairs};
+
+/// A random bipartite instance: per provider, its places with a cost; needs; capacities.
+fn instance() -> impl Strategy<Value = (usize, Vec<Vec<(u32, f64)>>, Vec<i64>, Vec<i64>)> {
+    (1usize..14, 1usize..9).prop_flat_map(|(places, providers)| {
+        (
+            Just(places),
+            prop::collection::vec(
+                prop::collection::btree_map(0..places as u32, 1u32..100, 0..places),
+                providers,
+            )
+            .prop_map(|lists| {
+                lists
+                    .into_iter()
+                    .map(|m| m.into_iter().map(|(p, c)| (p, f64::from(c))).collect())
+                    .collect::<Vec<Vec<(u32, f64)>>>()
+            }),
+            prop::collection::vec(0i64..60, places),
+            prop::collection::vec(0i64..60, providers),
+        )
+    })
+}
+
+/// The maximum flow by pathfinding's Edmonds-Karp on the explicit graph: source to places
+/// (need), places to providers within reach (unbounded), providers to sink (capacity).
+fn reference(places: usize, lists: &[Vec<(u32, f64)>], need: &[i64], capacity: &[i64]) -> i64 {
+    let providers = lists.len();
+    let source = places + providers;
+    let sink = source + 1;
+    let vertices: Vec<usize> = (0..sink + 1).collect();
+    let unbounded: i64 = need.iter().sum::<i64>() + 1;
+    let mut caps: Vec<((usize, usize), i64)> = Vec::new();
+    for (p, &n) in need.iter().enumerate() {
+        caps.push(((source, p), n));
+    }
+    for (j, list) in lists.iter().enumerate() {
+        for &(p, _) in list {
+            caps.push(((p as usize, places + j), unbounded));
+        }
+        caps.push(((places + j, sink), capacity[j]));
+    }
+    edmonds_karp_sparse(&vertices, &source, &sink, caps).1
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(400))]
+
+    #[test]
+    fn maximum_flow_equals_edmonds_karp((places, lists, need, capacity) in instance()) {
+        let pairs = ListPairs::new(places, lists.clone());
+        let flow = max_flow(&pairs, &need, &capacity);
+        prop_assert_eq!(flow.total(), reference(places, &lists, &need, &capacity));
+        // Served within need, assigned within capacity, and the assignments add up.
+        for (p, &s) in flow.served.iter().enumerate() {
+            prop_assert!(s >= 0 && s <= need[p]);
+        }
+        for (j, &a) in flow.assigned.iter().enumerate() {
+            prop_assert!(a >= 0 && a <= capacity[j]);
+            prop_assert_eq!(a, flow.assignments[j].iter().map(|e| e.1).sum::<i64>());
+            for &(p, x, cost) in &flow.assignments[j] {
+                prop_assert!(x > 0);
+                // Only pairs within reach, with their cost.
+                prop_assert_eq!(lists[j].iter().find(|e| e.0 == p).map(|e| e.1), Some(cost));
+            }
+        }
+        let by_place: i64 = flow.served.iter().sum();
+        prop_assert_eq!(by_place, flow.assigned.iter().sum::<i64>());
+        // AccessMod's fill, in any order, never beats the maximum.
+        let order: Vec<usize> = (0..lists.len()).rev().collect();
+        let fill = fill_in_order(&pairs, &need, &capacity, &order);
+        prop_assert!(fill.total() <= flow.total());
+        prop_assert!(fill.served.iter().zip(&need).all(|(s, n)| s <= n));
+        prop_assert!(fill.assigned.iter().zip(&capacity).all(|(a, c)| a <= c));
+    }
+
+    #[test]
+    fn raising_a_capacity_never_lowers_the_total(
+        (places, lists, need, capacity) in instance(),
+        which in 0usize..8,
+        more in 1i64..40,
+    ) {
+        let pairs = ListPairs::new(places, lists.clone());
+        let before = max_flow(&pairs, &need, &capacity).total();
+        let mut raised = capacity.clone();
+        let j = which % raised.len();
+        raised[j] += more;
+        let after = max_flow(&pairs, &need, &raised).total();
+        prop_assert!(after >= before);
+        prop_assert!(after <= before + more);
+    }
+}
+
+/// The reference rows: (mode, role) -> (need, served, fill served).
+fn reference_rows() -> BTreeMap<(String, String), (f64, f64, f64)> {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/reference/capacity_reference.csv");
+    let mut rows = BTreeMap::new();
+    let mut reader = csv::Reader::from_path(&path).unwrap();
+    for r in reader.records() {
+        let r = r.unwrap();
+        let num = |i: usize| r[i].parse::<f64>().unwrap();
+        rows.insert((r[0].to_string(), r[1].to_string()), (num(2), num(3), num(4)));
+    }
+    rows
+}
+
+/// capacity.csv's whole-input rows: role -> (need, served, fill served).
+fn totals(dir: &Path) -> BTreeMap<String, (f64, f64, f64)> {
+    let mut out = BTreeMap::new();
+    let mut reader = csv::Reader::from_path(dir.join("capacity.csv")).unwrap();
+    for r in reader.records() {
+        let r = r.unwrap();
+        if &r[0] == "all" && &r[3] != "all" {
+            let num = |i: usize| r[i].parse::<f64>().unwrap_or(f64::NAN);
+            out.insert(r[3].to_string(), (num(4), num(5), num(8)));
+        }
+    }
+    out
+}
+
+/// On the demo data in a straight line, every role the reference measured: need and served
+/// equal networkx's maximum flow, and the fill in capacity order equals an independent
+/// AccessMod-style fill.
+#[test]
+fn demo_served_equals_networkx_maximum_flow() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let out = tempfile::tempdir().unwrap();
+    let status = std::process::Command::new(env!("CARGO_BIN_EXE_zaitaku"))
+        .args(["capacity", "--scenario"])
+        .arg(root.join("fixtures/scenarios/nagano_base.toml"))
+        .args(["--order", "capacity", "--out"])
+        .arg(out.path())
+        .output()
+        .unwrap();
+    assert!(status.status.success(), "{}", String::from_utf8_lossy(&status.stderr));
+    let ours = totals(out.path());
+    let mut checked = 0;
+    for ((mode, role), (need, served, fill)) in reference_rows() {
+        if mode != "straight" {
+            continue;
+        }
+        let (n, s, f) = ours[&role];
+        assert!((n - need).abs() < 1e-6, "{role}: need {n} against {need}");
+        assert!(
+            (s - served).abs() < 1e-6,
+            "{role}: served {s} against networkx {served}"
+        );
+        assert!((f - fill).abs() < 1e-6, "{role}: fill {f} against {fill}");
+        assert!(s >= f - 1e-9);
+        checked += 1;
+    }
+    assert!(checked >= 3, "the reference lists {checked} roles");
+}
+
+/// By road on the demo's synthetic lattice: visiting nurses' served need equals networkx's
+/// maximum flow over pairs from networkx's Dijkstra with its own snapping, and the fill
+/// equals the independent fill; outputs say minutes.
+#[test]
+fn demo_by_road_equals_networkx_maximum_flow() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let dir = tempfile::tempdir().unwrap();
+    let graph = dir.path().join("roads.graph");
+    std::fs::write(&graph, zaitaku::demo::road_graph()).unwrap();
+    let out = dir.path().join("out");
+    let o = std::process::Command::new(env!("CARGO_BIN_EXE_zaitaku"))
+        .args(["capacity", "--quiet", "--scenario"])
+        .arg(root.join("fixtures/scenarios/nagano_base.toml"))
+        .arg("--network")
+        .arg(&graph)
+        .args(["--order", "capacity", "--out"])
+        .arg(&out)
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let ours = totals(&out);
+    let (need, served, fill) = reference_rows()[&("road".to_string(), "visiting_nurse".to_string())];
+    let (n, s, f) = ours["visiting_nurse"];
+    assert!((n - need).abs() < 1e-6, "need {n} against {need}");
+    assert!((s - served).abs() < 1e-6, "served {s} against networkx {served}");
+    assert!((f - fill).abs() < 1e-6, "fill {f} against {fill}");
+    let header = std::fs::read_to_string(out.join("capacity_providers.csv")).unwrap();
+    assert!(header.starts_with("id,name,kind,municipality_code,role,functions,capacity,capacity_source,assigned,utilisation,mean_travel_min,fill_assigned\n"));
+}
