@@ -756,7 +756,16 @@ fn execute(cli: Cli) -> zaitaku::Result<()> {
                 &zaitaku::catchments::Params::default(),
                 None,
             )?;
-            let (_, report_written) = run::report_into(&run, Some(&catchments), &mut out_dir, progress)?;
+            // Capacity: need served under providers' capacities, AccessMod's fill beside it.
+            let (capacity, capacity_written) = run::capacity_into(
+                &run.study,
+                None,
+                Some(zaitaku::capacity::Order::Capacity),
+                &mut out_dir,
+                progress,
+            )?;
+            let (_, report_written) =
+                run::report_into(&run, Some(&catchments), Some(&capacity), &mut out_dir, progress)?;
             let (suggestion, suggest_written) = run::suggest_on(
                 &run.study,
                 &run.reach,
@@ -801,6 +810,13 @@ fn execute(cli: Cli) -> zaitaku::Result<()> {
             let road_access = run::access_on(&road_run.study, &road_run.reach, None, &by_road, progress, None)?;
             let (_, road_critical_written) =
                 run::criticality_on(&road_run.study, &road_run.reach, &road_run.coverage, &by_road)?;
+            let (road_capacity, road_capacity_written) = run::capacity_on(
+                &road_run.study,
+                None,
+                Some(zaitaku::capacity::Order::Capacity),
+                &by_road,
+                progress,
+            )?;
             if let Some(graph) = &road_sources.network {
                 let mut dir = zaitaku::outputs::OutDir::create(&by_road)?;
                 dir.write_bytes("roads.graph", &graph.bytes)?;
@@ -819,7 +835,9 @@ fn execute(cli: Cli) -> zaitaku::Result<()> {
             print!("{}", run::suggest_table(&run.study, &suggestion));
             println!("\nCriticality: per function, the demand that one institution's closure alone would uncover (the three largest):\n");
             print!("{}", run::criticality_table(&run.study, &critical, 3));
-            println!("What the five sites would change (compare, the study against itself with them):\n");
+            println!("Capacity: need (aged 65+ x each function's need rate) served within reach under providers' capacities\n(an exact maximum flow per role), and AccessMod's facility-by-facility fill beside it:\n");
+            print!("{}", run::capacity_table(&run.study, &capacity));
+            println!("\nWhat the five sites would change (compare, the study against itself with them):\n");
             print!("{}", run::compare_table(&compared, 0.9));
             println!(
                 "\nFuture demand (synthetic projection {}-{}): coverage in every year, and catchments proposed for {last}:\n",
@@ -836,12 +854,15 @@ fn execute(cli: Cli) -> zaitaku::Result<()> {
             print!("{}", run::coverage_table(&road_run));
             println!("\nAccessibility by road (2SFCA within reach_min; E2SFCA over thirds of it), supply per 1,000 aged 65+:\n");
             print!("{}", run::access_table(&road_run.study, &road_access));
+            println!("\nCapacity by road (pairs within each role's reach_min):\n");
+            print!("{}", run::capacity_table(&road_run.study, &road_capacity));
             let mut written = run.written.clone();
             written.extend(access.written.iter().cloned());
             written.extend(indicators.written.iter().cloned());
             written.extend(catchments.written.iter().cloned());
             written.extend(suggest_written.iter().cloned());
             written.extend(critical_written.iter().cloned());
+            written.extend(capacity_written.iter().cloned());
             written.extend(report_written.iter().cloned());
             print_written(&out, &written);
             print_written(&out.join("compare"), &compared.written);
@@ -851,10 +872,11 @@ fn execute(cli: Cli) -> zaitaku::Result<()> {
             let mut road_written = road_run.written.clone();
             road_written.extend(road_access.written.iter().cloned());
             road_written.extend(road_critical_written.iter().cloned());
+            road_written.extend(road_capacity_written.iter().cloned());
             road_written.push(by_road.join("roads.graph"));
             print_written(&by_road, &road_written);
             println!(
-                "\nOpen {} in a browser (offline: tables, maps, an interactive map), {} in QGIS (every layer, styled),\nor the GeoJSON layers: {} (styled by <function>_share), with {} on top for the uncovered mesh squares;\n{} for supply per 1,000 by role; {} for the indicators;\n{} and {} for the proposed catchments against the secondary medical regions;\n{} for the institutions whose closure alone would uncover people (styled by largest_unique).",
+                "\nOpen {} in a browser (offline: tables, maps, an interactive map), {} in QGIS (every layer, styled),\nor the GeoJSON layers: {} (styled by <function>_share), with {} on top for the uncovered mesh squares;\n{} for supply per 1,000 by role; {} for the indicators;\n{} and {} for the proposed catchments against the secondary medical regions;\n{} for the institutions whose closure alone would uncover people (styled by largest_unique);\n{} for the share of the need served under providers' capacities (styled by <function>_served_share).",
                 out.join("report.html").display(),
                 out.join("zaitaku.gpkg").display(),
                 out.join("coverage.geojson").display(),
@@ -863,7 +885,8 @@ fn execute(cli: Cli) -> zaitaku::Result<()> {
                 out.join("indicators.geojson").display(),
                 out.join("catchments.geojson").display(),
                 out.join("regions.geojson").display(),
-                out.join("criticality.geojson").display()
+                out.join("criticality.geojson").display(),
+                out.join("capacity.geojson").display()
             );
             Ok(())
         }

@@ -27,13 +27,14 @@ pub fn units(x: f64) -> i64 {
     (x * UNIT).round() as i64
 }
 
-/// Providers still offered to places while the start fills them.
-pub trait OpenProviders {
-    /// The open providers within reach of `place`, nearest first, with their cost, until
-    /// `take` returns false.
-    fn visit(&mut self, place: usize, take: &mut dyn FnMut(u32, f64) -> bool);
-    /// `provider` is full: no longer offer it.
-    fn close(&mut self, provider: u32);
+/// One side of the pairs (providers with room, or places with unmet need) still offered to
+/// the other while an assignment fills them.
+pub trait Open {
+    /// The open members within reach of `from` (of the other side), nearest first (ties by
+    /// index), with their cost, until `take` returns false.
+    fn visit(&mut self, from: usize, take: &mut dyn FnMut(u32, f64) -> bool);
+    /// `member` is done (full, or served): no longer offer it.
+    fn close(&mut self, member: u32);
 }
 
 /// The pairs within reach of one role's providers and the demand places.
@@ -47,10 +48,10 @@ pub trait Pairs: Sync {
     fn providers_of(&self, place: usize, out: &mut Vec<u32>);
     /// The cost (metres or minutes) of a pair within reach.
     fn cost(&self, place: usize, provider: usize) -> f64;
-    /// Every place within reach of `provider` with its cost, in a fixed order.
-    fn places_of(&self, provider: usize, out: &mut Vec<(u32, f64)>);
     /// The providers, all open, for the nearest-first start.
-    fn open(&self) -> Box<dyn OpenProviders + '_>;
+    fn open_providers(&self) -> Box<dyn Open + '_>;
+    /// The places, all open, for AccessMod's fill.
+    fn open_places(&self) -> Box<dyn Open + '_>;
 }
 
 /// One flow: who serves whom.
@@ -113,26 +114,29 @@ fn place_order(pairs: &dyn Pairs, need: &[i64]) -> Vec<u32> {
     order.into_iter().map(|(_, p)| p).collect()
 }
 
-/// The nearest-first start: every place in `order` takes the nearest providers with room.
-fn nearest_first(pairs: &dyn Pairs, need: &[i64], capacity: &[i64], order: &[u32]) -> Flow {
-    let mut flow = Flow::new(pairs.places(), pairs.providers());
-    let mut open = pairs.open();
+/// The nearest-first start, onto `flow`: every place in `order` takes the nearest providers
+/// with room for what it still needs.
+fn nearest_first(pairs: &dyn Pairs, need: &[i64], capacity: &[i64], order: &[u32], flow: &mut Flow) {
+    let mut open = pairs.open_providers();
     for (j, &c) in capacity.iter().enumerate() {
-        if c <= 0 {
+        if flow.assigned[j] >= c {
             open.close(j as u32);
         }
     }
     let mut full: Vec<u32> = Vec::new();
     for &p in order {
         let p = p as usize;
-        let n = need[p];
-        let mut rest = n;
+        let mut rest = need[p] - flow.served[p];
+        if rest <= 0 {
+            continue;
+        }
         open.visit(p, &mut |j, cost| {
             let room = capacity[j as usize] - flow.assigned[j as usize];
             let x = rest.min(room);
             if x > 0 {
                 flow.add(p as u32, j, x, || cost);
                 flow.assigned[j as usize] += x;
+                flow.served[p] += x;
                 rest -= x;
             }
             if flow.assigned[j as usize] >= capacity[j as usize] {
@@ -140,23 +144,40 @@ fn nearest_first(pairs: &dyn Pairs, need: &[i64], capacity: &[i64], order: &[u32
             }
             rest > 0
         });
-        flow.served[p] = n - rest;
         for j in full.drain(..) {
             open.close(j);
         }
     }
-    flow
+}
+
+/// Raises `flow` to a maximum flow for `need`: the nearest-first start, then Dinic's phases.
+/// Augmenting paths never take need away from a place, so what `flow` served stays served.
+fn raise(pairs: &dyn Pairs, need: &[i64], capacity: &[i64], order: &[u32], flow: &mut Flow) {
+    nearest_first(pairs, need, capacity, order, flow);
+    let mut dinic = Dinic::new(pairs, need, capacity);
+    while dinic.levels(flow, order) {
+        dinic.blocking_flow(flow, order);
+    }
 }
 
 /// The maximum flow: the nearest-first start, then Dinic's phases over the residual graph
 /// (see the module notes).
 pub fn max_flow(pairs: &dyn Pairs, need: &[i64], capacity: &[i64]) -> Flow {
     let order = place_order(pairs, need);
-    let mut flow = nearest_first(pairs, need, capacity, &order);
-    let mut dinic = Dinic::new(pairs, need, capacity);
-    while dinic.levels(&mut flow, &order) {
-        dinic.blocking_flow(&mut flow, &order);
-    }
+    let mut flow = Flow::new(pairs.places(), pairs.providers());
+    raise(pairs, need, capacity, &order, &mut flow);
+    flow.finish()
+}
+
+/// A maximum flow that serves `first` (at most `need` per place) as fully as possible before
+/// the rest: the most of `first` that can be served, then raised to a maximum flow for
+/// `need`, which keeps every place's share of `first`. Its total equals [`max_flow`]'s; it
+/// lines a role's assignment up with places another role serves.
+pub fn max_flow_first(pairs: &dyn Pairs, first: &[i64], need: &[i64], capacity: &[i64]) -> Flow {
+    let order = place_order(pairs, need);
+    let mut flow = Flow::new(pairs.places(), pairs.providers());
+    raise(pairs, first, capacity, &order, &mut flow);
+    raise(pairs, need, capacity, &order, &mut flow);
     flow.finish()
 }
 
@@ -354,25 +375,33 @@ impl<'a> Dinic<'a> {
 /// its reach, nearest first (ties by place), up to its capacity.
 pub fn fill_in_order(pairs: &dyn Pairs, need: &[i64], capacity: &[i64], order: &[usize]) -> Flow {
     let mut flow = Flow::new(pairs.places(), pairs.providers());
-    let mut list: Vec<(u32, f64)> = Vec::new();
+    let mut open = pairs.open_places();
+    for (p, &n) in need.iter().enumerate() {
+        if n <= 0 {
+            open.close(p as u32);
+        }
+    }
+    let mut served: Vec<u32> = Vec::new();
     for &j in order {
         let mut room = capacity[j];
         if room <= 0 {
             continue;
         }
-        pairs.places_of(j, &mut list);
-        list.sort_by(|a, b| a.1.total_cmp(&b.1).then(a.0.cmp(&b.0)));
-        for &(p, cost) in &list {
+        open.visit(j, &mut |p, cost| {
             let x = (need[p as usize] - flow.served[p as usize]).min(room);
             if x > 0 {
                 flow.add(p, j as u32, x, || cost);
                 flow.served[p as usize] += x;
                 flow.assigned[j] += x;
                 room -= x;
-                if room == 0 {
-                    break;
-                }
             }
+            if flow.served[p as usize] >= need[p as usize] {
+                served.push(p);
+            }
+            room > 0
+        });
+        for p in served.drain(..) {
+            open.close(p);
         }
     }
     flow.finish()
@@ -415,23 +444,36 @@ impl ListPairs {
     }
 }
 
+/// Lists sorted nearest first (ties by index), with members taken out as they close.
 struct ListOpen<'a> {
-    pairs: &'a ListPairs,
+    lists: std::borrow::Cow<'a, [Vec<(u32, f64)>]>,
     closed: Vec<bool>,
 }
 
-impl OpenProviders for ListOpen<'_> {
-    fn visit(&mut self, place: usize, take: &mut dyn FnMut(u32, f64) -> bool) {
-        for &(j, c) in &self.pairs.by_place[place] {
-            if !self.closed[j as usize] && !take(j, c) {
+impl Open for ListOpen<'_> {
+    fn visit(&mut self, from: usize, take: &mut dyn FnMut(u32, f64) -> bool) {
+        for &(k, c) in &self.lists[from] {
+            if !self.closed[k as usize] && !take(k, c) {
                 break;
             }
         }
     }
 
-    fn close(&mut self, provider: u32) {
-        self.closed[provider as usize] = true;
+    fn close(&mut self, member: u32) {
+        self.closed[member as usize] = true;
     }
+}
+
+/// Lists sorted nearest first, ties by index.
+fn nearest_sorted(lists: &[Vec<(u32, f64)>]) -> Vec<Vec<(u32, f64)>> {
+    lists
+        .iter()
+        .map(|l| {
+            let mut l = l.clone();
+            l.sort_by(|a, b| a.1.total_cmp(&b.1).then(a.0.cmp(&b.0)));
+            l
+        })
+        .collect()
 }
 
 impl Pairs for ListPairs {
@@ -459,15 +501,17 @@ impl Pairs for ListPairs {
             .map_or(f64::INFINITY, |e| e.1)
     }
 
-    fn places_of(&self, provider: usize, out: &mut Vec<(u32, f64)>) {
-        out.clear();
-        out.extend_from_slice(&self.by_provider[provider]);
+    fn open_providers(&self) -> Box<dyn Open + '_> {
+        Box::new(ListOpen {
+            lists: std::borrow::Cow::Borrowed(&self.by_place),
+            closed: vec![false; self.by_provider.len()],
+        })
     }
 
-    fn open(&self) -> Box<dyn OpenProviders + '_> {
+    fn open_places(&self) -> Box<dyn Open + '_> {
         Box::new(ListOpen {
-            pairs: self,
-            closed: vec![false; self.by_provider.len()],
+            lists: std::borrow::Cow::Owned(nearest_sorted(&self.by_provider)),
+            closed: vec![false; self.places],
         })
     }
 }

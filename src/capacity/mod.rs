@@ -21,7 +21,7 @@ use crate::progress::Progress;
 use crate::reach::pairs::Travel;
 use crate::reach::straight::{OpenSites, ProviderIndex};
 use crate::study::Study;
-use flow::{Flow, ListPairs, OpenProviders, Pairs};
+use flow::{Flow, ListPairs, Open, Pairs};
 use rayon::prelude::*;
 use std::sync::OnceLock;
 
@@ -48,8 +48,11 @@ impl Order {
 pub struct Problem {
     pub role: usize,
     pub rate: f64,
-    /// The functions (indexes) that use the role at this rate.
+    /// The functions (indexes) whose figures use this assignment.
     pub functions: Vec<usize>,
+    /// The roles (indexes) whose served need this assignment serves first (lined up with
+    /// them within one function); empty for a role solved on its own.
+    pub after: Vec<usize>,
     /// The role's providers (institution indexes, ascending).
     pub providers: Vec<usize>,
     /// Their capacity, units.
@@ -73,8 +76,12 @@ pub enum CapacitySource {
 #[derive(Debug, Clone)]
 pub struct Capacity {
     pub problems: Vec<Problem>,
-    /// Per function, per role of the function (rules order): its problem.
+    /// Per function, per role of the function (rules order): the assignment its figures use
+    /// (required roles lined up with each other, see [`compute`]).
     pub function_problems: Vec<Vec<usize>>,
+    /// Per function, per role: the role solved on its own at the function's rate (AccessMod's
+    /// fill is there).
+    pub independent: Vec<Vec<usize>>,
     /// Per function: the need rate used.
     pub need_rate: Vec<f64>,
     /// Per function: `rules`, `built-in` or `--need-rate`.
@@ -90,15 +97,15 @@ impl Capacity {
     pub fn function_served(&self, f: usize, study: &Study, fill: bool) -> Vec<i64> {
         let function = &study.rules.functions[f];
         let mut out: Option<Vec<i64>> = None;
-        for (u, &p) in function.roles.iter().zip(&self.function_problems[f]) {
+        for (k, (u, &p)) in function.roles.iter().zip(&self.function_problems[f]).enumerate() {
             if !u.required {
                 continue;
             }
-            let problem = &self.problems[p];
             let flow = if fill {
-                problem.fill.as_ref().unwrap_or(&problem.flow)
+                let own = &self.problems[self.independent[f][k]];
+                own.fill.as_ref().unwrap_or(&own.flow)
             } else {
-                &problem.flow
+                &self.problems[p].flow
             };
             out = Some(match out {
                 None => flow.served.clone(),
@@ -149,23 +156,23 @@ struct StraightPairs<'a> {
     places: &'a [(f64, f64)],
     providers: Vec<(f64, f64)>,
     index: ProviderIndex,
-    place_index: OnceLock<ProviderIndex>,
     reach_m: f64,
 }
 
+/// One side in an R-tree, visited from points of the other.
 struct StraightOpen<'a> {
-    pairs: &'a StraightPairs<'a>,
+    from: &'a [(f64, f64)],
     sites: OpenSites,
+    reach_m: f64,
 }
 
-impl OpenProviders for StraightOpen<'_> {
-    fn visit(&mut self, place: usize, take: &mut dyn FnMut(u32, f64) -> bool) {
-        self.sites
-            .visit_nearest(self.pairs.places[place], self.pairs.reach_m, take);
+impl Open for StraightOpen<'_> {
+    fn visit(&mut self, from: usize, take: &mut dyn FnMut(u32, f64) -> bool) {
+        self.sites.visit_nearest(self.from[from], self.reach_m, take);
     }
 
-    fn close(&mut self, provider: u32) {
-        self.sites.remove(provider);
+    fn close(&mut self, member: u32) {
+        self.sites.remove(member);
     }
 }
 
@@ -190,15 +197,19 @@ impl Pairs for StraightPairs<'_> {
         crate::reach::straight::ellipsoid_m(self.places[place], self.providers[provider])
     }
 
-    fn places_of(&self, provider: usize, out: &mut Vec<(u32, f64)>) {
-        let index = self.place_index.get_or_init(|| ProviderIndex::new(self.places));
-        *out = index.pairs_within(self.providers[provider], self.reach_m);
+    fn open_providers(&self) -> Box<dyn Open + '_> {
+        Box::new(StraightOpen {
+            from: self.places,
+            sites: OpenSites::new(&self.providers),
+            reach_m: self.reach_m,
+        })
     }
 
-    fn open(&self) -> Box<dyn OpenProviders + '_> {
+    fn open_places(&self) -> Box<dyn Open + '_> {
         Box::new(StraightOpen {
-            pairs: self,
-            sites: OpenSites::new(&self.providers),
+            from: &self.providers,
+            sites: OpenSites::new(self.places),
+            reach_m: self.reach_m,
         })
     }
 }
@@ -306,83 +317,178 @@ pub fn compute(
     let caps = institution_capacity(study);
     let places = study.demand.places();
     let travel = Travel::of(study);
-    let bar = progress.bar(keys.len() as u64, "capacity");
-    let problems: Vec<Problem> = keys
-        .par_iter()
-        .zip(functions_of)
-        .map(|(&(role, rate_bits), functions)| {
-            let rate = f64::from_bits(rate_bits);
+    // Each role's providers, capacities and pairs, built once when first needed.
+    let inputs: Vec<OnceLock<RoleInput>> = (0..rules.roles.len()).map(|_| OnceLock::new()).collect();
+    let input = |role: usize| -> &RoleInput {
+        inputs[role].get_or_init(|| {
             let rule = &rules.roles[role];
             let providers: Vec<usize> = (0..study.institutions.len())
                 .filter(|&k| rule.matches(&study.institutions[k]))
                 .collect();
             let capacity: Vec<i64> = providers.iter().map(|&k| flow::units(caps[k].0)).collect();
-            let need: Vec<i64> = study
-                .demand
-                .cells
-                .iter()
-                .map(|c| flow::units(c.demand * rate))
-                .collect();
-            let solve = |pairs: &dyn Pairs| {
-                let max = flow::max_flow(pairs, &need, &capacity);
-                let fill = order.map(|o| {
-                    let mut by: Vec<usize> = (0..providers.len()).collect();
-                    match o {
-                        Order::Capacity => by.sort_by(|&a, &b| capacity[b].cmp(&capacity[a]).then(a.cmp(&b))),
-                        Order::Id => by.sort_by(|&a, &b| {
-                            study.institutions[providers[a]]
-                                .id
-                                .cmp(&study.institutions[providers[b]].id)
-                                .then(a.cmp(&b))
-                        }),
-                    }
-                    flow::fill_in_order(pairs, &need, &capacity, &by)
-                });
-                (max, fill)
-            };
-            let (max, fill) = match &travel {
+            let pairs: Box<dyn Pairs + Send + '_> = match &travel {
                 None => {
                     let points: Vec<(f64, f64)> = providers
                         .iter()
                         .map(|&k| (study.institutions[k].lon, study.institutions[k].lat))
                         .collect();
-                    let pairs = StraightPairs {
+                    Box::new(StraightPairs {
                         places: &places,
                         index: ProviderIndex::new(&points),
                         providers: points,
-                        place_index: OnceLock::new(),
                         reach_m: rule.reach_km * 1000.0,
-                    };
-                    solve(&pairs)
+                    })
                 }
                 Some(travel) => {
                     let lists =
                         travel.institutions_within(study, &providers, rule.reach_min.unwrap_or(0.0), rule.reach_km);
-                    solve(&ListPairs::new(places.len(), lists))
+                    Box::new(ListPairs::new(places.len(), lists))
                 }
             };
+            RoleInput {
+                providers,
+                capacity,
+                pairs,
+            }
+        })
+    };
+    let need_at = |rate: f64| -> Vec<i64> {
+        study
+            .demand
+            .cells
+            .iter()
+            .map(|c| flow::units(c.demand * rate))
+            .collect()
+    };
+    let aligned_count: usize = rules
+        .functions
+        .iter()
+        .map(|f| f.required_roles().count().saturating_sub(1))
+        .sum();
+    let bar = progress.bar((keys.len() + aligned_count) as u64, "capacity");
+    // Every role at each need rate on its own: the most it can serve.
+    let mut problems: Vec<Problem> = keys
+        .par_iter()
+        .zip(functions_of)
+        .map(|(&(role, rate_bits), functions)| {
+            let rate = f64::from_bits(rate_bits);
+            let role_input = input(role);
+            let (providers, capacity, pairs) = (&role_input.providers, &role_input.capacity, &*role_input.pairs);
+            let need = need_at(rate);
+            let max = flow::max_flow(pairs, &need, capacity);
+            let fill = order.map(|o| {
+                let mut by: Vec<usize> = (0..providers.len()).collect();
+                match o {
+                    Order::Capacity => by.sort_by(|&a, &b| capacity[b].cmp(&capacity[a]).then(a.cmp(&b))),
+                    Order::Id => by.sort_by(|&a, &b| {
+                        study.institutions[providers[a]]
+                            .id
+                            .cmp(&study.institutions[providers[b]].id)
+                            .then(a.cmp(&b))
+                    }),
+                }
+                flow::fill_in_order(pairs, &need, capacity, &by)
+            });
             bar.inc(1);
             Problem {
                 role,
                 rate,
                 functions,
-                providers,
-                capacity,
+                after: Vec::new(),
+                providers: providers.clone(),
+                capacity: capacity.clone(),
                 need,
                 flow: max,
                 fill,
             }
         })
         .collect();
+    // Per function, the roles lined up: the scarcest role's assignment as it is, then each
+    // next role serves first what the roles before it serve everywhere.
+    let share = |p: &Problem| {
+        let need: i64 = p.need.iter().sum();
+        if need > 0 {
+            p.flow.total() as f64 / need as f64
+        } else {
+            1.0
+        }
+    };
+    let aligned: Vec<Vec<(usize, Problem)>> = rules
+        .functions
+        .par_iter()
+        .enumerate()
+        .map(|(f, function)| {
+            let mut required: Vec<usize> = function
+                .roles
+                .iter()
+                .enumerate()
+                .filter(|(_, u)| u.required)
+                .map(|(k, _)| k)
+                .collect();
+            let independent = |k: usize| &problems[function_problems[f][k]];
+            required.sort_by(|&a, &b| share(independent(a)).total_cmp(&share(independent(b))).then(a.cmp(&b)));
+            let mut out = Vec::new();
+            let Some((&head, rest)) = required.split_first() else {
+                return out;
+            };
+            let mut served_all: Vec<i64> = independent(head).flow.served.clone();
+            let mut after = vec![independent(head).role];
+            for &k in rest {
+                let p = independent(k);
+                let role_input = input(p.role);
+                let first: Vec<i64> = served_all.iter().zip(&p.need).map(|(a, n)| *a.min(n)).collect();
+                let flow = flow::max_flow_first(&*role_input.pairs, &first, &p.need, &role_input.capacity);
+                for (a, b) in served_all.iter_mut().zip(&flow.served) {
+                    *a = (*a).min(*b);
+                }
+                out.push((
+                    k,
+                    Problem {
+                        role: p.role,
+                        rate: p.rate,
+                        functions: vec![f],
+                        after: after.clone(),
+                        providers: p.providers.clone(),
+                        capacity: p.capacity.clone(),
+                        need: p.need.clone(),
+                        flow,
+                        fill: None,
+                    },
+                ));
+                after.push(p.role);
+                bar.inc(1);
+            }
+            out
+        })
+        .collect();
     bar.finish_and_clear();
+    let independent = function_problems.clone();
+    let mut function_problems = function_problems;
+    for (f, list) in aligned.into_iter().enumerate() {
+        for (k, problem) in list {
+            // The independent problem no longer answers for this function.
+            let old = function_problems[f][k];
+            problems[old].functions.retain(|&g| g != f);
+            function_problems[f][k] = problems.len();
+            problems.push(problem);
+        }
+    }
     Capacity {
         problems,
         function_problems,
+        independent,
         need_rate: rates,
         need_rate_source: sources,
         institution_capacity: caps,
         order,
     }
+}
+
+/// A role's providers, their capacities (units) and its pairs within reach.
+struct RoleInput<'a> {
+    providers: Vec<usize>,
+    capacity: Vec<i64>,
+    pairs: Box<dyn Pairs + Send + 'a>,
 }
 
 /// One row of capacity.csv: an area, a function, a role (`None`: every required role).
@@ -421,13 +527,13 @@ fn area_rows_of(study: &Study, cap: &Capacity, areas: Vec<crate::indicators::Are
         let fill = cap.order.map(|_| cap.function_served(f, study, true));
         let mut series: Vec<(Option<usize>, &[i64], &[i64], Option<&[i64]>)> =
             vec![(None, &served[..], need, fill.as_deref())];
-        for (u, &p) in function.roles.iter().zip(&cap.function_problems[f]) {
+        for (k, (u, &p)) in function.roles.iter().zip(&cap.function_problems[f]).enumerate() {
             let problem = &cap.problems[p];
             series.push((
                 Some(u.role),
                 &problem.flow.served,
                 &problem.need,
-                problem.fill.as_ref().map(|x| &x.served[..]),
+                cap.problems[cap.independent[f][k]].fill.as_ref().map(|x| &x.served[..]),
             ));
         }
         for area in &areas {

@@ -75,7 +75,7 @@ pub fn write_capacity(out: &mut OutDir, study: &Study, cap: &Capacity) -> Result
     let travel_col = format!("mean_travel_{}", unit.suffix());
     let munis = crate::indicators::institution_municipalities(study);
     let mut provider_rows: Vec<Vec<String>> = Vec::new();
-    for p in &cap.problems {
+    for p in cap.problems.iter().filter(|p| !p.functions.is_empty()) {
         let functions: Vec<&str> = p.functions.iter().map(|&f| rules.functions[f].id.as_str()).collect();
         for (s, &k) in p.providers.iter().enumerate() {
             let inst = &study.institutions[k];

@@ -40,6 +40,8 @@ pub struct ReportInputs<'a> {
     pub catchments: Option<CatchmentsShown<'a>>,
     /// Why there are no catchments, when there are none.
     pub catchments_note: Option<String>,
+    /// Need served under providers' capacities, when measured.
+    pub capacity: Option<&'a crate::capacity::Capacity>,
     /// Per function: its id and the PNG map.
     pub maps: Vec<(String, Vec<u8>)>,
 }
@@ -116,6 +118,22 @@ fn page_data(r: &ReportInputs) -> Value {
     let nf = study.rules.functions.len();
     let bbox = study_bbox(study);
     let outline = Outline::for_bbox(bbox);
+    // Per municipality, per function: (served share, unserved need) under capacities.
+    let served: Vec<Vec<(Option<f64>, f64)>> = match r.capacity {
+        Some(cap) => {
+            let rows = crate::capacity::area_rows_at(study, cap, "municipality");
+            let nm = study.municipalities.len();
+            let all: Vec<&crate::capacity::AreaRow> = rows.iter().filter(|x| x.role.is_none()).collect();
+            (0..nm)
+                .map(|m| {
+                    (0..nf)
+                        .map(|f| (all[f * nm + m].served.share(), all[f * nm + m].served.unserved()))
+                        .collect()
+                })
+                .collect()
+        }
+        None => Vec::new(),
+    };
     let municipalities: Vec<Value> = study
         .municipalities
         .par_iter()
@@ -135,6 +153,8 @@ fn page_data(r: &ReportInputs) -> Value {
                     "demand": stats.first().map(|s| s.demand.round()),
                     "share": stats.iter().map(|s| s.share.map(round6)).collect::<Vec<_>>(),
                     "uncovered": stats.iter().map(|s| s.uncovered().round()).collect::<Vec<_>>(),
+                    "served": served.get(m).map(|v| v.iter().map(|x| x.0.map(round6)).collect::<Vec<_>>()),
+                    "unserved": served.get(m).map(|v| v.iter().map(|x| x.1.round()).collect::<Vec<_>>()),
                     "point": point,
                 }),
             )
@@ -206,6 +226,7 @@ fn page_data(r: &ReportInputs) -> Value {
         "regions": {"type": "FeatureCollection", "features": regions},
         "institutions": institutions,
         "institutions_total": study.institutions.len(),
+        "capacity": r.capacity.is_some(),
     })
 }
 
@@ -244,6 +265,97 @@ fn sum_stats(cov: &Coverage, members: &[usize], nf: usize) -> Vec<Stats> {
             }
         })
         .collect()
+}
+
+/// Need served under providers' capacities: per function over the whole study (and
+/// AccessMod's fill beside it), per role with its full providers, and per prefecture and
+/// region.
+fn capacity_section(s: &mut String, study: &Study, cap: &crate::capacity::Capacity) {
+    let rules = &study.rules;
+    s.push_str(
+        "<section id=\"capacity\"><h2>Capacity: need served within reach</h2><p>Need = demand × the function's need rate \
+         (people who use home care in a month). Served = the most need that can be assigned to providers within reach \
+         with none above its capacity (patients a month; its kind's default where the row gives none): an exact \
+         maximum flow per role. A function's served need at a place is the least over its required roles.</p>",
+    );
+    let all = crate::capacity::area_rows_at(study, cap, "all");
+    s.push_str(
+        "<table><thead><tr><th>function / role</th><th>need rate</th><th>need</th><th>served</th><th>share</th>\
+         <th>unserved</th><th>providers full</th><th>AccessMod's fill</th></tr></thead><tbody>",
+    );
+    for (f, function) in rules.functions.iter().enumerate() {
+        for row in all.iter().filter(|x| x.function == f) {
+            let (name, full) = match row.role {
+                None => (
+                    format!("<b>{}</b> <small>{}</small>", esc(&function.label), esc(&function.id)),
+                    String::new(),
+                ),
+                Some(role) => {
+                    let k = function.roles.iter().position(|u| u.role == role).unwrap_or(0);
+                    let p = &cap.problems[cap.function_problems[f][k]];
+                    let full = p
+                        .flow
+                        .assigned
+                        .iter()
+                        .zip(&p.capacity)
+                        .filter(|(a, c)| **c > 0 && a >= c)
+                        .count();
+                    let optional = if function.roles[k].required {
+                        ""
+                    } else {
+                        " <small>(optional)</small>"
+                    };
+                    (
+                        format!("&nbsp;&nbsp;{}{optional}", esc(&rules.roles[role].id)),
+                        format!("{} of {}", grouped(full as f64), grouped(p.providers.len() as f64)),
+                    )
+                }
+            };
+            let _ = write!(
+                s,
+                "<tr><td>{name}</td><td class=\"n\">{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td>\
+                 <td class=\"n\">{}</td><td class=\"n\">{full}</td><td class=\"n\">{}</td></tr>",
+                if row.role.is_none() { format!("{}", cap.need_rate[f]) } else { String::new() },
+                grouped(row.served.need),
+                grouped(row.served.served),
+                pct(row.served.share()),
+                grouped(row.served.unserved()),
+                row.fill.map_or("–".into(), |x| format!("{} ({})", grouped(x.served), pct(x.share())))
+            );
+        }
+    }
+    s.push_str("</tbody></table>");
+    for level in ["prefecture", "region"] {
+        let rows = crate::capacity::area_rows_at(study, cap, level);
+        let rows: Vec<&crate::capacity::AreaRow> = rows.iter().filter(|x| x.role.is_none()).collect();
+        if rows.is_empty() {
+            continue;
+        }
+        let _ = write!(s, "<h3>Per {level}: share of the need served</h3><table><thead>");
+        function_header(s, study, level);
+        s.push_str("</thead><tbody>");
+        let names: Vec<(String, String)> = crate::indicators::areas(study)
+            .into_iter()
+            .filter(|a| a.level == level)
+            .map(|a| (a.code, a.name))
+            .collect();
+        for (code, name) in names {
+            let _ = write!(s, "<tr><th>{}</th>", esc(&name));
+            for f in 0..rules.functions.len() {
+                if let Some(x) = rows.iter().find(|x| x.area_code == code && x.function == f) {
+                    let _ = write!(
+                        s,
+                        "<td class=\"n\">{}<br><small>{} unserved</small></td>",
+                        pct(x.served.share()),
+                        grouped(x.served.unserved())
+                    );
+                }
+            }
+            s.push_str("</tr>");
+        }
+        s.push_str("</tbody></table>");
+    }
+    s.push_str("<p>Files: capacity.csv (per area, function and role), capacity_providers.csv (each provider's load), capacity.geojson.</p></section>");
 }
 
 fn area_table(s: &mut String, study: &Study, areas: &[crate::catchments::AreaCheck], what: &str) {
@@ -339,9 +451,14 @@ pub fn report_html(r: &ReportInputs) -> String {
             esc(&function.id)
         );
     }
-    s.push_str(
-        "</select></label> <label><input type=\"checkbox\" id=\"toggle-gaps\" checked> uncovered mesh squares</label>",
-    );
+    s.push_str("</select></label> ");
+    if r.capacity.is_some() {
+        s.push_str(
+            "<label>Colour by <select id=\"measure\"><option value=\"share\">covered share</option>\
+             <option value=\"served\">need served under capacities</option></select></label> ",
+        );
+    }
+    s.push_str("<label><input type=\"checkbox\" id=\"toggle-gaps\" checked> uncovered mesh squares</label>");
     if r.catchments.is_some() {
         s.push_str(" <label><input type=\"checkbox\" id=\"toggle-catchments\" checked> proposed catchments</label>");
         if r.catchments.is_some_and(|c| !c.0.regions.is_empty()) {
@@ -493,6 +610,10 @@ pub fn report_html(r: &ReportInputs) -> String {
     }
     s.push_str("</section>");
 
+    if let Some(cap) = r.capacity {
+        capacity_section(&mut s, study, cap);
+    }
+
     // Rules and inputs.
     let _ = write!(
         s,
@@ -586,8 +707,10 @@ function colour(v){
 function pct(v){ return v === null || v === undefined ? '–' : (v*100).toFixed(1) + ' %'; }
 const map = L.map('map', {preferCanvas: true, zoomSnap: 0.25});
 let fn = 0;
+let measure = 'share';
+const value = p => (p[measure] || [])[fn];
 const munis = L.geoJSON(D.municipalities, {
-  style: f => ({fillColor: colour(f.properties.share[fn]), fillOpacity: 0.85, color: '#707070', weight: 0.6}),
+  style: f => ({fillColor: colour(value(f.properties)), fillOpacity: 0.85, color: '#707070', weight: 0.6}),
   onEachFeature: (f, layer) => layer.on('click', () => show(f.properties))
 }).addTo(map);
 const b = D.bbox; map.fitBounds([[b[1], b[0]], [b[3], b[2]]]);
@@ -616,16 +739,25 @@ function show(p){
   let h = '<h3>' + p.name + ' <small>' + p.prefecture + ' ' + p.code + '</small></h3><p>Demand ' + fmt.format(p.demand) + '</p>';
   h += '<table><tr><th>function</th><th>covered</th><th>not covered</th></tr>';
   D.functions.forEach((f, k) => { h += '<tr' + (k === fn ? ' style="font-weight:bold"' : '') + '><td>' + f.label + '</td><td class="n">' + pct(p.share[k]) + '</td><td class="n">' + fmt.format(p.uncovered[k]) + '</td></tr>'; });
-  document.getElementById('details').innerHTML = h + '</table>';
+  h += '</table>';
+  if (p.served) {
+    h += '<table><tr><th>function</th><th>need served</th><th>unserved</th></tr>';
+    D.functions.forEach((f, k) => { h += '<tr' + (k === fn ? ' style="font-weight:bold"' : '') + '><td>' + f.label + '</td><td class="n">' + pct(p.served[k]) + '</td><td class="n">' + fmt.format(p.unserved[k]) + '</td></tr>'; });
+    h += '</table>';
+  }
+  document.getElementById('details').innerHTML = h;
 }
 function legend(){
-  let h = '<b>' + D.functions[fn].label + '</b><br>covered share<br>';
+  let h = '<b>' + D.functions[fn].label + '</b><br>' + (measure === 'served' ? 'share of the need served under capacities' : 'covered share') + '<br>';
   for (const c of D.classes.slice().reverse()) h += '<div><i style="background:' + c.colour + '"></i>' + c.label + '</div>';
   h += '<div><i style="background:#c8c8c8"></i>no demand</div><div><i style="background:#5a003c"></i>uncovered mesh square</div>';
   document.getElementById('legend').innerHTML = h;
 }
-function setFunction(k){ fn = k; munis.setStyle(f => ({fillColor: colour(f.properties.share[fn])})); if (map.hasLayer(gaps)) drawGaps(); legend(); }
+function setFunction(k){ fn = k; munis.setStyle(f => ({fillColor: colour(value(f.properties))})); if (map.hasLayer(gaps)) drawGaps(); legend(); }
+function setMeasure(m){ measure = m; setFunction(fn); }
 document.getElementById('function').addEventListener('change', e => setFunction(+e.target.value));
+const measureBox = document.getElementById('measure');
+if (measureBox) measureBox.addEventListener('change', e => setMeasure(e.target.value));
 function toggle(id, layer, on){
   const box = document.getElementById(id); if (!box) return;
   const apply = () => { if (box.checked) { if (layer === gaps) drawGaps(); layer.addTo(map); } else map.removeLayer(layer); };
@@ -633,7 +765,7 @@ function toggle(id, layer, on){
 }
 toggle('toggle-gaps', gaps, true); toggle('toggle-catchments', catchments, true); toggle('toggle-regions', regions, true); toggle('toggle-institutions', institutions, true);
 legend();
-window.zaitaku = {map: map, data: D, setFunction: setFunction};
+window.zaitaku = {map: map, data: D, setFunction: setFunction, setMeasure: setMeasure};
 })();
 "#;
 

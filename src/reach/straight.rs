@@ -178,18 +178,39 @@ impl OpenSites {
     }
 
     /// The points still open within `reach_m` of `at` on WGS84 (decided as
-    /// [`ProviderIndex::count_within`] decides), nearest first on the sphere, with their
-    /// distance on the ellipsoid, until `take` returns false.
+    /// [`ProviderIndex::count_within`] decides), nearest first on the ellipsoid (ties by
+    /// index), with their distance, until `take` returns false. The tree gives points in
+    /// order on the sphere; a point is handed out once no point not yet fetched can be
+    /// nearer on the ellipsoid (the two differ by under 0.6 % in Japan's latitudes).
     pub fn visit_nearest(&self, at: (f64, f64), reach_m: f64, take: &mut dyn FnMut(u32, f64) -> bool) {
+        use std::cmp::Reverse;
+        use std::collections::BinaryHeap;
         let q = to_xyz(at.0, at.1);
         let outer2 = chord_from_arc(reach_m / SPHERE_LOW).powi(2);
-        for (site, d2) in self.tree.nearest_neighbor_iter_with_distance_2(&q) {
-            if d2 > outer2 {
-                break;
-            }
-            let b = self.lonlat[site.data as usize];
-            if within_m(at, b, reach_m) && !take(site.data, ellipsoid_m(at, b)) {
-                break;
+        let mut sites = self.tree.nearest_neighbor_iter_with_distance_2(&q).peekable();
+        // (distance bits, index): non-negative floats order as their bits do.
+        let mut ready: BinaryHeap<Reverse<(u64, u32)>> = BinaryHeap::new();
+        loop {
+            let bound = match sites.peek() {
+                Some(&(_, d2)) if d2 <= outer2 => arc_from_chord(d2.sqrt()) * SPHERE_LOW,
+                _ => f64::INFINITY,
+            };
+            match ready.peek() {
+                Some(&Reverse((bits, i))) if f64::from_bits(bits) < bound => {
+                    ready.pop();
+                    if !take(i, f64::from_bits(bits)) {
+                        return;
+                    }
+                }
+                _ if bound.is_finite() => {
+                    if let Some((site, _)) = sites.next() {
+                        let b = self.lonlat[site.data as usize];
+                        if within_m(at, b, reach_m) {
+                            ready.push(Reverse((ellipsoid_m(at, b).max(0.0).to_bits(), site.data)));
+                        }
+                    }
+                }
+                _ => return,
             }
         }
     }

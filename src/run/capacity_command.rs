@@ -33,14 +33,29 @@ pub fn capacity_on(
     out_dir: &Path,
     progress: Progress,
 ) -> Result<(Capacity, Vec<PathBuf>)> {
-    let rates = capacity::need_rates(&study.rules, need_rate).map_err(Error::Usage)?;
-    let cap = capacity::compute(study, rates, order, progress);
     let mut out = OutDir::create(out_dir)?;
-    let spinner = progress.spinner("writing");
-    let written = write_capacity(&mut out, study, &cap).and_then(|()| write_lock(&mut out, study));
-    spinner.finish_and_clear();
-    written?;
+    let (cap, _) = capacity_into(study, need_rate, order, &mut out, progress)?;
+    write_lock(&mut out, study)?;
     out.commit()?;
     let written = out.written().to_vec();
     Ok((cap, written))
+}
+
+/// Computes capacity and writes its files into `out` (not committed: the report adds its
+/// layers to the GeoPackage); returns them with the files written.
+pub fn capacity_into(
+    study: &Study,
+    need_rate: Option<&str>,
+    order: Option<Order>,
+    out: &mut OutDir,
+    progress: Progress,
+) -> Result<(Capacity, Vec<PathBuf>)> {
+    let rates = capacity::need_rates(&study.rules, need_rate).map_err(Error::Usage)?;
+    let cap = capacity::compute(study, rates, order, progress);
+    let before = out.written().len();
+    let spinner = progress.spinner("writing");
+    let written = write_capacity(out, study, &cap);
+    spinner.finish_and_clear();
+    written?;
+    Ok((cap, out.written()[before..].to_vec()))
 }

@@ -1,4 +1,5 @@
-//! `zaitaku report`: coverage, catchments and the presentation (GeoPackage, maps, page) in one folder.
+//! `zaitaku report`: coverage, catchments, capacity and the presentation (GeoPackage, maps,
+//! page) in one folder.
 
 #[allow(unused_imports)]
 use super::*;
@@ -7,13 +8,14 @@ use super::*;
 pub struct ReportRun {
     pub coverage: CoverageRun,
     pub catchments: Option<CatchmentsRun>,
+    pub capacity: crate::capacity::Capacity,
     /// Seconds per stage of the presentation: institutions layer, GeoPackage, maps, page.
     pub stages: Vec<(&'static str, f64)>,
     pub written: Vec<std::path::PathBuf>,
 }
 
-/// `zaitaku report`: coverage, the region check and proposed catchments (straight-line reach;
-/// left out with a note in travel-time mode), then [`report_into`].
+/// `zaitaku report`: coverage, the region check and proposed catchments, capacity (with
+/// AccessMod's fill in capacity order beside it), then [`report_into`].
 pub fn report(
     sources: &InputSources,
     out_dir: &Path,
@@ -42,15 +44,19 @@ pub fn report(
             years,
         )?)
     };
-    let (stages, written) = report_into(&coverage, catchments.as_ref(), &mut out, progress)?;
+    let (capacity, capacity_written) =
+        capacity_into(study, None, Some(crate::capacity::Order::Capacity), &mut out, progress)?;
+    let (stages, written) = report_into(&coverage, catchments.as_ref(), Some(&capacity), &mut out, progress)?;
     let mut all = coverage.written.clone();
     if let Some(c) = &catchments {
         all.extend(c.written.iter().cloned());
     }
+    all.extend(capacity_written);
     all.extend(written);
     Ok(ReportRun {
         coverage,
         catchments,
+        capacity,
         stages,
         written: all,
     })
@@ -63,6 +69,7 @@ pub fn report(
 pub fn report_into(
     run: &CoverageRun,
     catchments: Option<&CatchmentsRun>,
+    capacity: Option<&crate::capacity::Capacity>,
     out: &mut OutDir,
     progress: Progress,
 ) -> Result<ReportWritten> {
@@ -105,6 +112,7 @@ pub fn report_into(
             catchments_note: catchments
                 .is_none()
                 .then(|| "No catchments were proposed in this run.".to_string()),
+            capacity,
             maps: pngs,
         };
         let html = report_html::report_html(&inputs);
