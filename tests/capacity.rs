@@ -7,8 +7,11 @@ use std::collections::BTreeMap;
 use std::path::Path;
 use zaitaku::capacity::flow::{fill_in_order, max_flow, ListPairs};
 
-/// A random bipartite instance: per provider, its places with a cost; needs; capacities.
-fn instance() -> impl Strategy<Value = (usize, Vec<Vec<(u32, f64)>>, Vec<i64>, Vec<i64>)> {
+/// A bipartite instance: places, per provider its places with a cost, needs, capacities.
+type Instance = (usize, Vec<Vec<(u32, f64)>>, Vec<i64>, Vec<i64>);
+
+/// A random [`Instance`].
+fn instance() -> impl Strategy<Value = Instance> {
     (1usize..14, 1usize..9).prop_flat_map(|(places, providers)| {
         (
             Just(places),
@@ -186,4 +189,67 @@ fn demo_by_road_equals_networkx_maximum_flow() {
     assert!((f - fill).abs() < 1e-6, "fill {f} against {fill}");
     let header = std::fs::read_to_string(out.join("capacity_providers.csv")).unwrap();
     assert!(header.starts_with("id,name,kind,municipality_code,role,functions,capacity,capacity_source,assigned,utilisation,mean_travel_min,fill_assigned\n"));
+}
+
+/// `--need-rate`: one share for every function or some functions'; a bad one is a usage
+/// error naming the problem, with nothing written.
+#[test]
+fn need_rate_from_the_command_line() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let dir = tempfile::tempdir().unwrap();
+    let run = |rate: &str, out: &Path| {
+        std::process::Command::new(env!("CARGO_BIN_EXE_zaitaku"))
+            .args(["capacity", "--quiet", "--scenario"])
+            .arg(root.join("fixtures/scenarios/nagano_base.toml"))
+            .args(["--need-rate", rate, "--out"])
+            .arg(out)
+            .output()
+            .unwrap()
+    };
+    for (rate, message) in [
+        ("2", "--need-rate: 2 must lie in 0..1"),
+        (
+            "weekly=0.1",
+            "--need-rate: no function 'weekly' in the rules (functions: discharge, daily, acute, end_of_life, hub)",
+        ),
+        ("daily:0.1", "--need-rate: 'daily:0.1' is not a number"),
+    ] {
+        let out = dir.path().join("bad");
+        let o = run(rate, &out);
+        assert_eq!(o.status.code(), Some(2), "{rate}");
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert!(err.contains(message), "{rate}: {err}");
+        assert!(!out.exists(), "{rate}: wrote output");
+    }
+    // daily at 0.05, the others at the rules' 0.019: need = the sum over places of the aged
+    // 65+ times the rate, each rounded to 1/10,000 of a person.
+    let out = dir.path().join("ok");
+    let o = run("daily=0.05", &out);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let mut aged = Vec::new();
+    let mut reader = csv::Reader::from_path(root.join("fixtures/demo/nagano_population.csv")).unwrap();
+    for r in reader.records() {
+        aged.push(r.unwrap()[2].parse::<f64>().unwrap());
+    }
+    let need = |rate: f64| aged.iter().map(|a| (a * rate * 10_000.0).round()).sum::<f64>() / 10_000.0;
+    let mut reader = csv::Reader::from_path(out.join("capacity.csv")).unwrap();
+    let mut seen = 0;
+    for r in reader.records() {
+        let r = r.unwrap();
+        if &r[0] == "all" && &r[3] == "all" {
+            let want = if &r[2] == "daily" { need(0.05) } else { need(0.019) };
+            assert!(
+                (r[4].parse::<f64>().unwrap() - want).abs() < 1e-6,
+                "{}: {} against {want}",
+                &r[2],
+                &r[4]
+            );
+            seen += 1;
+        }
+    }
+    assert_eq!(seen, 5);
+    let summary: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(out.join("capacity_summary.json")).unwrap()).unwrap();
+    assert_eq!(summary["functions"][1]["need_rate_source"], "--need-rate");
+    assert_eq!(summary["functions"][0]["need_rate_source"], "built-in");
 }

@@ -396,12 +396,12 @@ fn demo_is_deterministic_across_thread_counts() {
             compared += 1;
         }
     }
-    // 40 files of the census-year study (30 of the analyses, seven QGIS styles, the
+    // 45 files of the census-year study (34 of the analyses, eight QGIS styles, the
     // institutions layer, the GeoPackage and the report page), 21 of the projection
     // (coverage by year and catchments, with their four styles), 10 maps, 5 of the
-    // comparison with the suggested sites, 20 by road (coverage with unsnapped.csv and two
-    // styles, access, criticality with its style, the road graph).
-    assert_eq!(compared, 40 + 21 + 10 + 5 + 20);
+    // comparison with the suggested sites, 25 by road (coverage with unsnapped.csv and two
+    // styles, access, criticality and capacity with their styles, the road graph).
+    assert_eq!(compared, 45 + 21 + 10 + 5 + 25);
 
     // The comparison's gain for the suggested function is what suggest said the sites add
     // (computed apart: suggest's greedy gains on the base's reach, compare's on the reach

@@ -96,7 +96,10 @@ fn geopackage_has_what_the_standard_requires() {
         .map(Result::unwrap)
         .collect();
     let names: Vec<&str> = layers.iter().map(|l| l.0.as_str()).collect();
-    assert_eq!(names, vec!["catchments", "coverage", "gaps", "institutions", "regions"]);
+    assert_eq!(
+        names,
+        vec!["capacity", "catchments", "coverage", "gaps", "institutions", "regions"]
+    );
     for (table, geometry_type, srs_id) in &layers {
         assert_eq!(*srs_id, 4326);
         let features = geojson_features(&out.join(format!("{table}.geojson")));
@@ -180,7 +183,7 @@ fn geopackage_has_what_the_standard_requires() {
     let defaults: i64 = db
         .query_row("SELECT count(*) FROM layer_styles WHERE useAsDefault", [], |r| r.get(0))
         .unwrap();
-    assert_eq!(defaults, 5);
+    assert_eq!(defaults, 6);
     let coverage_styles: i64 = db
         .query_row(
             "SELECT count(*) FROM layer_styles WHERE f_table_name = 'coverage'",
@@ -189,6 +192,36 @@ fn geopackage_has_what_the_standard_requires() {
         )
         .unwrap();
     assert_eq!(coverage_styles, 5);
+    // The capacity layer carries capacity.csv's figures: every municipality's served share
+    // of each function, as the table's `all` rows give it.
+    let table: HashMap<(String, String), String> = read_csv(&out.join("capacity.csv"))
+        .into_iter()
+        .filter(|r| r["level"] == "municipality" && r["role"] == "all")
+        .map(|r| {
+            (
+                (r["area_code"].clone(), r["function"].clone()),
+                r["served_share"].clone(),
+            )
+        })
+        .collect();
+    let mut rows = db
+        .prepare("SELECT code, discharge_served_share, daily_served_share, end_of_life_served_share FROM capacity")
+        .unwrap();
+    let rows: Vec<(String, [Option<f64>; 3])> = rows
+        .query_map([], |r| Ok((r.get(0)?, [r.get(1)?, r.get(2)?, r.get(3)?])))
+        .unwrap()
+        .map(Result::unwrap)
+        .collect();
+    assert_eq!(rows.len(), 77);
+    for (code, shares) in rows {
+        for (f, share) in ["discharge", "daily", "end_of_life"].iter().zip(shares) {
+            let want = &table[&(code.clone(), f.to_string())];
+            match share {
+                Some(x) => assert!((x - want.parse::<f64>().unwrap()).abs() < 1e-12, "{code} {f}"),
+                None => assert!(want.is_empty(), "{code} {f}"),
+            }
+        }
+    }
 }
 
 /// Decodes a PNG into its size and RGBA pixels.
@@ -318,6 +351,37 @@ fn report_page_works_offline_in_headless_chromium() {
         );
     }
 
+    // And its need served under capacities, as capacity.csv has it.
+    let capacity = read_csv(&out.join("capacity.csv"));
+    let mut served_rows = 0;
+    for row in capacity
+        .iter()
+        .filter(|r| r["level"] == "municipality" && &r["area_code"] == code && r["role"] == "all")
+    {
+        let shown = format!("{:.1} %", row["served_share"].parse::<f64>().unwrap() * 100.0);
+        assert!(details.contains("need served"), "{details}");
+        assert!(
+            details.contains(&shown),
+            "{}: {shown} not in {details}",
+            row["function"]
+        );
+        served_rows += 1;
+    }
+    assert_eq!(served_rows, 5);
+    // Colouring by the need served changes the legend and the fills.
+    let fills = "(() => { const f = []; zaitaku.map.eachLayer(l => { if (l.feature && l.options.fillColor) f.push(l.options.fillColor); }); return f.join(','); })()";
+    let before = b.eval(fills);
+    let legend = b.eval(
+        "(() => { const s = document.getElementById('measure'); s.value = 'served'; s.dispatchEvent(new Event('change'));
+           return document.getElementById('legend').innerText; })()",
+    );
+    assert!(
+        legend.as_str().unwrap().contains("need served under capacities"),
+        "{legend}"
+    );
+    assert_ne!(b.eval(fills), before);
+    b.eval("(() => { const s = document.getElementById('measure'); s.value = 'share'; s.dispatchEvent(new Event('change')); })()");
+
     // Switching the function recolours the map and the legend.
     let legend = b.eval(
         "(() => { const s = document.getElementById('function'); s.value = '2'; s.dispatchEvent(new Event('change'));
@@ -392,6 +456,7 @@ fn every_command_has_help_with_an_example_and_piped_runs_draw_no_progress() {
         &["compare"],
         &["suggest"],
         &["criticality"],
+        &["capacity"],
         &["serve"],
         &["indicators"],
         &["inspect"],
@@ -419,6 +484,7 @@ fn every_command_has_help_with_an_example_and_piped_runs_draw_no_progress() {
             "report",
             "suggest",
             "criticality",
+            "capacity",
             "indicators",
         ];
         let headings: &[&str] = if analysis.contains(&c[0]) {

@@ -116,7 +116,7 @@ impl Capacity {
     }
 
     /// Need of function `f` at every place, units.
-    pub fn function_need<'a>(&'a self, f: usize) -> &'a [i64] {
+    pub fn function_need(&self, f: usize) -> &[i64] {
         &self.problems[self.function_problems[f][0]].need
     }
 }
@@ -491,6 +491,9 @@ struct RoleInput<'a> {
     pairs: Box<dyn Pairs + Send + 'a>,
 }
 
+/// A role's (or, `None`, the function's) served need, need and fill's served need per place.
+type Series<'a> = (Option<usize>, &'a [i64], &'a [i64], Option<&'a [i64]>);
+
 /// One row of capacity.csv: an area, a function, a role (`None`: every required role).
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct AreaRow {
@@ -525,8 +528,7 @@ fn area_rows_of(study: &Study, cap: &Capacity, areas: Vec<crate::indicators::Are
         let need = cap.function_need(f);
         let served = cap.function_served(f, study, false);
         let fill = cap.order.map(|_| cap.function_served(f, study, true));
-        let mut series: Vec<(Option<usize>, &[i64], &[i64], Option<&[i64]>)> =
-            vec![(None, &served[..], need, fill.as_deref())];
+        let mut series: Vec<Series> = vec![(None, &served[..], need, fill.as_deref())];
         for (k, (u, &p)) in function.roles.iter().zip(&cap.function_problems[f]).enumerate() {
             let problem = &cap.problems[p];
             series.push((

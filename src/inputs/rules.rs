@@ -296,8 +296,10 @@ pub struct Rules {
 impl Rules {
     /// The built-in rules.
     pub fn builtin() -> Rules {
-        Rules::parse(&Source::new("built-in rules", DEFAULT_RULES.as_bytes()))
-            .unwrap_or_else(|e| panic!("the built-in rules must be valid: {e}"))
+        let mut rules = Rules::parse(&Source::new("built-in rules", DEFAULT_RULES.as_bytes()))
+            .unwrap_or_else(|e| panic!("the built-in rules must be valid: {e}"));
+        rules.capacity.need_rate_source.fill("built-in");
+        rules
     }
 
     /// Reads and validates a rules file. Unknown keys, kinds or flags, and inconsistent
@@ -582,8 +584,10 @@ fn capacity_rules(
                             ));
                         };
                         let x = rate_of(&Spanned::new(v.span(), x.clone()), &format!("need_rate.{id}"))?;
-                        need_rate[i] = x;
-                        need_rate_source[i] = "rules";
+                        if let (Some(rate), Some(source)) = (need_rate.get_mut(i), need_rate_source.get_mut(i)) {
+                            *rate = x;
+                            *source = "rules";
+                        }
                     }
                 }
                 _ => {
@@ -683,6 +687,47 @@ mod tests {
                 steps: vec![(5000.0, 1.0), (10000.0, 0.5)]
             })
         );
+    }
+
+    #[test]
+    fn capacity_table_checks_its_values_and_keeps_built_ins_for_the_rest() {
+        let base = "[[functions]]\nid = \"a\"\n[[functions.roles]]\nid = \"r\"\nkinds = [\"clinic\"]\nreach_km = 16.0\n\
+                    [[functions]]\nid = \"b\"\n[[functions.roles]]\nid = \"r\"\nkinds = [\"clinic\"]\nreach_km = 16.0\n";
+        // Without [capacity]: the built-in rate for every function, the built-in defaults.
+        let r = parse(base).unwrap();
+        assert_eq!(r.capacity.need_rate, vec![0.019, 0.019]);
+        assert_eq!(r.capacity.need_rate_source, vec!["built-in", "built-in"]);
+        assert_eq!(r.capacity.default_for(Kind::VisitingNurse), Some(43.0));
+        // A rate for one function; one default changed, the others kept.
+        let r = parse(&format!(
+            "[capacity]\nneed_rate = {{ b = 0.005 }}\ndefault_capacity = {{ \"診療所\" = 12 }}\n{base}"
+        ))
+        .unwrap();
+        assert_eq!(r.capacity.need_rate, vec![0.019, 0.005]);
+        assert_eq!(r.capacity.need_rate_source, vec!["built-in", "rules"]);
+        assert_eq!(r.capacity.default_for(Kind::Clinic), Some(12.0));
+        assert_eq!(r.capacity.default_for(Kind::Pharmacy), Some(10.0));
+        // Errors name the line and the problem.
+        let err = |text: &str| parse(&format!("{text}\n{base}")).unwrap_err().to_string();
+        let e = err("[capacity]\nneed_rate = 1.5");
+        assert!(
+            e.starts_with("rules.toml: line 2: [capacity] need_rate must lie in 0..1"),
+            "{e}"
+        );
+        let e = err("[capacity]\nneed_rate = { c = 0.01 }");
+        assert!(
+            e.starts_with("rules.toml: line 2: [capacity] need_rate: no function 'c'"),
+            "{e}"
+        );
+        let e = err("[capacity]\n\ndefault_capacity = { spaceport = 3 }");
+        assert!(
+            e.starts_with("rules.toml: line 3: [capacity] default_capacity: unknown kind 'spaceport'"),
+            "{e}"
+        );
+        let e = err("[capacity]\ndefault_capacity = { clinic = -3 }");
+        assert!(e.contains("default_capacity.clinic must be 0 or more"), "{e}");
+        let e = err("[capacity]\nneed_rate = \"high\"");
+        assert!(e.contains("need_rate must be a number, not string"), "{e}");
     }
 
     #[test]

@@ -153,6 +153,13 @@ pub fn write_capacity(out: &mut OutDir, study: &Study, cap: &Capacity) -> Result
         .enumerate()
         .map(|(f, function)| {
             let all = total(f, None);
+            // No assignment can serve more of a function than its scarcest required role.
+            let upper = function
+                .roles
+                .iter()
+                .filter(|u| u.required)
+                .map(|u| total(f, Some(u.role)).served.served)
+                .fold(f64::INFINITY, f64::min);
             let roles: Vec<Value> = function
                 .roles
                 .iter()
@@ -177,7 +184,8 @@ pub fn write_capacity(out: &mut OutDir, study: &Study, cap: &Capacity) -> Result
                         "served": round(r.served.served, 4),
                         "served_share": r.served.share().map(|x| round(x, SHARE_DP)),
                         "fill_served": r.fill.map(|x| round(x.served, 4)),
-                        "mean_travel": (p.flow.total() > 0).then(|| round(unit.to_output(p.flow.travel() / p.flow.total() as f64), 3)),
+                        "aligned_after": p.after.iter().map(|&r| rules.roles[r].id.as_str()).collect::<Vec<_>>(),
+                        travel_col.as_str(): (p.flow.total() > 0).then(|| round(unit.to_output(p.flow.travel() / p.flow.total() as f64), 3)),
                     })
                 })
                 .collect();
@@ -189,6 +197,7 @@ pub fn write_capacity(out: &mut OutDir, study: &Study, cap: &Capacity) -> Result
                 "served": round(all.served.served, 4),
                 "served_share": all.served.share().map(|x| round(x, SHARE_DP)),
                 "unserved": round(all.served.unserved(), 4),
+                "served_upper_bound": round(upper, 4),
                 "fill_served": all.fill.map(|x| round(x.served, 4)),
                 "roles": roles,
             })
@@ -209,8 +218,8 @@ pub fn write_capacity(out: &mut OutDir, study: &Study, cap: &Capacity) -> Result
         "capacity_defaults_used": defaults,
         "method": {
             "served": "exact maximum flow per role (and need rate) from places to providers over the pairs within reach, in units of 1/10,000 of a person: the most need that can be served with nobody assigned beyond reach and no provider above capacity",
-            "assignment": "among the maximum assignments, nearest first: places in order take the nearest providers with room, then augmenting paths (shortest in steps) move need only where that serves more; not the least total travel",
-            "function": "a function's served need at a place is the least over its required roles",
+            "assignment": "among the maximum assignments, nearest first on the ellipsoid: places with the fewest providers around first take the nearest providers with room, then augmenting paths (Dinic's shortest in steps) move need only where that serves more; not the least total travel",
+            "function": "a function's served need at a place is the least over its required roles; the roles are lined up: the scarcest role's maximum assignment as it is, then each next role's maximum assignment serving first the need the roles before it serve (aligned_after); served_upper_bound = the scarcest role's served need, which no assignment can exceed",
             "fill": cap.order.map(|o| format!("AccessMod's geographic coverage: providers in order of {}, each taking the unmet need within its reach nearest first up to its capacity (fill_served)", match o {
                 crate::capacity::Order::Capacity => "capacity, largest first",
                 crate::capacity::Order::Id => "id",

@@ -33,6 +33,8 @@ pub fn capacity_on(
     out_dir: &Path,
     progress: Progress,
 ) -> Result<(Capacity, Vec<PathBuf>)> {
+    // A bad --need-rate stops the run before any folder is made.
+    capacity::need_rates(&study.rules, need_rate).map_err(Error::Usage)?;
     let mut out = OutDir::create(out_dir)?;
     let (cap, _) = capacity_into(study, need_rate, order, &mut out, progress)?;
     write_lock(&mut out, study)?;
