@@ -4,7 +4,9 @@
 #   scripts/bench_national.sh DATA_DIR [REPEATS] [COMMAND]
 #
 # COMMAND is coverage (default), access (2SFCA and E2SFCA for every role; wall time and
-# peak memory only), catchments (with the synthetic regions of
+# peak memory only), capacity (need served under capacities for every role, with
+# AccessMod's fill too when ORDER=capacity or ORDER=id; wall time, peak memory and the
+# printed stage times), catchments (with the synthetic regions of
 # scripts/make_national_regions.py; wall time, peak memory and the printed stage times) or
 # report (coverage, catchments with the regions, GeoPackage, maps and page; wall time, peak
 # memory, the presentation's stage times and the sizes of what it wrote).
@@ -51,6 +53,9 @@ extra=()
 if [ "$command" = catchments ] || [ "$command" = report ]; then
   extra=(--regions $bench/regions.csv)
 fi
+if [ "$command" = capacity ] && [ -n "${ORDER:-}" ]; then
+  extra=(--order "$ORDER")
+fi
 ls -l $bench
 out=$(mktemp -d)
 trap 'rm -rf "$out"' EXIT
@@ -68,6 +73,10 @@ for rep in $(seq 1 "$repeats"); do
       printf '%-4s %-7s %8.2f %9.0f  %s | %s\n' "$rep" "$threads" "$wall" "$((rss / 1024))" \
         "$(grep '^time:' "$out/stdout")" "$(grep '^report time:' "$out/stdout")"
       du -b "$out/run/zaitaku.gpkg" "$out/run/report.html" "$out/run/maps" "$out/run/coverage.geojson" | sed 's|'"$out"'/run/||'
+      continue
+    fi
+    if [ "$command" = capacity ]; then
+      printf '%-4s %-7s %8.2f %9.0f  %s\n' "$rep" "$threads" "$wall" "$((rss / 1024))" "$(grep '^time:' "$out/stdout")"
       continue
     fi
     if [ "$command" = catchments ]; then

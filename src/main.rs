@@ -654,9 +654,11 @@ fn execute(cli: Cli) -> zaitaku::Result<()> {
                 FillOrder::Capacity => zaitaku::capacity::Order::Capacity,
                 FillOrder::Id => zaitaku::capacity::Order::Id,
             });
-            let (study, cap, written) = run::capacity(&sources, need_rate.as_deref(), order, &out, progress)?;
-            print!("{}", run::capacity_table(&study, &cap));
-            print_written(&out, &written);
+            let run = run::capacity(&sources, need_rate.as_deref(), order, &out, progress)?;
+            print!("{}", run::capacity_table(&run.study, &run.capacity));
+            print_written(&out, &run.written);
+            let stages: Vec<String> = run.stages.iter().map(|(n, t)| format!("{n} {t:.2} s")).collect();
+            println!("\ntime: {}", stages.join(", "));
             Ok(())
         }
         Command::Criticality { inputs, top, out } => {

@@ -5,7 +5,7 @@ use pathfinding::directed::edmonds_karp::edmonds_karp_sparse;
 use proptest::prelude::*;
 use std::collections::BTreeMap;
 use std::path::Path;
-use zaitaku::capacity::flow::{fill_in_order, max_flow, ListPairs};
+use zaitaku::capacity::flow::{align, fill_in_order, max_flow, max_flow_first, ListPairs};
 
 /// A bipartite instance: places, per provider its places with a cost, needs, capacities.
 type Instance = (usize, Vec<Vec<(u32, f64)>>, Vec<i64>, Vec<i64>);
@@ -252,4 +252,38 @@ fn need_rate_from_the_command_line() {
         serde_json::from_slice(&std::fs::read(out.join("capacity_summary.json")).unwrap()).unwrap();
     assert_eq!(summary["functions"][1]["need_rate_source"], "--need-rate");
     assert_eq!(summary["functions"][0]["need_rate_source"], "built-in");
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(400))]
+
+    /// Lining a role up with another's served need: from the role's own maximum flow, as
+    /// much of `first` is served as the two-stage solve (the most of `first`, then raised to
+    /// the maximum) serves, and the total stays the maximum.
+    #[test]
+    fn aligning_serves_as_much_of_first_as_the_two_stage_solve(
+        (places, lists, need, capacity) in instance(),
+        cut in prop::collection::vec(0i64..60, 14),
+    ) {
+        let pairs = ListPairs::new(places, lists.clone());
+        let first: Vec<i64> = need.iter().zip(&cut).map(|(n, c)| (*n).min(*c)).collect();
+        let own = max_flow(&pairs, &need, &capacity);
+        let aligned = align(&pairs, &own, &first, &capacity);
+        let staged = max_flow_first(&pairs, &first, &need, &capacity);
+        let of_first = |f: &zaitaku::capacity::flow::Flow| -> i64 {
+            f.served.iter().zip(&first).map(|(s, x)| (*s).min(*x)).sum()
+        };
+        prop_assert_eq!(aligned.total(), own.total());
+        prop_assert_eq!(staged.total(), own.total());
+        prop_assert_eq!(of_first(&aligned), of_first(&staged));
+        // The most of `first` any flow serves: the maximum flow for `first` alone.
+        prop_assert_eq!(of_first(&aligned), reference(places, &lists, &first, &capacity));
+        for (j, &a) in aligned.assigned.iter().enumerate() {
+            prop_assert!(a <= capacity[j]);
+            prop_assert_eq!(a, aligned.assignments[j].iter().map(|e| e.1).sum::<i64>());
+        }
+        let by_place: i64 = aligned.served.iter().sum();
+        prop_assert_eq!(by_place, aligned.total());
+        prop_assert!(aligned.served.iter().zip(&need).all(|(s, n)| s <= n));
+    }
 }

@@ -181,6 +181,23 @@ pub fn max_flow_first(pairs: &dyn Pairs, first: &[i64], need: &[i64], capacity: 
     flow.finish()
 }
 
+/// A maximum flow lined up with `first`: from `own`, a maximum flow for `need`, need moves
+/// between places (never the total) until as much of `first` is served as any maximum flow
+/// can serve. Paths run from places served below `first` to places served above it, which
+/// give up what they have beyond `first`. No such path left means no flow serves more of
+/// `first` (cut the surplus away and the paths are Ford and Fulkerson's in the network of
+/// `first`); the total stays `own`'s. Same figures as [`max_flow_first`], from a warm start.
+pub fn align(pairs: &dyn Pairs, own: &Flow, first: &[i64], capacity: &[i64]) -> Flow {
+    let order = place_order(pairs, first);
+    let mut flow = own.clone();
+    let mut dinic = Dinic::new(pairs, first, capacity);
+    dinic.give = Some(first);
+    while dinic.levels(&mut flow, &order) {
+        dinic.blocking_flow(&mut flow, &order);
+    }
+    flow.finish()
+}
+
 /// Not reached in this phase's level graph (or blocked in it).
 const NONE: u32 = u32::MAX;
 
@@ -197,9 +214,12 @@ struct Dinic<'a> {
     provider_level: Vec<u32>,
     place_arc: Vec<u32>,
     provider_arc: Vec<u32>,
-    /// The level of the providers with room that end this phase's shortest paths.
+    /// The level of the providers with room (or places with surplus) that end this phase's
+    /// shortest paths.
     sink_level: u32,
     list: Vec<u32>,
+    /// Places served above this give up the surplus: they end paths too ([`align`]).
+    give: Option<&'a [i64]>,
 }
 
 impl<'a> Dinic<'a> {
@@ -216,7 +236,13 @@ impl<'a> Dinic<'a> {
             provider_arc: vec![0; nj],
             sink_level: NONE,
             list: Vec::new(),
+            give: None,
         }
+    }
+
+    /// What place `q` served beyond `give`.
+    fn surplus(&self, flow: &Flow, q: usize) -> i64 {
+        self.give.map_or(0, |g| (flow.served[q] - g[q]).max(0))
     }
 
     fn within(&mut self, p: usize) -> &[u32] {
@@ -269,7 +295,11 @@ impl<'a> Dinic<'a> {
                 for &(q, x, _) in &flow.assignments[ju] {
                     if x > 0 && self.place_level[q as usize] == NONE {
                         self.place_level[q as usize] = next + 1;
-                        queue.push_back(q);
+                        if self.surplus(flow, q as usize) > 0 {
+                            self.sink_level = self.sink_level.min(next + 1);
+                        } else {
+                            queue.push_back(q);
+                        }
                     }
                 }
             }
@@ -291,6 +321,7 @@ impl<'a> Dinic<'a> {
             while flow.served[su] < self.need[su] && self.place_level[su] != NONE {
                 path.clear();
                 let mut p = s;
+                let mut end_at_place = false;
                 loop {
                     let pu = p as usize;
                     let level = self.place_level[pu];
@@ -319,7 +350,11 @@ impl<'a> Dinic<'a> {
                             self.provider_arc[ju] += 1;
                         }
                         match found {
-                            Some(k) => step = Some((j, Some(k))),
+                            Some(k) => {
+                                let q = flow.assignments[ju][k as usize].0 as usize;
+                                step = Some((j, Some(k)));
+                                end_at_place = self.surplus(flow, q) > 0;
+                            }
                             None => {
                                 self.provider_level[ju] = NONE;
                                 self.place_arc[pu] += 1;
@@ -340,6 +375,10 @@ impl<'a> Dinic<'a> {
                         }
                         Some((j, Some(k))) => {
                             path.push((p, j, k));
+                            if end_at_place {
+                                self.augment(flow, su, &path);
+                                break;
+                            }
                             p = flow.assignments[j as usize][k as usize].0;
                         }
                         Some((j, None)) => {
@@ -353,11 +392,21 @@ impl<'a> Dinic<'a> {
         }
     }
 
-    /// Moves the bottleneck along `path` (from `s` to a provider with room).
+    /// Moves the bottleneck along `path`: from `s` to a provider with room (the last entry
+    /// without a next place), or to a place that gives up its surplus (the last entry's next
+    /// place).
     fn augment(&self, flow: &mut Flow, s: usize, path: &[(u32, u32, u32)]) {
-        let Some(&(_, end, _)) = path.last() else { return };
-        let mut delta = (self.need[s] - flow.served[s]).min(self.capacity[end as usize] - flow.assigned[end as usize]);
-        for &(_, j, k) in &path[..path.len() - 1] {
+        let Some(&(_, end, last)) = path.last() else { return };
+        let mut delta = self.need[s] - flow.served[s];
+        let moved = if last == NONE {
+            delta = delta.min(self.capacity[end as usize] - flow.assigned[end as usize]);
+            &path[..path.len() - 1]
+        } else {
+            let q = flow.assignments[end as usize][last as usize].0 as usize;
+            delta = delta.min(self.surplus(flow, q));
+            path
+        };
+        for &(_, j, k) in moved {
             delta = delta.min(flow.assignments[j as usize][k as usize].1);
         }
         for &(p, j, k) in path {
@@ -367,7 +416,12 @@ impl<'a> Dinic<'a> {
             flow.add(p, j, delta, || self.pairs.cost(p as usize, j as usize));
         }
         flow.served[s] += delta;
-        flow.assigned[end as usize] += delta;
+        if last == NONE {
+            flow.assigned[end as usize] += delta;
+        } else {
+            let q = flow.assignments[end as usize][last as usize].0 as usize;
+            flow.served[q] -= delta;
+        }
     }
 }
 

@@ -437,7 +437,12 @@ pub fn compute(
                 let p = independent(k);
                 let role_input = input(p.role);
                 let first: Vec<i64> = served_all.iter().zip(&p.need).map(|(a, n)| *a.min(n)).collect();
-                let flow = flow::max_flow_first(&*role_input.pairs, &first, &p.need, &role_input.capacity);
+                // Where the role's own maximum already serves all of that, it is lined up.
+                let flow = if p.flow.served.iter().zip(&first).all(|(s, f)| s >= f) {
+                    p.flow.clone()
+                } else {
+                    flow::align(&*role_input.pairs, &p.flow, &first, &role_input.capacity)
+                };
                 for (a, b) in served_all.iter_mut().zip(&flow.served) {
                     *a = (*a).min(*b);
                 }

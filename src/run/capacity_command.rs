@@ -8,6 +8,16 @@ use crate::outputs::OutDir;
 use crate::progress::Progress;
 use crate::study::{self, InputSources, Study};
 use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+/// What a capacity run produced.
+pub struct CapacityRun {
+    pub study: Study,
+    pub capacity: Capacity,
+    pub written: Vec<PathBuf>,
+    /// Wall-clock seconds: reading, solving, writing.
+    pub stages: Vec<(&'static str, f64)>,
+}
 
 /// Reads the study and writes the capacity files. `need_rate`: `--need-rate` as given.
 pub fn capacity(
@@ -16,13 +26,34 @@ pub fn capacity(
     order: Option<Order>,
     out_dir: &Path,
     progress: Progress,
-) -> Result<(Study, Capacity, Vec<PathBuf>)> {
+) -> Result<CapacityRun> {
+    let t = Instant::now();
     let spinner = progress.spinner("reading");
     let study = study::load(sources, progress);
     spinner.finish_and_clear();
     let study = study?;
-    let (cap, written) = capacity_on(&study, need_rate, order, out_dir, progress)?;
-    Ok((study, cap, written))
+    let read = t.elapsed().as_secs_f64();
+    // A bad --need-rate stops the run before any folder is made.
+    let rates = capacity::need_rates(&study.rules, need_rate).map_err(Error::Usage)?;
+    let t = Instant::now();
+    let cap = capacity::compute(&study, rates, order, progress);
+    let solve = t.elapsed().as_secs_f64();
+    let t = Instant::now();
+    let mut out = OutDir::create(out_dir)?;
+    write_all(&study, &cap, &mut out, progress)?;
+    write_lock(&mut out, &study)?;
+    out.commit()?;
+    let stages = vec![
+        ("read", read),
+        ("capacity", solve),
+        ("write", t.elapsed().as_secs_f64()),
+    ];
+    Ok(CapacityRun {
+        written: out.written().to_vec(),
+        study,
+        capacity: cap,
+        stages,
+    })
 }
 
 /// [`capacity`] for a study already read (as the demo runs it).
@@ -33,7 +64,6 @@ pub fn capacity_on(
     out_dir: &Path,
     progress: Progress,
 ) -> Result<(Capacity, Vec<PathBuf>)> {
-    // A bad --need-rate stops the run before any folder is made.
     capacity::need_rates(&study.rules, need_rate).map_err(Error::Usage)?;
     let mut out = OutDir::create(out_dir)?;
     let (cap, _) = capacity_into(study, need_rate, order, &mut out, progress)?;
@@ -55,9 +85,13 @@ pub fn capacity_into(
     let rates = capacity::need_rates(&study.rules, need_rate).map_err(Error::Usage)?;
     let cap = capacity::compute(study, rates, order, progress);
     let before = out.written().len();
-    let spinner = progress.spinner("writing");
-    let written = write_capacity(out, study, &cap);
-    spinner.finish_and_clear();
-    written?;
+    write_all(study, &cap, out, progress)?;
     Ok((cap, out.written()[before..].to_vec()))
+}
+
+fn write_all(study: &Study, cap: &Capacity, out: &mut OutDir, progress: Progress) -> Result<()> {
+    let spinner = progress.spinner("writing");
+    let written = write_capacity(out, study, cap);
+    spinner.finish_and_clear();
+    written
 }

@@ -23,7 +23,7 @@ pub use report_command::*;
 pub use suggest_command::*;
 pub use tables::*;
 
-pub use capacity_command::{capacity, capacity_into, capacity_on};
+pub use capacity_command::{capacity, capacity_into, capacity_on, CapacityRun};
 pub use criticality_command::{criticality, criticality_on};
 
 use crate::access::Decay;
