@@ -28,6 +28,7 @@ EXPECTED = {
     "catchments": ("singleSymbol", 1),
     "regions": ("singleSymbol", 1),
     "suggestions": ("singleSymbol", 1),
+    "capacity": ("graduatedSymbol", 5),
 }
 
 

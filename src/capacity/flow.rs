@@ -462,52 +462,82 @@ pub fn fill_in_order(pairs: &dyn Pairs, need: &[i64], capacity: &[i64], order: &
 }
 
 /// Pairs given as lists: per provider, its places within reach with their cost (from travel
-/// times, or made by hand).
+/// times, or made by hand). Held both ways in compressed rows, nearest first (ties by
+/// index), costs as `f32` (8 bytes a pair each way: the national pairs by road are counted
+/// in hundreds of millions).
 pub struct ListPairs {
     places: usize,
-    by_provider: Vec<Vec<(u32, f64)>>,
-    /// Per place: its providers, nearest first (ties by provider).
-    by_place: Vec<Vec<(u32, f64)>>,
+    /// Per place, its providers: `by_place[place_first[p]..place_first[p + 1]]`.
+    place_first: Vec<usize>,
+    by_place: Vec<(u32, f32)>,
+    /// Per provider, its places: `by_provider[provider_first[j]..provider_first[j + 1]]`.
+    provider_first: Vec<usize>,
+    by_provider: Vec<(u32, f32)>,
 }
 
 impl ListPairs {
-    pub fn new(places: usize, by_provider: Vec<Vec<(u32, f64)>>) -> ListPairs {
-        let mut by_place: Vec<Vec<(u32, f64)>> = vec![Vec::new(); places];
-        for (j, list) in by_provider.iter().enumerate() {
-            for &(p, c) in list {
-                by_place[p as usize].push((j as u32, c));
+    pub fn new(places: usize, lists: Vec<Vec<(u32, f64)>>) -> ListPairs {
+        let mut provider_first = Vec::with_capacity(lists.len() + 1);
+        provider_first.push(0);
+        let mut by_provider: Vec<(u32, f32)> = Vec::with_capacity(lists.iter().map(Vec::len).sum());
+        let mut count = vec![0usize; places + 1];
+        for list in lists {
+            let start = by_provider.len();
+            by_provider.extend(list.into_iter().map(|(p, c)| (p, c as f32)));
+            by_provider[start..].sort_by(|a, b| a.1.total_cmp(&b.1).then(a.0.cmp(&b.0)));
+            for &(p, _) in &by_provider[start..] {
+                count[p as usize + 1] += 1;
+            }
+            provider_first.push(by_provider.len());
+        }
+        for p in 0..places {
+            count[p + 1] += count[p];
+        }
+        let place_first = count.clone();
+        let mut by_place = vec![(0u32, 0f32); by_provider.len()];
+        for j in 0..provider_first.len() - 1 {
+            for &(p, c) in &by_provider[provider_first[j]..provider_first[j + 1]] {
+                by_place[count[p as usize]] = (j as u32, c);
+                count[p as usize] += 1;
             }
         }
-        for list in &mut by_place {
-            list.sort_by(|a, b| a.1.total_cmp(&b.1).then(a.0.cmp(&b.0)));
+        for p in 0..places {
+            by_place[place_first[p]..place_first[p + 1]].sort_by(|a, b| a.1.total_cmp(&b.1).then(a.0.cmp(&b.0)));
         }
         ListPairs {
             places,
-            by_provider,
+            place_first,
             by_place,
+            provider_first,
+            by_provider,
         }
     }
 
     /// Number of pairs.
     pub fn len(&self) -> usize {
-        self.by_provider.iter().map(Vec::len).sum()
+        self.by_provider.len()
     }
 
     pub fn is_empty(&self) -> bool {
-        self.len() == 0
+        self.by_provider.is_empty()
+    }
+
+    fn of_place(&self, p: usize) -> &[(u32, f32)] {
+        &self.by_place[self.place_first[p]..self.place_first[p + 1]]
     }
 }
 
-/// Lists sorted nearest first (ties by index), with members taken out as they close.
+/// One side's rows, nearest first, with members taken out as they close.
 struct ListOpen<'a> {
-    lists: std::borrow::Cow<'a, [Vec<(u32, f64)>]>,
+    first: &'a [usize],
+    rows: &'a [(u32, f32)],
     closed: Vec<bool>,
 }
 
 impl Open for ListOpen<'_> {
     fn visit(&mut self, from: usize, take: &mut dyn FnMut(u32, f64) -> bool) {
-        for &(k, c) in &self.lists[from] {
-            if !self.closed[k as usize] && !take(k, c) {
+        for &(k, c) in &self.rows[self.first[from]..self.first[from + 1]] {
+            if !self.closed[k as usize] && !take(k, f64::from(c)) {
                 break;
             }
         }
@@ -518,53 +548,43 @@ impl Open for ListOpen<'_> {
     }
 }
 
-/// Lists sorted nearest first, ties by index.
-fn nearest_sorted(lists: &[Vec<(u32, f64)>]) -> Vec<Vec<(u32, f64)>> {
-    lists
-        .iter()
-        .map(|l| {
-            let mut l = l.clone();
-            l.sort_by(|a, b| a.1.total_cmp(&b.1).then(a.0.cmp(&b.0)));
-            l
-        })
-        .collect()
-}
-
 impl Pairs for ListPairs {
     fn places(&self) -> usize {
         self.places
     }
 
     fn providers(&self) -> usize {
-        self.by_provider.len()
+        self.provider_first.len() - 1
     }
 
     fn degree(&self, place: usize) -> u32 {
-        self.by_place[place].len() as u32
+        self.of_place(place).len() as u32
     }
 
     fn providers_of(&self, place: usize, out: &mut Vec<u32>) {
         out.clear();
-        out.extend(self.by_place[place].iter().map(|e| e.0));
+        out.extend(self.of_place(place).iter().map(|e| e.0));
     }
 
     fn cost(&self, place: usize, provider: usize) -> f64 {
-        self.by_place[place]
+        self.of_place(place)
             .iter()
             .find(|e| e.0 as usize == provider)
-            .map_or(f64::INFINITY, |e| e.1)
+            .map_or(f64::INFINITY, |e| f64::from(e.1))
     }
 
     fn open_providers(&self) -> Box<dyn Open + '_> {
         Box::new(ListOpen {
-            lists: std::borrow::Cow::Borrowed(&self.by_place),
-            closed: vec![false; self.by_provider.len()],
+            first: &self.place_first,
+            rows: &self.by_place,
+            closed: vec![false; self.providers()],
         })
     }
 
     fn open_places(&self) -> Box<dyn Open + '_> {
         Box::new(ListOpen {
-            lists: std::borrow::Cow::Owned(nearest_sorted(&self.by_provider)),
+            first: &self.provider_first,
+            rows: &self.by_provider,
             closed: vec![false; self.places],
         })
     }
