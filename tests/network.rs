@@ -564,7 +564,10 @@ fn report_by_road_has_coverage_and_catchments_in_minutes() {
         .unwrap()
         .map(Result::unwrap)
         .collect();
-    assert_eq!(layers, vec!["capacity", "catchments", "coverage", "gaps", "institutions"]);
+    assert_eq!(
+        layers,
+        vec!["capacity", "catchments", "coverage", "gaps", "institutions"]
+    );
     // Capacity by road too: its providers' travel in minutes.
     let providers = std::fs::read_to_string(out.join("capacity_providers.csv")).unwrap();
     assert!(providers.lines().next().unwrap().contains(",mean_travel_min,"));
