@@ -25,6 +25,10 @@ struct Cli {
     /// No progress bars.
     #[arg(long, short, global = true, help_heading = "Run")]
     quiet: bool,
+    /// Progress as JSON lines on stderr (`{"stage", "done", "total", "message"}`), for a
+    /// program that runs zaitaku (the QGIS plugin); `bar` (default) draws bars on a terminal.
+    #[arg(long, global = true, value_enum, default_value = "bar", help_heading = "Run")]
+    progress: ProgressMode,
     /// Print help.
     #[arg(long, short, global = true, action = clap::ArgAction::Help, help_heading = "Run")]
     help: Option<bool>,
@@ -397,6 +401,15 @@ struct DecayArgs {
     sigma: Option<f64>,
 }
 
+/// How progress is shown.
+#[derive(Clone, Copy, PartialEq, clap::ValueEnum)]
+enum ProgressMode {
+    /// Bars on a terminal, nothing when stderr is piped.
+    Bar,
+    /// One JSON object per line on stderr.
+    Json,
+}
+
 /// The order of AccessMod's fill.
 #[derive(Clone, Copy, PartialEq, clap::ValueEnum)]
 enum FillOrder {
@@ -560,7 +573,11 @@ fn execute(cli: Cli) -> zaitaku::Result<()> {
             .build_global()
             .map_err(|e| Error::Internal(format!("cannot start {n} threads: {e}")))?;
     }
-    let progress = if cli.quiet { Progress::Quiet } else { Progress::Terminal };
+    let progress = match (cli.quiet, cli.progress) {
+        (true, _) => Progress::Quiet,
+        (false, ProgressMode::Json) => Progress::Json,
+        (false, ProgressMode::Bar) => Progress::Terminal,
+    };
     match cli.command {
         Command::Inspect { file } => {
             print!("{}", zaitaku::inspect::inspect(&Source::read_table(&file)?)?);
