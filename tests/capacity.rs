@@ -5,7 +5,7 @@ use pathfinding::directed::edmonds_karp::edmonds_karp_sparse;
 use proptest::prelude::*;
 use std::collections::BTreeMap;
 use std::path::Path;
-use zaitaku::capacity::flow::{align, fill_in_order, max_flow, max_flow_first, ListPairs};
+use zaitaku::capacity::flow::{align, fill_in_order, max_flow, max_flow_first, max_flow_shared, ListPairs};
 
 /// A bipartite instance: places, per provider its places with a cost, needs, capacities.
 type Instance = (usize, Vec<Vec<(u32, f64)>>, Vec<i64>, Vec<i64>);
@@ -75,6 +75,12 @@ proptest! {
         }
         let by_place: i64 = flow.served.iter().sum();
         prop_assert_eq!(by_place, flow.assigned.iter().sum::<i64>());
+        // Served in shares (a quarter of every place's need first, ...): the same maximum,
+        // within need and capacity.
+        let shared = max_flow_shared(&pairs, &need, &capacity, 4);
+        prop_assert_eq!(shared.total(), flow.total());
+        prop_assert!(shared.served.iter().zip(&need).all(|(s, n)| s <= n));
+        prop_assert!(shared.assigned.iter().zip(&capacity).all(|(a, c)| a <= c));
         // AccessMod's fill, in any order, never beats the maximum.
         let order: Vec<usize> = (0..lists.len()).rev().collect();
         let fill = fill_in_order(&pairs, &need, &capacity, &order);
@@ -252,6 +258,16 @@ fn need_rate_from_the_command_line() {
         serde_json::from_slice(&std::fs::read(out.join("capacity_summary.json")).unwrap()).unwrap();
     assert_eq!(summary["functions"][1]["need_rate_source"], "--need-rate");
     assert_eq!(summary["functions"][0]["need_rate_source"], "built-in");
+}
+
+/// Shares: on one provider of capacity 4 reached by two places of need 4 each, nearest
+/// first gives all 4 to the place with fewer options (or the first); in quarter steps each
+/// place gets 2 (1, 1, then 1, 1), the same total.
+#[test]
+fn a_shortfall_is_shared_in_steps() {
+    let pairs = ListPairs::new(2, vec![vec![(0, 1.0), (1, 1.0)]]);
+    assert_eq!(max_flow(&pairs, &[4, 4], &[4]).served, vec![4, 0]);
+    assert_eq!(max_flow_shared(&pairs, &[4, 4], &[4], 4).served, vec![2, 2]);
 }
 
 proptest! {

@@ -169,6 +169,22 @@ pub fn max_flow(pairs: &dyn Pairs, need: &[i64], capacity: &[i64]) -> Flow {
     flow.finish()
 }
 
+/// A maximum flow that shares a shortfall out: every place is first served up to 1/`tiers`
+/// of its need where providers can, then 2/`tiers`, and so on to the whole need, each step
+/// raised from the one before (so what a step served stays served). The total is the
+/// maximum, as [`max_flow`]'s; where providers fall short the unserved need is spread over
+/// the places that compete for them instead of gathering where many do.
+pub fn max_flow_shared(pairs: &dyn Pairs, need: &[i64], capacity: &[i64], tiers: u32) -> Flow {
+    let order = place_order(pairs, need);
+    let mut flow = Flow::new(pairs.places(), pairs.providers());
+    let tiers = i64::from(tiers.max(1));
+    for k in 1..=tiers {
+        let target: Vec<i64> = need.iter().map(|&n| n * k / tiers).collect();
+        raise(pairs, &target, capacity, &order, &mut flow);
+    }
+    flow.finish()
+}
+
 /// A maximum flow that serves `first` (at most `need` per place) as fully as possible before
 /// the rest: the most of `first` that can be served, then raised to a maximum flow for
 /// `need`, which keeps every place's share of `first`. Its total equals [`max_flow`]'s; it
