@@ -77,7 +77,7 @@ proptest! {
         prop_assert_eq!(by_place, flow.assigned.iter().sum::<i64>());
         // Served in shares (a quarter of every place's need first, ...): the same maximum,
         // within need and capacity.
-        let shared = max_flow_shared(&pairs, &need, &capacity, 4);
+        let shared = max_flow_shared(&pairs, &need, &capacity, &[0.5, 0.9]);
         prop_assert_eq!(shared.total(), flow.total());
         prop_assert!(shared.served.iter().zip(&need).all(|(s, n)| s <= n));
         prop_assert!(shared.assigned.iter().zip(&capacity).all(|(a, c)| a <= c));
@@ -260,14 +260,23 @@ fn need_rate_from_the_command_line() {
     assert_eq!(summary["functions"][0]["need_rate_source"], "built-in");
 }
 
-/// Shares: on one provider of capacity 4 reached by two places of need 4 each, nearest
-/// first gives all 4 to the place with fewer options (or the first); in quarter steps each
-/// place gets 2 (1, 1, then 1, 1), the same total.
+/// Shares: one provider of capacity 4 reached by two places of need 4 each, and a third
+/// place of need 4 with a provider of its own. Nearest first gives all 4 to the first
+/// place; shared, the two contested places (average share 4 / 8) are served up to 90 % of
+/// half their need first (1 each), then the rest goes nearest first: 3 and 1. Up to the
+/// whole share (1.0): 2 and 2. The third place is not contested and keeps its 4.
 #[test]
 fn a_shortfall_is_shared_in_steps() {
-    let pairs = ListPairs::new(2, vec![vec![(0, 1.0), (1, 1.0)]]);
-    assert_eq!(max_flow(&pairs, &[4, 4], &[4]).served, vec![4, 0]);
-    assert_eq!(max_flow_shared(&pairs, &[4, 4], &[4], 4).served, vec![2, 2]);
+    let pairs = ListPairs::new(3, vec![vec![(0, 1.0), (1, 1.0)], vec![(2, 1.0)]]);
+    assert_eq!(max_flow(&pairs, &[4, 4, 4], &[4, 9]).served, vec![4, 0, 4]);
+    assert_eq!(
+        max_flow_shared(&pairs, &[4, 4, 4], &[4, 9], &[0.9]).served,
+        vec![3, 1, 4]
+    );
+    assert_eq!(
+        max_flow_shared(&pairs, &[4, 4, 4], &[4, 9], &[1.0]).served,
+        vec![2, 2, 4]
+    );
 }
 
 proptest! {

@@ -114,73 +114,157 @@ fn place_order(pairs: &dyn Pairs, need: &[i64]) -> Vec<u32> {
     order.into_iter().map(|(_, p)| p).collect()
 }
 
-/// The nearest-first start, onto `flow`: every place in `order` takes the nearest providers
-/// with room for what it still needs.
-fn nearest_first(pairs: &dyn Pairs, need: &[i64], capacity: &[i64], order: &[u32], flow: &mut Flow) {
-    let mut open = pairs.open_providers();
-    for (j, &c) in capacity.iter().enumerate() {
-        if flow.assigned[j] >= c {
-            open.close(j as u32);
-        }
-    }
-    let mut full: Vec<u32> = Vec::new();
-    for &p in order {
-        let p = p as usize;
-        let mut rest = need[p] - flow.served[p];
-        if rest <= 0 {
-            continue;
-        }
-        open.visit(p, &mut |j, cost| {
-            let room = capacity[j as usize] - flow.assigned[j as usize];
-            let x = rest.min(room);
-            if x > 0 {
-                flow.add(p as u32, j, x, || cost);
-                flow.assigned[j as usize] += x;
-                flow.served[p] += x;
-                rest -= x;
-            }
-            if flow.assigned[j as usize] >= capacity[j as usize] {
-                full.push(j);
-            }
-            rest > 0
-        });
-        for j in full.drain(..) {
-            open.close(j);
-        }
-    }
+/// What the last search of a maximum flow reached from the places with unmet need: the
+/// source side of a minimum cut. Its providers are full and serve only its places; its
+/// places reach only its providers. Outside it every place is served in full, so a
+/// shortfall is shared out within it alone.
+struct Contested {
+    places: Vec<bool>,
+    providers: Vec<bool>,
 }
 
-/// Raises `flow` to a maximum flow for `need`: the nearest-first start, then Dinic's phases.
-/// Augmenting paths never take need away from a place, so what `flow` served stays served.
-fn raise(pairs: &dyn Pairs, need: &[i64], capacity: &[i64], order: &[u32], flow: &mut Flow) {
-    nearest_first(pairs, need, capacity, order, flow);
-    let mut dinic = Dinic::new(pairs, need, capacity);
-    while dinic.levels(flow, order) {
-        dinic.blocking_flow(flow, order);
+/// Raising a flow step by step for one problem, with what the steps share: the providers
+/// still open (a full provider never has room again: augmenting only fills providers),
+/// the places that found none open within reach (they never will), and each place's
+/// provider list once asked for.
+struct Raiser<'a> {
+    pairs: &'a dyn Pairs,
+    capacity: &'a [i64],
+    order: Vec<u32>,
+    open: Box<dyn Open + 'a>,
+    closed: Vec<bool>,
+    stuck: Vec<bool>,
+    within: Vec<Option<Box<[u32]>>>,
+}
+
+impl<'a> Raiser<'a> {
+    fn new(pairs: &'a dyn Pairs, capacity: &'a [i64], need: &[i64]) -> Self {
+        Raiser {
+            pairs,
+            capacity,
+            order: place_order(pairs, need),
+            open: pairs.open_providers(),
+            closed: vec![false; pairs.providers()],
+            stuck: vec![false; pairs.places()],
+            within: vec![None; pairs.places()],
+        }
+    }
+
+    /// The nearest-first start, onto `flow`: every place in order takes the nearest
+    /// providers with room for what it still needs.
+    fn nearest_first(&mut self, need: &[i64], flow: &mut Flow) {
+        let capacity = self.capacity;
+        for (j, &c) in capacity.iter().enumerate() {
+            if flow.assigned[j] >= c && !self.closed[j] {
+                self.closed[j] = true;
+                self.open.close(j as u32);
+            }
+        }
+        let mut full: Vec<u32> = Vec::new();
+        for &p in &self.order {
+            let p = p as usize;
+            let mut rest = need[p] - flow.served[p];
+            if rest <= 0 || self.stuck[p] {
+                continue;
+            }
+            self.open.visit(p, &mut |j, cost| {
+                let room = capacity[j as usize] - flow.assigned[j as usize];
+                let x = rest.min(room);
+                if x > 0 {
+                    flow.add(p as u32, j, x, || cost);
+                    flow.assigned[j as usize] += x;
+                    flow.served[p] += x;
+                    rest -= x;
+                }
+                if flow.assigned[j as usize] >= capacity[j as usize] {
+                    full.push(j);
+                }
+                rest > 0
+            });
+            self.stuck[p] = rest > 0;
+            for j in full.drain(..) {
+                if !self.closed[j as usize] {
+                    self.closed[j as usize] = true;
+                    self.open.close(j);
+                }
+            }
+        }
+    }
+
+    /// Raises `flow` to a maximum flow for `need`: the nearest-first start, then Dinic's
+    /// phases. Augmenting paths never take need away from a place, so what `flow` served
+    /// stays served.
+    fn raise(&mut self, need: &[i64], flow: &mut Flow) -> Contested {
+        self.nearest_first(need, flow);
+        let mut dinic = Dinic::new(self.pairs, need, self.capacity, std::mem::take(&mut self.within));
+        while dinic.levels(flow, &self.order) {
+            dinic.blocking_flow(flow, &self.order);
+        }
+        // The last breadth-first pass found no provider with room: what it reached is the
+        // source side of a minimum cut.
+        let contested = Contested {
+            places: dinic.place_level.iter().map(|&l| l != NONE).collect(),
+            providers: dinic.provider_level.iter().map(|&l| l != NONE).collect(),
+        };
+        self.within = std::mem::take(&mut dinic.within);
+        contested
     }
 }
 
 /// The maximum flow: the nearest-first start, then Dinic's phases over the residual graph
 /// (see the module notes).
 pub fn max_flow(pairs: &dyn Pairs, need: &[i64], capacity: &[i64]) -> Flow {
-    let order = place_order(pairs, need);
     let mut flow = Flow::new(pairs.places(), pairs.providers());
-    raise(pairs, need, capacity, &order, &mut flow);
+    Raiser::new(pairs, capacity, need).raise(need, &mut flow);
     flow.finish()
 }
 
-/// A maximum flow that shares a shortfall out: every place is first served up to 1/`tiers`
-/// of its need where providers can, then 2/`tiers`, and so on to the whole need, each step
-/// raised from the one before (so what a step served stays served). The total is the
-/// maximum, as [`max_flow`]'s; where providers fall short the unserved need is spread over
-/// the places that compete for them instead of gathering where many do.
-pub fn max_flow_shared(pairs: &dyn Pairs, need: &[i64], capacity: &[i64], tiers: u32) -> Flow {
-    let order = place_order(pairs, need);
+/// A maximum flow that shares a shortfall out. First a maximum flow; the places its last
+/// search reaches from those with unmet need (with the full providers they share) are the
+/// contested ones, and only they are served again, in steps: every contested place up to
+/// each fraction in `tiers` of their average share (their providers' capacity over their
+/// need), then the whole need, each step raised from the one before (what a step served
+/// stays served). The total is the
+/// maximum, as [`max_flow`]'s; the unserved need is spread over the places that compete
+/// for the same providers instead of gathering where many do.
+pub fn max_flow_shared(pairs: &dyn Pairs, need: &[i64], capacity: &[i64], tiers: &[f64]) -> Flow {
     let mut flow = Flow::new(pairs.places(), pairs.providers());
-    let tiers = i64::from(tiers.max(1));
-    for k in 1..=tiers {
-        let target: Vec<i64> = need.iter().map(|&n| n * k / tiers).collect();
-        raise(pairs, &target, capacity, &order, &mut flow);
+    let mut raiser = Raiser::new(pairs, capacity, need);
+    let contested = raiser.raise(need, &mut flow);
+    if !contested.places.iter().any(|&c| c) {
+        return flow.finish();
+    }
+    // Take back what the contested providers were given (all of it went to contested
+    // places), then serve the contested places again in steps; the rest stays as it is.
+    for (j, list) in flow.assignments.iter_mut().enumerate() {
+        if contested.providers[j] {
+            for e in list.iter_mut() {
+                flow.served[e.0 as usize] -= e.1;
+                e.1 = 0;
+            }
+            flow.assigned[j] = 0;
+        }
+    }
+    let within = std::mem::take(&mut raiser.within);
+    let mut raiser = Raiser::new(pairs, capacity, need);
+    raiser.within = within;
+    raiser.order.retain(|&p| contested.places[p as usize]);
+    // The contested places' share on average: what their providers can give over what
+    // they need. Steps up to fractions of it, then the whole need.
+    let supply: i64 = (0..capacity.len())
+        .filter(|&j| contested.providers[j])
+        .map(|j| capacity[j].max(0))
+        .sum();
+    let wanted: i64 = (0..need.len()).filter(|&p| contested.places[p]).map(|p| need[p]).sum();
+    let share = if wanted > 0 { supply as f64 / wanted as f64 } else { 1.0 };
+    let steps: Vec<f64> = tiers.iter().map(|t| t * share).chain([1.0]).collect();
+    for f in steps {
+        let target: Vec<i64> = need
+            .iter()
+            .zip(&contested.places)
+            .map(|(&n, &c)| if c { ((n as f64 * f).floor() as i64).min(n) } else { n })
+            .collect();
+        raiser.raise(&target, &mut flow);
     }
     flow.finish()
 }
@@ -190,10 +274,10 @@ pub fn max_flow_shared(pairs: &dyn Pairs, need: &[i64], capacity: &[i64], tiers:
 /// `need`, which keeps every place's share of `first`. Its total equals [`max_flow`]'s; it
 /// lines a role's assignment up with places another role serves.
 pub fn max_flow_first(pairs: &dyn Pairs, first: &[i64], need: &[i64], capacity: &[i64]) -> Flow {
-    let order = place_order(pairs, need);
     let mut flow = Flow::new(pairs.places(), pairs.providers());
-    raise(pairs, first, capacity, &order, &mut flow);
-    raise(pairs, need, capacity, &order, &mut flow);
+    let mut raiser = Raiser::new(pairs, capacity, need);
+    raiser.raise(first, &mut flow);
+    raiser.raise(need, &mut flow);
     flow.finish()
 }
 
@@ -206,7 +290,7 @@ pub fn max_flow_first(pairs: &dyn Pairs, first: &[i64], need: &[i64], capacity: 
 pub fn align(pairs: &dyn Pairs, own: &Flow, first: &[i64], capacity: &[i64]) -> Flow {
     let order = place_order(pairs, first);
     let mut flow = own.clone();
-    let mut dinic = Dinic::new(pairs, first, capacity);
+    let mut dinic = Dinic::new(pairs, first, capacity, vec![None; pairs.places()]);
     dinic.give = Some(first);
     while dinic.levels(&mut flow, &order) {
         dinic.blocking_flow(&mut flow, &order);
@@ -239,13 +323,14 @@ struct Dinic<'a> {
 }
 
 impl<'a> Dinic<'a> {
-    fn new(pairs: &'a dyn Pairs, need: &'a [i64], capacity: &'a [i64]) -> Self {
+    /// `within`: the provider lists known so far (`None` where not yet asked for).
+    fn new(pairs: &'a dyn Pairs, need: &'a [i64], capacity: &'a [i64], within: Vec<Option<Box<[u32]>>>) -> Self {
         let (np, nj) = (pairs.places(), pairs.providers());
         Dinic {
             pairs,
             need,
             capacity,
-            within: vec![None; np],
+            within,
             place_level: vec![NONE; np],
             provider_level: vec![NONE; nj],
             place_arc: vec![0; np],

@@ -25,9 +25,10 @@ use flow::{Flow, ListPairs, Open, Pairs};
 use rayon::prelude::*;
 use std::sync::OnceLock;
 
-/// Steps in which each role's need is served: a quarter of every place's need first, then
-/// half, and so on ([`flow::max_flow_shared`]), so that a shortfall is shared out.
-pub const SHARE_TIERS: u32 = 4;
+/// Steps in which a role's contested need is served: every contested place up to 90 % of
+/// their average share first, then the whole need ([`flow::max_flow_shared`]), so that a
+/// shortfall is shared out.
+pub const SHARE_TIERS: [f64; 1] = [0.9];
 
 /// The order of AccessMod's facility-by-facility fill.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -379,7 +380,7 @@ pub fn compute(
             let role_input = input(role);
             let (providers, capacity, pairs) = (&role_input.providers, &role_input.capacity, &*role_input.pairs);
             let need = need_at(rate);
-            let max = flow::max_flow_shared(pairs, &need, capacity, SHARE_TIERS);
+            let max = flow::max_flow_shared(pairs, &need, capacity, &SHARE_TIERS);
             let fill = order.map(|o| {
                 let mut by: Vec<usize> = (0..providers.len()).collect();
                 match o {
