@@ -165,6 +165,40 @@ fn demo_served_equals_networkx_maximum_flow() {
         checked += 1;
     }
     assert!(checked >= 3, "the reference lists {checked} roles");
+    // capacity_providers.csv adds up to capacity.csv: per role and function, the providers'
+    // assigned need is the role's served need, and their fill the fill's.
+    let mut sums: BTreeMap<(String, String), (f64, f64)> = BTreeMap::new();
+    let mut reader = csv::Reader::from_path(out.path().join("capacity_providers.csv")).unwrap();
+    for r in reader.records() {
+        let r = r.unwrap();
+        for function in r[5].split(';') {
+            let e = sums.entry((function.to_string(), r[4].to_string())).or_default();
+            e.0 += r[8].parse::<f64>().unwrap();
+            e.1 += r[11].parse::<f64>().unwrap();
+        }
+    }
+    let mut reader = csv::Reader::from_path(out.path().join("capacity.csv")).unwrap();
+    let mut roles = 0;
+    for r in reader.records() {
+        let r = r.unwrap();
+        if &r[0] == "all" && &r[3] != "all" {
+            let (assigned, fill) = sums[&(r[2].to_string(), r[3].to_string())];
+            assert!(
+                (assigned - r[5].parse::<f64>().unwrap()).abs() < 1e-6,
+                "{} {}",
+                &r[2],
+                &r[3]
+            );
+            assert!(
+                (fill - r[8].parse::<f64>().unwrap()).abs() < 1e-6,
+                "{} {}",
+                &r[2],
+                &r[3]
+            );
+            roles += 1;
+        }
+    }
+    assert_eq!(roles, 19);
 }
 
 /// By road on the demo's synthetic lattice: visiting nurses' served need equals networkx's

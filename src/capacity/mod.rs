@@ -462,7 +462,7 @@ pub fn compute(
                         capacity: p.capacity.clone(),
                         need: p.need.clone(),
                         flow,
-                        fill: None,
+                        fill: p.fill.clone(),
                     },
                 ));
                 after.push(p.role);
