@@ -70,6 +70,18 @@ pub struct Problem {
     pub fill: Option<Flow>,
 }
 
+impl Problem {
+    /// Providers with capacity whose assignment reaches it.
+    pub fn providers_full(&self) -> usize {
+        self.flow
+            .assigned
+            .iter()
+            .zip(&self.capacity)
+            .filter(|(a, c)| **c > 0 && a >= c)
+            .count()
+    }
+}
+
 /// Where an institution's capacity came from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum CapacitySource {
@@ -267,12 +279,7 @@ pub fn need_rates(
             format!(
                 "--need-rate: no function '{}' in the rules (functions: {})",
                 id.trim(),
-                rules
-                    .functions
-                    .iter()
-                    .map(|f| f.id.as_str())
-                    .collect::<Vec<_>>()
-                    .join(", ")
+                rules.function_ids()
             )
         })?;
         rates[f] = share(value)?;

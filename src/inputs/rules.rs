@@ -444,6 +444,15 @@ impl Rules {
         self.roles.iter().find(|r| r.id == id)
     }
 
+    /// The functions' ids, comma-separated (for messages).
+    pub fn function_ids(&self) -> String {
+        self.functions
+            .iter()
+            .map(|f| f.id.as_str())
+            .collect::<Vec<_>>()
+            .join(", ")
+    }
+
     pub fn function(&self, id: &str) -> Option<&Function> {
         self.functions.iter().find(|f| f.id == id)
     }

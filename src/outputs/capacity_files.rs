@@ -167,13 +167,7 @@ pub fn write_capacity(out: &mut OutDir, study: &Study, cap: &Capacity) -> Result
                 .map(|(u, &pi)| {
                     let p = &cap.problems[pi];
                     let r = total(f, Some(u.role));
-                    let full = p
-                        .flow
-                        .assigned
-                        .iter()
-                        .zip(&p.capacity)
-                        .filter(|(a, c)| **c > 0 && a >= c)
-                        .count();
+                    let full = p.providers_full();
                     json!({
                         "role": rules.roles[u.role].id,
                         "required": u.required,

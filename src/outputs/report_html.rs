@@ -293,13 +293,7 @@ fn capacity_section(s: &mut String, study: &Study, cap: &crate::capacity::Capaci
                 Some(role) => {
                     let k = function.roles.iter().position(|u| u.role == role).unwrap_or(0);
                     let p = &cap.problems[cap.function_problems[f][k]];
-                    let full = p
-                        .flow
-                        .assigned
-                        .iter()
-                        .zip(&p.capacity)
-                        .filter(|(a, c)| **c > 0 && a >= c)
-                        .count();
+                    let full = p.providers_full();
                     let optional = if function.roles[k].required {
                         ""
                     } else {

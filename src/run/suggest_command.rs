@@ -42,13 +42,7 @@ pub fn suggest_on(
         .ok_or_else(|| {
             usage(format!(
                 "unknown function '{function}'; the rules have {}",
-                study
-                    .rules
-                    .functions
-                    .iter()
-                    .map(|f| f.id.as_str())
-                    .collect::<Vec<_>>()
-                    .join(", ")
+                study.rules.function_ids()
             ))
         })?;
     let r = match role {

@@ -499,13 +499,7 @@ pub fn capacity_table(study: &Study, cap: &crate::capacity::Capacity) -> String 
                 Some(role) => {
                     let p = &cap.problems
                         [cap.function_problems[f][function.roles.iter().position(|u| u.role == role).unwrap_or(0)]];
-                    let full = p
-                        .flow
-                        .assigned
-                        .iter()
-                        .zip(&p.capacity)
-                        .filter(|(a, c)| **c > 0 && a >= c)
-                        .count();
+                    let full = p.providers_full();
                     (
                         format!("  {}", study.rules.roles[role].id),
                         format!("{full}/{}", p.providers.len()),
