@@ -4,7 +4,7 @@
 //! eighth line of nodes is a primary road (50 km/h), the others residential (25 km/h), and
 //! every fifth residential east-west line is one-way eastbound. Cells on separate islands
 //! stay separate parts. Edges are timed on the ellipsoid; nodes are numbered along a Z-order
-//! curve, as `zaitaku network build` numbers them.
+//! curve, as `zaitaku network build` numbers them, and the contraction hierarchy is built.
 
 use super::{Graph, GraphInfo};
 use crate::reach::straight::ellipsoid_m;
@@ -82,6 +82,8 @@ pub fn lattice<'a>(codes: impl IntoIterator<Item = &'a str>, k: i64, source: &st
         first_out,
         head: edges.iter().map(|e| e.1).collect(),
         time: edges.iter().map(|e| e.2).collect(),
+        hierarchy: None,
     }
     .reordered()
+    .with_hierarchy(|_| {})
 }

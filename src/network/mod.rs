@@ -6,9 +6,14 @@
 //! the length of a JSON block (u32) and the block ([`GraphInfo`]: source, counts, speeds),
 //! the node and edge counts (u64 each), then the arrays: latitude and longitude of every node
 //! (i32, 1e-7 degrees), `first_out` (u32, nodes + 1), `head` (u32, edges), `time` (u32,
-//! edges). Loading checks the sizes, that `first_out` never decreases and that every head is
-//! a node, so a truncated or foreign file is an error, never a wrong graph.
+//! edges). Version 2 adds the contraction hierarchy ([`ch::Hierarchy`]): its up and down
+//! edge counts (u64 each), the rank of every node (u32), then `up_first`, `up_head`,
+//! `up_time`, `down_first`, `down_head`, `down_time` (u32). Loading checks the sizes, that
+//! offsets never decrease, that every head is a node (and, in the hierarchy, of a higher rank
+//! up and a lower rank down) and that the ranks are a permutation, so a truncated or foreign
+//! file is an error, never a wrong graph. Version 1 files (no hierarchy) are still read.
 
+pub mod ch;
 pub mod lattice;
 pub mod osm;
 pub mod route;
@@ -20,8 +25,8 @@ use serde::{Deserialize, Serialize};
 /// The first bytes of a graph file.
 pub const MAGIC: &[u8; 16] = b"ZAITAKU-GRAPH\0\0\0";
 
-/// The format version this build reads and writes.
-pub const FORMAT_VERSION: u32 = 1;
+/// The format version this build writes (it reads 1 as well: a graph without a hierarchy).
+pub const FORMAT_VERSION: u32 = 2;
 
 /// What a graph was built from and what it holds.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -57,6 +62,8 @@ pub struct Graph {
     pub head: Vec<u32>,
     /// Travel time of each edge, tenths of a second (at least 1).
     pub time: Vec<u32>,
+    /// The contraction hierarchy, when the graph was built with one.
+    pub hierarchy: Option<ch::Hierarchy>,
 }
 
 impl Graph {
@@ -129,7 +136,15 @@ impl Graph {
             first_out,
             head,
             time,
+            hierarchy: None,
         }
+    }
+
+    /// The same graph with its contraction hierarchy built (one thread, about 30 us a node
+    /// on a road lattice); `tick(done)` reports nodes contracted.
+    pub fn with_hierarchy(mut self, tick: impl FnMut(usize)) -> Graph {
+        self.hierarchy = Some(ch::Hierarchy::build(&self, tick));
+        self
     }
 
     /// The file's bytes.
@@ -139,7 +154,8 @@ impl Graph {
         let m = self.edges();
         let mut out = Vec::with_capacity(48 + info.len() + 12 * n + 8 * m);
         out.extend_from_slice(MAGIC);
-        out.extend_from_slice(&FORMAT_VERSION.to_le_bytes());
+        let version: u32 = if self.hierarchy.is_some() { FORMAT_VERSION } else { 1 };
+        out.extend_from_slice(&version.to_le_bytes());
         out.extend_from_slice(&(info.len() as u32).to_le_bytes());
         out.extend_from_slice(&info);
         out.extend_from_slice(&(n as u64).to_le_bytes());
@@ -153,6 +169,23 @@ impl Graph {
         for arr in [&self.first_out, &self.head, &self.time] {
             for v in arr.iter() {
                 out.extend_from_slice(&v.to_le_bytes());
+            }
+        }
+        if let Some(h) = &self.hierarchy {
+            out.extend_from_slice(&(h.up_head.len() as u64).to_le_bytes());
+            out.extend_from_slice(&(h.down_head.len() as u64).to_le_bytes());
+            for arr in [
+                &h.rank,
+                &h.up_first,
+                &h.up_head,
+                &h.up_time,
+                &h.down_first,
+                &h.down_head,
+                &h.down_time,
+            ] {
+                for v in arr.iter() {
+                    out.extend_from_slice(&v.to_le_bytes());
+                }
             }
         }
         out
@@ -183,7 +216,7 @@ impl Graph {
         };
         let u32_at = |s: &[u8]| <[u8; 4]>::try_from(s).map_or(0, u32::from_le_bytes);
         let version = u32_at(take(4)?);
-        if version != FORMAT_VERSION {
+        if version != FORMAT_VERSION && version != 1 {
             return Err(bad(format!(
                 "road graph format version {version}; this zaitaku reads version {FORMAT_VERSION}: rebuild it with \
                  `zaitaku network build`"
@@ -202,7 +235,7 @@ impl Graph {
         }
         let (n, m) = (n as usize, m as usize);
         let expected = 16 + 4 + 4 + info_len + 16 + 4 * (2 * n + (n + 1) + 2 * m);
-        if bytes.len() != expected {
+        if (version == 1 && bytes.len() != expected) || bytes.len() < expected {
             return Err(bad(format!(
                 "road graph of {n} nodes and {m} edges should be {expected} bytes, the file has {} (truncated or damaged)",
                 bytes.len()
@@ -233,6 +266,37 @@ impl Graph {
                 "road graph: a node lies outside -90..90, -180..180 degrees (damaged file)".into(),
             ));
         }
+        let hierarchy = if version == 1 {
+            None
+        } else {
+            let mu = u64_at(take(8)?);
+            let md = u64_at(take(8)?);
+            if mu >= u64::from(u32::MAX) || md >= u64::from(u32::MAX) {
+                return Err(bad(format!(
+                    "road graph: a hierarchy of {mu} and {md} edges exceeds the format's limits"
+                )));
+            }
+            let (mu, md) = (mu as usize, md as usize);
+            let whole = expected + 16 + 4 * (n + 2 * (n + 1) + 2 * mu + 2 * md);
+            if bytes.len() != whole {
+                return Err(bad(format!(
+                    "road graph of {n} nodes, {m} edges and a hierarchy of {mu} + {md} edges should be {whole} bytes, \
+                     the file has {} (truncated or damaged)",
+                    bytes.len()
+                )));
+            }
+            let h = ch::Hierarchy {
+                rank: words(take(4 * n)?),
+                up_first: words(take(4 * (n + 1))?),
+                up_head: words(take(4 * mu)?),
+                up_time: words(take(4 * mu)?),
+                down_first: words(take(4 * (n + 1))?),
+                down_head: words(take(4 * md)?),
+                down_time: words(take(4 * md)?),
+            };
+            h.check().map_err(|problem| bad(format!("road graph: {problem} (damaged file)")))?;
+            Some(h)
+        };
         Ok(Graph {
             info,
             lat,
@@ -240,6 +304,7 @@ impl Graph {
             first_out,
             head,
             time,
+            hierarchy,
         })
     }
 }
@@ -267,6 +332,7 @@ mod tests {
             first_out: vec![0, 1, 2],
             head: vec![1, 0],
             time: vec![75, 80],
+            hierarchy: None,
         }
     }
 

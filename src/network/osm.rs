@@ -324,7 +324,7 @@ pub fn build(source: &Source, rules: &NetworkRules, progress: Progress) -> Resul
     if missing_segments > 0 {
         ways_left_out.push(("segments with a node missing from the file".into(), missing_segments));
     }
-    Ok(Graph {
+    let graph = Graph {
         info: GraphInfo {
             source: source.name.clone(),
             source_sha256: crate::inputs::scenario::sha256_hex(&source.bytes),
@@ -347,8 +347,17 @@ pub fn build(source: &Source, rules: &NetworkRules, progress: Progress) -> Resul
         first_out,
         head,
         time,
+        hierarchy: None,
     }
-    .reordered())
+    .reordered();
+    let bar = progress.bar(graph.nodes() as u64, "contraction hierarchy");
+    let graph = graph.with_hierarchy(|done| {
+        if done % 4096 == 0 {
+            bar.set_position(done as u64);
+        }
+    });
+    bar.finish_and_clear();
+    Ok(graph)
 }
 
 /// CSR offsets and heads of edges sorted by tail.

@@ -171,6 +171,7 @@ mod tests {
             first_out: vec![0, 2, 3, 4],
             head: vec![1, 2, 2, 0],
             time: vec![10, 50, 15, 7],
+            hierarchy: None,
         }
     }
 

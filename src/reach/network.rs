@@ -13,11 +13,12 @@
 //! 30-minute response together). Times are whole tenths of a second, so counts are exact and
 //! do not depend on the thread count.
 
-use super::straight::{arc_from_chord, ellipsoid_m, to_xyz, within_m};
+use super::straight::{arc_from_chord, chord_from_arc, ellipsoid_m, to_xyz, within_m};
 use super::{ReachTable, ReachUnit, RoleReach};
 use crate::error::{Error, Result};
 use crate::inputs::institutions::Institution;
 use crate::inputs::rules::Rules;
+use crate::network::ch::{Sweeper, LANES};
 use crate::network::route::{multi_source, Search, UNREACHED};
 use crate::network::Graph;
 use crate::progress::Progress;
@@ -107,6 +108,41 @@ pub(crate) fn at_nodes(nodes: usize, snaps: &[Snap], limit_m: f64) -> (Vec<u32>,
     (first, at_node)
 }
 
+/// Starts (road nodes holding sources) swept as one tile of targets.
+pub(crate) const TILE: usize = 64;
+
+/// The road nodes of the places (an R-tree of their points on the sphere, with their node)
+/// within `reach_m` in a straight line of any of `points`, at least: every place within
+/// reach is among them. Sorted, each once.
+pub(crate) fn targets_near(
+    tree: &RTree<GeomWithData<[f64; 3], u32>>,
+    points: impl Iterator<Item = (f64, f64)>,
+    reach_m: f64,
+) -> Vec<u32> {
+    let (mut lo, mut hi) = ([f64::INFINITY; 3], [f64::NEG_INFINITY; 3]);
+    for (lon, lat) in points {
+        let p = to_xyz(lon, lat);
+        for k in 0..3 {
+            lo[k] = lo[k].min(p[k]);
+            hi[k] = hi[k].max(p[k]);
+        }
+    }
+    if lo[0] > hi[0] {
+        return Vec::new();
+    }
+    // The ellipsoid's distances are within 1 % of the sphere's anywhere on Earth; a point
+    // within arc A of the box lies within chord(A) of it along every axis.
+    let pad = chord_from_arc(reach_m / 0.99 + 50.0);
+    let envelope = rstar::AABB::from_corners(
+        [lo[0] - pad, lo[1] - pad, lo[2] - pad],
+        [hi[0] + pad, hi[1] + pad, hi[2] + pad],
+    );
+    let mut nodes: Vec<u32> = tree.locate_in_envelope(&envelope).map(|p| p.data).collect();
+    nodes.sort_unstable();
+    nodes.dedup();
+    nodes
+}
+
 /// Travel-time reach of every role at every place, and how the points joined the network.
 pub fn network_reach(
     places: &[(f64, f64)],
@@ -166,7 +202,10 @@ pub fn network_reach(
     let nearest: Vec<Vec<f64>> = role_sources
         .par_iter()
         .map(|sources| {
-            let dist = multi_source(graph, sources);
+            let dist = match &graph.hierarchy {
+                Some(h) => h.nearest(sources),
+                None => multi_source(graph, sources),
+            };
             place_snaps
                 .iter()
                 .zip(&place_leg)
@@ -226,39 +265,77 @@ pub fn network_reach(
     };
     let all_starts: Vec<Vec<Start>> = groups.iter().map(|(_, g)| starts_of(g)).collect();
     let bar = progress.bar(all_starts.iter().map(|s| s.len() as u64).sum(), "road reach");
+    // With a hierarchy, the snapped places by their road node, for choosing targets.
+    let place_tree: Option<RTree<GeomWithData<[f64; 3], u32>>> = graph.hierarchy.as_ref().map(|_| {
+        RTree::bulk_load(
+            place_snaps
+                .iter()
+                .zip(places)
+                .filter(|(s, _)| on(s))
+                .map(|(s, p)| GeomWithData::new(to_xyz(p.0, p.1), s.node))
+                .collect(),
+        )
+    });
     for ((limit, group), starts) in groups.iter().zip(&all_starts) {
         let limit = *limit;
         let reach_m: Vec<f64> = group.iter().map(|&r| rules.roles[r].reach_km * 1000.0).collect();
         let chunk = starts.len().div_ceil(rayon::current_num_threads() * 4).max(1);
+        // Counts the pairs of a start (its road node reached at `t`, legs included from
+        // the nearest of its institutions) with the places at node `v`.
+        let count = |counts: &mut Vec<Vec<u32>>, insts: &[(usize, u32, u64)], min_leg: u32, v: u32, t: u32| {
+            for &i in &at_node[first[v as usize] as usize..first[v as usize + 1] as usize] {
+                let i = i as usize;
+                for &(k, own_leg, mask) in insts {
+                    if t - min_leg + own_leg + place_leg[i] > limit {
+                        continue;
+                    }
+                    let (a, b) = (places[i], inst_points[k]);
+                    let d = ellipsoid_m(a, b);
+                    for (g, &r) in reach_m.iter().enumerate() {
+                        let within = if (d - r).abs() < 0.25 {
+                            within_m(a, b, r)
+                        } else {
+                            d <= r
+                        };
+                        if mask >> g & 1 == 1 && within {
+                            counts[g][i] += 1;
+                        }
+                    }
+                }
+            }
+        };
+        let min_leg = |insts: &[(usize, u32, u64)]| insts.iter().map(|x| x.1).min().unwrap_or(0);
         let counts = starts
             .par_chunks(chunk)
             .map(|chunk| {
-                let mut search = Search::new(graph);
                 let mut counts = vec![vec![0u32; places.len()]; group.len()];
-                for (node, insts) in chunk {
-                    let min_leg = insts.iter().map(|x| x.1).min().unwrap_or(0);
-                    search.run_bounded(graph, &[(*node, min_leg)], limit, |v, t| {
-                        for &i in &at_node[first[v as usize] as usize..first[v as usize + 1] as usize] {
-                            let i = i as usize;
-                            for &(k, own_leg, mask) in insts {
-                                if t - min_leg + own_leg + place_leg[i] > limit {
-                                    continue;
-                                }
-                                let (a, b) = (places[i], inst_points[k]);
-                                let d = ellipsoid_m(a, b);
-                                for (g, &r) in reach_m.iter().enumerate() {
-                                    let within = if (d - r).abs() < 0.25 {
-                                        within_m(a, b, r)
-                                    } else {
-                                        d <= r
-                                    };
-                                    if mask >> g & 1 == 1 && within {
-                                        counts[g][i] += 1;
-                                    }
-                                }
+                match (&graph.hierarchy, &place_tree) {
+                    (Some(h), Some(tree)) => {
+                        // Tiles of starts, consecutive along the nodes' Z-order: the places
+                        // within the straight-line reach of the tile's institutions are the
+                        // targets, and the starts run LANES at a time.
+                        let mut sweeper = Sweeper::new(h);
+                        let reach = reach_m.iter().copied().fold(0.0, f64::max);
+                        for tile in chunk.chunks(TILE) {
+                            let targets = targets_near(tree, tile.iter().flat_map(|s| s.1.iter().map(|x| inst_points[x.0])), reach);
+                            sweeper.targets(h, &targets);
+                            for batch in tile.chunks(LANES) {
+                                let sources: Vec<(u32, u32)> = batch.iter().map(|(node, insts)| (*node, min_leg(insts))).collect();
+                                sweeper.run(h, &sources, limit, |lane, v, t| {
+                                    count(&mut counts, &batch[lane].1, sources[lane].1, v, t)
+                                });
                             }
                         }
-                    });
+                    }
+                    _ => {
+                        let mut search = Search::new(graph);
+                        for (node, insts) in chunk {
+                            let min_leg = min_leg(insts);
+                            search.run_bounded(graph, &[(*node, min_leg)], limit, |v, t| {
+                                count(&mut counts, insts, min_leg, v, t)
+                            });
+                        }
+                    }
                 }
                 bar.inc(chunk.len() as u64);
                 counts

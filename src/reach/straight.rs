@@ -51,7 +51,7 @@ pub fn arc_from_chord(chord: f64) -> f64 {
 }
 
 /// Chord length for a great-circle distance, metres.
-fn chord_from_arc(arc: f64) -> f64 {
+pub fn chord_from_arc(arc: f64) -> f64 {
     2.0 * EARTH_RADIUS_M * (arc / (2.0 * EARTH_RADIUS_M)).min(std::f64::consts::FRAC_PI_2).sin()
 }
 
