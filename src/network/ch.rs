@@ -32,6 +32,9 @@ pub struct Hierarchy {
     pub down_first: Vec<u32>,
     pub down_head: Vec<u32>,
     pub down_time: Vec<u32>,
+    /// The down edges by head rank (their tails), derived, not stored.
+    into_first: Vec<u32>,
+    into_tail: Vec<u32>,
 }
 
 /// A local Dijkstra over the graph being contracted.
@@ -133,6 +136,43 @@ impl Remaining {
 }
 
 impl Hierarchy {
+    /// A hierarchy of these arrays (as [`Hierarchy`] names them; check them first when they
+    /// come from a file).
+    pub fn from_parts(
+        rank: Vec<u32>,
+        up: (Vec<u32>, Vec<u32>, Vec<u32>),
+        down: (Vec<u32>, Vec<u32>, Vec<u32>),
+    ) -> Hierarchy {
+        let n = rank.len();
+        let (down_first, down_head, down_time) = down;
+        let mut into_first = vec![0u32; n + 1];
+        for &x in &down_head {
+            into_first[x as usize + 1] += 1;
+        }
+        for r in 0..n {
+            into_first[r + 1] += into_first[r];
+        }
+        let mut fill = into_first.clone();
+        let mut into_tail = vec![0u32; down_head.len()];
+        for r in 0..n {
+            for &x in &down_head[down_first[r] as usize..down_first[r + 1] as usize] {
+                into_tail[fill[x as usize] as usize] = r as u32;
+                fill[x as usize] += 1;
+            }
+        }
+        Hierarchy {
+            rank,
+            up_first: up.0,
+            up_head: up.1,
+            up_time: up.2,
+            down_first,
+            down_head,
+            down_time,
+            into_first,
+            into_tail,
+        }
+    }
+
     /// Contracts `graph` (one thread; the same hierarchy on every run).
     pub fn build(graph: &Graph, mut tick: impl FnMut(usize)) -> Hierarchy {
         let n = graph.nodes();
@@ -220,17 +260,9 @@ impl Hierarchy {
             let time = edges.iter().map(|e| e.2).collect();
             (first, head, time)
         };
-        let (up_first, up_head, up_time) = csr(&mut up);
-        let (down_first, down_head, down_time) = csr(&mut down);
-        Hierarchy {
-            rank,
-            up_first,
-            up_head,
-            up_time,
-            down_first,
-            down_head,
-            down_time,
-        }
+        let up = csr(&mut up);
+        let down = csr(&mut down);
+        Hierarchy::from_parts(rank, up, down)
     }
 
     pub fn nodes(&self) -> usize {
@@ -241,19 +273,20 @@ impl Hierarchy {
     /// edge to a higher rank and every down edge to a lower one, times from 1 to 2^30
     /// tenths (so sums of two never overflow).
     #[cfg_attr(not(test), deny(clippy::indexing_slicing))]
-    pub fn check(&self) -> std::result::Result<(), String> {
-        let n = self.rank.len();
+    pub fn check(
+        rank: &[u32],
+        up: &(Vec<u32>, Vec<u32>, Vec<u32>),
+        down: &(Vec<u32>, Vec<u32>, Vec<u32>),
+    ) -> std::result::Result<(), String> {
+        let n = rank.len();
         let mut seen = vec![false; n];
-        for &r in &self.rank {
+        for &r in rank {
             match seen.get_mut(r as usize) {
                 Some(s) if !*s => *s = true,
                 _ => return Err("hierarchy: node ranks are not a permutation".into()),
             }
         }
-        for (first, head, time, up) in [
-            (&self.up_first, &self.up_head, &self.up_time, true),
-            (&self.down_first, &self.down_head, &self.down_time, false),
-        ] {
+        for ((first, head, time), up) in [(up, true), (down, false)] {
             if first.len() != n + 1
                 || first.first() != Some(&0)
                 || first.last().map(|&x| x as usize) != Some(head.len())
@@ -334,9 +367,6 @@ pub struct Sweeper {
     edges: Vec<(u32, u32)>,
     /// The targets: (node, slot).
     targets: Vec<(u32, u32)>,
-    /// Downward edges by head rank (tails of higher rank), for the selection.
-    into_first: Vec<u32>,
-    into_tail: Vec<u32>,
     /// The upward search: its ranks' labels, by slot.
     up_slot: Vec<u32>,
     up_mark: Vec<u32>,
@@ -351,21 +381,6 @@ pub struct Sweeper {
 impl Sweeper {
     pub fn new(h: &Hierarchy) -> Sweeper {
         let n = h.nodes();
-        let mut into_first = vec![0u32; n + 1];
-        for &x in &h.down_head {
-            into_first[x as usize + 1] += 1;
-        }
-        for r in 0..n {
-            into_first[r + 1] += into_first[r];
-        }
-        let mut fill = into_first.clone();
-        let mut into_tail = vec![0u32; h.down_head.len()];
-        for r in 0..n {
-            for &x in &h.down_head[h.down_first[r] as usize..h.down_first[r + 1] as usize] {
-                into_tail[fill[x as usize] as usize] = r as u32;
-                fill[x as usize] += 1;
-            }
-        }
         Sweeper {
             slot: vec![0; n],
             mark: vec![0; n],
@@ -374,8 +389,6 @@ impl Sweeper {
             first: Vec::new(),
             edges: Vec::new(),
             targets: Vec::new(),
-            into_first,
-            into_tail,
             up_slot: vec![0; n],
             up_mark: vec![0; n],
             up_epoch: 0,
@@ -403,7 +416,7 @@ impl Sweeper {
         }
         while let Some(r) = self.stack.pop() {
             self.order.push(r);
-            for &u in &self.into_tail[self.into_first[r as usize] as usize..self.into_first[r as usize + 1] as usize] {
+            for &u in &h.into_tail[h.into_first[r as usize] as usize..h.into_first[r as usize + 1] as usize] {
                 if self.mark[u as usize] != epoch {
                     self.mark[u as usize] = epoch;
                     self.stack.push(u);

@@ -285,17 +285,12 @@ impl Graph {
                     bytes.len()
                 )));
             }
-            let h = ch::Hierarchy {
-                rank: words(take(4 * n)?),
-                up_first: words(take(4 * (n + 1))?),
-                up_head: words(take(4 * mu)?),
-                up_time: words(take(4 * mu)?),
-                down_first: words(take(4 * (n + 1))?),
-                down_head: words(take(4 * md)?),
-                down_time: words(take(4 * md)?),
-            };
-            h.check().map_err(|problem| bad(format!("road graph: {problem} (damaged file)")))?;
-            Some(h)
+            let rank = words(take(4 * n)?);
+            let up = (words(take(4 * (n + 1))?), words(take(4 * mu)?), words(take(4 * mu)?));
+            let down = (words(take(4 * (n + 1))?), words(take(4 * md)?), words(take(4 * md)?));
+            ch::Hierarchy::check(&rank, &up, &down)
+                .map_err(|problem| bad(format!("road graph: {problem} (damaged file)")))?;
+            Some(ch::Hierarchy::from_parts(rank, up, down))
         };
         Ok(Graph {
             info,

@@ -13,7 +13,7 @@
 //! 30-minute response together). Times are whole tenths of a second, so counts are exact and
 //! do not depend on the thread count.
 
-use super::straight::{arc_from_chord, chord_from_arc, ellipsoid_m, to_xyz, within_m};
+use super::straight::{arc_from_chord, chord_from_arc, dist2, to_xyz, within_m};
 use super::{ReachTable, ReachUnit, RoleReach};
 use crate::error::{Error, Result};
 use crate::inputs::institutions::Institution;
@@ -34,35 +34,44 @@ pub struct Snap {
     pub metres: f64,
 }
 
-/// Snaps points (lon, lat) to their nearest graph node.
-pub fn snap(graph: &Graph, points: &[(f64, f64)]) -> Vec<Snap> {
-    let nodes: Vec<GeomWithData<[f64; 3], u32>> = (0..graph.nodes())
-        .map(|v| {
-            let (lon, lat) = graph.coord(v);
-            GeomWithData::new(to_xyz(lon, lat), v as u32)
-        })
-        .collect();
-    let tree = RTree::bulk_load(nodes);
-    points
-        .par_iter()
-        .map(|&(lon, lat)| {
-            let p = to_xyz(lon, lat);
-            match tree.nearest_neighbor(&p) {
-                Some(n) => {
-                    let g = n.geom();
-                    let chord = ((g[0] - p[0]).powi(2) + (g[1] - p[1]).powi(2) + (g[2] - p[2]).powi(2)).sqrt();
-                    Snap {
-                        node: n.data,
-                        metres: arc_from_chord(chord),
+/// The graph's nodes in an R-tree on the sphere, for snapping.
+pub struct NodeTree(RTree<GeomWithData<[f64; 3], u32>>);
+
+impl NodeTree {
+    pub fn new(graph: &Graph) -> NodeTree {
+        let nodes: Vec<GeomWithData<[f64; 3], u32>> = (0..graph.nodes())
+            .into_par_iter()
+            .map(|v| {
+                let (lon, lat) = graph.coord(v);
+                GeomWithData::new(to_xyz(lon, lat), v as u32)
+            })
+            .collect();
+        NodeTree(RTree::bulk_load(nodes))
+    }
+
+    /// Snaps points (lon, lat) to their nearest graph node.
+    pub fn snap(&self, points: &[(f64, f64)]) -> Vec<Snap> {
+        points
+            .par_iter()
+            .map(|&(lon, lat)| {
+                let p = to_xyz(lon, lat);
+                match self.0.nearest_neighbor(&p) {
+                    Some(n) => {
+                        let g = n.geom();
+                        let chord = ((g[0] - p[0]).powi(2) + (g[1] - p[1]).powi(2) + (g[2] - p[2]).powi(2)).sqrt();
+                        Snap {
+                            node: n.data,
+                            metres: arc_from_chord(chord),
+                        }
                     }
+                    None => Snap {
+                        node: u32::MAX,
+                        metres: f64::INFINITY,
+                    },
                 }
-                None => Snap {
-                    node: u32::MAX,
-                    metres: f64::INFINITY,
-                },
-            }
-        })
-        .collect()
+            })
+            .collect()
+    }
 }
 
 /// How places and institutions joined the road network, and which could not.
@@ -108,8 +117,41 @@ pub(crate) fn at_nodes(nodes: usize, snaps: &[Snap], limit_m: f64) -> (Vec<u32>,
     (first, at_node)
 }
 
+/// A straight-line limit, decided as [`within_m`] decides it, with the chord on the sphere
+/// settling the pairs far from the limit (the ellipsoid's distances are within 1 % of the
+/// sphere's anywhere on Earth).
+pub(crate) struct Reach {
+    metres: f64,
+    /// Squared chords below which a pair is surely within, above which surely not.
+    inside2: f64,
+    outside2: f64,
+}
+
+impl Reach {
+    pub(crate) fn new(metres: f64) -> Reach {
+        let inside = chord_from_arc(((metres - 1.0) / 1.01).max(0.0));
+        let outside = chord_from_arc(metres / 0.99 + 1.0);
+        Reach {
+            metres,
+            inside2: inside * inside,
+            outside2: outside * outside,
+        }
+    }
+
+    /// Whether `b` is within the limit of `a`, given their squared chord.
+    pub(crate) fn contains(&self, chord2: f64, a: (f64, f64), b: (f64, f64)) -> bool {
+        if chord2 < self.inside2 {
+            true
+        } else if chord2 > self.outside2 {
+            false
+        } else {
+            within_m(a, b, self.metres)
+        }
+    }
+}
+
 /// Starts (road nodes holding sources) swept as one tile of targets.
-pub(crate) const TILE: usize = 64;
+pub(crate) static TILE: std::sync::LazyLock<usize> = std::sync::LazyLock::new(|| std::env::var("TILE").ok().and_then(|v| v.parse().ok()).unwrap_or(64));
 
 /// The road nodes of the places (an R-tree of their points on the sphere, with their node)
 /// within `reach_m` in a straight line of any of `points`, at least: every place within
@@ -159,9 +201,13 @@ pub fn network_reach(
     }
     let net = &rules.network;
     let limit = net.snap_limit_m;
-    let place_snaps = snap(graph, places);
+    let place_xyz: Vec<[f64; 3]> = places.iter().map(|p| to_xyz(p.0, p.1)).collect();
+    let inst_xyz: Vec<[f64; 3]> = institutions.iter().map(|i| to_xyz(i.lon, i.lat)).collect();
+    let tree = NodeTree::new(graph);
+    let place_snaps = tree.snap(places);
     let inst_points: Vec<(f64, f64)> = institutions.iter().map(|i| (i.lon, i.lat)).collect();
-    let inst_snaps = snap(graph, &inst_points);
+    let inst_snaps = tree.snap(&inst_points);
+    drop(tree);
     let on = |s: &Snap| s.metres <= limit;
     let unsnapped_places: Vec<(usize, f64)> = place_snaps
         .iter()
@@ -197,6 +243,7 @@ pub fn network_reach(
                 .collect()
         })
         .collect();
+    let t0=std::time::Instant::now();
     let spinner = progress.spinner("road reach");
     spinner.set_message("nearest provider of every role");
     let nearest: Vec<Vec<f64>> = role_sources
@@ -220,6 +267,7 @@ pub fn network_reach(
         })
         .collect();
     spinner.finish_and_clear();
+    eprintln!("TIMING nearest {:?}", t0.elapsed());
 
     // Providers within reach. Roles with the same reach_min share one bounded search per
     // road node holding providers (of any of them); at each node reached, each provider
@@ -280,6 +328,7 @@ pub fn network_reach(
         let limit = *limit;
         let reach_m: Vec<f64> = group.iter().map(|&r| rules.roles[r].reach_km * 1000.0).collect();
         let chunk = starts.len().div_ceil(rayon::current_num_threads() * 4).max(1);
+        let reach: Vec<Reach> = reach_m.iter().map(|&r| Reach::new(r)).collect();
         // Counts the pairs of a start (its road node reached at `t`, legs included from
         // the nearest of its institutions) with the places at node `v`.
         let count = |counts: &mut Vec<Vec<u32>>, insts: &[(usize, u32, u64)], min_leg: u32, v: u32, t: u32| {
@@ -289,15 +338,9 @@ pub fn network_reach(
                     if t - min_leg + own_leg + place_leg[i] > limit {
                         continue;
                     }
-                    let (a, b) = (places[i], inst_points[k]);
-                    let d = ellipsoid_m(a, b);
-                    for (g, &r) in reach_m.iter().enumerate() {
-                        let within = if (d - r).abs() < 0.25 {
-                            within_m(a, b, r)
-                        } else {
-                            d <= r
-                        };
-                        if mask >> g & 1 == 1 && within {
+                    let chord2 = dist2(&place_xyz[i], &inst_xyz[k]);
+                    for (g, r) in reach.iter().enumerate() {
+                        if mask >> g & 1 == 1 && r.contains(chord2, places[i], inst_points[k]) {
                             counts[g][i] += 1;
                         }
                     }
@@ -315,9 +358,9 @@ pub fn network_reach(
                         // within the straight-line reach of the tile's institutions are the
                         // targets, and the starts run LANES at a time.
                         let mut sweeper = Sweeper::new(h);
-                        let reach = reach_m.iter().copied().fold(0.0, f64::max);
-                        for tile in chunk.chunks(TILE) {
-                            let targets = targets_near(tree, tile.iter().flat_map(|s| s.1.iter().map(|x| inst_points[x.0])), reach);
+                        let farthest = reach_m.iter().copied().fold(0.0, f64::max);
+                        for tile in chunk.chunks(*TILE) {
+                            let targets = targets_near(tree, tile.iter().flat_map(|s| s.1.iter().map(|x| inst_points[x.0])), farthest);
                             sweeper.targets(h, &targets);
                             for batch in tile.chunks(LANES) {
                                 let sources: Vec<(u32, u32)> = batch.iter().map(|(node, insts)| (*node, min_leg(insts))).collect();
@@ -351,6 +394,7 @@ pub fn network_reach(
                     a
                 },
             );
+        eprintln!("TIMING group limit {} roles {} starts {} at {:?}", limit, group.len(), starts.len(), t0.elapsed());
         for (g, c) in group.iter().zip(counts) {
             in_reach[*g] = c;
         }

@@ -12,7 +12,7 @@
 //!
 //! Each source's pairs are in place order; the output does not depend on the thread count.
 
-use super::network::{at_nodes, leg, limit_tenths, snap};
+use super::network::{at_nodes, leg, limit_tenths, NodeTree};
 use super::straight::{ellipsoid_m, within_m};
 use crate::inputs::od_matrix::OdMatrix;
 use crate::inputs::rules::NetworkRules;
@@ -31,6 +31,7 @@ pub type Pairs = Vec<Pair>;
 /// Demand places on a road graph: where each joined it.
 pub struct RoadPlaces<'g> {
     graph: &'g Graph,
+    tree: NodeTree,
     places: Vec<(f64, f64)>,
     /// Places at each node (CSR over nodes).
     first: Vec<u32>,
@@ -44,10 +45,12 @@ pub struct RoadPlaces<'g> {
 impl<'g> RoadPlaces<'g> {
     /// Snaps the places to the graph.
     pub fn new(graph: &'g Graph, places: &[(f64, f64)], net: &NetworkRules) -> RoadPlaces<'g> {
-        let snaps = snap(graph, places);
+        let tree = NodeTree::new(graph);
+        let snaps = tree.snap(places);
         let (first, at_node) = at_nodes(graph.nodes(), &snaps, net.snap_limit_m);
         RoadPlaces {
             graph,
+            tree,
             places: places.to_vec(),
             first,
             at_node,
@@ -62,7 +65,7 @@ impl<'g> RoadPlaces<'g> {
     /// reaches nothing.
     pub fn within(&self, sources: &[(f64, f64)], reach_min: f64, reach_m: f64) -> Pairs {
         let limit = limit_tenths(reach_min);
-        let snaps = snap(self.graph, sources);
+        let snaps = self.tree.snap(sources);
         let mut by_node: BTreeMap<u32, Vec<(usize, u32)>> = BTreeMap::new();
         for (k, s) in snaps.iter().enumerate() {
             if s.metres <= self.snap_limit_m {

@@ -55,7 +55,7 @@ pub fn chord_from_arc(arc: f64) -> f64 {
     2.0 * EARTH_RADIUS_M * (arc / (2.0 * EARTH_RADIUS_M)).min(std::f64::consts::FRAC_PI_2).sin()
 }
 
-fn dist2(a: &[f64; 3], b: &[f64; 3]) -> f64 {
+pub fn dist2(a: &[f64; 3], b: &[f64; 3]) -> f64 {
     (a[0] - b[0]).powi(2) + (a[1] - b[1]).powi(2) + (a[2] - b[2]).powi(2)
 }
 
