@@ -151,7 +151,7 @@ impl Reach {
 }
 
 /// Starts (road nodes holding sources) swept as one tile of targets.
-pub(crate) static TILE: std::sync::LazyLock<usize> = std::sync::LazyLock::new(|| std::env::var("TILE").ok().and_then(|v| v.parse().ok()).unwrap_or(64));
+pub(crate) const TILE: usize = 256;
 
 /// The road nodes of the places (an R-tree of their points on the sphere, with their node)
 /// within `reach_m` in a straight line of any of `points`, at least: every place within
@@ -359,7 +359,7 @@ pub fn network_reach(
                         // targets, and the starts run LANES at a time.
                         let mut sweeper = Sweeper::new(h);
                         let farthest = reach_m.iter().copied().fold(0.0, f64::max);
-                        for tile in chunk.chunks(*TILE) {
+                        for tile in chunk.chunks(TILE) {
                             let targets = targets_near(tree, tile.iter().flat_map(|s| s.1.iter().map(|x| inst_points[x.0])), farthest);
                             sweeper.targets(h, &targets);
                             for batch in tile.chunks(LANES) {

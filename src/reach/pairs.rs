@@ -12,8 +12,12 @@
 //!
 //! Each source's pairs are in place order; the output does not depend on the thread count.
 
-use super::network::{at_nodes, leg, limit_tenths, NodeTree};
-use super::straight::{ellipsoid_m, within_m};
+use super::network::{at_nodes, leg, limit_tenths, targets_near, NodeTree, Reach, TILE};
+use super::straight::{dist2, to_xyz};
+use crate::network::ch::{Sweeper, LANES};
+use rstar::primitives::GeomWithData;
+use rstar::RTree;
+use super::straight::within_m;
 use crate::inputs::od_matrix::OdMatrix;
 use crate::inputs::rules::NetworkRules;
 use crate::network::route::Search;
@@ -32,6 +36,9 @@ pub type Pairs = Vec<Pair>;
 pub struct RoadPlaces<'g> {
     graph: &'g Graph,
     tree: NodeTree,
+    /// With a hierarchy: the snapped places on the sphere, with their node.
+    place_tree: Option<RTree<GeomWithData<[f64; 3], u32>>>,
+    place_xyz: Vec<[f64; 3]>,
     places: Vec<(f64, f64)>,
     /// Places at each node (CSR over nodes).
     first: Vec<u32>,
@@ -48,9 +55,22 @@ impl<'g> RoadPlaces<'g> {
         let tree = NodeTree::new(graph);
         let snaps = tree.snap(places);
         let (first, at_node) = at_nodes(graph.nodes(), &snaps, net.snap_limit_m);
+        let place_xyz: Vec<[f64; 3]> = places.iter().map(|p| to_xyz(p.0, p.1)).collect();
+        let place_tree = graph.hierarchy.as_ref().map(|_| {
+            RTree::bulk_load(
+                snaps
+                    .iter()
+                    .zip(&place_xyz)
+                    .filter(|(s, _)| s.metres <= net.snap_limit_m)
+                    .map(|(s, p)| GeomWithData::new(*p, s.node))
+                    .collect(),
+            )
+        });
         RoadPlaces {
             graph,
             tree,
+            place_tree,
+            place_xyz,
             places: places.to_vec(),
             first,
             at_node,
@@ -76,39 +96,66 @@ impl<'g> RoadPlaces<'g> {
             }
         }
         let groups: Vec<(u32, Vec<(usize, u32)>)> = by_node.into_iter().collect();
+        let reach = Reach::new(reach_m);
+        let source_xyz: Vec<[f64; 3]> = sources.iter().map(|p| to_xyz(p.0, p.1)).collect();
+        // The pairs of the sources at one node (reached at `t`, from the nearest of them)
+        // with the places at node `v`.
+        let pair = |lists: &mut [Vec<(u32, f64)>], members: &[(usize, u32)], min_leg: u32, v: u32, t: u32| {
+            let here = &self.at_node[self.first[v as usize] as usize..self.first[v as usize + 1] as usize];
+            for &i in here {
+                for (list, &(k, own_leg)) in lists.iter_mut().zip(members) {
+                    let total = t - min_leg + own_leg + self.leg[i as usize];
+                    if total > limit {
+                        continue;
+                    }
+                    let chord2 = dist2(&self.place_xyz[i as usize], &source_xyz[k]);
+                    if reach.contains(chord2, self.places[i as usize], sources[k]) {
+                        list.push((i, f64::from(total) / 600.0));
+                    }
+                }
+            }
+        };
+        let min_leg = |members: &[(usize, u32)]| members.iter().map(|m| m.1).min().unwrap_or(0);
+        let finish = |out: &mut Vec<(usize, Pair)>, lists: Vec<Vec<(u32, f64)>>, members: &[(usize, u32)]| {
+            for (mut list, &(k, _)) in lists.into_iter().zip(members) {
+                list.sort_unstable_by_key(|p| p.0);
+                out.push((k, list));
+            }
+        };
         let chunk = groups.len().div_ceil(rayon::current_num_threads() * 8).max(1);
         let found: Vec<Vec<(usize, Pair)>> = groups
             .par_chunks(chunk)
             .map(|chunk| {
-                let mut search = Search::new(self.graph);
                 let mut out = Vec::new();
-                for (node, members) in chunk {
-                    let min_leg = members.iter().map(|m| m.1).min().unwrap_or(0);
-                    let mut lists: Vec<Vec<(u32, f64)>> = vec![Vec::new(); members.len()];
-                    search.run_bounded(self.graph, &[(*node, min_leg)], limit, |v, t| {
-                        let here = &self.at_node[self.first[v as usize] as usize..self.first[v as usize + 1] as usize];
-                        for &i in here {
-                            for (list, &(k, own_leg)) in lists.iter_mut().zip(members) {
-                                let total = t - min_leg + own_leg + self.leg[i as usize];
-                                if total > limit {
-                                    continue;
-                                }
-                                let (a, b) = (self.places[i as usize], sources[k]);
-                                let d = ellipsoid_m(a, b);
-                                let inside = if (d - reach_m).abs() < 0.25 {
-                                    within_m(a, b, reach_m)
-                                } else {
-                                    d <= reach_m
-                                };
-                                if inside {
-                                    list.push((i, f64::from(total) / 600.0));
+                match (&self.graph.hierarchy, &self.place_tree) {
+                    (Some(h), Some(tree)) => {
+                        let mut sweeper = Sweeper::new(h);
+                        for tile in chunk.chunks(TILE) {
+                            let targets = targets_near(tree, tile.iter().flat_map(|g| g.1.iter().map(|m| sources[m.0])), reach_m);
+                            sweeper.targets(h, &targets);
+                            for batch in tile.chunks(LANES) {
+                                let starts: Vec<(u32, u32)> = batch.iter().map(|(node, m)| (*node, min_leg(m))).collect();
+                                let mut lists: Vec<Vec<Vec<(u32, f64)>>> =
+                                    batch.iter().map(|(_, m)| vec![Vec::new(); m.len()]).collect();
+                                sweeper.run(h, &starts, limit, |lane, v, t| {
+                                    pair(&mut lists[lane], &batch[lane].1, starts[lane].1, v, t)
+                                });
+                                for (lists, (_, members)) in lists.into_iter().zip(batch) {
+                                    finish(&mut out, lists, members);
                                 }
                             }
                         }
-                    });
-                    for (list, &(k, _)) in lists.iter_mut().zip(members) {
-                        list.sort_unstable_by_key(|p| p.0);
-                        out.push((k, std::mem::take(list)));
+                    }
+                    _ => {
+                        let mut search = Search::new(self.graph);
+                        for (node, members) in chunk {
+                            let min_leg = min_leg(members);
+                            let mut lists: Vec<Vec<(u32, f64)>> = vec![Vec::new(); members.len()];
+                            search.run_bounded(self.graph, &[(*node, min_leg)], limit, |v, t| {
+                                pair(&mut lists, members, min_leg, v, t)
+                            });
+                            finish(&mut out, lists, members);
+                        }
                     }
                 }
                 out
