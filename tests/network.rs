@@ -139,6 +139,30 @@ fn helsinki_graph_matches_an_independent_build() {
     }
     assert!(oneway > 50, "{oneway} one-way edges");
     assert_eq!(differ, oneway);
+    // The hierarchy's sweeps give networkx's figures too, and every node's time from 30
+    // sources within 10 minutes, as the textbook search does.
+    let h = g.hierarchy.as_ref().expect("network build stores a contraction hierarchy");
+    for (source, farthest, sum) in [(663u32, 5345u32, 2_053_963u64), (308, 5236, 1_716_736), (808, 6104, 2_139_428)] {
+        let d = h.nearest(&[(source, 0)]);
+        assert_eq!((*d.iter().max().unwrap(), d.iter().map(|&t| u64::from(t)).sum::<u64>()), (farthest, sum));
+    }
+    let mut sweeper = zaitaku::network::ch::Sweeper::new(h);
+    let all: Vec<u32> = (0..g.nodes() as u32).collect();
+    sweeper.targets(h, &all);
+    let sources: Vec<(u32, u32)> = (0..30u32).map(|i| (i * 53 % g.nodes() as u32, i % 5 * 20)).collect();
+    for batch in sources.chunks(zaitaku::network::ch::LANES) {
+        let mut got = vec![Vec::new(); batch.len()];
+        sweeper.run(h, batch, 6000, |lane, v, t| got[lane].push((v, t)));
+        for (lane, &(s, start)) in batch.iter().enumerate() {
+            let want: Vec<(u32, u32)> = reference_dijkstra(&g, s as usize)
+                .into_iter()
+                .enumerate()
+                .filter(|&(_, t)| t != UNREACHED && t + start <= 6000)
+                .map(|(v, t)| (v as u32, t + start))
+                .collect();
+            assert_eq!(got[lane], want, "source {s}");
+        }
+    }
     // The same bytes whatever the thread count.
     let a = std::fs::read(dir.path().join("g.graph")).unwrap();
     for threads in ["1", "2", "8"] {
@@ -313,7 +337,7 @@ fn bad_network_inputs() {
     let args = coverage(&v7, &results);
     let e = run(&args.iter().map(String::as_str).collect::<Vec<_>>());
     assert!(
-        e.contains("v7.graph: road graph format version 7; this zaitaku reads version 1"),
+        e.contains("v7.graph: road graph format version 7; this zaitaku reads versions 1 to 2"),
         "{e}"
     );
     let short = dir.path().join("short.graph");
@@ -572,4 +596,51 @@ fn report_by_road_has_coverage_and_catchments_in_minutes() {
     let providers = std::fs::read_to_string(out.join("capacity_providers.csv")).unwrap();
     assert!(providers.lines().next().unwrap().contains(",mean_travel_min,"));
     assert!(html.contains("id=\"capacity\""));
+}
+
+/// Every analysis by road gives the same bytes from a graph with its contraction hierarchy
+/// (swept) and from the same graph without it (a version 1 file, searched with Dijkstra).
+#[test]
+fn the_hierarchy_changes_no_output() {
+    let dir = tempfile::tempdir().unwrap();
+    let (with, g) = build(&fixture("grid/roads.osm.pbf"), dir.path(), &[]);
+    assert!(g.hierarchy.is_some());
+    let plain_dir = dir.path().join("plain");
+    std::fs::create_dir_all(&plain_dir).unwrap();
+    let without = plain_dir.join("g.graph");
+    let mut stripped = g.clone();
+    stripped.hierarchy = None;
+    let bytes = stripped.to_bytes();
+    assert_eq!(u32::from_le_bytes(bytes[16..20].try_into().unwrap()), 1);
+    std::fs::write(&without, bytes).unwrap();
+    for command in ["coverage", "access", "catchments", "capacity", "criticality"] {
+        let mut outputs = Vec::new();
+        for (name, graph) in [("with", &with), ("without", &without)] {
+            let out = dir.path().join(format!("{command}-{name}"));
+            let o = grid_roads(command, &["--network", graph.to_str().unwrap()], &out);
+            assert!(o.status.success(), "{command}: {}", stderr(&o));
+            outputs.push(out);
+        }
+        let mut files: Vec<_> = std::fs::read_dir(&outputs[0]).unwrap().map(|e| e.unwrap().file_name()).collect();
+        files.sort();
+        assert!(files.len() > 3, "{command}: {files:?}");
+        for f in files {
+            let name = f.to_string_lossy();
+            if name == "timings.json" {
+                continue;
+            }
+            let (a, b) = (
+                std::fs::read(outputs[0].join(&f)).unwrap(),
+                std::fs::read(outputs[1].join(&f)).unwrap(),
+            );
+            // Only the graph's path differs (in the summaries).
+            let b = match String::from_utf8(b) {
+                Ok(text) => text
+                    .replace(&without.display().to_string(), &with.display().to_string())
+                    .into_bytes(),
+                Err(e) => e.into_bytes(),
+            };
+            assert!(a == b, "{command}: {name} differs");
+        }
+    }
 }

@@ -218,8 +218,8 @@ impl Graph {
         let version = u32_at(take(4)?);
         if version != FORMAT_VERSION && version != 1 {
             return Err(bad(format!(
-                "road graph format version {version}; this zaitaku reads version {FORMAT_VERSION}: rebuild it with \
-                 `zaitaku network build`"
+                "road graph format version {version}; this zaitaku reads versions 1 to {FORMAT_VERSION}: rebuild it \
+                 with `zaitaku network build`"
             )));
         }
         let info_len = u32_at(take(4)?) as usize;
@@ -344,5 +344,27 @@ mod tests {
         assert!(v.to_string().contains("format version 9"), "{v}");
         let foreign = Graph::from_source(&Source::new("g", b"PK\x03\x04 not a graph at all".to_vec())).unwrap_err();
         assert!(foreign.to_string().contains("not a zaitaku road graph"), "{foreign}");
+
+        // With its hierarchy: version 2, read back equal; a damaged hierarchy is refused.
+        let h = g.clone().with_hierarchy(|_| {});
+        let bytes = h.to_bytes();
+        assert_eq!(u32::from_le_bytes(bytes[16..20].try_into().unwrap()), 2);
+        assert_eq!(Graph::from_source(&Source::new("g", bytes.clone())).unwrap(), h);
+        let cut = Graph::from_source(&Source::new("g", bytes[..bytes.len() - 4].to_vec())).unwrap_err();
+        assert!(cut.to_string().contains("truncated or damaged"), "{cut}");
+        // The ranks start right after the edge counts of the hierarchy; two equal ranks.
+        let ranks = bytes.len() - 4 * (2 + 2 * 3 + 2 * 2);
+        let mut twice = bytes.clone();
+        twice[ranks..ranks + 4].copy_from_slice(&1u32.to_le_bytes());
+        twice[ranks + 4..ranks + 8].copy_from_slice(&1u32.to_le_bytes());
+        let e = Graph::from_source(&Source::new("g", twice)).unwrap_err();
+        assert!(e.to_string().contains("ranks are not a permutation"), "{e}");
+        // The one up edge (rank 0 to rank 1) turned back to rank 0.
+        let mut wrong = bytes.clone();
+        let up_head = ranks + 4 * (2 + 3);
+        assert_eq!(wrong[up_head..up_head + 4], 1u32.to_le_bytes());
+        wrong[up_head..up_head + 4].copy_from_slice(&0u32.to_le_bytes());
+        let e = Graph::from_source(&Source::new("g", wrong)).unwrap_err();
+        assert!(e.to_string().contains("wrong side"), "{e}");
     }
 }

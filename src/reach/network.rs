@@ -243,7 +243,6 @@ pub fn network_reach(
                 .collect()
         })
         .collect();
-    let t0=std::time::Instant::now();
     let spinner = progress.spinner("road reach");
     spinner.set_message("nearest provider of every role");
     let nearest: Vec<Vec<f64>> = role_sources
@@ -267,7 +266,6 @@ pub fn network_reach(
         })
         .collect();
     spinner.finish_and_clear();
-    eprintln!("TIMING nearest {:?}", t0.elapsed());
 
     // Providers within reach. Roles with the same reach_min share one bounded search per
     // road node holding providers (of any of them); at each node reached, each provider
@@ -394,7 +392,6 @@ pub fn network_reach(
                     a
                 },
             );
-        eprintln!("TIMING group limit {} roles {} starts {} at {:?}", limit, group.len(), starts.len(), t0.elapsed());
         for (g, c) in group.iter().zip(counts) {
             in_reach[*g] = c;
         }

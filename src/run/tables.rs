@@ -439,6 +439,17 @@ pub fn network_table(graph: &crate::network::Graph) -> String {
             s.push_str(&format!("  {why:<40} {n:>9}\n"));
         }
     }
+    match &graph.hierarchy {
+        Some(h) => s.push_str(&format!(
+            "contraction hierarchy: {} upward and {} downward edges ({} shortcuts)\n",
+            h.up_head.len(),
+            h.down_head.len(),
+            (h.up_head.len() + h.down_head.len()).saturating_sub(graph.edges())
+        )),
+        None => s.push_str(
+            "no contraction hierarchy (a graph file of version 1): searches run on the whole graph; rebuild it to speed them up\n",
+        ),
+    }
     s
 }
 
