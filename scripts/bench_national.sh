@@ -19,7 +19,8 @@
 # units, simplified) with synthetic population and institutions generated on them, in
 # bench-real/. With POPULATION=estat the population is read from e-Stat census files
 # (2020, 1 km, 150 files with secrecy groups; scripts/make_national_estat.py) made from the
-# same cells. Each repeat runs --threads 1 and --threads 2 back to back, so
+# same cells. With NETWORK=F.graph every run measures reach by road on that graph (for
+# example bench-data/roads.graph from scripts/bench_network.sh). Each repeat runs --threads 1 and --threads 2 back to back, so
 # the ratio between them is measured under the same machine load; the script prints wall
 # time, peak memory and the per-stage split from timings.json for every run.
 set -euo pipefail
@@ -55,6 +56,9 @@ if [ "$command" = catchments ] || [ "$command" = report ]; then
 fi
 if [ "$command" = capacity ] && [ -n "${ORDER:-}" ]; then
   extra=(--order "$ORDER")
+fi
+if [ -n "${NETWORK:-}" ]; then
+  extra+=(--network "$NETWORK")
 fi
 ls -l $bench
 out=$(mktemp -d)

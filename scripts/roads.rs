@@ -139,7 +139,10 @@ fn ch(path: &str, first: Option<usize>) {
         }
     });
     let build = t.elapsed().as_secs_f64();
-    let maxdeg = (0..g.nodes()).map(|r| h.up_first[r + 1] - h.up_first[r]).max().unwrap_or(0);
+    let maxdeg = (0..g.nodes())
+        .map(|r| h.up_first[r + 1] - h.up_first[r])
+        .max()
+        .unwrap_or(0);
     println!(
         "{} nodes, {} edges: contracted in {build:.1} s; {} up edges, {} down edges, max up degree {maxdeg}",
         g.nodes(),

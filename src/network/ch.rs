@@ -196,9 +196,7 @@ impl Hierarchy {
             let removed = (rest.out[v as usize].len() + rest.inn[v as usize].len()) as i64;
             4 * (found.len() as i64 - removed) + 2 * deleted + depth
         };
-        let mut prio: Vec<i64> = (0..n as u32)
-            .map(|v| priority(&rest, v, 0, 0, &mut witness))
-            .collect();
+        let mut prio: Vec<i64> = (0..n as u32).map(|v| priority(&rest, v, 0, 0, &mut witness)).collect();
         let mut heap: BinaryHeap<Reverse<(i64, u32)>> = (0..n as u32).map(|v| Reverse((prio[v as usize], v))).collect();
         let mut rank = vec![u32::MAX; n];
         let mut up: Vec<(u32, u32, u32)> = Vec::new();
@@ -298,7 +296,10 @@ impl Hierarchy {
             for (r, w) in first.windows(2).enumerate() {
                 let (a, b) = (w.first().copied().unwrap_or(0), w.get(1).copied().unwrap_or(0));
                 let heads = head.get(a as usize..b as usize).unwrap_or(&[]);
-                if heads.iter().any(|&h| h as usize >= n || (h as usize > r) != up || h as usize == r) {
+                if heads
+                    .iter()
+                    .any(|&h| h as usize >= n || (h as usize > r) != up || h as usize == r)
+                {
                     return Err("hierarchy: an edge leads to no node or to a rank on the wrong side".into());
                 }
             }

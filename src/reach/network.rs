@@ -358,10 +358,15 @@ pub fn network_reach(
                         let mut sweeper = Sweeper::new(h);
                         let farthest = reach_m.iter().copied().fold(0.0, f64::max);
                         for tile in chunk.chunks(TILE) {
-                            let targets = targets_near(tree, tile.iter().flat_map(|s| s.1.iter().map(|x| inst_points[x.0])), farthest);
+                            let targets = targets_near(
+                                tree,
+                                tile.iter().flat_map(|s| s.1.iter().map(|x| inst_points[x.0])),
+                                farthest,
+                            );
                             sweeper.targets(h, &targets);
                             for batch in tile.chunks(LANES) {
-                                let sources: Vec<(u32, u32)> = batch.iter().map(|(node, insts)| (*node, min_leg(insts))).collect();
+                                let sources: Vec<(u32, u32)> =
+                                    batch.iter().map(|(node, insts)| (*node, min_leg(insts))).collect();
                                 sweeper.run(h, &sources, limit, |lane, v, t| {
                                     count(&mut counts, &batch[lane].1, sources[lane].1, v, t)
                                 });

@@ -13,17 +13,17 @@
 //! Each source's pairs are in place order; the output does not depend on the thread count.
 
 use super::network::{at_nodes, leg, limit_tenths, targets_near, NodeTree, Reach, TILE};
-use super::straight::{dist2, to_xyz};
-use crate::network::ch::{Sweeper, LANES};
-use rstar::primitives::GeomWithData;
-use rstar::RTree;
 use super::straight::within_m;
+use super::straight::{dist2, to_xyz};
 use crate::inputs::od_matrix::OdMatrix;
 use crate::inputs::rules::NetworkRules;
+use crate::network::ch::{Sweeper, LANES};
 use crate::network::route::Search;
 use crate::network::Graph;
 use crate::study::Study;
 use rayon::prelude::*;
+use rstar::primitives::GeomWithData;
+use rstar::RTree;
 use std::collections::BTreeMap;
 
 /// One source's (place, minutes) within reach, in place order.
@@ -131,10 +131,15 @@ impl<'g> RoadPlaces<'g> {
                     (Some(h), Some(tree)) => {
                         let mut sweeper = Sweeper::new(h);
                         for tile in chunk.chunks(TILE) {
-                            let targets = targets_near(tree, tile.iter().flat_map(|g| g.1.iter().map(|m| sources[m.0])), reach_m);
+                            let targets = targets_near(
+                                tree,
+                                tile.iter().flat_map(|g| g.1.iter().map(|m| sources[m.0])),
+                                reach_m,
+                            );
                             sweeper.targets(h, &targets);
                             for batch in tile.chunks(LANES) {
-                                let starts: Vec<(u32, u32)> = batch.iter().map(|(node, m)| (*node, min_leg(m))).collect();
+                                let starts: Vec<(u32, u32)> =
+                                    batch.iter().map(|(node, m)| (*node, min_leg(m))).collect();
                                 let mut lists: Vec<Vec<Vec<(u32, f64)>>> =
                                     batch.iter().map(|(_, m)| vec![Vec::new(); m.len()]).collect();
                                 sweeper.run(h, &starts, limit, |lane, v, t| {
@@ -195,7 +200,7 @@ pub fn od_within(od: &OdMatrix, study: &Study, institutions: &[usize], reach_min
 
 /// How a study measures travel time, when it does.
 pub enum Travel<'a> {
-    Road(RoadPlaces<'a>),
+    Road(Box<RoadPlaces<'a>>),
     Od(&'a OdMatrix),
 }
 
@@ -207,11 +212,11 @@ impl<'a> Travel<'a> {
             return Some(Travel::Od(od));
         }
         let (_, graph) = study.network.as_ref()?;
-        Some(Travel::Road(RoadPlaces::new(
+        Some(Travel::Road(Box::new(RoadPlaces::new(
             graph,
             &study.demand.places(),
             &study.rules.network,
-        )))
+        ))))
     }
 
     /// Pairs of the given institutions within `reach_min` and `reach_km`.
