@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Road-network benchmarks: graph building on the Helsinki extract, the synthetic national
 # network (scripts/roads.rs: about 3.6 million nodes and 14 million directed edges over the
-# benchmark's populated 1 km cells), loading and Dijkstra on one core, and a national
+# benchmark's populated 1 km cells, with its contraction hierarchy), loading, Dijkstra and
+# the hierarchy's sweeps on one core, and a national
 # coverage run with the network against the straight-line run, back to back.
 #
 #   scripts/bench_network.sh DATA_DIR
@@ -35,9 +36,12 @@ echo "== national coverage, straight-line then travel time (2 threads)"
 for mode in straight road; do
   net=()
   if [ "$mode" = road ]; then net=(--network bench-data/roads.graph); fi
-  /usr/bin/time -f "$mode: %e s wall, %M KB" ./target/release/zaitaku coverage --quiet \
+  /usr/bin/time -f "$mode: %e s wall, %M KB" -o "$out/$mode.time" ./target/release/zaitaku coverage --quiet \
     --municipalities bench-data/municipalities.geojson --population bench-data/population.csv \
     --institutions bench-data/institutions.csv "${net[@]}" --out "$out/$mode" > /dev/null
   python3 -c "import json,sys; t=json.load(open(sys.argv[1])); print('  reach', round(t['reach_s'], 2), 's')" \
     "$out/$mode/timings.json"
+  cat "$out/$mode.time"
 done
+awk '{print $2}' "$out/straight.time" "$out/road.time" | paste -sd' ' | awk '{printf "road / straight: %.2f\n", $2 / $1}'
+

@@ -13,8 +13,11 @@
 //! as `zaitaku network build` numbers them. SYNTHETIC.
 //!
 //! `bench` times loading the file, then one multi-source Dijkstra over the whole graph from
-//! N random nodes (a role's providers) and bounded 30-minute searches from 1,000 random
-//! nodes, on one thread.
+//! N random nodes (a role's providers) and the same from the contraction hierarchy's sweeps,
+//! and bounded 30-minute searches from 1,000 random nodes, on one thread.
+//!
+//! `ch --graph F [--first N]` contracts the graph (or its first N nodes) anew and prints
+//! the time, the hierarchy's size and a check of its sweeps against Dijkstra.
 
 use std::time::Instant;
 use zaitaku::inputs::Source;
@@ -55,6 +58,9 @@ fn synth(population: &str, out: &str, k: i64) {
     let graph = zaitaku::network::lattice::lattice(codes, k, population);
     std::fs::write(out, graph.to_bytes()).expect("write graph");
     println!("{out}: {} nodes, {} directed edges", graph.nodes(), graph.edges());
+    if let Some(h) = &graph.hierarchy {
+        println!("contraction hierarchy: {} upward and {} downward edges", h.up_head.len(), h.down_head.len());
+    }
 }
 
 fn bench(path: &str, sources: usize) {
@@ -85,6 +91,12 @@ fn bench(path: &str, sources: usize) {
         let s = t.elapsed().as_secs_f64();
         let reached = d.iter().filter(|&&v| v != UNREACHED).count();
         println!("round {round}: multi-source Dijkstra from {sources} nodes: {s:.3} s, {reached} nodes reached");
+        if let Some(h) = &g.hierarchy {
+            let t = Instant::now();
+            let swept = h.nearest(&seeds);
+            let s = t.elapsed().as_secs_f64();
+            println!("         the hierarchy's sweeps (PHAST): {s:.3} s, equal: {}", swept == d);
+        }
     }
     let mut search = Search::new(&g);
     let t = Instant::now();
