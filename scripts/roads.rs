@@ -59,7 +59,11 @@ fn synth(population: &str, out: &str, k: i64) {
     std::fs::write(out, graph.to_bytes()).expect("write graph");
     println!("{out}: {} nodes, {} directed edges", graph.nodes(), graph.edges());
     if let Some(h) = &graph.hierarchy {
-        println!("contraction hierarchy: {} upward and {} downward edges", h.up_head.len(), h.down_head.len());
+        println!(
+            "contraction hierarchy: {} upward and {} downward edges",
+            h.up_head.len(),
+            h.down_head.len()
+        );
     }
 }
 
@@ -95,7 +99,10 @@ fn bench(path: &str, sources: usize) {
             let t = Instant::now();
             let swept = h.nearest(&seeds);
             let s = t.elapsed().as_secs_f64();
-            println!("         the hierarchy's sweeps (PHAST): {s:.3} s, equal: {}", swept == d);
+            println!(
+                "         the hierarchy's sweeps (PHAST): {s:.3} s, equal: {}",
+                swept == d
+            );
         }
     }
     let mut search = Search::new(&g);
