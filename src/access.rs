@@ -86,7 +86,26 @@ pub fn role_access(
     reach: f64,
     decay: &Decay,
 ) -> RoleAccess {
-    let place_index = ProviderIndex::with_weights(places, demand);
+    role_access_in(
+        &ProviderIndex::with_weights(places, demand),
+        places,
+        providers,
+        supply,
+        reach,
+        decay,
+    )
+}
+
+/// [`role_access`] with the places already indexed with their demand as weights (one index
+/// serves every role).
+pub fn role_access_in(
+    place_index: &ProviderIndex,
+    places: &[(f64, f64)],
+    providers: &[(f64, f64)],
+    supply: &[f64],
+    reach: f64,
+    decay: &Decay,
+) -> RoleAccess {
     // Step 1 for both measures. A step decay is a sum of disc indicators: one multi-radius
     // query per provider gives the binary 2SFCA total (the last radius is the reach) and
     // every step's total.
@@ -114,7 +133,7 @@ pub fn role_access(
             let binary = sums[radii.len() - 1];
             let weighted = match &terms {
                 Some(t) => combine(&sums, t),
-                None => gaussian_sum(&place_index, p, reach, decay),
+                None => gaussian_sum(place_index, p, reach, decay),
             };
             (ratio(s, binary), ratio(s, weighted))
         })
@@ -123,7 +142,7 @@ pub fn role_access(
     let supply_allocated = (allocated(&r2), allocated(&re));
     // Step 2.
     let index2 = ProviderIndex::with_weights(providers, &r2);
-    let indexe = ProviderIndex::with_weights(providers, &re);
+    let indexe = index2.reweighted(&re);
     let (a_2sfca, a_e2sfca): (Vec<f64>, Vec<f64>) = places
         .par_iter()
         .map(|&c| {

@@ -142,15 +142,49 @@ enum FeatureRead {
 /// file-level problem in feature order stops the read.
 pub fn read_municipalities(source: &Source, keys: &MunicipalityKeys) -> Result<MunicipalitiesRead> {
     let (text, _) = decode_text(source)?;
-    let fc = parse_feature_collection(source, &text)?;
-    drop(text);
-    let features_read = fc.features.len();
-    let read: Vec<Result<FeatureRead>> = fc
-        .features
-        .into_par_iter()
-        .enumerate()
-        .map(|(i, feature)| read_feature(source, keys, i, feature))
-        .collect();
+    // Straight into coordinates when the file is plain N03 polygons (the usual case); any
+    // surprise is read again through geojson's values, which name the problem.
+    let read: Vec<Result<FeatureRead>> = match serde_json::from_str::<PlainCollection>(&text) {
+        Ok(fc) if fc.kind == "FeatureCollection" => {
+            drop(text);
+            fc.features
+                .into_par_iter()
+                .enumerate()
+                .map(|(i, f)| {
+                    let shape = match f.geometry {
+                        Some(PlainGeometry::Polygon(rings)) => Shape::Parts(vec![plain_polygon(rings)]),
+                        Some(PlainGeometry::MultiPolygon(polys)) => {
+                            Shape::Parts(polys.into_iter().map(plain_polygon).collect())
+                        }
+                        None => Shape::Missing,
+                    };
+                    read_feature(source, keys, i, &f.properties.unwrap_or_default(), shape)
+                })
+                .collect()
+        }
+        _ => {
+            let fc = parse_feature_collection(source, &text)?;
+            drop(text);
+            fc.features
+                .into_par_iter()
+                .enumerate()
+                .map(|(i, feature)| {
+                    let shape = match feature.geometry.map(|g| g.value) {
+                        Some(geojson::GeometryValue::Polygon { coordinates: rings }) => {
+                            Shape::Parts(vec![polygon(&rings)])
+                        }
+                        Some(geojson::GeometryValue::MultiPolygon { coordinates: polys }) => {
+                            Shape::Parts(polys.iter().map(|p| polygon(p)).collect())
+                        }
+                        Some(other) => Shape::Other(other.type_name()),
+                        None => Shape::Missing,
+                    };
+                    read_feature(source, keys, i, &feature.properties.unwrap_or_default(), shape)
+                })
+                .collect()
+        }
+    };
+    let features_read = read.len();
     let mut out = MunicipalitiesRead {
         features_read,
         ..Default::default()
@@ -205,8 +239,93 @@ pub fn read_municipalities(source: &Source, keys: &MunicipalityKeys) -> Result<M
     Ok(out)
 }
 
-fn read_feature(source: &Source, keys: &MunicipalityKeys, i: usize, feature: geojson::Feature) -> Result<FeatureRead> {
-    let props = feature.properties.unwrap_or_default();
+/// A feature's geometry as read: its polygons (each read or with its problem), another
+/// type, or none.
+enum Shape {
+    Parts(Vec<std::result::Result<Polygon<f64>, String>>),
+    Other(&'static str),
+    Missing,
+}
+
+/// A FeatureCollection of polygons, read straight into coordinates.
+#[derive(serde::Deserialize)]
+struct PlainCollection {
+    #[serde(rename = "type")]
+    kind: String,
+    features: Vec<PlainFeature>,
+}
+
+#[derive(serde::Deserialize)]
+struct PlainFeature {
+    #[serde(rename = "type")]
+    _kind: FeatureTag,
+    #[serde(deserialize_with = "nullable")]
+    properties: Option<serde_json::Map<String, serde_json::Value>>,
+    #[serde(deserialize_with = "nullable")]
+    geometry: Option<PlainGeometry>,
+}
+
+#[derive(serde::Deserialize)]
+enum FeatureTag {
+    Feature,
+}
+
+/// A member that must be present and may be null.
+fn nullable<'de, D: serde::Deserializer<'de>, T: serde::Deserialize<'de>>(
+    d: D,
+) -> std::result::Result<Option<T>, D::Error> {
+    <Option<T> as serde::Deserialize>::deserialize(d)
+}
+
+#[derive(serde::Deserialize)]
+#[serde(tag = "type", content = "coordinates", deny_unknown_fields)]
+enum PlainGeometry {
+    Polygon(Vec<Vec<PlainPosition>>),
+    MultiPolygon(Vec<Vec<Vec<PlainPosition>>>),
+}
+
+/// A position of two or three numbers (the third, a height, is not used).
+struct PlainPosition(Coord<f64>);
+
+impl<'de> serde::Deserialize<'de> for PlainPosition {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = PlainPosition;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("a position of two or three numbers")
+            }
+            fn visit_seq<A: serde::de::SeqAccess<'de>>(
+                self,
+                mut seq: A,
+            ) -> std::result::Result<PlainPosition, A::Error> {
+                let short = || serde::de::Error::custom("a position of fewer than two numbers");
+                let x: f64 = seq.next_element()?.ok_or_else(short)?;
+                let y: f64 = seq.next_element()?.ok_or_else(short)?;
+                if seq.next_element::<f64>()?.is_some() && seq.next_element::<serde::de::IgnoredAny>()?.is_some() {
+                    return Err(serde::de::Error::custom("a position of more than three numbers"));
+                }
+                Ok(PlainPosition(Coord { x, y }))
+            }
+        }
+        d.deserialize_seq(Visit)
+    }
+}
+
+fn plain_polygon(rings: Vec<Vec<PlainPosition>>) -> std::result::Result<Polygon<f64>, String> {
+    let mut it = rings.into_iter().map(|r| ring_of(r.into_iter().map(|p| p.0).collect()));
+    let exterior = it.next().ok_or("a polygon has no ring")??;
+    let interiors = it.collect::<std::result::Result<Vec<_>, _>>()?;
+    Ok(Polygon::new(exterior, interiors))
+}
+
+fn read_feature(
+    source: &Source,
+    keys: &MunicipalityKeys,
+    i: usize,
+    props: &serde_json::Map<String, serde_json::Value>,
+    shape: Shape,
+) -> Result<FeatureRead> {
     let text_of = |key: &str| -> Option<String> {
         match props.get(key)? {
             serde_json::Value::String(s) if !s.trim().is_empty() => Some(s.trim().to_string()),
@@ -230,16 +349,15 @@ fn read_feature(source: &Source, keys: &MunicipalityKeys, i: usize, feature: geo
         Ok(c) => c,
         Err(problem) => return reject(location, problem),
     };
-    let parts = match feature.geometry.map(|g| g.value) {
-        Some(geojson::GeometryValue::Polygon { coordinates: rings }) => vec![polygon(&rings)],
-        Some(geojson::GeometryValue::MultiPolygon { coordinates: polys }) => polys.iter().map(|p| polygon(p)).collect(),
-        Some(other) => {
+    let parts = match shape {
+        Shape::Parts(parts) => parts,
+        Shape::Other(type_name) => {
             return reject(
                 location,
-                format!("geometry is a {}, not a Polygon or MultiPolygon", other.type_name()),
+                format!("geometry is a {type_name}, not a Polygon or MultiPolygon"),
             )
         }
-        None => return reject(location, "feature has no geometry".into()),
+        Shape::Missing => return reject(location, "feature has no geometry".into()),
     };
     let parts: Vec<Polygon<f64>> = parts
         .into_iter()
@@ -354,6 +472,10 @@ fn ring(positions: &[geojson::Position]) -> std::result::Result<LineString<f64>,
         }
         coords.push(Coord { x: p[0], y: p[1] });
     }
+    ring_of(coords)
+}
+
+fn ring_of(coords: Vec<Coord<f64>>) -> std::result::Result<LineString<f64>, String> {
     if coords.len() < 4 {
         return Err(format!(
             "a ring has {} positions; a closed ring needs at least 4, so it cannot be repaired",
@@ -531,6 +653,61 @@ mod tests {
         assert!((m.geometry.unsigned_area() - 0.0201).abs() < 1e-9);
         assert_eq!(r.rejects.len(), 1);
         assert!(r.rejects[0].reason.contains("null or empty"));
+    }
+
+    /// Files read straight into coordinates and files read through geojson's values (a
+    /// member the plain reader does not take sends a file there) give the same result.
+    #[test]
+    fn both_readers_agree() {
+        let features = vec![
+            square_feature("20201", 138.0, 36.0, 0.1),
+            square_feature("20201", 138.5, 36.0, 0.05),
+            // A position with a height, a null geometry, a point, an empty code.
+            r#"{"type":"Feature","properties":{"N03_007":"20202"},
+            "geometry":{"type":"MultiPolygon","coordinates":[[[[137,35,12.5],[137.1,35,0],[137.1,35.1,0],[137,35,1]]]]}}"#
+                .to_string(),
+            r#"{"type":"Feature","properties":{"N03_007":"20203"},"geometry":null}"#.to_string(),
+            r#"{"type":"Feature","properties":{"N03_007":""},
+            "geometry":{"type":"Polygon","coordinates":[[[137,35],[137.1,35],[137.1,35.1],[137,35]]]}}"#
+                .to_string(),
+        ];
+        let plain = read(&features).unwrap();
+        // The same features with a bounding box on one geometry (not taken by the plain reader).
+        let mut boxed = features.clone();
+        boxed[0] = boxed[0].replace(
+            r#""geometry":{"type""#,
+            r#""geometry":{"bbox":[138,36,138.1,36.1],"type""#,
+        );
+        let values = read(&boxed).unwrap();
+        let summary = |r: &MunicipalitiesRead| {
+            (
+                r.features_read,
+                r.municipalities
+                    .iter()
+                    .map(|m| (m.code.clone(), m.name.clone(), format!("{:?}", m.geometry)))
+                    .collect::<Vec<_>>(),
+                r.rejects.iter().map(|x| format!("{x:?}")).collect::<Vec<_>>(),
+            )
+        };
+        assert_eq!(summary(&plain), summary(&values));
+        assert_eq!(
+            (plain.features_read, plain.municipalities.len(), plain.rejects.len()),
+            (5, 2, 2)
+        );
+        // A point among polygons is a reject with its type named, in either reader.
+        let mut point = features.clone();
+        point.push(
+            r#"{"type":"Feature","properties":{"N03_007":"20204"},"geometry":{"type":"Point","coordinates":[137,35]}}"#
+                .to_string(),
+        );
+        let r = read(&point).unwrap();
+        assert!(
+            r.rejects
+                .iter()
+                .any(|x| format!("{x:?}").contains("geometry is a Point")),
+            "{:?}",
+            r.rejects
+        );
     }
 
     #[test]

@@ -15,6 +15,7 @@ use super::EARTH_RADIUS_M;
 const BAND_DEG: f64 = 0.005;
 
 /// Providers of one role by latitude band, each band sorted by longitude.
+#[derive(Clone)]
 pub struct Bands {
     south: f64,
     /// Per band, a range into the arrays below.
@@ -77,6 +78,20 @@ impl Bands {
                 }))
                 .collect(),
             id: order,
+        }
+    }
+
+    /// The same bands with other weights (`weights[i]` for point `i`): the prefix sums as
+    /// [`Self::with_weights`] makes them for these points.
+    pub fn reweighted(&self, weights: &[f64]) -> Bands {
+        Bands {
+            prefix: std::iter::once(0.0)
+                .chain(self.id.iter().scan(0.0, |acc, &i| {
+                    *acc += weights[i as usize];
+                    Some(*acc)
+                }))
+                .collect(),
+            ..self.clone()
         }
     }
 
@@ -191,6 +206,7 @@ impl Bands {
 
 /// Provider counts on a coarse lon/lat grid with a summed-area table: an O(1) estimate of
 /// how many providers a query box holds, to choose the cheaper way to count.
+#[derive(Clone)]
 pub struct Density {
     west: f64,
     south: f64,

@@ -222,6 +222,7 @@ impl OpenSites {
 }
 
 /// The providers of one role, indexed for nearest and within-distance queries.
+#[derive(Clone)]
 pub struct ProviderIndex {
     tree: RTree<Site>,
     bands: Bands,
@@ -247,6 +248,18 @@ impl ProviderIndex {
             bands: Bands::with_weights(points, weights),
             density: Density::new(points),
             lonlat: points.to_vec(),
+            weights: weights.to_vec(),
+        }
+    }
+
+    /// The same points with other weights (the same tree and bands, so sums visit the
+    /// points in the same order as an index built afresh with these weights).
+    pub fn reweighted(&self, weights: &[f64]) -> Self {
+        ProviderIndex {
+            tree: self.tree.clone(),
+            bands: self.bands.reweighted(weights),
+            density: self.density.clone(),
+            lonlat: self.lonlat.clone(),
             weights: weights.to_vec(),
         }
     }

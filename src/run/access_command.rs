@@ -58,6 +58,7 @@ pub fn access_on(
         }
         None => {
             let bar = progress.bar(study.rules.roles.len() as u64, "access");
+            let place_index = crate::reach::straight::ProviderIndex::with_weights(&places, &demand);
             let roles = study
                 .rules
                 .roles
@@ -68,8 +69,14 @@ pub fn access_on(
                         study.institutions.iter().filter(|i| role.matches(i)).collect();
                     let points: Vec<(f64, f64)> = providers.iter().map(|i| (i.lon, i.lat)).collect();
                     let supply: Vec<f64> = providers.iter().map(|i| i.capacity.unwrap_or(1.0)).collect();
-                    let r =
-                        crate::access::role_access(&places, &demand, &points, &supply, role.reach_km * 1000.0, &decay);
+                    let r = crate::access::role_access_in(
+                        &place_index,
+                        &places,
+                        &points,
+                        &supply,
+                        role.reach_km * 1000.0,
+                        &decay,
+                    );
                     bar.inc(1);
                     r
                 })
