@@ -18,7 +18,7 @@ use crate::progress::Progress;
 use geo::{Distance, Geodesic, Point};
 use rayon::prelude::*;
 use rstar::primitives::GeomWithData;
-use rstar::RTree;
+use rstar::{RTree, RTreeNode};
 
 /// Lower bound of geodesic / spherical distance for points in lat 20-46 (the meridian radius
 /// of curvature at lat 20 is 6,342.9 km against the mean radius 6,371.0 km: 0.9956), with a
@@ -110,6 +110,34 @@ pub fn metres_per_degree(lat: f64) -> (f64, f64) {
     let n = WGS84_A / w.sqrt();
     let m = WGS84_A * (1.0 - WGS84_E2) / (w * w.sqrt());
     (m.to_radians(), (n * cos).to_radians())
+}
+
+/// Calls `f(site, squared chord)` for every site within the squared chord `max2` of `q`,
+/// in the order of rstar's `locate_within_distance` iterator (depth first, children last to
+/// first), so sums over the sites add in the same order, without the iterator's stack of
+/// nodes. The squared chord is rstar's own (the same sum of squares).
+fn for_within(tree: &RTree<Site>, q: &[f64; 3], max2: f64, mut f: impl FnMut(&Site, f64)) {
+    fn inner(children: &[RTreeNode<Site>], q: &[f64; 3], max2: f64, f: &mut impl FnMut(&Site, f64)) {
+        for node in children.iter().rev() {
+            match node {
+                RTreeNode::Leaf(site) => {
+                    let d2 = dist2(q, site.geom());
+                    if d2 <= max2 {
+                        f(site, d2);
+                    }
+                }
+                RTreeNode::Parent(parent) => {
+                    if parent.envelope().distance_2(q) <= max2 {
+                        inner(parent.children(), q, max2, f);
+                    }
+                }
+            }
+        }
+    }
+    let root = tree.root();
+    if !root.children().is_empty() && root.envelope().distance_2(q) <= max2 {
+        inner(root.children(), q, max2, &mut f);
+    }
 }
 
 /// Distance on WGS84 from `at` to the nearest point of `tree` (sites numbering `lonlat`).
@@ -298,12 +326,11 @@ impl ProviderIndex {
         let inner2 = chord_from_arc(reach_m / SPHERE_HIGH).powi(2);
         let mut count = 0;
         let mut min2 = f64::INFINITY;
-        for site in self.tree.locate_within_distance(q, outer * outer) {
-            let d2 = dist2(&q, site.geom());
+        for_within(&self.tree, &q, outer * outer, |site, d2| {
             min2 = min2.min(d2);
             let within = d2 <= inner2 || self.within_exactly(at, site.data, reach_m);
             count += u32::from(within);
-        }
+        });
         if min2.is_infinite() {
             return (self.nearest_m(at), 0);
         }
@@ -353,15 +380,14 @@ impl ProviderIndex {
             })
             .collect();
         let mut sums = vec![0.0; radii.len()];
-        for site in self.tree.locate_within_distance(q, outer * outer) {
-            let d2 = dist2(&q, site.geom());
+        for_within(&self.tree, &q, outer * outer, |site, d2| {
             let w = self.weights[site.data as usize];
             for (k, &(inner2, outer2)) in bounds.iter().enumerate() {
                 if d2 <= inner2 || (d2 <= outer2 && self.within_exactly(at, site.data, radii[k])) {
                     sums[k] += w;
                 }
             }
-        }
+        });
         sums
     }
 
