@@ -657,4 +657,35 @@ fn the_hierarchy_changes_no_output() {
             assert!(a == b, "{command}: {name} differs");
         }
     }
+    // A limit beyond what the sweeps take (2^30 tenths of a second) is searched on the
+    // graph: the run succeeds, and with such a limit every place the network joins is
+    // reached as without a hierarchy.
+    let rules = std::fs::read_to_string(fixture("grid/rules_roads.toml"))
+        .unwrap()
+        .replace("reach_min = 20.0", "reach_min = 3000000.0");
+    let long = dir.path().join("long.toml");
+    std::fs::write(&long, rules).unwrap();
+    let mut csvs = Vec::new();
+    for (name, graph) in [("with", &with), ("without", &without)] {
+        let out = dir.path().join(format!("long-{name}"));
+        let o = zaitaku(&[
+            "coverage",
+            "--quiet",
+            "--municipalities",
+            fixture("grid/municipalities.geojson").to_str().unwrap(),
+            "--institutions",
+            fixture("grid/institutions.csv").to_str().unwrap(),
+            "--population",
+            fixture("grid/population.csv").to_str().unwrap(),
+            "--rules",
+            long.to_str().unwrap(),
+            "--network",
+            graph.to_str().unwrap(),
+            "--out",
+            out.to_str().unwrap(),
+        ]);
+        assert!(o.status.success(), "{}", stderr(&o));
+        csvs.push(std::fs::read(out.join("coverage.csv")).unwrap());
+    }
+    assert!(csvs[0] == csvs[1]);
 }

@@ -78,7 +78,7 @@ impl Witness {
                 if w == skip {
                     continue;
                 }
-                let nt = t + dt;
+                let nt = t.saturating_add(dt);
                 let old = self.dist[w as usize];
                 if nt < old {
                     if old == FAR {
@@ -125,10 +125,10 @@ impl Remaining {
             if outs.iter().all(|&(w, _)| w == u) {
                 continue;
             }
-            witness.run(&self.out, u, v, tu + longest);
+            witness.run(&self.out, u, v, tu.saturating_add(longest));
             for &(w, tw) in outs {
-                if w != u && witness.dist[w as usize] > tu + tw {
-                    found.push((u, w, tu + tw));
+                if w != u && witness.dist[w as usize] > tu.saturating_add(tw) {
+                    found.push((u, w, tu.saturating_add(tw)));
                 }
             }
         }
@@ -326,7 +326,7 @@ impl Hierarchy {
             }
             let range = self.up_first[r] as usize..self.up_first[r + 1] as usize;
             for (&h, &dt) in self.up_head[range.clone()].iter().zip(&self.up_time[range]) {
-                let nt = t + dt;
+                let nt = t.saturating_add(dt);
                 if nt < d[h as usize] {
                     d[h as usize] = nt;
                 }
@@ -339,7 +339,7 @@ impl Hierarchy {
             }
             let range = self.down_first[r] as usize..self.down_first[r + 1] as usize;
             for (&h, &dt) in self.down_head[range.clone()].iter().zip(&self.down_time[range]) {
-                let nt = t + dt;
+                let nt = t.saturating_add(dt);
                 if nt < d[h as usize] {
                     d[h as usize] = nt;
                 }
@@ -351,6 +351,10 @@ impl Hierarchy {
 
 /// Sources run together by a [`Sweeper`].
 pub const LANES: usize = 16;
+
+/// Limits a [`Sweeper`] takes (tenths of a second, about 3.4 years): above, searches run on
+/// the graph.
+pub const MAX_LIMIT: u32 = 1 << 30;
 
 type Lanes = [u32; LANES];
 
@@ -452,7 +456,7 @@ impl Sweeper {
     /// every selected target within `limit` (times with the start, as Dijkstra's algorithm
     /// gives them), targets in node order.
     pub fn run(&mut self, h: &Hierarchy, sources: &[(u32, u32)], limit: u32, mut found: impl FnMut(usize, u32, u32)) {
-        assert!(sources.len() <= LANES && limit < 1 << 30);
+        assert!(sources.len() <= LANES && limit < MAX_LIMIT);
         let cap = limit + 1;
         self.up_epoch += 1;
         let up_epoch = self.up_epoch;

@@ -18,7 +18,7 @@ use super::{ReachTable, ReachUnit, RoleReach};
 use crate::error::{Error, Result};
 use crate::inputs::institutions::Institution;
 use crate::inputs::rules::Rules;
-use crate::network::ch::{Sweeper, LANES};
+use crate::network::ch::{Sweeper, LANES, MAX_LIMIT};
 use crate::network::route::{multi_source, Search, UNREACHED};
 use crate::network::Graph;
 use crate::progress::Progress;
@@ -351,7 +351,7 @@ pub fn network_reach(
             .map(|chunk| {
                 let mut counts = vec![vec![0u32; places.len()]; group.len()];
                 match (&graph.hierarchy, &place_tree) {
-                    (Some(h), Some(tree)) => {
+                    (Some(h), Some(tree)) if limit < MAX_LIMIT => {
                         // Tiles of starts, consecutive along the nodes' Z-order: the places
                         // within the straight-line reach of the tile's institutions are the
                         // targets, and the starts run LANES at a time.

@@ -17,7 +17,7 @@ use super::straight::within_m;
 use super::straight::{dist2, to_xyz};
 use crate::inputs::od_matrix::OdMatrix;
 use crate::inputs::rules::NetworkRules;
-use crate::network::ch::{Sweeper, LANES};
+use crate::network::ch::{Sweeper, LANES, MAX_LIMIT};
 use crate::network::route::Search;
 use crate::network::Graph;
 use crate::study::Study;
@@ -128,7 +128,7 @@ impl<'g> RoadPlaces<'g> {
             .map(|chunk| {
                 let mut out = Vec::new();
                 match (&self.graph.hierarchy, &self.place_tree) {
-                    (Some(h), Some(tree)) => {
+                    (Some(h), Some(tree)) if limit < MAX_LIMIT => {
                         let mut sweeper = Sweeper::new(h);
                         for tile in chunk.chunks(TILE) {
                             let targets = targets_near(
