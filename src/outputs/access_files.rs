@@ -5,7 +5,7 @@ use crate::coverage::municipality_ranges;
 use crate::error::Result;
 use crate::outputs::geojson_out::{num, num_full, write_municipality_layer};
 use crate::outputs::tables::{write_csv_rows, write_parquet, TableColumn};
-use crate::outputs::{fmt_full, fmt_num, OutDir};
+use crate::outputs::OutDir;
 use crate::reach::ReachTable;
 use crate::study::Study;
 use rayon::prelude::*;
@@ -53,7 +53,7 @@ pub fn area_access(
 }
 
 /// Writes access.csv, access.parquet and access.geojson. `access` is per role (rules order).
-pub fn write_access(out: &mut OutDir, study: &Study, reach: &ReachTable, access: &[RoleAccess]) -> Result<()> {
+pub fn write_access<'a>(out: &mut OutDir, study: &'a Study, reach: &ReachTable, access: &[RoleAccess]) -> Result<()> {
     let rules = &study.rules;
     let munis = &study.municipalities;
     let ranges = municipality_ranges(&study.demand, munis.len());
@@ -128,21 +128,19 @@ pub fn write_access(out: &mut OutDir, study: &Study, reach: &ReachTable, access:
         "zero_access_share",
         "gini",
     ];
-    write_csv_rows(out, "access.csv", &header, height, |n| {
+    write_csv_rows(out, "access.csv", &header, height, |n, w| {
         let (level, area, f, role, a) = row(n);
-        vec![
-            level.to_string(),
-            area_code(level, area),
-            rules.functions[f].id.clone(),
-            rules.roles[role].id.clone(),
-            fmt_full(Some(a.demand)),
-            fmt_full(a.providers_in_reach),
-            fmt_full(a.a_2sfca),
-            fmt_full(a.a_e2sfca),
-            fmt_full(a.a_2sfca.map(|v| v * 1000.0)),
-            fmt_num(a.zero_access_share, 6),
-            fmt_full(a.gini),
-        ]
+        w.text(level);
+        w.text(&area_code(level, area));
+        w.text(&rules.functions[f].id);
+        w.text(&rules.roles[role].id);
+        w.full(Some(a.demand));
+        w.full(a.providers_in_reach);
+        w.full(a.a_2sfca);
+        w.full(a.a_e2sfca);
+        w.full(a.a_2sfca.map(|v| v * 1000.0));
+        w.num(a.zero_access_share, 6);
+        w.full(a.gini);
     })?;
     let text = |get: &(dyn Fn(&'static str, usize, usize, usize) -> String + Sync)| {
         (0..height)
@@ -153,6 +151,15 @@ pub fn write_access(out: &mut OutDir, study: &Study, reach: &ReachTable, access:
             })
             .collect::<Vec<_>>()
     };
+    let ids = |get: &(dyn Fn(&'static str, usize, usize) -> &'a str + Sync)| {
+        (0..height)
+            .into_par_iter()
+            .map(|n| {
+                let (level, _, f, role, _) = row(n);
+                get(level, f, role)
+            })
+            .collect::<Vec<&'a str>>()
+    };
     let float = |get: &(dyn Fn(&AreaAccess) -> Option<f64> + Sync)| {
         (0..height).into_par_iter().map(|n| get(&row(n).4)).collect::<Vec<_>>()
     };
@@ -161,10 +168,10 @@ pub fn write_access(out: &mut OutDir, study: &Study, reach: &ReachTable, access:
         "access.parquet",
         height,
         vec![
-            TableColumn::Text("level", text(&|level, _, _, _| level.to_string())),
+            TableColumn::Str("level", ids(&|level, _, _| level)),
             TableColumn::Text("area_code", text(&|level, area, _, _| area_code(level, area))),
-            TableColumn::Text("function", text(&|_, _, f, _| rules.functions[f].id.clone())),
-            TableColumn::Text("role", text(&|_, _, _, role| rules.roles[role].id.clone())),
+            TableColumn::Str("function", ids(&|_, f, _| rules.functions[f].id.as_str())),
+            TableColumn::Str("role", ids(&|_, _, role| rules.roles[role].id.as_str())),
             TableColumn::Float("demand".into(), float(&|a| Some(a.demand))),
             TableColumn::Float("providers_in_reach".into(), float(&|a| a.providers_in_reach)),
             TableColumn::Float("a_2sfca".into(), float(&|a| a.a_2sfca)),

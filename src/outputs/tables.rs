@@ -7,18 +7,21 @@ use rayon::prelude::*;
 use std::io::Write;
 
 /// A column of a table to be written as Parquet.
-pub enum TableColumn {
+pub enum TableColumn<'a> {
     Text(&'static str, Vec<String>),
+    /// Text borrowed (no string per row: the many repeats of a few ids).
+    Str(&'static str, Vec<&'a str>),
     Float(String, Vec<Option<f64>>),
     Bool(String, Vec<bool>),
 }
 
 /// Writes a Parquet file from columns of equal length.
-pub fn write_parquet(out: &mut OutDir, name: &str, height: usize, columns: Vec<TableColumn>) -> Result<()> {
+pub fn write_parquet(out: &mut OutDir, name: &str, height: usize, columns: Vec<TableColumn<'_>>) -> Result<()> {
     let columns: Vec<Column> = columns
         .into_iter()
         .map(|c| match c {
             TableColumn::Text(n, v) => Column::new(n.into(), v),
+            TableColumn::Str(n, v) => Column::new(n.into(), v),
             TableColumn::Float(n, v) => Column::new(n.into(), v),
             TableColumn::Bool(n, v) => Column::new(n.into(), v),
         })
@@ -46,14 +49,54 @@ pub fn write_csv(out: &mut OutDir, name: &str, header: &[&str], rows: impl Itera
     })
 }
 
-/// Writes a large CSV whose row `n` is made by `row(n)`: rows are formatted in parallel in
-/// blocks, and the blocks written in order.
+/// The fields of one CSV row, written straight into the block's writer (no string per
+/// field): numbers as [`crate::outputs::fmt_full`] and [`crate::outputs::fmt_num`] format them.
+pub struct Fields<'w> {
+    csv: &'w mut csv::Writer<Vec<u8>>,
+    ryu: ryu::Buffer,
+    error: Option<csv::Error>,
+}
+
+impl Fields<'_> {
+    fn keep(&mut self, r: csv::Result<()>) {
+        if let Err(e) = r {
+            self.error.get_or_insert(e);
+        }
+    }
+
+    pub fn text(&mut self, s: &str) {
+        let r = self.csv.write_field(s);
+        self.keep(r);
+    }
+
+    /// A number at full precision (the text of [`crate::outputs::fmt_full`]).
+    pub fn full(&mut self, x: Option<f64>) {
+        let r = match x {
+            Some(v) if v.is_finite() => {
+                let v = if v == 0.0 { 0.0 } else { v };
+                let s = self.ryu.format_finite(v);
+                self.csv.write_field(s.strip_suffix(".0").unwrap_or(s))
+            }
+            _ => self.csv.write_field(""),
+        };
+        self.keep(r);
+    }
+
+    /// A rounded number (the text of [`crate::outputs::fmt_num`]).
+    pub fn num(&mut self, x: Option<f64>, decimals: i32) {
+        let r = self.csv.write_field(crate::outputs::fmt_num(x, decimals));
+        self.keep(r);
+    }
+}
+
+/// Writes a large CSV whose row `n` is written by `row(n, fields)`: rows are formatted in
+/// parallel in blocks, and the blocks written in order.
 pub fn write_csv_rows(
     out: &mut OutDir,
     name: &str,
     header: &[&str],
     height: usize,
-    row: impl Fn(usize) -> Vec<String> + Sync,
+    row: impl Fn(usize, &mut Fields) + Sync,
 ) -> Result<()> {
     const BLOCK: usize = 65_536;
     let err = |e: csv::Error| Error::Internal(format!("writing {name}: {e}"));
@@ -70,7 +113,16 @@ pub fn write_csv_rows(
                 .map(|b| -> Result<Vec<u8>> {
                     let mut csv = csv::WriterBuilder::new().has_headers(false).from_writer(Vec::new());
                     for n in b..(b + BLOCK).min(height) {
-                        csv.write_record(row(n)).map_err(err)?;
+                        let mut fields = Fields {
+                            csv: &mut csv,
+                            ryu: ryu::Buffer::new(),
+                            error: None,
+                        };
+                        row(n, &mut fields);
+                        if let Some(e) = fields.error {
+                            return Err(err(e));
+                        }
+                        csv.write_record(None::<&[u8]>).map_err(err)?;
                     }
                     csv.into_inner().map_err(|e| Error::Internal(e.to_string()))
                 })
