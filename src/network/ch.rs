@@ -582,16 +582,9 @@ mod tests {
         }
         Graph {
             info: GraphInfo {
-                source: String::new(),
-                source_sha256: String::new(),
-                zaitaku_version: String::new(),
-                speeds_kmh: vec![],
-                ways_by_class: vec![],
-                ways_left_out: vec![],
                 nodes_before: n as u64,
                 edges_before: edges.len() as u64,
-                components_dropped: 0,
-                nodes_dropped: 0,
+                ..GraphInfo::default()
             },
             lat: vec![0; n],
             lon: vec![0; n],

@@ -29,7 +29,7 @@ pub const MAGIC: &[u8; 16] = b"ZAITAKU-GRAPH\0\0\0";
 pub const FORMAT_VERSION: u32 = 2;
 
 /// What a graph was built from and what it holds.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct GraphInfo {
     /// The OpenStreetMap file's name and SHA-256.
     pub source: String,
