@@ -12,7 +12,7 @@
 //! A provider with no demand within reach gets R_j = 0: its supply is allocated to no one,
 //! and the sum of A_i D_i over places equals the supply of the providers that have demand.
 
-use crate::reach::straight::ProviderIndex;
+use crate::reach::straight::{Blocks, ProviderIndex};
 use rayon::prelude::*;
 
 pub use crate::inputs::rules::Decay;
@@ -125,35 +125,60 @@ pub fn role_access_in(
             .sum()
     };
     let ratio = |s: f64, d: f64| if d > 1e-12 { s / d } else { 0.0 };
-    let (r2, re): (Vec<f64>, Vec<f64>) = providers
-        .par_iter()
-        .zip(supply)
-        .map(|(&p, &s)| {
-            let sums = place_index.sums_within(p, &radii);
-            let binary = sums[radii.len() - 1];
-            let weighted = match &terms {
-                Some(t) => combine(&sums, t),
-                None => gaussian_sum(place_index, p, reach, decay),
-            };
-            (ratio(s, binary), ratio(s, weighted))
-        })
+    // Providers and places are taken in blocks of neighbours ([`Blocks`]): the same sums,
+    // site by site in the same order, with one R-tree visit per block.
+    let block_radius = 0.25 * radii.last().copied().unwrap_or(reach);
+    let provider_blocks = Blocks::new(providers, block_radius);
+    let (r2, re): (Vec<f64>, Vec<f64>) = provider_blocks
+        .map(
+            |k, members| {
+                let sums = place_index.sums_block(providers, &provider_blocks, k, &radii, None);
+                members
+                    .iter()
+                    .zip(sums)
+                    .map(|(&j, (sums, _))| {
+                        let (p, s) = (providers[j as usize], supply[j as usize]);
+                        let binary = sums[radii.len() - 1];
+                        let weighted = match &terms {
+                            Some(t) => combine(&sums, t),
+                            None => gaussian_sum(place_index, p, reach, decay),
+                        };
+                        (ratio(s, binary), ratio(s, weighted))
+                    })
+                    .collect()
+            },
+            &|_| (),
+        )
+        .into_iter()
         .unzip();
     let allocated = |r: &[f64]| r.iter().zip(supply).filter(|(x, _)| **x > 0.0).map(|(_, s)| s).sum();
     let supply_allocated = (allocated(&r2), allocated(&re));
     // Step 2.
     let index2 = ProviderIndex::with_weights(providers, &r2);
     let indexe = index2.reweighted(&re);
-    let (a_2sfca, a_e2sfca): (Vec<f64>, Vec<f64>) = places
-        .par_iter()
-        .map(|&c| {
-            let a2 = index2.sum_within(c, reach);
-            let ae = match &terms {
-                Some(t) => combine(&indexe.sums_within(c, &radii), t),
-                None => gaussian_sum(&indexe, c, reach, decay),
-            };
-            // Step decays sum differences of disc totals: clamp the rounding residue at 0.
-            (a2.max(0.0), ae.max(0.0))
-        })
+    // Step decays sum differences of disc totals: the rounding residue is clamped at 0.
+    let place_blocks = Blocks::new(places, block_radius);
+    let (a_2sfca, a_e2sfca): (Vec<f64>, Vec<f64>) = place_blocks
+        .map(
+            |k, members| match &terms {
+                // One pass gives the E2SFCA discs (reweighted) and the 2SFCA disc.
+                Some(t) => indexe
+                    .sums_block(places, &place_blocks, k, &radii, Some((&index2, reach)))
+                    .into_iter()
+                    .map(|(sums, a2)| (a2.max(0.0), combine(&sums, t).max(0.0)))
+                    .collect(),
+                None => members
+                    .iter()
+                    .zip(index2.sums_block(places, &place_blocks, k, &[reach], None))
+                    .map(|(&i, (a2, _))| {
+                        let ae = gaussian_sum(&indexe, places[i as usize], reach, decay);
+                        (a2[0].max(0.0), ae.max(0.0))
+                    })
+                    .collect(),
+            },
+            &|_| (),
+        )
+        .into_iter()
         .unzip();
     RoleAccess {
         a_2sfca,

@@ -108,11 +108,13 @@ pub fn write_access<'a>(out: &mut OutDir, study: &'a Study, reach: &ReachTable, 
         };
         (level, area, f, role, a)
     };
-    let area_code = |level: &str, area: usize| {
+    // Each cell's code is formatted once (it names a row per function and role).
+    let cell_codes: Vec<String> = cells.par_iter().map(|c| c.mesh.code()).collect();
+    let area_code = |level: &str, area: usize| -> &str {
         if level == "cell" {
-            cells[area].mesh.code()
+            &cell_codes[area]
         } else {
-            area_places[area].1.clone()
+            &area_places[area].1
         }
     };
     let header = [
@@ -131,7 +133,7 @@ pub fn write_access<'a>(out: &mut OutDir, study: &'a Study, reach: &ReachTable, 
     write_csv_rows(out, "access.csv", &header, height, |n, w| {
         let (level, area, f, role, a) = row(n);
         w.text(level);
-        w.text(&area_code(level, area));
+        w.text(area_code(level, area));
         w.text(&rules.functions[f].id);
         w.text(&rules.roles[role].id);
         w.full(Some(a.demand));
@@ -142,15 +144,6 @@ pub fn write_access<'a>(out: &mut OutDir, study: &'a Study, reach: &ReachTable, 
         w.num(a.zero_access_share, 6);
         w.full(a.gini);
     })?;
-    let text = |get: &(dyn Fn(&'static str, usize, usize, usize) -> String + Sync)| {
-        (0..height)
-            .into_par_iter()
-            .map(|n| {
-                let (level, area, f, role, _) = row(n);
-                get(level, area, f, role)
-            })
-            .collect::<Vec<_>>()
-    };
     let ids = |get: &(dyn Fn(&'static str, usize, usize) -> &'a str + Sync)| {
         (0..height)
             .into_par_iter()
@@ -169,7 +162,16 @@ pub fn write_access<'a>(out: &mut OutDir, study: &'a Study, reach: &ReachTable, 
         height,
         vec![
             TableColumn::Str("level", ids(&|level, _, _| level)),
-            TableColumn::Text("area_code", text(&|level, area, _, _| area_code(level, area))),
+            TableColumn::Str(
+                "area_code",
+                (0..height)
+                    .into_par_iter()
+                    .map(|n| {
+                        let (level, area, ..) = row(n);
+                        area_code(level, area)
+                    })
+                    .collect(),
+            ),
             TableColumn::Str("function", ids(&|_, f, _| rules.functions[f].id.as_str())),
             TableColumn::Str("role", ids(&|_, _, role| rules.roles[role].id.as_str())),
             TableColumn::Float("demand".into(), float(&|a| Some(a.demand))),

@@ -7,7 +7,9 @@ use super::*;
 pub struct AccessRun {
     /// Per role, in rules order.
     pub roles: Vec<crate::access::RoleAccess>,
-    pub seconds: f64,
+    /// Seconds per stage: reading and reach (when [`access`] read the study), the two
+    /// steps, writing.
+    pub stages: Vec<(&'static str, f64)>,
     pub written: Vec<std::path::PathBuf>,
 }
 
@@ -19,12 +21,17 @@ pub fn access(
     progress: Progress,
     decay: Option<&Decay>,
 ) -> Result<(Study, AccessRun)> {
+    let t = Instant::now();
     let spinner = progress.spinner("reading");
     let study = study::load(sources, progress);
     spinner.finish_and_clear();
     let study = study?;
+    let read_s = t.elapsed().as_secs_f64();
+    let t = Instant::now();
     let (reach, road) = measure_reach(&study, progress)?;
-    let run = access_on(&study, &reach, road.as_ref(), out_dir, progress, decay)?;
+    let reach_s = t.elapsed().as_secs_f64();
+    let mut run = access_on(&study, &reach, road.as_ref(), out_dir, progress, decay)?;
+    run.stages.splice(0..0, [("read", read_s), ("reach", reach_s)]);
     Ok((study, run))
 }
 
@@ -85,7 +92,8 @@ pub fn access_on(
             roles
         }
     };
-    let seconds = t.elapsed().as_secs_f64();
+    let access_s = t.elapsed().as_secs_f64();
+    let t = Instant::now();
     let mut out = OutDir::create(out_dir)?;
     let spinner = progress.spinner("writing");
     let written = crate::outputs::access_files::write_access(&mut out, study, reach, &roles)
@@ -146,7 +154,7 @@ pub fn access_on(
     out.commit()?;
     Ok(AccessRun {
         roles,
-        seconds,
+        stages: vec![("access", access_s), ("writing", t.elapsed().as_secs_f64())],
         written: out.written().to_vec(),
     })
 }

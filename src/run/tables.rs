@@ -44,6 +44,8 @@ pub fn access_table(study: &Study, run: &AccessRun) -> String {
             zero / total * 100.0
         ));
     }
+    let stages: Vec<String> = run.stages.iter().map(|(n, t)| format!("{n} {t:.2} s")).collect();
+    s.push_str(&format!("\ntime: {}\n", stages.join(", ")));
     s
 }
 
