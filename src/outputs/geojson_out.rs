@@ -162,24 +162,29 @@ pub fn write_feature_collection(out: &mut OutDir, name: &str, features: Vec<OutF
         out.write_bytes(&format!("{table}.qml"), default.qml.as_bytes())?;
     }
     if keep {
-        let mut bbox = None;
-        let mut boxes = Vec::with_capacity(features.len());
-        let rows = encoded
-            .into_iter()
-            .zip(&features)
+        let geometry_type = gpkg::geometry_type_of(&features);
+        // The features are not needed any more: their values move into the rows, in
+        // parallel and in order.
+        let kept: Vec<(gpkg::Row, Option<[f64; 4]>)> = encoded
+            .into_par_iter()
+            .zip(features.into_par_iter())
             .filter_map(|((_, blob), f)| {
                 let (geometry, b) = blob?;
-                bbox = gpkg::union_bbox(bbox, b);
-                boxes.push(b);
-                Some(gpkg::Row {
-                    geometry,
-                    values: gpkg::values_of(&f.properties, &columns),
-                })
+                let values = gpkg::take_values(f.properties, &columns);
+                Some((gpkg::Row { geometry, values }, b))
             })
             .collect();
+        let mut bbox = None;
+        let mut boxes = Vec::with_capacity(kept.len());
+        let mut rows = Vec::with_capacity(kept.len());
+        for (row, b) in kept {
+            bbox = gpkg::union_bbox(bbox, b);
+            boxes.push(b);
+            rows.push(row);
+        }
         out.keep_layer(gpkg::Layer {
             table: table.to_string(),
-            geometry_type: gpkg::geometry_type_of(&features),
+            geometry_type,
             columns,
             rows,
             bbox,

@@ -86,7 +86,7 @@ impl Outline {
 
     /// GeoJSON coordinates of the simplified, rounded multipolygon (points that rounding
     /// makes equal to the one before are dropped).
-    fn coordinates(&self, mp: &MultiPolygon<f64>) -> Value {
+    fn coordinates(&self, mp: &MultiPolygon<f64>) -> Vec<Vec<Vec<[f64; 2]>>> {
         let ring = |r: &geo::LineString<f64>| {
             let mut points: Vec<[f64; 2]> = Vec::with_capacity(r.0.len());
             for c in &r.0 {
@@ -95,24 +95,63 @@ impl Outline {
                     points.push(p);
                 }
             }
-            json!(points)
+            points
         };
-        Value::Array(
-            mp.simplify(self.eps)
-                .0
-                .iter()
-                .map(|p| Value::Array(std::iter::once(p.exterior()).chain(p.interiors()).map(ring).collect()))
-                .collect(),
-        )
+        mp.simplify(self.eps)
+            .0
+            .iter()
+            .map(|p| std::iter::once(p.exterior()).chain(p.interiors()).map(ring).collect())
+            .collect()
     }
 }
 
-fn feature(geometry: Value, properties: Value) -> Value {
-    json!({"type": "Feature", "geometry": {"type": "MultiPolygon", "coordinates": geometry}, "properties": properties})
+/// A MultiPolygon feature of the page, serialised as `json!` would write it (members in
+/// this order) but without a `Value` per coordinate.
+#[derive(serde::Serialize)]
+struct PageFeature {
+    #[serde(rename = "type")]
+    kind: &'static str,
+    geometry: PageGeometry,
+    properties: Value,
 }
 
-/// The data the page's script draws.
-fn page_data(r: &ReportInputs) -> Value {
+#[derive(serde::Serialize)]
+struct PageGeometry {
+    #[serde(rename = "type")]
+    kind: &'static str,
+    coordinates: Vec<Vec<Vec<[f64; 2]>>>,
+}
+
+/// The feature's JSON text.
+fn feature(coordinates: Vec<Vec<Vec<[f64; 2]>>>, properties: Value) -> String {
+    let f = PageFeature {
+        kind: "Feature",
+        geometry: PageGeometry {
+            kind: "MultiPolygon",
+            coordinates,
+        },
+        properties,
+    };
+    serde_json::to_string(&f).unwrap_or_else(|_| "null".into())
+}
+
+/// `{"type":"FeatureCollection","features":[...]}` from features' texts.
+fn collection(features: &[String]) -> String {
+    let mut s = String::with_capacity(features.iter().map(|f| f.len() + 1).sum::<usize>() + 48);
+    s.push_str(r#"{"type":"FeatureCollection","features":["#);
+    for (i, f) in features.iter().enumerate() {
+        if i > 0 {
+            s.push(',');
+        }
+        s.push_str(f);
+    }
+    s.push_str("]}");
+    s
+}
+
+/// The data the page's script draws, as JSON text: an object whose members are written in
+/// order, the outlines' features each serialised on their own (in parallel).
+fn page_data(r: &ReportInputs) -> String {
     let study = r.study;
     let cov = r.cov;
     let nf = study.rules.functions.len();
@@ -134,7 +173,7 @@ fn page_data(r: &ReportInputs) -> Value {
         }
         None => Vec::new(),
     };
-    let municipalities: Vec<Value> = study
+    let municipalities: Vec<String> = study
         .municipalities
         .par_iter()
         .enumerate()
@@ -182,7 +221,7 @@ fn page_data(r: &ReportInputs) -> Value {
             )
         })
         .collect();
-    let areas = |outlines: &[MultiPolygon<f64>], checks: &[crate::catchments::AreaCheck]| -> Vec<Value> {
+    let areas = |outlines: &[MultiPolygon<f64>], checks: &[crate::catchments::AreaCheck]| -> Vec<String> {
         outlines
             .par_iter()
             .zip(checks)
@@ -213,21 +252,65 @@ fn page_data(r: &ReportInputs) -> Value {
     } else {
         Vec::new()
     };
-    json!({
-        "bbox": bbox,
-        "functions": study.rules.functions.iter().map(|f| json!({"id": f.id, "label": f.label})).collect::<Vec<_>>(),
-        "classes": SHARE_CLASSES.iter().map(|c| json!({"lower": c.lower, "upper": c.upper, "label": c.label,
-            "colour": format!("#{:02x}{:02x}{:02x}", c.colour[0], c.colour[1], c.colour[2])})).collect::<Vec<_>>(),
-        "kinds": KIND_COLOURS.iter().map(|(k, ja, c)| json!({"kind": k, "ja": ja,
-            "colour": format!("#{:02x}{:02x}{:02x}", c[0], c[1], c[2])})).collect::<Vec<_>>(),
-        "municipalities": {"type": "FeatureCollection", "features": municipalities},
-        "gaps": gaps,
-        "catchments": {"type": "FeatureCollection", "features": catchments},
-        "regions": {"type": "FeatureCollection", "features": regions},
-        "institutions": institutions,
-        "institutions_total": study.institutions.len(),
-        "capacity": r.capacity.is_some(),
-    })
+    let members: [(&str, String); 11] = [
+        ("bbox", json!(bbox).to_string()),
+        (
+            "functions",
+            Value::from(
+                study
+                    .rules
+                    .functions
+                    .iter()
+                    .map(|f| json!({"id": f.id, "label": f.label}))
+                    .collect::<Vec<_>>(),
+            )
+            .to_string(),
+        ),
+        (
+            "classes",
+            Value::from(
+                SHARE_CLASSES
+                    .iter()
+                    .map(|c| {
+                        json!({"lower": c.lower, "upper": c.upper, "label": c.label,
+            "colour": format!("#{:02x}{:02x}{:02x}", c.colour[0], c.colour[1], c.colour[2])})
+                    })
+                    .collect::<Vec<_>>(),
+            )
+            .to_string(),
+        ),
+        (
+            "kinds",
+            Value::from(
+                KIND_COLOURS
+                    .iter()
+                    .map(|(k, ja, c)| {
+                        json!({"kind": k, "ja": ja,
+            "colour": format!("#{:02x}{:02x}{:02x}", c[0], c[1], c[2])})
+                    })
+                    .collect::<Vec<_>>(),
+            )
+            .to_string(),
+        ),
+        ("municipalities", collection(&municipalities)),
+        ("gaps", Value::from(gaps).to_string()),
+        ("catchments", collection(&catchments)),
+        ("regions", collection(&regions)),
+        ("institutions", Value::from(institutions).to_string()),
+        ("institutions_total", study.institutions.len().to_string()),
+        ("capacity", r.capacity.is_some().to_string()),
+    ];
+    let mut s = String::from("{");
+    for (i, (key, value)) in members.iter().enumerate() {
+        if i > 0 {
+            s.push(',');
+        }
+        s.push_str(&Value::from(*key).to_string());
+        s.push(':');
+        s.push_str(value);
+    }
+    s.push('}');
+    s
 }
 
 fn stats_row(s: &mut String, name: &str, stats: &[Stats]) {
@@ -665,7 +748,7 @@ pub fn report_html(r: &ReportInputs) -> String {
         "<footer>Map drawing: Leaflet 1.9.4 (BSD 2-Clause, © 2010-2023 Volodymyr Agafonkin, © 2010-2011 CloudMade), inlined. \
          No tiles, fonts or scripts are fetched.</footer></main>",
     );
-    let data = serde_json::to_string(&page_data(r)).unwrap_or_else(|_| "{}".into());
+    let data = page_data(r);
     let _ = writeln!(
         s,
         "<script>{}</script><script type=\"application/json\" id=\"zaitaku-data\">{}</script><script>{}</script></body></html>",
@@ -788,7 +871,7 @@ mod tests {
         ]]);
         let outline = Outline { eps: 0.0, scale: 1e4 };
         assert_eq!(
-            outline.coordinates(&mp),
+            json!(outline.coordinates(&mp)),
             json!([[[[138.0, 36.0], [138.1, 36.0], [138.1, 36.1], [138.0, 36.0]]]])
         );
     }
