@@ -3,8 +3,8 @@
 #
 #   scripts/bench_national.sh DATA_DIR [REPEATS] [COMMAND]
 #
-# COMMAND is coverage (default), access (2SFCA and E2SFCA for every role; wall time and
-# peak memory only), capacity (need served under capacities for every role, with
+# COMMAND is coverage (default), access (2SFCA and E2SFCA for every role; wall time, peak
+# memory and the printed stage times: read, reach, access, writing), capacity (need served under capacities for every role, with
 # AccessMod's fill too when ORDER=capacity or ORDER=id; wall time, peak memory and the
 # printed stage times), catchments (with the synthetic regions of
 # scripts/make_national_regions.py; wall time, peak memory and the printed stage times) or
@@ -79,7 +79,7 @@ for rep in $(seq 1 "$repeats"); do
       du -b "$out/run/zaitaku.gpkg" "$out/run/report.html" "$out/run/maps" "$out/run/coverage.geojson" | sed 's|'"$out"'/run/||'
       continue
     fi
-    if [ "$command" = capacity ]; then
+    if [ "$command" = capacity ] || [ "$command" = access ]; then
       printf '%-4s %-7s %8.2f %9.0f  %s\n' "$rep" "$threads" "$wall" "$((rss / 1024))" "$(grep '^time:' "$out/stdout")"
       continue
     fi

@@ -278,14 +278,25 @@ impl Unit {
                 })
                 .fold(f64::INFINITY, f64::min);
         }
+        // Each role's hosts among the members, listed once.
+        let hosts: Vec<Vec<u32>> = roles
+            .iter()
+            .map(|&r| {
+                members
+                    .iter()
+                    .copied()
+                    .filter(|&h| self.providers[h as usize * self.roles + r] > 0)
+                    .collect()
+            })
+            .collect();
         let mut total = 0.0;
         for &m in members {
+            let row = &self.dist[m as usize * n..(m as usize + 1) * n];
             let mut sum = 0.0;
-            for &r in &roles {
-                let nearest = members
+            for list in &hosts {
+                let nearest = list
                     .iter()
-                    .filter(|&&h| self.providers[h as usize * self.roles + r] > 0)
-                    .map(|&h| f64::from(self.dist[m as usize * n + h as usize]))
+                    .map(|&h| f64::from(row[h as usize]))
                     .fold(f64::INFINITY, f64::min);
                 // A role missing from the group: charge the largest distance in the unit.
                 sum += if nearest.is_finite() { nearest } else { 1e4 };
@@ -634,6 +645,10 @@ fn repair(st: &mut State) {
             let mut union = st.members[t as usize].clone();
             union.extend(&st.members[k]);
             let deficit = unit.figures(&union).deficit(floors);
+            // The travel only breaks ties: a union further from its floors needs none.
+            if best.is_some_and(|b| deficit > b.0) {
+                continue;
+            }
             let cost = unit.cost(&union);
             if best.is_none_or(|b| deficit < b.0 || (deficit == b.0 && cost < b.1)) {
                 best = Some((deficit, cost, t));

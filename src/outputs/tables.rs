@@ -105,33 +105,39 @@ pub fn write_csv_rows(
         head.write_record(header).map_err(err)?;
         w.write_all(&head.into_inner().map_err(|e| Error::Internal(e.to_string()))?)
             .map_err(|e| Error::io(format!("writing {name}"), e))?;
+        let io = |e: std::io::Error| Error::io(format!("writing {name}"), e);
+        // Batches of blocks formatted in parallel while the batch before is written.
+        let mut pending: Vec<Vec<u8>> = Vec::new();
         for start in (0..height).step_by(BLOCK * 8) {
-            let blocks: Vec<Vec<u8>> = (start..(start + BLOCK * 8).min(height))
-                .step_by(BLOCK)
-                .collect::<Vec<_>>()
-                .into_par_iter()
-                .map(|b| -> Result<Vec<u8>> {
-                    let mut csv = csv::WriterBuilder::new().has_headers(false).from_writer(Vec::new());
-                    for n in b..(b + BLOCK).min(height) {
-                        let mut fields = Fields {
-                            csv: &mut csv,
-                            ryu: ryu::Buffer::new(),
-                            error: None,
-                        };
-                        row(n, &mut fields);
-                        if let Some(e) = fields.error {
-                            return Err(err(e));
+            let format = || -> Result<Vec<Vec<u8>>> {
+                (start..(start + BLOCK * 8).min(height))
+                    .step_by(BLOCK)
+                    .collect::<Vec<_>>()
+                    .into_par_iter()
+                    .map(|b| -> Result<Vec<u8>> {
+                        let mut csv = csv::WriterBuilder::new().has_headers(false).from_writer(Vec::new());
+                        for n in b..(b + BLOCK).min(height) {
+                            let mut fields = Fields {
+                                csv: &mut csv,
+                                ryu: ryu::Buffer::new(),
+                                error: None,
+                            };
+                            row(n, &mut fields);
+                            if let Some(e) = fields.error {
+                                return Err(err(e));
+                            }
+                            csv.write_record(None::<&[u8]>).map_err(err)?;
                         }
-                        csv.write_record(None::<&[u8]>).map_err(err)?;
-                    }
-                    csv.into_inner().map_err(|e| Error::Internal(e.to_string()))
-                })
-                .collect::<Result<_>>()?;
-            for b in blocks {
-                w.write_all(&b).map_err(|e| Error::io(format!("writing {name}"), e))?;
-            }
+                        csv.into_inner().map_err(|e| Error::Internal(e.to_string()))
+                    })
+                    .collect::<Result<_>>()
+            };
+            let previous = std::mem::take(&mut pending);
+            let (written, blocks) = rayon::join(|| previous.iter().try_for_each(|b| w.write_all(b)), format);
+            written.map_err(io)?;
+            pending = blocks?;
         }
-        Ok(())
+        pending.iter().try_for_each(|b| w.write_all(b)).map_err(io)
     })
 }
 
