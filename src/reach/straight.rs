@@ -485,11 +485,10 @@ impl ProviderIndex {
         }
         // Every provider whose ellipsoid distance could beat the sphere-nearest one.
         let limit = chord_from_arc(arc_from_chord(min2.sqrt()) * SPHERE_HIGH / SPHERE_LOW);
-        let nearest = self
-            .tree
-            .locate_within_distance(q, limit * limit)
-            .map(|site| ellipsoid_m(at, self.lonlat[site.data as usize]))
-            .fold(f64::INFINITY, f64::min);
+        let mut nearest = f64::INFINITY;
+        for_within(&self.tree, &q, limit * limit, |site, _| {
+            nearest = nearest.min(ellipsoid_m(at, self.lonlat[site.data as usize]));
+        });
         (nearest, count)
     }
 
@@ -543,11 +542,9 @@ impl ProviderIndex {
                         nearest = nearest.min(ellipsoid_m(at, self.lonlat[id as usize]));
                     });
                 } else {
-                    nearest = self
-                        .tree
-                        .locate_within_distance(*q, limit * limit)
-                        .map(|site| ellipsoid_m(at, self.lonlat[site.data as usize]))
-                        .fold(f64::INFINITY, f64::min);
+                    for_within(&self.tree, q, limit * limit, |site, _| {
+                        nearest = nearest.min(ellipsoid_m(at, self.lonlat[site.data as usize]));
+                    });
                 }
                 (nearest, count)
             })
@@ -683,12 +680,12 @@ impl ProviderIndex {
     pub fn pairs_within(&self, at: (f64, f64), reach_m: f64) -> Vec<(u32, f64)> {
         let q = to_xyz(at.0, at.1);
         let outer = chord_from_arc(reach_m / SPHERE_LOW);
-        let mut pairs: Vec<(u32, f64)> = self
-            .tree
-            .locate_within_distance(q, outer * outer)
-            .filter(|site| self.within_exactly(at, site.data, reach_m))
-            .map(|site| (site.data, ellipsoid_m(at, self.lonlat[site.data as usize])))
-            .collect();
+        let mut pairs: Vec<(u32, f64)> = Vec::new();
+        for_within(&self.tree, &q, outer * outer, |site, _| {
+            if self.within_exactly(at, site.data, reach_m) {
+                pairs.push((site.data, ellipsoid_m(at, self.lonlat[site.data as usize])));
+            }
+        });
         pairs.sort_by_key(|p| p.0);
         pairs
     }
@@ -708,11 +705,11 @@ impl ProviderIndex {
         let q = to_xyz(at.0, at.1);
         let outer2 = chord_from_arc(reach_m / SPHERE_LOW).powi(2);
         let inner2 = chord_from_arc(reach_m / SPHERE_HIGH).powi(2);
-        for site in self.tree.locate_within_distance(q, outer2) {
-            if dist2(&q, site.geom()) <= inner2 || self.within_exactly(at, site.data, reach_m) {
+        for_within(&self.tree, &q, outer2, |site, d2| {
+            if d2 <= inner2 || self.within_exactly(at, site.data, reach_m) {
                 out.push(site.data);
             }
-        }
+        });
     }
 
     /// Whether provider `i` is within `reach_m` on the ellipsoid (Karney's algorithm when
