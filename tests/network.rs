@@ -28,11 +28,15 @@ fn grid_roads_coverage(extra: &[&str], out: &Path) -> Output {
 
 /// `command` on the grid fixture with the road rules.
 fn grid_roads(command: &str, extra: &[&str], out: &Path) -> Output {
-    let (m, i, p, r) = (
+    grid_with_rules(command, &fixture("grid/rules_roads.toml"), extra, out)
+}
+
+/// `command` on the grid fixture with the rules file `r`.
+fn grid_with_rules(command: &str, r: &Path, extra: &[&str], out: &Path) -> Output {
+    let (m, i, p) = (
         fixture("grid/municipalities.geojson"),
         fixture("grid/institutions.csv"),
         fixture("grid/population.csv"),
-        fixture("grid/rules_roads.toml"),
     );
     let mut args = vec![
         command,
@@ -668,22 +672,7 @@ fn the_hierarchy_changes_no_output() {
     let mut csvs = Vec::new();
     for (name, graph) in [("with", &with), ("without", &without)] {
         let out = dir.path().join(format!("long-{name}"));
-        let o = zaitaku(&[
-            "coverage",
-            "--quiet",
-            "--municipalities",
-            fixture("grid/municipalities.geojson").to_str().unwrap(),
-            "--institutions",
-            fixture("grid/institutions.csv").to_str().unwrap(),
-            "--population",
-            fixture("grid/population.csv").to_str().unwrap(),
-            "--rules",
-            long.to_str().unwrap(),
-            "--network",
-            graph.to_str().unwrap(),
-            "--out",
-            out.to_str().unwrap(),
-        ]);
+        let o = grid_with_rules("coverage", &long, &["--network", graph.to_str().unwrap()], &out);
         assert!(o.status.success(), "{}", stderr(&o));
         csvs.push(std::fs::read(out.join("coverage.csv")).unwrap());
     }

@@ -289,6 +289,20 @@ impl Candidates {
     }
 }
 
+/// Per radius (metres): the squared chords below which a point is surely within it, and
+/// above which surely not.
+fn disc_bounds(radii: &[f64]) -> Vec<(f64, f64)> {
+    radii
+        .iter()
+        .map(|&r| {
+            (
+                chord_from_arc(r / SPHERE_HIGH).powi(2),
+                chord_from_arc(r / SPHERE_LOW).powi(2),
+            )
+        })
+        .collect()
+}
+
 /// Distance on WGS84 from `at` to the nearest point of `tree` (sites numbering `lonlat`).
 fn nearest_in(tree: &RTree<Site>, lonlat: &[(f64, f64)], at: (f64, f64)) -> f64 {
     let q = to_xyz(at.0, at.1);
@@ -465,9 +479,7 @@ impl ProviderIndex {
     /// by latitude bands ([`Bands`]) is cheaper than visiting each, and the nearest comes
     /// from a nearest-neighbour search.
     pub fn reach_at(&self, at: (f64, f64), reach_m: f64) -> (f64, u32) {
-        let outer_deg = (reach_m / SPHERE_LOW / EARTH_RADIUS_M).to_degrees();
-        let dlon = outer_deg / at.1.to_radians().cos();
-        if self.density.estimate(at, dlon, outer_deg) > DENSE {
+        if self.dense_at(at, reach_m) {
             return (self.nearest_m(at), self.count_within(at, reach_m));
         }
         let q = to_xyz(at.0, at.1);
@@ -497,15 +509,9 @@ impl ProviderIndex {
     pub fn reach_block(&self, places: &[(f64, f64)], blocks: &Blocks, k: usize, reach_m: f64) -> Vec<(f64, u32)> {
         let (run, centre, radius) = &blocks.runs[k];
         let members = &blocks.order[run.clone()];
-        let outer_deg = (reach_m / SPHERE_LOW / EARTH_RADIUS_M).to_degrees();
         let dense: Vec<bool> = members
             .iter()
-            .map(|&i| {
-                let at = places[i as usize];
-                self.density
-                    .estimate(at, outer_deg / at.1.to_radians().cos(), outer_deg)
-                    > DENSE
-            })
+            .map(|&i| self.dense_at(places[i as usize], reach_m))
             .collect();
         let mut cand = Candidates::default();
         if dense.contains(&false) {
@@ -563,9 +569,7 @@ impl ProviderIndex {
         let Some(&largest) = radii.last() else {
             return Vec::new();
         };
-        let outer_deg = (largest / SPHERE_LOW / EARTH_RADIUS_M).to_degrees();
-        let dlon = outer_deg / at.1.to_radians().cos();
-        if self.density.estimate(at, dlon, outer_deg) > DENSE {
+        if self.dense_at(at, largest) {
             return radii
                 .iter()
                 .map(|&r| {
@@ -577,15 +581,7 @@ impl ProviderIndex {
         let q = to_xyz(at.0, at.1);
         let outer = chord_from_arc(largest / SPHERE_LOW);
         // Per radius: squared chords below which a point is surely inside, above which surely out.
-        let bounds: Vec<(f64, f64)> = radii
-            .iter()
-            .map(|&r| {
-                (
-                    chord_from_arc(r / SPHERE_HIGH).powi(2),
-                    chord_from_arc(r / SPHERE_LOW).powi(2),
-                )
-            })
-            .collect();
+        let bounds = disc_bounds(radii);
         let mut sums = vec![0.0; radii.len()];
         for_within(&self.tree, &q, outer * outer, |site, d2| {
             let w = self.weights[site.data as usize];
@@ -617,30 +613,16 @@ impl ProviderIndex {
         };
         // The pass serves `also` only where it asks for the same disc.
         let shared = also.filter(|&(_, r)| r == largest).map(|(a, _)| a);
-        let outer_deg = (largest / SPHERE_LOW / EARTH_RADIUS_M).to_degrees();
         let dense: Vec<bool> = members
             .iter()
-            .map(|&i| {
-                let at = points[i as usize];
-                self.density
-                    .estimate(at, outer_deg / at.1.to_radians().cos(), outer_deg)
-                    > DENSE
-            })
+            .map(|&i| self.dense_at(points[i as usize], largest))
             .collect();
         let outer = chord_from_arc(largest / SPHERE_LOW);
         let mut cand = Candidates::default();
         if dense.contains(&false) {
             cand.gather(&self.tree, centre, *radius, outer * outer);
         }
-        let bounds: Vec<(f64, f64)> = radii
-            .iter()
-            .map(|&r| {
-                (
-                    chord_from_arc(r / SPHERE_HIGH).powi(2),
-                    chord_from_arc(r / SPHERE_LOW).powi(2),
-                )
-            })
-            .collect();
+        let bounds = disc_bounds(radii);
         let last = radii.len() - 1;
         members
             .iter()
@@ -710,6 +692,12 @@ impl ProviderIndex {
                 out.push(site.data);
             }
         });
+    }
+
+    /// Whether so many providers may lie within `reach_m` of `at` ([`Self::estimate_within`])
+    /// that the latitude bands count them faster than a visit of each.
+    fn dense_at(&self, at: (f64, f64), reach_m: f64) -> bool {
+        self.estimate_within(at, reach_m) > DENSE
     }
 
     /// Whether provider `i` is within `reach_m` on the ellipsoid (Karney's algorithm when
