@@ -289,6 +289,27 @@ impl Candidates {
     }
 }
 
+thread_local! {
+    /// Each thread's candidate lists, kept from block to block so that they grow once.
+    static CANDIDATES: std::cell::RefCell<Candidates> = std::cell::RefCell::new(Candidates::default());
+}
+
+/// Runs `f` with this thread's [`Candidates`] (fresh ones if they are in use further up).
+fn with_candidates<R>(f: impl FnOnce(&mut Candidates) -> R) -> R {
+    let mut cand = CANDIDATES.with(|c| {
+        c.try_borrow_mut()
+            .map(|mut c| std::mem::take(&mut *c))
+            .unwrap_or_default()
+    });
+    let out = f(&mut cand);
+    CANDIDATES.with(|c| {
+        if let Ok(mut c) = c.try_borrow_mut() {
+            *c = cand;
+        }
+    });
+    out
+}
+
 /// Per radius (metres): the squared chords below which a point is surely within it, and
 /// above which surely not.
 fn disc_bounds(radii: &[f64]) -> Vec<(f64, f64)> {
@@ -513,48 +534,49 @@ impl ProviderIndex {
             .iter()
             .map(|&i| self.dense_at(places[i as usize], reach_m))
             .collect();
-        let mut cand = Candidates::default();
-        if dense.contains(&false) {
-            // Wide enough for the nearest's second look too (see below).
-            let wide = chord_from_arc(reach_m / SPHERE_LOW * SPHERE_HIGH / SPHERE_LOW);
-            cand.gather(&self.tree, centre, *radius, wide * wide);
-        }
-        let outer = chord_from_arc(reach_m / SPHERE_LOW);
-        let inner2 = chord_from_arc(reach_m / SPHERE_HIGH).powi(2);
-        members
-            .iter()
-            .zip(dense)
-            .map(|(&i, dense)| {
-                let at = places[i as usize];
-                if dense {
-                    return (self.nearest_m(at), self.count_within(at, reach_m));
-                }
-                let q = &blocks.xyz[i as usize];
-                let mut count = 0;
-                let mut min2 = f64::INFINITY;
-                cand.scan(q);
-                cand.for_within(outer * outer, |id, d2| {
-                    min2 = min2.min(d2);
-                    let within = d2 <= inner2 || self.within_exactly(at, id, reach_m);
-                    count += u32::from(within);
-                });
-                if min2.is_infinite() {
-                    return (self.nearest_m(at), 0);
-                }
-                let limit = chord_from_arc(arc_from_chord(min2.sqrt()) * SPHERE_HIGH / SPHERE_LOW);
-                let mut nearest = f64::INFINITY;
-                if limit * limit <= cand.max2 {
-                    cand.for_within(limit * limit, |id, _| {
-                        nearest = nearest.min(ellipsoid_m(at, self.lonlat[id as usize]));
+        with_candidates(|cand| {
+            if dense.contains(&false) {
+                // Wide enough for the nearest's second look too (see below).
+                let wide = chord_from_arc(reach_m / SPHERE_LOW * SPHERE_HIGH / SPHERE_LOW);
+                cand.gather(&self.tree, centre, *radius, wide * wide);
+            }
+            let outer = chord_from_arc(reach_m / SPHERE_LOW);
+            let inner2 = chord_from_arc(reach_m / SPHERE_HIGH).powi(2);
+            members
+                .iter()
+                .zip(dense)
+                .map(|(&i, dense)| {
+                    let at = places[i as usize];
+                    if dense {
+                        return (self.nearest_m(at), self.count_within(at, reach_m));
+                    }
+                    let q = &blocks.xyz[i as usize];
+                    let mut count = 0;
+                    let mut min2 = f64::INFINITY;
+                    cand.scan(q);
+                    cand.for_within(outer * outer, |id, d2| {
+                        min2 = min2.min(d2);
+                        let within = d2 <= inner2 || self.within_exactly(at, id, reach_m);
+                        count += u32::from(within);
                     });
-                } else {
-                    for_within(&self.tree, q, limit * limit, |site, _| {
-                        nearest = nearest.min(ellipsoid_m(at, self.lonlat[site.data as usize]));
-                    });
-                }
-                (nearest, count)
-            })
-            .collect()
+                    if min2.is_infinite() {
+                        return (self.nearest_m(at), 0);
+                    }
+                    let limit = chord_from_arc(arc_from_chord(min2.sqrt()) * SPHERE_HIGH / SPHERE_LOW);
+                    let mut nearest = f64::INFINITY;
+                    if limit * limit <= cand.max2 {
+                        cand.for_within(limit * limit, |id, _| {
+                            nearest = nearest.min(ellipsoid_m(at, self.lonlat[id as usize]));
+                        });
+                    } else {
+                        for_within(&self.tree, q, limit * limit, |site, _| {
+                            nearest = nearest.min(ellipsoid_m(at, self.lonlat[site.data as usize]));
+                        });
+                    }
+                    (nearest, count)
+                })
+                .collect()
+        })
     }
 
     /// Sum of the weights of the points within `reach_m` metres on WGS84 (decided as in
@@ -618,44 +640,45 @@ impl ProviderIndex {
             .map(|&i| self.dense_at(points[i as usize], largest))
             .collect();
         let outer = chord_from_arc(largest / SPHERE_LOW);
-        let mut cand = Candidates::default();
-        if dense.contains(&false) {
-            cand.gather(&self.tree, centre, *radius, outer * outer);
-        }
-        let bounds = disc_bounds(radii);
-        let last = radii.len() - 1;
-        members
-            .iter()
-            .zip(dense)
-            .map(|(&i, dense)| {
-                let at = points[i as usize];
-                let other = |a: &ProviderIndex, r: f64| a.sum_within(at, r);
-                if dense {
-                    let extra = also.map_or(0.0, |(a, r)| other(a, r));
-                    return (self.sums_within(at, radii), extra);
-                }
-                let mut sums = vec![0.0; radii.len()];
-                let mut extra = 0.0;
-                cand.scan(&blocks.xyz[i as usize]);
-                cand.for_within(outer * outer, |id, d2| {
-                    let w = self.weights[id as usize];
-                    for (k, &(inner2, outer2)) in bounds.iter().enumerate() {
-                        if d2 <= inner2 || (d2 <= outer2 && self.within_exactly(at, id, radii[k])) {
-                            sums[k] += w;
-                            if k == last {
-                                if let Some(a) = shared {
-                                    extra += a.weights[id as usize];
+        with_candidates(|cand| {
+            if dense.contains(&false) {
+                cand.gather(&self.tree, centre, *radius, outer * outer);
+            }
+            let bounds = disc_bounds(radii);
+            let last = radii.len() - 1;
+            members
+                .iter()
+                .zip(dense)
+                .map(|(&i, dense)| {
+                    let at = points[i as usize];
+                    let other = |a: &ProviderIndex, r: f64| a.sum_within(at, r);
+                    if dense {
+                        let extra = also.map_or(0.0, |(a, r)| other(a, r));
+                        return (self.sums_within(at, radii), extra);
+                    }
+                    let mut sums = vec![0.0; radii.len()];
+                    let mut extra = 0.0;
+                    cand.scan(&blocks.xyz[i as usize]);
+                    cand.for_within(outer * outer, |id, d2| {
+                        let w = self.weights[id as usize];
+                        for (k, &(inner2, outer2)) in bounds.iter().enumerate() {
+                            if d2 <= inner2 || (d2 <= outer2 && self.within_exactly(at, id, radii[k])) {
+                                sums[k] += w;
+                                if k == last {
+                                    if let Some(a) = shared {
+                                        extra += a.weights[id as usize];
+                                    }
                                 }
                             }
                         }
+                    });
+                    if shared.is_none() {
+                        extra = also.map_or(0.0, |(a, r)| other(a, r));
                     }
-                });
-                if shared.is_none() {
-                    extra = also.map_or(0.0, |(a, r)| other(a, r));
-                }
-                (sums, extra)
-            })
-            .collect()
+                    (sums, extra)
+                })
+                .collect()
+        })
     }
 
     /// Every point within `reach_m` metres on WGS84 with its distance, in index order.
