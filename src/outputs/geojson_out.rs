@@ -190,7 +190,7 @@ pub fn write_feature_collection(out: &mut OutDir, name: &str, features: Vec<OutF
             bbox,
             boxes,
             styles,
-        });
+        })?;
     }
     Ok(())
 }

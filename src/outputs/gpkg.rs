@@ -235,7 +235,7 @@ fn sql_value(v: &Value, t: ColumnType) -> rusqlite::types::Value {
 /// `gpkg_extensions`, filled from the rows' boxes (row `k` has fid `k + 1`), then the
 /// standard's triggers, created last since they call the `ST_*` functions that GIS
 /// software provides and plain SQLite lacks.
-fn spatial_index(tx: &rusqlite::Transaction, layer: &Layer) -> rusqlite::Result<()> {
+fn spatial_index(tx: &Connection, layer: &Layer) -> rusqlite::Result<()> {
     let t = &layer.table;
     let rtree = quote(&format!("rtree_{t}_geom"));
     let table = quote(t);
@@ -280,16 +280,45 @@ fn spatial_index(tx: &rusqlite::Transaction, layer: &Layer) -> rusqlite::Result<
 
 /// Writes `layers` as a new GeoPackage at `path` (an empty or missing file).
 pub fn write(path: &Path, layers: &[Layer]) -> Result<()> {
-    let fail = |e: rusqlite::Error| Error::Internal(format!("writing GeoPackage {}: {e}", path.display()));
-    let mut conn = Connection::open(path).map_err(fail)?;
-    conn.execute_batch(
-        "PRAGMA application_id = 1196444487;
+    let mut package = Package::create(path)?;
+    for layer in layers {
+        package.add(layer)?;
+    }
+    package.finish()
+}
+
+/// A GeoPackage being written, layer by layer, in one transaction: the required tables
+/// first, then each layer's table, rows and spatial index as it comes, and QGIS's style
+/// table last. The same layers in the same order give the same bytes.
+pub struct Package {
+    conn: Connection,
+    path: std::path::PathBuf,
+    /// Each layer's table and styles, for the style table.
+    styles: Vec<(String, Vec<Style>)>,
+}
+
+impl Package {
+    /// Opens `path` (an empty or missing file) and writes the required tables.
+    pub fn create(path: &Path) -> Result<Package> {
+        let conn = Connection::open(path).map_err(|e| fail(path, e))?;
+        let package = Package {
+            conn,
+            path: path.to_path_buf(),
+            styles: Vec::new(),
+        };
+        package.begin().map_err(|e| fail(path, e))?;
+        Ok(package)
+    }
+
+    fn begin(&self) -> rusqlite::Result<()> {
+        let tx = &self.conn;
+        tx.execute_batch(
+            "PRAGMA application_id = 1196444487;
          PRAGMA user_version = 10300;
          PRAGMA journal_mode = OFF;
          PRAGMA synchronous = OFF;",
-    )
-    .map_err(fail)?;
-    let tx = conn.transaction().map_err(fail)?;
+        )?;
+        tx.execute_batch("BEGIN DEFERRED")?;
     tx.execute_batch(
         "CREATE TABLE gpkg_spatial_ref_sys (
            srs_name TEXT NOT NULL, srs_id INTEGER NOT NULL PRIMARY KEY, organization TEXT NOT NULL,
@@ -310,7 +339,7 @@ pub fn write(path: &Path, layers: &[Layer]) -> Result<()> {
            table_name TEXT, column_name TEXT, extension_name TEXT NOT NULL, definition TEXT NOT NULL,
            scope TEXT NOT NULL, CONSTRAINT ge_tce UNIQUE (table_name, column_name, extension_name));",
     )
-    .map_err(fail)?;
+    ?;
     tx.execute(
         "INSERT INTO gpkg_spatial_ref_sys VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
         params![
@@ -322,7 +351,7 @@ pub fn write(path: &Path, layers: &[Layer]) -> Result<()> {
             "undefined cartesian coordinate reference system"
         ],
     )
-    .map_err(fail)?;
+    ?;
     tx.execute(
         "INSERT INTO gpkg_spatial_ref_sys VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
         params![
@@ -334,7 +363,7 @@ pub fn write(path: &Path, layers: &[Layer]) -> Result<()> {
             "undefined geographic coordinate reference system"
         ],
     )
-    .map_err(fail)?;
+    ?;
     tx.execute(
         "INSERT INTO gpkg_spatial_ref_sys VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
         params![
@@ -346,9 +375,19 @@ pub fn write(path: &Path, layers: &[Layer]) -> Result<()> {
             "longitude/latitude coordinates in decimal degrees on the WGS 84 spheroid"
         ],
     )
-    .map_err(fail)?;
+    ?;
+        Ok(())
+    }
 
-    for layer in layers {
+    /// Writes one layer: its table, rows and spatial index.
+    pub fn add(&mut self, layer: &Layer) -> Result<()> {
+        self.write_layer(layer).map_err(|e| fail(&self.path, e))?;
+        self.styles.push((layer.table.clone(), layer.styles.clone()));
+        Ok(())
+    }
+
+    fn write_layer(&self, layer: &Layer) -> rusqlite::Result<()> {
+        let tx = &self.conn;
         let mut create = format!(
             "CREATE TABLE {} (fid INTEGER PRIMARY KEY AUTOINCREMENT NOT NULL, geom {}",
             quote(&layer.table),
@@ -358,19 +397,19 @@ pub fn write(path: &Path, layers: &[Layer]) -> Result<()> {
             create.push_str(&format!(", {} {}", quote(name), t.sql()));
         }
         create.push(')');
-        tx.execute(&create, []).map_err(fail)?;
+        tx.execute(&create, [])?;
         let [x0, y0, x1, y1] = layer.bbox.map_or([None; 4], |b| b.map(Some));
         tx.execute(
             "INSERT INTO gpkg_contents (table_name, data_type, identifier, description, last_change, min_x, min_y, max_x, max_y, srs_id)
              VALUES (?1, 'features', ?1, '', ?2, ?3, ?4, ?5, ?6, ?7)",
             params![layer.table, FIXED_TIMESTAMP, x0, y0, x1, y1, SRS_ID],
         )
-        .map_err(fail)?;
+        ?;
         tx.execute(
             "INSERT INTO gpkg_geometry_columns VALUES (?1, 'geom', ?2, ?3, 0, 0)",
             params![layer.table, layer.geometry_type, SRS_ID],
         )
-        .map_err(fail)?;
+        ?;
         let placeholders: String = (0..layer.columns.len()).map(|i| format!(", ?{}", i + 2)).collect();
         let names: String = layer.columns.iter().map(|(n, _)| format!(", {}", quote(n))).collect();
         let mut insert = tx
@@ -378,7 +417,7 @@ pub fn write(path: &Path, layers: &[Layer]) -> Result<()> {
                 "INSERT INTO {} (geom{names}) VALUES (?1{placeholders})",
                 quote(&layer.table)
             ))
-            .map_err(fail)?;
+            ?;
         for row in &layer.rows {
             let values = std::iter::once(rusqlite::types::Value::Blob(row.geometry.clone())).chain(
                 row.values
@@ -386,12 +425,22 @@ pub fn write(path: &Path, layers: &[Layer]) -> Result<()> {
                     .zip(&layer.columns)
                     .map(|(v, (_, t))| sql_value(v, *t)),
             );
-            insert.execute(params_from_iter(values)).map_err(fail)?;
+            insert.execute(params_from_iter(values))?;
         }
         drop(insert);
-        spatial_index(&tx, layer).map_err(fail)?;
+        spatial_index(tx, layer)?;
+        Ok(())
     }
 
+    /// Writes the style table and commits.
+    pub fn finish(self) -> Result<()> {
+        self.write_styles().map_err(|e| fail(&self.path, e))?;
+        let path = self.path;
+        self.conn.close().map_err(|(_, e)| fail(&path, e))
+    }
+
+    fn write_styles(&self) -> rusqlite::Result<()> {
+        let tx = &self.conn;
     // QGIS's style table (the layout GDAL and QGIS create), listed as an attributes table.
     tx.execute_batch(
         "CREATE TABLE layer_styles (
@@ -400,21 +449,21 @@ pub fn write(path: &Path, layers: &[Layer]) -> Result<()> {
            styleSLD TEXT, useAsDefault BOOLEAN, description TEXT, owner TEXT(30), ui TEXT(30),
            update_time DATETIME DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ','now')));",
     )
-    .map_err(fail)?;
+    ?;
     tx.execute(
         "INSERT INTO gpkg_contents (table_name, data_type, identifier, description, last_change)
          VALUES ('layer_styles', 'attributes', 'layer_styles', 'QGIS styles of the layers', ?1)",
         params![FIXED_TIMESTAMP],
     )
-    .map_err(fail)?;
-    for layer in layers {
-        for style in &layer.styles {
+    ?;
+    for (table, styles) in &self.styles {
+        for style in styles {
             tx.execute(
                 "INSERT INTO layer_styles (f_table_catalog, f_table_schema, f_table_name, f_geometry_column, styleName,
                    styleQML, styleSLD, useAsDefault, description, owner, ui, update_time)
                  VALUES ('', '', ?1, 'geom', ?2, ?3, '', ?4, ?5, '', NULL, ?6)",
                 params![
-                    layer.table,
+                    table,
                     style.name,
                     style.qml,
                     style.default,
@@ -422,12 +471,64 @@ pub fn write(path: &Path, layers: &[Layer]) -> Result<()> {
                     FIXED_TIMESTAMP
                 ],
             )
-            .map_err(fail)?;
+            ?;
         }
     }
-    tx.commit().map_err(fail)?;
-    conn.close().map_err(|(_, e)| fail(e))?;
-    Ok(())
+        tx.execute_batch("COMMIT")
+    }
+}
+
+fn fail(path: &Path, e: rusqlite::Error) -> Error {
+    Error::Internal(format!("writing GeoPackage {}: {e}", path.display()))
+}
+
+/// A GeoPackage written on a thread of its own while the run goes on: layers are sent as
+/// they are made and written in that order ([`Package`]), so that none waits in memory for
+/// the end of the run.
+#[derive(Debug)]
+pub struct Stream {
+    send: Option<std::sync::mpsc::Sender<Layer>>,
+    thread: Option<std::thread::JoinHandle<Result<()>>>,
+}
+
+impl Stream {
+    /// Starts writing a new GeoPackage at `path` (an empty or missing file).
+    pub fn start(path: &Path) -> Result<Stream> {
+        let (send, receive) = std::sync::mpsc::channel::<Layer>();
+        let path = path.to_path_buf();
+        let thread = std::thread::Builder::new()
+            .name("geopackage".into())
+            .spawn(move || {
+                let mut package = Package::create(&path)?;
+                for layer in receive {
+                    package.add(&layer)?;
+                }
+                package.finish()
+            })
+            .map_err(|e| Error::io("cannot start the GeoPackage writer".to_string(), e))?;
+        Ok(Stream {
+            send: Some(send),
+            thread: Some(thread),
+        })
+    }
+
+    /// Queues a layer. A failure of the writer is reported by [`Stream::finish`].
+    pub fn add(&mut self, layer: Layer) {
+        if let Some(send) = &self.send {
+            // The writer stopped on an error, which `finish` returns.
+            let _ = send.send(layer);
+        }
+    }
+
+    /// Writes what is queued, the style table, and closes the file.
+    pub fn finish(mut self) -> Result<()> {
+        drop(self.send.take());
+        match self.thread.take().map(|t| t.join()) {
+            Some(Ok(result)) => result,
+            Some(Err(_)) => Err(Error::Internal("the GeoPackage writer stopped unexpectedly".into())),
+            None => Ok(()),
+        }
+    }
 }
 
 #[cfg(test)]

@@ -45,8 +45,19 @@ pub struct OutDir {
     /// Whether this folder is staged at all ([`OutDir::create_unstaged`]: not).
     staging: bool,
     written: Vec<PathBuf>,
-    /// Every GeoJSON layer written so far, encoded for a GeoPackage, when asked for.
-    layers: Option<Vec<gpkg::Layer>>,
+    /// The GeoPackage every GeoJSON layer written goes into, when asked for.
+    package: Option<StreamedPackage>,
+}
+
+/// A GeoPackage being written beside a run ([`OutDir::keep_layers`]).
+#[derive(Debug)]
+struct StreamedPackage {
+    name: String,
+    stream: gpkg::Stream,
+    tmp: tempfile::TempPath,
+    _tracked: Tracked,
+    /// Tables sent so far.
+    tables: Vec<String>,
 }
 
 /// The marker in staging folders' names: `.<folder>.zaitaku-<pid>-<n>`.
@@ -62,6 +73,7 @@ fn live_paths() -> MutexGuard<'static, Vec<PathBuf>> {
 }
 
 /// A temporary file listed among the paths an interrupt removes, for as long as it lives.
+#[derive(Debug)]
 struct Tracked(PathBuf);
 
 impl Tracked {
@@ -150,7 +162,7 @@ impl OutDir {
             staged: false,
             staging: true,
             written: Vec::new(),
-            layers: None,
+            package: None,
         })
     }
 
@@ -165,7 +177,7 @@ impl OutDir {
             staged: false,
             staging: false,
             written: Vec::new(),
-            layers: None,
+            package: None,
         })
     }
 
@@ -250,16 +262,36 @@ impl OutDir {
         &self.dir
     }
 
-    /// From now on every GeoJSON layer written is also kept for [`OutDir::write_geopackage`].
-    pub fn keep_layers(&mut self) {
-        if self.layers.is_none() {
-            self.layers = Some(Vec::new());
+    /// From now on every GeoJSON layer written also goes into the GeoPackage `name`,
+    /// written on a thread of its own as the layers come and completed by
+    /// [`OutDir::write_geopackage`].
+    pub fn keep_layers(&mut self, name: &str) -> Result<()> {
+        if self.package.is_some() {
+            return Ok(());
         }
+        self.ensure_stage()?;
+        let context = || format!("cannot write {}", self.dir.join(name).display());
+        let tmp = tempfile::Builder::new()
+            .prefix(&format!(".{name}."))
+            .suffix(".tmp")
+            .tempfile_in(&self.stage)
+            .map_err(|e| Error::io(context(), e))?
+            .into_temp_path();
+        let tracked = Tracked::new(&tmp);
+        let stream = gpkg::Stream::start(&tmp)?;
+        self.package = Some(StreamedPackage {
+            name: name.to_string(),
+            stream,
+            tmp,
+            _tracked: tracked,
+            tables: Vec::new(),
+        });
+        Ok(())
     }
 
     /// Whether layers are being kept.
     pub fn keeps_layers(&self) -> bool {
-        self.layers.is_some()
+        self.package.is_some()
     }
 
     /// Counts files written through another folder (a subfolder of [`OutDir::path`],
@@ -273,20 +305,40 @@ impl OutDir {
         }
     }
 
-    /// Keeps a layer for the GeoPackage (replacing one of the same name).
-    pub fn keep_layer(&mut self, layer: gpkg::Layer) {
-        if let Some(layers) = &mut self.layers {
-            layers.retain(|l| l.table != layer.table);
-            layers.push(layer);
+    /// Sends a layer to the GeoPackage. A run writes each layer once.
+    pub fn keep_layer(&mut self, layer: gpkg::Layer) -> Result<()> {
+        let Some(package) = &mut self.package else {
+            return Ok(());
+        };
+        if package.tables.contains(&layer.table) {
+            return Err(Error::Internal(format!(
+                "layer {} written twice into {}",
+                layer.table, package.name
+            )));
         }
+        package.tables.push(layer.table.clone());
+        package.stream.add(layer);
+        Ok(())
     }
 
-    /// Writes the kept layers, with their styles, as one GeoPackage `name`.
-    pub fn write_geopackage(&mut self, name: &str) -> Result<()> {
-        let layers = self.layers.take().unwrap_or_default();
-        let result = self.write_path(name, |path| gpkg::write(path, &layers));
-        self.layers = Some(layers);
-        result
+    /// Completes the GeoPackage of the kept layers, with their styles; layers written after
+    /// this are not kept.
+    pub fn write_geopackage(&mut self) -> Result<()> {
+        let Some(package) = self.package.take() else {
+            return Ok(());
+        };
+        let name = package.name;
+        let context = || format!("cannot write {}", self.dir.join(&name).display());
+        package.stream.finish()?;
+        #[cfg(unix)]
+        fs::set_permissions(&package.tmp, std::os::unix::fs::PermissionsExt::from_mode(0o644))
+            .map_err(|e| Error::io(context(), e))?;
+        package
+            .tmp
+            .persist(self.stage.join(&name))
+            .map_err(|e| Error::io(context(), e.error))?;
+        self.written.push(self.dir.join(&name));
+        Ok(())
     }
 
     /// Where this run's files are written now (the staging folder until the commit).

@@ -164,9 +164,9 @@ pub(crate) fn compare_sides(
     let diff = crate::compare::compare(&base, &alt, min_share)?;
     let mut out = OutDir::create(out_dir)?;
     // The diff layer also goes into a GeoPackage with its diverging styles.
-    out.keep_layers();
+    out.keep_layers("zaitaku.gpkg")?;
     crate::outputs::compare_files::write_compare(&mut out, &base, &alt, &diff, min_share)?;
-    out.write_geopackage("zaitaku.gpkg")?;
+    out.write_geopackage()?;
     out.commit()?;
     Ok(CompareRun {
         base,

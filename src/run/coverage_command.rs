@@ -49,7 +49,7 @@ pub fn coverage_keeping(
     let t = Instant::now();
     let mut out = OutDir::create(out_dir)?;
     if keep {
-        out.keep_layers();
+        out.keep_layers("zaitaku.gpkg")?;
     }
     let mut summary = summary_json(&study, &reach, &cov);
     add_network_summary(&mut summary, &study, road.as_ref());

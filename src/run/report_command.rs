@@ -87,7 +87,7 @@ pub fn report_into(
 
         let t = Instant::now();
         spinner.set_message("GeoPackage");
-        out.write_geopackage("zaitaku.gpkg")?;
+        out.write_geopackage()?;
         stages.push(("geopackage", t.elapsed().as_secs_f64()));
 
         let t = Instant::now();
