@@ -22,9 +22,9 @@ pub struct OutFeature<'a> {
     pub properties: Map<String, Value>,
 }
 
-/// Writes `{"type":"Feature","geometry":...,"properties":...}` straight from geo's types,
-/// numbers formatted as serde_json formats them.
-fn write_feature(buf: &mut Vec<u8>, f: &OutFeature) -> serde_json::Result<()> {
+/// Writes `{"type":"Feature","geometry":...,"properties":` straight from geo's types,
+/// numbers formatted as serde_json formats them; the properties and the closing brace follow.
+fn write_feature_start(buf: &mut Vec<u8>, geometry: &OutGeometry) -> serde_json::Result<()> {
     fn ring(buf: &mut Vec<u8>, ring: &LineString<f64>) -> serde_json::Result<()> {
         buf.push(b'[');
         for (i, c) in ring.0.iter().enumerate() {
@@ -51,7 +51,7 @@ fn write_feature(buf: &mut Vec<u8>, f: &OutFeature) -> serde_json::Result<()> {
         Ok(())
     }
     buf.extend_from_slice(b"{\"type\":\"Feature\",\"geometry\":");
-    match &f.geometry {
+    match geometry {
         OutGeometry::Point(x, y) => {
             buf.extend_from_slice(b"{\"type\":\"Point\",\"coordinates\":[");
             serde_json::to_writer(&mut *buf, x)?;
@@ -75,8 +75,6 @@ fn write_feature(buf: &mut Vec<u8>, f: &OutFeature) -> serde_json::Result<()> {
         }
     }
     buf.extend_from_slice(b"},\"properties\":");
-    serde_json::to_writer(&mut *buf, &f.properties)?;
-    buf.push(b'}');
     Ok(())
 }
 
@@ -101,20 +99,119 @@ pub fn num(x: Option<f64>, decimals: i32) -> Value {
     }
 }
 
+/// The properties of a layer's features: each feature's own map, or one list of keys and
+/// each feature's values in that order (the same text, without a map per feature).
+pub enum Properties {
+    Maps(Vec<Map<String, Value>>),
+    Table { keys: Vec<String>, rows: Vec<Vec<Value>> },
+}
+
+impl Properties {
+    fn len(&self) -> usize {
+        match self {
+            Properties::Maps(maps) => maps.len(),
+            Properties::Table { rows, .. } => rows.len(),
+        }
+    }
+
+    /// Writes feature `i`'s properties as serde_json writes a map: `{"key":value,...}`.
+    /// `keys` holds the table's keys already written as JSON strings.
+    fn write(&self, i: usize, keys: &[Vec<u8>], buf: &mut Vec<u8>) -> serde_json::Result<()> {
+        match self {
+            Properties::Maps(maps) => serde_json::to_writer(&mut *buf, &maps[i]),
+            Properties::Table { rows, .. } => {
+                buf.push(b'{');
+                for (k, (key, value)) in keys.iter().zip(&rows[i]).enumerate() {
+                    if k > 0 {
+                        buf.push(b',');
+                    }
+                    buf.extend_from_slice(key);
+                    buf.push(b':');
+                    serde_json::to_writer(&mut *buf, value)?;
+                }
+                buf.push(b'}');
+                Ok(())
+            }
+        }
+    }
+
+    /// The value of `column` for every feature that has it.
+    fn column<'p>(&'p self, column: &str) -> Box<dyn Iterator<Item = &'p Value> + 'p> {
+        match self {
+            Properties::Maps(maps) => {
+                let column = column.to_string();
+                Box::new(maps.iter().filter_map(move |m| m.get(&column)))
+            }
+            Properties::Table { keys, rows } => match keys.iter().position(|k| k == column) {
+                Some(c) => Box::new(rows.iter().map(move |r| &r[c])),
+                None => Box::new(std::iter::empty()),
+            },
+        }
+    }
+
+    /// The layer's columns: every key in first-seen order, typed by its values.
+    fn columns(&self) -> Vec<(String, gpkg::ColumnType)> {
+        match self {
+            Properties::Maps(maps) => gpkg::columns_of(maps.iter()),
+            Properties::Table { keys, rows } => {
+                let types = (0..keys.len()).map(|c| gpkg::column_type(rows.iter().map(|r| &r[c])));
+                keys.iter().cloned().zip(types).collect()
+            }
+        }
+    }
+
+    /// Each feature's values in column order.
+    fn into_values(self, columns: &[(String, gpkg::ColumnType)]) -> Vec<Vec<Value>> {
+        match self {
+            Properties::Maps(maps) => maps.into_par_iter().map(|m| gpkg::take_values(m, columns)).collect(),
+            Properties::Table { rows, .. } => rows,
+        }
+    }
+}
+
 /// Writes a FeatureCollection, one feature per line so that large files stream and diff
 /// well. Features are serialised in parallel, in order, and written in order. A layer with a
 /// style of its own gets `<layer>.qml` beside it (QGIS loads it as the default style), and
-/// when `out` keeps layers the features are also encoded for its GeoPackage.
+/// when `out` keeps layers the features also go into its GeoPackage.
 pub fn write_feature_collection(out: &mut OutDir, name: &str, features: Vec<OutFeature>) -> Result<()> {
+    let (geometries, maps) = features.into_iter().map(|f| (f.geometry, f.properties)).unzip();
+    write_layer(out, name, geometries, Properties::Maps(maps))
+}
+
+/// [`write_feature_collection`] for features whose properties are `keys` with the values in
+/// `rows` (a row per feature, in the keys' order): the same file.
+pub fn write_feature_table(
+    out: &mut OutDir,
+    name: &str,
+    keys: Vec<String>,
+    features: Vec<(OutGeometry, Vec<Value>)>,
+) -> Result<()> {
+    let (geometries, rows) = features.into_iter().unzip();
+    write_layer(out, name, geometries, Properties::Table { keys, rows })
+}
+
+fn write_layer(out: &mut OutDir, name: &str, geometries: Vec<OutGeometry>, properties: Properties) -> Result<()> {
+    debug_assert_eq!(geometries.len(), properties.len());
     let keep = out.keeps_layers();
+    let fail = |e: serde_json::Error| Error::Internal(format!("writing {name}: {e}"));
+    let keys: Vec<Vec<u8>> = match &properties {
+        Properties::Table { keys, .. } => keys
+            .iter()
+            .map(|k| serde_json::to_vec(k).map_err(fail))
+            .collect::<Result<_>>()?,
+        Properties::Maps(_) => Vec::new(),
+    };
     type Encoded = (Vec<u8>, Option<(Vec<u8>, Option<[f64; 4]>)>);
-    let encoded: Vec<Encoded> = features
+    let encoded: Vec<Encoded> = geometries
         .par_iter()
-        .map(|f| {
+        .enumerate()
+        .map(|(i, geometry)| {
             let mut buf = Vec::new();
-            write_feature(&mut buf, f).map_err(|e| Error::Internal(format!("writing {name}: {e}")))?;
+            write_feature_start(&mut buf, geometry).map_err(fail)?;
+            properties.write(i, &keys, &mut buf).map_err(fail)?;
+            buf.push(b'}');
             let blob = if keep {
-                Some(gpkg::geometry_blob(&f.geometry)?)
+                Some(gpkg::geometry_blob(geometry)?)
             } else {
                 None
             };
@@ -135,11 +232,11 @@ pub fn write_feature_collection(out: &mut OutDir, name: &str, features: Vec<OutF
     })?;
 
     let table = name.strip_suffix(".geojson").unwrap_or(name);
-    let columns = gpkg::columns_of(&features);
+    let columns = properties.columns();
     let distinct = |column: &str| {
         let mut seen: Vec<String> = Vec::new();
-        for f in &features {
-            if let Some(Value::String(v)) = f.properties.get(column) {
+        for v in properties.column(column) {
+            if let Value::String(v) = v {
                 if !seen.contains(v) {
                     seen.push(v.clone());
                 }
@@ -148,9 +245,9 @@ pub fn write_feature_collection(out: &mut OutDir, name: &str, features: Vec<OutF
         seen
     };
     let max_abs = |column: &str| {
-        features
-            .iter()
-            .filter_map(|f| f.properties.get(column).and_then(Value::as_f64))
+        properties
+            .column(column)
+            .filter_map(Value::as_f64)
             .fold(0.0f64, |m, v| m.max(v.abs()))
     };
     let values = styles::LayerValues {
@@ -162,25 +259,17 @@ pub fn write_feature_collection(out: &mut OutDir, name: &str, features: Vec<OutF
         out.write_bytes(&format!("{table}.qml"), default.qml.as_bytes())?;
     }
     if keep {
-        let geometry_type = gpkg::geometry_type_of(&features);
-        // The features are not needed any more: their values move into the rows, in
-        // parallel and in order.
-        let kept: Vec<(gpkg::Row, Option<[f64; 4]>)> = encoded
-            .into_par_iter()
-            .zip(features.into_par_iter())
-            .filter_map(|((_, blob), f)| {
-                let (geometry, b) = blob?;
-                let values = gpkg::take_values(f.properties, &columns);
-                Some((gpkg::Row { geometry, values }, b))
-            })
-            .collect();
+        let geometry_type = gpkg::geometry_type_of(&geometries);
+        // The features are not needed any more: their values move into the rows.
+        let values = properties.into_values(&columns);
         let mut bbox = None;
-        let mut boxes = Vec::with_capacity(kept.len());
-        let mut rows = Vec::with_capacity(kept.len());
-        for (row, b) in kept {
+        let mut boxes = Vec::with_capacity(values.len());
+        let mut rows = Vec::with_capacity(values.len());
+        for ((_, blob), values) in encoded.into_iter().zip(values) {
+            let Some((geometry, b)) = blob else { continue };
             bbox = gpkg::union_bbox(bbox, b);
             boxes.push(b);
-            rows.push(row);
+            rows.push(gpkg::Row { geometry, values });
         }
         out.keep_layer(gpkg::Layer {
             table: table.to_string(),

@@ -17,7 +17,7 @@
 //! instant rather than the clock.
 
 use crate::error::{Error, Result};
-use crate::outputs::geojson_out::{OutFeature, OutGeometry};
+use crate::outputs::geojson_out::OutGeometry;
 use crate::outputs::styles::Style;
 use geo::BoundingRect;
 use rusqlite::{params, params_from_iter, Connection};
@@ -99,11 +99,11 @@ pub struct Layer {
 }
 
 /// The columns of a layer: every property name in first-seen order, typed by its values.
-pub fn columns_of(features: &[OutFeature]) -> Vec<(String, ColumnType)> {
+pub fn columns_of<'a>(properties: impl Iterator<Item = &'a Map<String, Value>>) -> Vec<(String, ColumnType)> {
     let mut columns: Vec<(String, Option<ColumnType>)> = Vec::new();
     let mut index: std::collections::HashMap<&str, usize> = std::collections::HashMap::new();
-    for f in features {
-        for (k, v) in &f.properties {
+    for p in properties {
+        for (k, v) in p {
             let i = *index.entry(k.as_str()).or_insert_with(|| {
                 columns.push((k.clone(), None));
                 columns.len() - 1
@@ -117,6 +117,14 @@ pub fn columns_of(features: &[OutFeature]) -> Vec<(String, ColumnType)> {
         .into_iter()
         .map(|(k, t)| (k, t.unwrap_or(ColumnType::Text)))
         .collect()
+}
+
+/// The type of a column holding `values`, as [`columns_of`] types it.
+pub fn column_type<'a>(values: impl Iterator<Item = &'a Value>) -> ColumnType {
+    values
+        .filter_map(ColumnType::of)
+        .reduce(ColumnType::widen)
+        .unwrap_or(ColumnType::Text)
 }
 
 /// The values of `properties` in column order (missing ones null).
@@ -189,13 +197,13 @@ pub fn geometry_blob(g: &OutGeometry) -> Result<(Vec<u8>, Option<[f64; 4]>)> {
 }
 
 /// The geometry type name of a layer's features.
-pub fn geometry_type_of(features: &[OutFeature]) -> &'static str {
+pub fn geometry_type_of(geometries: &[OutGeometry]) -> &'static str {
     let name = |g: &OutGeometry| match g {
         OutGeometry::Point(..) => "POINT",
         OutGeometry::Polygon(_) => "POLYGON",
         OutGeometry::MultiPolygon(_) => "MULTIPOLYGON",
     };
-    let mut names = features.iter().map(|f| name(&f.geometry));
+    let mut names = geometries.iter().map(name);
     match names.next() {
         None => "GEOMETRY",
         Some(first) if names.all(|n| n == first) => first,
@@ -319,8 +327,8 @@ impl Package {
          PRAGMA synchronous = OFF;",
         )?;
         tx.execute_batch("BEGIN DEFERRED")?;
-    tx.execute_batch(
-        "CREATE TABLE gpkg_spatial_ref_sys (
+        tx.execute_batch(
+            "CREATE TABLE gpkg_spatial_ref_sys (
            srs_name TEXT NOT NULL, srs_id INTEGER NOT NULL PRIMARY KEY, organization TEXT NOT NULL,
            organization_coordsys_id INTEGER NOT NULL, definition TEXT NOT NULL, description TEXT);
          CREATE TABLE gpkg_contents (
@@ -338,44 +346,40 @@ impl Package {
          CREATE TABLE gpkg_extensions (
            table_name TEXT, column_name TEXT, extension_name TEXT NOT NULL, definition TEXT NOT NULL,
            scope TEXT NOT NULL, CONSTRAINT ge_tce UNIQUE (table_name, column_name, extension_name));",
-    )
-    ?;
-    tx.execute(
-        "INSERT INTO gpkg_spatial_ref_sys VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-        params![
-            "Undefined cartesian SRS",
-            -1,
-            "NONE",
-            -1,
-            "undefined",
-            "undefined cartesian coordinate reference system"
-        ],
-    )
-    ?;
-    tx.execute(
-        "INSERT INTO gpkg_spatial_ref_sys VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-        params![
-            "Undefined geographic SRS",
-            0,
-            "NONE",
-            0,
-            "undefined",
-            "undefined geographic coordinate reference system"
-        ],
-    )
-    ?;
-    tx.execute(
-        "INSERT INTO gpkg_spatial_ref_sys VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-        params![
-            "WGS 84 geodetic",
-            SRS_ID,
-            "EPSG",
-            SRS_ID,
-            WGS84_WKT,
-            "longitude/latitude coordinates in decimal degrees on the WGS 84 spheroid"
-        ],
-    )
-    ?;
+        )?;
+        tx.execute(
+            "INSERT INTO gpkg_spatial_ref_sys VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+            params![
+                "Undefined cartesian SRS",
+                -1,
+                "NONE",
+                -1,
+                "undefined",
+                "undefined cartesian coordinate reference system"
+            ],
+        )?;
+        tx.execute(
+            "INSERT INTO gpkg_spatial_ref_sys VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+            params![
+                "Undefined geographic SRS",
+                0,
+                "NONE",
+                0,
+                "undefined",
+                "undefined geographic coordinate reference system"
+            ],
+        )?;
+        tx.execute(
+            "INSERT INTO gpkg_spatial_ref_sys VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+            params![
+                "WGS 84 geodetic",
+                SRS_ID,
+                "EPSG",
+                SRS_ID,
+                WGS84_WKT,
+                "longitude/latitude coordinates in decimal degrees on the WGS 84 spheroid"
+            ],
+        )?;
         Ok(())
     }
 
@@ -408,16 +412,13 @@ impl Package {
         tx.execute(
             "INSERT INTO gpkg_geometry_columns VALUES (?1, 'geom', ?2, ?3, 0, 0)",
             params![layer.table, layer.geometry_type, SRS_ID],
-        )
-        ?;
+        )?;
         let placeholders: String = (0..layer.columns.len()).map(|i| format!(", ?{}", i + 2)).collect();
         let names: String = layer.columns.iter().map(|(n, _)| format!(", {}", quote(n))).collect();
-        let mut insert = tx
-            .prepare(&format!(
-                "INSERT INTO {} (geom{names}) VALUES (?1{placeholders})",
-                quote(&layer.table)
-            ))
-            ?;
+        let mut insert = tx.prepare(&format!(
+            "INSERT INTO {} (geom{names}) VALUES (?1{placeholders})",
+            quote(&layer.table)
+        ))?;
         for row in &layer.rows {
             let values = std::iter::once(rusqlite::types::Value::Blob(row.geometry.clone())).chain(
                 row.values
@@ -441,24 +442,22 @@ impl Package {
 
     fn write_styles(&self) -> rusqlite::Result<()> {
         let tx = &self.conn;
-    // QGIS's style table (the layout GDAL and QGIS create), listed as an attributes table.
-    tx.execute_batch(
-        "CREATE TABLE layer_styles (
+        // QGIS's style table (the layout GDAL and QGIS create), listed as an attributes table.
+        tx.execute_batch(
+            "CREATE TABLE layer_styles (
            id INTEGER PRIMARY KEY AUTOINCREMENT, f_table_catalog TEXT(256), f_table_schema TEXT(256),
            f_table_name TEXT(256), f_geometry_column TEXT(256), styleName TEXT(30), styleQML TEXT,
            styleSLD TEXT, useAsDefault BOOLEAN, description TEXT, owner TEXT(30), ui TEXT(30),
            update_time DATETIME DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ','now')));",
-    )
-    ?;
-    tx.execute(
-        "INSERT INTO gpkg_contents (table_name, data_type, identifier, description, last_change)
+        )?;
+        tx.execute(
+            "INSERT INTO gpkg_contents (table_name, data_type, identifier, description, last_change)
          VALUES ('layer_styles', 'attributes', 'layer_styles', 'QGIS styles of the layers', ?1)",
-        params![FIXED_TIMESTAMP],
-    )
-    ?;
-    for (table, styles) in &self.styles {
-        for style in styles {
-            tx.execute(
+            params![FIXED_TIMESTAMP],
+        )?;
+        for (table, styles) in &self.styles {
+            for style in styles {
+                tx.execute(
                 "INSERT INTO layer_styles (f_table_catalog, f_table_schema, f_table_name, f_geometry_column, styleName,
                    styleQML, styleSLD, useAsDefault, description, owner, ui, update_time)
                  VALUES ('', '', ?1, 'geom', ?2, ?3, '', ?4, ?5, '', NULL, ?6)",
@@ -472,8 +471,8 @@ impl Package {
                 ],
             )
             ?;
+            }
         }
-    }
         tx.execute_batch("COMMIT")
     }
 }
@@ -534,6 +533,7 @@ impl Stream {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::outputs::geojson_out::OutFeature;
     use serde_json::json;
 
     #[test]
@@ -546,7 +546,7 @@ mod tests {
             f(json!({"code": "20201", "n": 1, "share": 1, "flag": true, "none": null})),
             f(json!({"code": "20202", "n": 2, "share": 0.5, "flag": false, "none": null, "late": "x"})),
         ];
-        let cols = columns_of(&features);
+        let cols = columns_of(features.iter().map(|f| &f.properties));
         let types: Vec<(&str, ColumnType)> = cols.iter().map(|(k, t)| (k.as_str(), *t)).collect();
         assert_eq!(
             types,

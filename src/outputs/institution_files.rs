@@ -4,40 +4,42 @@
 
 use crate::error::Result;
 use crate::inputs::institutions::Flag;
-use crate::outputs::geojson_out::{num_full, write_feature_collection, OutFeature, OutGeometry};
+use crate::outputs::geojson_out::{num_full, write_feature_table, OutGeometry};
 use crate::outputs::OutDir;
 use crate::study::Study;
 use rayon::prelude::*;
-use serde_json::{json, Map, Value};
+use serde_json::{json, Value};
 
 /// Writes institutions.geojson. `located[i]` is the municipality holding institution `i`.
 pub fn write_institutions(out: &mut OutDir, study: &Study, located: &[Option<usize>]) -> Result<()> {
     let rules = &study.rules;
+    let mut keys: Vec<String> = ["id", "name", "kind", "kind_ja", "municipality_code", "beds", "capacity"]
+        .map(String::from)
+        .to_vec();
+    keys.extend(Flag::ALL.iter().map(|f| f.as_str().to_string()));
+    keys.extend(["support_type", "roles", "functions"].map(String::from));
     let features = study
         .institutions
         .par_iter()
         .enumerate()
         .map(|(i, inst)| {
-            let mut p = Map::new();
-            p.insert("id".into(), json!(inst.id));
-            p.insert("name".into(), json!(inst.name));
-            p.insert("kind".into(), json!(inst.kind.as_str()));
-            p.insert("kind_ja".into(), json!(inst.kind.japanese()));
+            let mut p = Vec::with_capacity(keys.len());
+            p.push(json!(inst.id));
+            p.push(json!(inst.name));
+            p.push(json!(inst.kind.as_str()));
+            p.push(json!(inst.kind.japanese()));
             let muni = located
                 .get(i)
                 .copied()
                 .flatten()
                 .and_then(|m| study.municipalities.get(m));
-            p.insert("municipality_code".into(), muni.map_or(Value::Null, |m| json!(m.code)));
-            p.insert("beds".into(), num_full(inst.beds));
-            p.insert("capacity".into(), num_full(inst.capacity));
+            p.push(muni.map_or(Value::Null, |m| json!(m.code)));
+            p.push(num_full(inst.beds));
+            p.push(num_full(inst.capacity));
             for flag in Flag::ALL {
-                p.insert(flag.as_str().into(), json!(inst.flags.contains(flag)));
+                p.push(json!(inst.flags.contains(flag)));
             }
-            p.insert(
-                "support_type".into(),
-                inst.support_type.map_or(Value::Null, |t| json!(t)),
-            );
+            p.push(inst.support_type.map_or(Value::Null, |t| json!(t)));
             let roles: Vec<&str> = rules
                 .roles
                 .iter()
@@ -50,13 +52,10 @@ pub fn write_institutions(out: &mut OutDir, study: &Study, located: &[Option<usi
                 .filter(|f| f.roles.iter().any(|u| rules.roles[u.role].matches(inst)))
                 .map(|f| f.id.as_str())
                 .collect();
-            p.insert("roles".into(), json!(roles.join(",")));
-            p.insert("functions".into(), json!(functions.join(",")));
-            OutFeature {
-                geometry: OutGeometry::Point(inst.lon, inst.lat),
-                properties: p,
-            }
+            p.push(json!(roles.join(",")));
+            p.push(json!(functions.join(",")));
+            (OutGeometry::Point(inst.lon, inst.lat), p)
         })
         .collect();
-    write_feature_collection(out, "institutions.geojson", features)
+    write_feature_table(out, "institutions.geojson", keys, features)
 }

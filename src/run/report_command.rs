@@ -86,11 +86,6 @@ pub fn report_into(
         stages.push(("institutions", t.elapsed().as_secs_f64()));
 
         let t = Instant::now();
-        spinner.set_message("GeoPackage");
-        out.write_geopackage()?;
-        stages.push(("geopackage", t.elapsed().as_secs_f64()));
-
-        let t = Instant::now();
         spinner.set_message("maps");
         let outlines: &[geo::MultiPolygon<f64>] = catchments.map_or(&[], |c| &c.outlines.catchments);
         let pngs = maps::write_maps(out, study, &run.coverage, outlines)?;
@@ -117,8 +112,15 @@ pub fn report_into(
         };
         let html = report_html::report_html(&inputs);
         out.write_bytes("report.html", html.as_bytes())?;
-        out.commit()?;
         stages.push(("page", t.elapsed().as_secs_f64()));
+
+        // The GeoPackage has been written beside the run, layer by layer; the maps and the
+        // page gave it time for the last layers.
+        let t = Instant::now();
+        spinner.set_message("GeoPackage");
+        out.write_geopackage()?;
+        out.commit()?;
+        stages.push(("geopackage", t.elapsed().as_secs_f64()));
         Ok(())
     })();
     spinner.finish_and_clear();
