@@ -542,7 +542,7 @@ mod tests {
             geometry: OutGeometry::Point(135.0, 35.0),
             properties: p.as_object().cloned().unwrap_or_default(),
         };
-        let features = vec![
+        let features = [
             f(json!({"code": "20201", "n": 1, "share": 1, "flag": true, "none": null})),
             f(json!({"code": "20202", "n": 2, "share": 0.5, "flag": false, "none": null, "late": "x"})),
         ];

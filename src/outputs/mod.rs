@@ -53,11 +53,23 @@ pub struct OutDir {
 #[derive(Debug)]
 struct StreamedPackage {
     name: String,
-    stream: gpkg::Stream,
-    tmp: tempfile::TempPath,
+    /// Taken when the package is completed.
+    stream: Option<gpkg::Stream>,
+    tmp: Option<tempfile::TempPath>,
+    /// The folder of its own that holds `tmp` (with anything SQLite adds beside it), when
+    /// the run is staged; removed with the package.
+    folder: Option<PathBuf>,
     _tracked: Tracked,
     /// Tables sent so far.
     tables: Vec<String>,
+}
+
+impl Drop for StreamedPackage {
+    fn drop(&mut self) {
+        if let Some(folder) = &self.folder {
+            let _ = fs::remove_dir_all(folder);
+        }
+    }
 }
 
 /// The marker in staging folders' names: `.<folder>.zaitaku-<pid>-<n>`.
@@ -271,18 +283,42 @@ impl OutDir {
         }
         self.ensure_stage()?;
         let context = || format!("cannot write {}", self.dir.join(name).display());
+        // Beside the staging folder, not in it: the package outlives the commits a run
+        // may make before it is complete. Its own folder is named as a stage, so that an
+        // interrupt removes it as one and a killed run's is swept.
+        let folder = match (self.staged, self.stage.parent(), self.stage.file_name()) {
+            (true, Some(parent), Some(stage)) => {
+                let folder = parent.join(format!("{}-package", stage.to_string_lossy()));
+                let mut live = live_paths();
+                fs::create_dir(&folder).map_err(|e| Error::io(context(), e))?;
+                live.push(folder.clone());
+                Some(folder)
+            }
+            _ => None,
+        };
         let tmp = tempfile::Builder::new()
             .prefix(&format!(".{name}."))
             .suffix(".tmp")
-            .tempfile_in(&self.stage)
-            .map_err(|e| Error::io(context(), e))?
+            .tempfile_in(folder.as_ref().unwrap_or(&self.stage))
+            .map_err(|e| {
+                if let Some(folder) = &folder {
+                    let _ = fs::remove_dir(folder);
+                    live_paths().retain(|s| s != folder);
+                }
+                Error::io(context(), e)
+            })?
             .into_temp_path();
-        let tracked = Tracked::new(&tmp);
+        let tracked = match &folder {
+            // Listed above, as it was made.
+            Some(folder) => Tracked(folder.clone()),
+            None => Tracked::new(&tmp),
+        };
         let stream = gpkg::Stream::start(&tmp)?;
         self.package = Some(StreamedPackage {
             name: name.to_string(),
-            stream,
-            tmp,
+            stream: Some(stream),
+            tmp: Some(tmp),
+            folder,
             _tracked: tracked,
             tables: Vec::new(),
         });
@@ -317,25 +353,29 @@ impl OutDir {
             )));
         }
         package.tables.push(layer.table.clone());
-        package.stream.add(layer);
+        if let Some(stream) = &mut package.stream {
+            stream.add(layer);
+        }
         Ok(())
     }
 
     /// Completes the GeoPackage of the kept layers, with their styles; layers written after
     /// this are not kept.
     pub fn write_geopackage(&mut self) -> Result<()> {
-        let Some(package) = self.package.take() else {
+        let Some(mut package) = self.package.take() else {
             return Ok(());
         };
-        let name = package.name;
+        let name = package.name.clone();
+        let (Some(stream), Some(tmp)) = (package.stream.take(), package.tmp.take()) else {
+            return Ok(());
+        };
+        stream.finish()?;
+        self.ensure_stage()?;
         let context = || format!("cannot write {}", self.dir.join(&name).display());
-        package.stream.finish()?;
         #[cfg(unix)]
-        fs::set_permissions(&package.tmp, std::os::unix::fs::PermissionsExt::from_mode(0o644))
+        fs::set_permissions(&tmp, std::os::unix::fs::PermissionsExt::from_mode(0o644))
             .map_err(|e| Error::io(context(), e))?;
-        package
-            .tmp
-            .persist(self.stage.join(&name))
+        tmp.persist(self.stage.join(&name))
             .map_err(|e| Error::io(context(), e.error))?;
         self.written.push(self.dir.join(&name));
         Ok(())
@@ -440,8 +480,8 @@ fn stage_path(dir: &Path, n: usize) -> Option<PathBuf> {
     Some(parent.join(format!(".{name}{STAGE_MARK}{}-{n}", std::process::id())))
 }
 
-/// Removes staging folders of `dir` left by runs that are no longer alive (Linux: no
-/// `/proc/<pid>`); elsewhere leaves them.
+/// Removes staging folders of `dir` (and GeoPackages written beside them) left by runs
+/// that are no longer alive (Linux: no `/proc/<pid>`); elsewhere leaves them.
 fn sweep_stale_stages(dir: &Path) {
     let Ok(full) = fs::canonicalize(dir) else { return };
     let (Some(name), Some(parent)) = (full.file_name(), full.parent()) else {
@@ -457,7 +497,11 @@ fn sweep_stale_stages(dir: &Path) {
         let pid = rest.split('-').next().unwrap_or("");
         let alive = !cfg!(target_os = "linux") || Path::new("/proc").join(pid).exists();
         if !alive && !pid.is_empty() {
-            let _ = fs::remove_dir_all(entry.path());
+            // A staging folder, or a GeoPackage that was being written beside one.
+            let _ = match entry.file_type().is_ok_and(|t| t.is_dir()) {
+                true => fs::remove_dir_all(entry.path()),
+                false => fs::remove_file(entry.path()),
+            };
         }
     }
 }

@@ -11,6 +11,8 @@ pub struct CatchmentsRun {
     /// Seconds per stage: adjacency, supply, proposal (with the region check), writing.
     pub stages: Vec<(&'static str, f64)>,
     pub written: Vec<std::path::PathBuf>,
+    /// The municipality holding each institution (as the in-area supply placed them).
+    pub located: Vec<Option<usize>>,
 }
 
 /// Stops when the regions file names municipalities the study does not have, or leaves some
@@ -226,5 +228,6 @@ pub fn catchments_into(
         stages,
         written: out.written()[before..].to_vec(),
         outlines,
+        located,
     })
 }

@@ -81,7 +81,10 @@ pub fn report_into(
     let result = (|| {
         let t = Instant::now();
         spinner.set_message("institutions");
-        let located = crate::indicators::institution_municipalities(study);
+        let located = match catchments {
+            Some(c) => std::borrow::Cow::Borrowed(c.located.as_slice()),
+            None => std::borrow::Cow::Owned(crate::indicators::institution_municipalities(study)),
+        };
         institution_files::write_institutions(out, study, &located)?;
         stages.push(("institutions", t.elapsed().as_secs_f64()));
 
