@@ -72,6 +72,10 @@ pub struct Unit {
     hosted_by: Vec<Vec<(u32, u64)>>,
     /// Per class: the roles its own area hosts (satisfied whenever the class counts).
     own: Vec<u64>,
+    /// Per class, a range into `class_hosts`: the other areas hosting some role a share
+    /// floor needs for the class, ascending, each with those roles.
+    host_ranges: Vec<Range<u32>>,
+    class_hosts: Vec<(u32, u64)>,
     /// Roles some share floor needs.
     relevant: u64,
 }
@@ -101,6 +105,29 @@ impl Unit {
         let relevant = floors.share_functions.iter().fold(0u64, |m, &f| m | f);
         let mut hosted_by: Vec<Vec<(u32, u64)>> = vec![Vec::new(); n];
         let mut own = vec![0u64; classes.len()];
+        let mut host_ranges = Vec::with_capacity(classes.len());
+        let mut class_hosts: Vec<(u32, u64)> = Vec::new();
+        for class in &classes {
+            let start = class_hosts.len();
+            for (r, range) in class.roles.iter().enumerate() {
+                if relevant & (1 << r) != 0 {
+                    let list = &hosts[range.start as usize..range.end as usize];
+                    class_hosts.extend(list.iter().filter(|&&h| h != class.area).map(|&h| (h, 1u64 << r)));
+                }
+            }
+            class_hosts[start..].sort_unstable_by_key(|e| e.0);
+            let mut end = start;
+            for k in start..class_hosts.len() {
+                if end > start && class_hosts[end - 1].0 == class_hosts[k].0 {
+                    class_hosts[end - 1].1 |= class_hosts[k].1;
+                } else {
+                    class_hosts[end] = class_hosts[k];
+                    end += 1;
+                }
+            }
+            class_hosts.truncate(end);
+            host_ranges.push(start as u32..end as u32);
+        }
         for (c, class) in classes.iter().enumerate() {
             for (r, range) in class.roles.iter().enumerate() {
                 if relevant & (1 << r) == 0 {
@@ -131,6 +158,8 @@ impl Unit {
             floors,
             hosted_by,
             own,
+            host_ranges,
+            class_hosts,
             relevant,
         }
     }
@@ -193,20 +222,34 @@ impl Unit {
     }
 
     /// Roles (of those a share floor needs) class `c` finds inside a group that holds its
-    /// own area, where `inside` says which other areas the group holds.
-    fn satisfied(&self, c: usize, inside: impl Fn(u32) -> bool) -> u64 {
-        let class = &self.classes[c];
+    /// own area, where `members` are the group's areas and `inside` says whether an area is
+    /// one of them (the class's own area may be left out of both).
+    fn satisfied(&self, c: usize, members: &[u32], inside: impl Fn(u32) -> bool) -> u64 {
         let mut mask = self.own[c];
-        let mut todo = self.relevant & !mask;
-        while todo != 0 {
-            let r = todo.trailing_zeros() as usize;
-            todo &= todo - 1;
-            let range = &class.roles[r];
-            if self.hosts[range.start as usize..range.end as usize]
-                .iter()
-                .any(|&h| inside(h))
-            {
-                mask |= 1 << r;
+        if mask == self.relevant {
+            return mask;
+        }
+        let range = &self.host_ranges[c];
+        let list = &self.class_hosts[range.start as usize..range.end as usize];
+        // Whichever is shorter: the group's areas looked up among the hosts, or the hosts
+        // looked up in the group. Either way the union of the same roles.
+        if members.len() * 8 < list.len() {
+            for m in members {
+                if let Ok(i) = list.binary_search_by_key(m, |e| e.0) {
+                    mask |= list[i].1;
+                    if mask == self.relevant {
+                        break;
+                    }
+                }
+            }
+        } else {
+            for &(h, roles) in list {
+                if inside(h) {
+                    mask |= roles;
+                    if mask == self.relevant {
+                        break;
+                    }
+                }
             }
         }
         mask
@@ -225,7 +268,7 @@ impl Unit {
                 continue;
             }
             for c in self.class_ranges[m as usize].clone() {
-                let mask = self.satisfied(c, |h| inside[h as usize]);
+                let mask = self.satisfied(c, members, |h| inside[h as usize]);
                 acc.add_class(self, mask, self.classes[c].demand);
             }
         }
@@ -458,7 +501,7 @@ impl<'u> State<'u> {
         let mut changes = changes;
         for c in unit.class_ranges[j].clone() {
             let class = &unit.classes[c];
-            let mask = unit.satisfied(c, |h| label[h as usize] == k);
+            let mask = unit.satisfied(c, &self.members[k as usize], |h| label[h as usize] == k);
             acc.add_class(unit, mask, class.demand);
             if let Some(ch) = changes.as_deref_mut() {
                 ch.push((c as u32, mask));
@@ -508,7 +551,7 @@ impl<'u> State<'u> {
             }
             for c in unit.class_ranges[m as usize].clone() {
                 let class = &unit.classes[c];
-                let mask = unit.satisfied(c, |h| self.label[h as usize] == k);
+                let mask = unit.satisfied(c, &self.members[k as usize], |h| self.label[h as usize] == k);
                 self.mask[c] = mask;
                 acc.add_class(unit, mask, class.demand);
             }

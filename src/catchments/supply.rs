@@ -210,18 +210,17 @@ pub fn build(
     let roles = rules.roles.len();
     assert!(roles <= MAX_ROLES, "at most {MAX_ROLES} roles");
     let mut providers = vec![0u32; municipalities * roles];
-    // Per role: groups by municipality, and an R-tree of the groups' bounding boxes.
+    // Per role, side by side: groups by municipality, and an R-tree of the groups' bounding
+    // boxes.
     let indexes: Vec<(Vec<Group>, GroupTree)> = rules
         .roles
-        .iter()
-        .enumerate()
-        .map(|(r, role)| {
+        .par_iter()
+        .map(|role| {
             let mut by_muni: Vec<Vec<(f64, f64)>> = vec![Vec::new(); municipalities];
             for (inst, m) in institutions.iter().zip(located) {
                 if let Some(m) = *m {
                     if role.matches(inst) {
                         by_muni[m].push((inst.lon, inst.lat));
-                        providers[m * roles + r] += 1;
                     }
                 }
             }
@@ -246,6 +245,11 @@ pub fn build(
             (dense, RTree::bulk_load(boxes))
         })
         .collect();
+    for (r, (groups, _)) in indexes.iter().enumerate() {
+        for (m, g) in groups.iter().enumerate() {
+            providers[m * roles + r] = g.points.len() as u32;
+        }
+    }
 
     let cells = &demand.cells;
     // Per place: per role, the sorted hosts. Distances are first taken in the plane tangent
