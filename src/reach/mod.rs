@@ -8,6 +8,7 @@
 pub mod bands;
 pub mod network;
 pub mod od;
+pub mod open_tree;
 pub mod pairs;
 pub mod straight;
 

@@ -373,18 +373,15 @@ impl NearestIndex {
 /// Points that can be taken out one by one, visited nearest first: the providers that still
 /// have room while a capacity assignment fills them.
 pub struct OpenSites {
-    tree: RTree<Site>,
-    xyz: Vec<[f64; 3]>,
+    tree: super::open_tree::OpenTree,
     lonlat: Vec<(f64, f64)>,
 }
 
 impl OpenSites {
     pub fn new(points: &[(f64, f64)]) -> Self {
         let xyz: Vec<[f64; 3]> = points.iter().map(|&(lon, lat)| to_xyz(lon, lat)).collect();
-        let sites = xyz.iter().enumerate().map(|(i, &p)| Site::new(p, i as u32)).collect();
         OpenSites {
-            tree: RTree::bulk_load(sites),
-            xyz,
+            tree: super::open_tree::OpenTree::new(xyz),
             lonlat: points.to_vec(),
         }
     }
@@ -394,18 +391,19 @@ impl OpenSites {
     /// index), with their distance, until `take` returns false. The tree gives points in
     /// order on the sphere; a point is handed out once no point not yet fetched can be
     /// nearer on the ellipsoid (the two differ by under 0.6 % in Japan's latitudes).
-    pub fn visit_nearest(&self, at: (f64, f64), reach_m: f64, take: &mut dyn FnMut(u32, f64) -> bool) {
+    pub fn visit_nearest(&mut self, at: (f64, f64), reach_m: f64, take: &mut dyn FnMut(u32, f64) -> bool) {
         use std::cmp::Reverse;
         use std::collections::BinaryHeap;
         let q = to_xyz(at.0, at.1);
         let outer2 = chord_from_arc(reach_m / SPHERE_LOW).powi(2);
-        let mut sites = self.tree.nearest_neighbor_iter_with_distance_2(&q).peekable();
+        let lonlat = &self.lonlat;
+        let mut sites = self.tree.visit(q, outer2);
         // (distance bits, index): non-negative floats order as their bits do.
         let mut ready: BinaryHeap<Reverse<(u64, u32)>> = BinaryHeap::new();
         loop {
             let bound = match sites.peek() {
-                Some(&(_, d2)) if d2 <= outer2 => arc_from_chord(d2.sqrt()) * SPHERE_LOW,
-                _ => f64::INFINITY,
+                Some(d2) => arc_from_chord(d2.sqrt()) * SPHERE_LOW,
+                None => f64::INFINITY,
             };
             match ready.peek() {
                 Some(&Reverse((bits, i))) if f64::from_bits(bits) < bound => {
@@ -415,10 +413,10 @@ impl OpenSites {
                     }
                 }
                 _ if bound.is_finite() => {
-                    if let Some((site, _)) = sites.next() {
-                        let b = self.lonlat[site.data as usize];
+                    if let Some((i, _)) = sites.next_point() {
+                        let b = lonlat[i as usize];
                         if within_m(at, b, reach_m) {
-                            ready.push(Reverse((ellipsoid_m(at, b).max(0.0).to_bits(), site.data)));
+                            ready.push(Reverse((ellipsoid_m(at, b).max(0.0).to_bits(), i)));
                         }
                     }
                 }
@@ -429,7 +427,7 @@ impl OpenSites {
 
     /// Takes point `i` out.
     pub fn remove(&mut self, i: u32) {
-        self.tree.remove(&Site::new(self.xyz[i as usize], i));
+        self.tree.remove(i);
     }
 }
 
@@ -1028,6 +1026,41 @@ mod tests {
             let (both_near, both_count) = idx.reach_at(at, reach_km * 1000.0);
             prop_assert!((both_near - near).abs() < 0.2);
             prop_assert_eq!(both_count, count);
+        }
+
+        /// Open sites are handed out nearest first on the ellipsoid (ties by index): all
+        /// open sites within reach, in that order, whatever was taken out before.
+        #[test]
+        fn open_sites_visit_in_order(
+            pts in proptest::collection::vec((137.0f64..139.0, 35.0f64..37.0), 0..300),
+            visits in proptest::collection::vec(((136.8f64..139.2, 34.8f64..37.2), 0usize..40), 1..20),
+            reach_km in 1.0f64..40.0,
+        ) {
+            let reach_m = reach_km * 1000.0;
+            let mut open = OpenSites::new(&pts);
+            let mut closed = vec![false; pts.len()];
+            for (at, take) in visits {
+                let mut want: Vec<(u64, u32)> = (0..pts.len() as u32)
+                    .filter(|&i| !closed[i as usize] && within_m(at, pts[i as usize], reach_m))
+                    .map(|i| (ellipsoid_m(at, pts[i as usize]).max(0.0).to_bits(), i))
+                    .collect();
+                want.sort_unstable();
+                want.truncate(take);
+                let mut got = Vec::new();
+                open.visit_nearest(at, reach_m, &mut |i, d| {
+                    got.push((d.to_bits(), i));
+                    got.len() < take
+                });
+                if take == 0 {
+                    got.truncate(0);
+                }
+                prop_assert_eq!(&got, &want);
+                // The sites handed out are taken out.
+                for &(_, i) in &got {
+                    open.remove(i);
+                    closed[i as usize] = true;
+                }
+            }
         }
 
         /// Places taken in blocks give exactly what each place gives alone: the same
