@@ -187,15 +187,25 @@ impl Outline {
     }
 }
 
+/// Whether a segment of `tree` lies within the squared distance `max2` of `p`: the test of
+/// rstar's `locate_within_distance` (node boxes, then each segment's own distance), walked
+/// without its iterator's stack, stopping at the first segment found.
+fn any_within(tree: &RTree<CachedEnvelope<Line<f64>>>, p: Point<f64>, max2: f64) -> bool {
+    use rstar::{PointDistance, RTreeNode};
+    fn inner(children: &[RTreeNode<CachedEnvelope<Line<f64>>>], p: &Point<f64>, max2: f64) -> bool {
+        children.iter().any(|node| match node {
+            RTreeNode::Leaf(line) => line.distance_2_if_less_or_equal(p, max2).is_some(),
+            RTreeNode::Parent(parent) => parent.envelope().distance_2(p) <= max2 && inner(parent.children(), p, max2),
+        })
+    }
+    let root = tree.root();
+    !root.children().is_empty() && root.envelope().distance_2(&p) <= max2 && inner(root.children(), &p, max2)
+}
+
 /// Touching vertices and shared length of `own` segments against `other`'s tree. A vertex
 /// shared by consecutive segments is looked up once.
 fn touch(own: &[Line<f64>], other: &RTree<CachedEnvelope<Line<f64>>>, snap_m: f64) -> (bool, f64) {
-    let near = |c: Coord<f64>| {
-        other
-            .locate_within_distance(Point::from(c), snap_m * snap_m)
-            .next()
-            .is_some()
-    };
+    let near = |c: Coord<f64>| any_within(other, Point::from(c), snap_m * snap_m);
     let mut any = false;
     let mut shared = 0.0;
     let mut previous: Option<(Coord<f64>, bool)> = None;
@@ -246,13 +256,9 @@ fn pokes_into(
         y: 0.5 * (l.start.y + l.end.y),
     };
     raw.iter().zip(projected).any(|(r, p)| {
-        [(r.start, p.start), (mid(r), mid(p))].into_iter().any(|(c, q)| {
-            other.contains(&c)
-                && other_tree
-                    .locate_within_distance(Point::from(q), snap_m * snap_m)
-                    .next()
-                    .is_none()
-        })
+        [(r.start, p.start), (mid(r), mid(p))]
+            .into_iter()
+            .any(|(c, q)| other.contains(&c) && !any_within(other_tree, Point::from(q), snap_m * snap_m))
     })
 }
 
