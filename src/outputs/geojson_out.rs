@@ -169,6 +169,9 @@ impl Properties {
     }
 }
 
+/// Features encoded at a time.
+const BATCH: usize = 16_384;
+
 /// Writes a FeatureCollection, one feature per line so that large files stream and diff
 /// well. Features are serialised in parallel, in order, and written in order. A layer with a
 /// style of its own gets `<layer>.qml` beside it (QGIS loads it as the default style), and
@@ -201,32 +204,38 @@ fn write_layer(out: &mut OutDir, name: &str, geometries: Vec<OutGeometry>, prope
             .collect::<Result<_>>()?,
         Properties::Maps(_) => Vec::new(),
     };
-    type Encoded = (Vec<u8>, Option<(Vec<u8>, Option<[f64; 4]>)>);
-    let encoded: Vec<Encoded> = geometries
-        .par_iter()
-        .enumerate()
-        .map(|(i, geometry)| {
-            let mut buf = Vec::new();
-            write_feature_start(&mut buf, geometry).map_err(fail)?;
-            properties.write(i, &keys, &mut buf).map_err(fail)?;
-            buf.push(b'}');
-            let blob = if keep {
-                Some(gpkg::geometry_blob(geometry)?)
-            } else {
-                None
-            };
-            Ok((buf, blob))
-        })
-        .collect::<Result<_>>()?;
+    // Features are encoded in parallel batches, each written before the next is made, so
+    // that a large layer's text never sits in memory whole; the GeoPackage blobs are kept.
+    let mut blobs: Vec<(Vec<u8>, Option<[f64; 4]>)> = Vec::new();
     out.write(name, |w| {
         let io = |e: std::io::Error| Error::io(format!("writing {name}"), e);
         w.write_all(b"{\"type\":\"FeatureCollection\",\"features\":[\n")
             .map_err(io)?;
-        for (i, (line, _)) in encoded.iter().enumerate() {
-            if i > 0 {
-                w.write_all(b",\n").map_err(io)?;
+        for batch in (0..geometries.len()).step_by(BATCH) {
+            let encoded: Vec<(Vec<u8>, Option<(Vec<u8>, Option<[f64; 4]>)>)> = (batch
+                ..(batch + BATCH).min(geometries.len()))
+                .into_par_iter()
+                .map(|i| {
+                    let geometry = &geometries[i];
+                    let mut buf = Vec::new();
+                    if i > 0 {
+                        buf.extend_from_slice(b",\n");
+                    }
+                    write_feature_start(&mut buf, geometry).map_err(fail)?;
+                    properties.write(i, &keys, &mut buf).map_err(fail)?;
+                    buf.push(b'}');
+                    let blob = if keep {
+                        Some(gpkg::geometry_blob(geometry)?)
+                    } else {
+                        None
+                    };
+                    Ok((buf, blob))
+                })
+                .collect::<Result<_>>()?;
+            for (line, blob) in encoded {
+                w.write_all(&line).map_err(io)?;
+                blobs.extend(blob);
             }
-            w.write_all(line).map_err(io)?;
         }
         w.write_all(b"\n]}\n").map_err(io)
     })?;
@@ -265,8 +274,7 @@ fn write_layer(out: &mut OutDir, name: &str, geometries: Vec<OutGeometry>, prope
         let mut bbox = None;
         let mut boxes = Vec::with_capacity(values.len());
         let mut rows = Vec::with_capacity(values.len());
-        for ((_, blob), values) in encoded.into_iter().zip(values) {
-            let Some((geometry, b)) = blob else { continue };
+        for ((geometry, b), values) in blobs.into_iter().zip(values) {
             bbox = gpkg::union_bbox(bbox, b);
             boxes.push(b);
             rows.push(gpkg::Row { geometry, values });
