@@ -721,8 +721,8 @@ fn execute(cli: Cli) -> zaitaku::Result<()> {
             out,
         } => {
             let params = floors.params()?;
-            let sources = inputs.sources()?;
-            let run = run::report(&sources, &out, progress, &params, allow_partial)?;
+            let mut sources = inputs.sources()?;
+            let run = run::report(&mut sources, &out, progress, &params, allow_partial)?;
             print!("{}", run::coverage_table(&run.coverage));
             if let Some(c) = &run.catchments {
                 println!();

@@ -9,7 +9,7 @@ pub struct ReportRun {
     pub coverage: CoverageRun,
     pub catchments: Option<CatchmentsRun>,
     pub capacity: crate::capacity::Capacity,
-    /// Seconds per stage of the presentation: institutions layer, GeoPackage, maps, page.
+    /// Seconds per stage of the presentation: institutions layer, maps, page, GeoPackage.
     pub stages: Vec<(&'static str, f64)>,
     pub written: Vec<std::path::PathBuf>,
 }
@@ -17,7 +17,7 @@ pub struct ReportRun {
 /// `zaitaku report`: coverage, the region check and proposed catchments, capacity (with
 /// AccessMod's fill in capacity order beside it), then [`report_into`].
 pub fn report(
-    sources: &InputSources,
+    sources: &mut InputSources,
     out_dir: &Path,
     progress: Progress,
     params: &crate::catchments::Params,
@@ -26,6 +26,9 @@ pub fn report(
     let (coverage, mut out) = coverage_keeping(sources, out_dir, progress, true, &|study| {
         check_regions_complete(study, allow_partial)
     })?;
+    // The boundaries' text is read: a national file's quarter of a gigabyte goes back before
+    // the layers and the page are made.
+    sources.municipalities.bytes = Vec::new();
     let study = &coverage.study;
     let catchments = {
         let values = match sources.year {
