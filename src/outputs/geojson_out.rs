@@ -206,14 +206,14 @@ fn write_layer(out: &mut OutDir, name: &str, geometries: Vec<OutGeometry>, prope
     };
     // Features are encoded in parallel batches, each written before the next is made, so
     // that a large layer's text never sits in memory whole; the GeoPackage blobs are kept.
-    let mut blobs: Vec<(Vec<u8>, Option<[f64; 4]>)> = Vec::new();
+    type Blob = (Vec<u8>, Option<[f64; 4]>);
+    let mut blobs: Vec<Blob> = Vec::new();
     out.write(name, |w| {
         let io = |e: std::io::Error| Error::io(format!("writing {name}"), e);
         w.write_all(b"{\"type\":\"FeatureCollection\",\"features\":[\n")
             .map_err(io)?;
         for batch in (0..geometries.len()).step_by(BATCH) {
-            let encoded: Vec<(Vec<u8>, Option<(Vec<u8>, Option<[f64; 4]>)>)> = (batch
-                ..(batch + BATCH).min(geometries.len()))
+            let encoded: Vec<(Vec<u8>, Option<Blob>)> = (batch..(batch + BATCH).min(geometries.len()))
                 .into_par_iter()
                 .map(|i| {
                     let geometry = &geometries[i];
