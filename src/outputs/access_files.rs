@@ -4,7 +4,7 @@ use crate::access::RoleAccess;
 use crate::coverage::municipality_ranges;
 use crate::error::Result;
 use crate::outputs::geojson_out::{num, num_full, write_municipality_layer};
-use crate::outputs::tables::{write_csv_rows, write_parquet, TableColumn};
+use crate::outputs::tables::{write_csv_rows, write_parquet_groups, TableColumn};
 use crate::outputs::OutDir;
 use crate::reach::ReachTable;
 use crate::study::Study;
@@ -144,27 +144,25 @@ pub fn write_access<'a>(out: &mut OutDir, study: &'a Study, reach: &ReachTable, 
         w.num(a.zero_access_share, 6);
         w.full(a.gini);
     })?;
-    let ids = |get: &(dyn Fn(&'static str, usize, usize) -> &'a str + Sync)| {
-        (0..height)
-            .into_par_iter()
-            .map(|n| {
-                let (level, _, f, role, _) = row(n);
-                get(level, f, role)
-            })
-            .collect::<Vec<&'a str>>()
-    };
-    let float = |get: &(dyn Fn(&AreaAccess) -> Option<f64> + Sync)| {
-        (0..height).into_par_iter().map(|n| get(&row(n).4)).collect::<Vec<_>>()
-    };
-    write_parquet(
-        out,
-        "access.parquet",
-        height,
+    // Parquet row group by row group: only one group's columns in memory at a time.
+    write_parquet_groups(out, "access.parquet", height, |rows| {
+        let ids = |get: &(dyn Fn(&'static str, usize, usize) -> &'a str + Sync)| {
+            rows.clone()
+                .into_par_iter()
+                .map(|n| {
+                    let (level, _, f, role, _) = row(n);
+                    get(level, f, role)
+                })
+                .collect::<Vec<&'a str>>()
+        };
+        let float = |get: &(dyn Fn(&AreaAccess) -> Option<f64> + Sync)| {
+            rows.clone().into_par_iter().map(|n| get(&row(n).4)).collect::<Vec<_>>()
+        };
         vec![
             TableColumn::Str("level", ids(&|level, _, _| level)),
             TableColumn::Str(
                 "area_code",
-                (0..height)
+                rows.clone()
                     .into_par_iter()
                     .map(|n| {
                         let (level, area, ..) = row(n);
@@ -181,8 +179,8 @@ pub fn write_access<'a>(out: &mut OutDir, study: &'a Study, reach: &ReachTable, 
             TableColumn::Float("a_2sfca_per_1000".into(), float(&|a| a.a_2sfca.map(|v| v * 1000.0))),
             TableColumn::Float("zero_access_share".into(), float(&|a| a.zero_access_share)),
             TableColumn::Float("gini".into(), float(&|a| a.gini)),
-        ],
-    )?;
+        ]
+    })?;
 
     // access.geojson: per municipality, per role.
     write_municipality_layer(out, "access.geojson", study, |m, p| {

@@ -15,17 +15,20 @@ pub enum TableColumn<'a> {
     Bool(String, Vec<bool>),
 }
 
-/// Writes a Parquet file from columns of equal length.
-pub fn write_parquet(out: &mut OutDir, name: &str, height: usize, columns: Vec<TableColumn<'_>>) -> Result<()> {
-    let columns: Vec<Column> = columns
-        .into_iter()
-        .map(|c| match c {
+impl TableColumn<'_> {
+    fn into_column(self) -> Column {
+        match self {
             TableColumn::Text(n, v) => Column::new(n.into(), v),
             TableColumn::Str(n, v) => Column::new(n.into(), v),
             TableColumn::Float(n, v) => Column::new(n.into(), v),
             TableColumn::Bool(n, v) => Column::new(n.into(), v),
-        })
-        .collect();
+        }
+    }
+}
+
+/// Writes a Parquet file from columns of equal length.
+pub fn write_parquet(out: &mut OutDir, name: &str, height: usize, columns: Vec<TableColumn<'_>>) -> Result<()> {
+    let columns: Vec<Column> = columns.into_iter().map(TableColumn::into_column).collect();
     let mut df = DataFrame::new(height, columns).map_err(|e| Error::Internal(format!("building {name}: {e}")))?;
     out.write(name, |w| {
         ParquetWriter::new(w)
@@ -33,6 +36,67 @@ pub fn write_parquet(out: &mut OutDir, name: &str, height: usize, columns: Vec<T
             .finish(&mut df)
             .map(|_| ())
             .map_err(|e| Error::Internal(format!("writing {name}: {e}")))
+    })
+}
+
+/// Rows per row group of a Parquet file: polars' default (its `ParquetWriter::finish`
+/// cuts a frame of `height` rows into `height / ROW_GROUP` groups of equal size, the last
+/// taking the remainder).
+const ROW_GROUP: usize = 512 * 512;
+
+/// The row groups polars' `ParquetWriter::finish` makes of `height` rows (polars-core's
+/// `chunk_df_for_writing` and `split_impl`): one group up to twice [`ROW_GROUP`] rows,
+/// else `height / ROW_GROUP` groups of `height / groups` rows, the last taking the rest.
+fn row_groups(height: usize) -> Vec<std::ops::Range<usize>> {
+    let groups = height / ROW_GROUP;
+    if groups <= 1 {
+        return vec![0..height];
+    }
+    let size = height / groups;
+    (0..groups)
+        .map(|g| g * size..if g + 1 == groups { height } else { (g + 1) * size })
+        .collect()
+}
+
+/// Writes a large Parquet file row group by row group: `columns(rows)` gives the columns of
+/// those rows, so that only one group's columns are ever in memory. The file is the one
+/// [`write_parquet`] writes from the whole table (the same row groups).
+pub fn write_parquet_groups<'a>(
+    out: &mut OutDir,
+    name: &str,
+    height: usize,
+    columns: impl Fn(std::ops::Range<usize>) -> Vec<TableColumn<'a>>,
+) -> Result<()> {
+    let groups = row_groups(height);
+    if groups.len() == 1 {
+        return write_parquet(out, name, height, columns(0..height));
+    }
+    let err = |e: PolarsError| Error::Internal(format!("writing {name}: {e}"));
+    let frame = |rows: std::ops::Range<usize>| -> Result<DataFrame> {
+        let n = rows.len();
+        DataFrame::new(n, columns(rows).into_iter().map(TableColumn::into_column).collect())
+            .map_err(|e| Error::Internal(format!("building {name}: {e}")))
+    };
+    out.write(name, |w| {
+        let mut writer: Option<polars::io::parquet::write::BatchedWriter<_>> = None;
+        for rows in groups {
+            let df = frame(rows)?;
+            if writer.is_none() {
+                writer = Some(
+                    ParquetWriter::new(&mut *w)
+                        .with_compression(ParquetCompression::Zstd(None))
+                        .batched(df.schema())
+                        .map_err(err)?,
+                );
+            }
+            if let Some(writer) = writer.as_mut() {
+                writer.write_batch(&df).map_err(err)?;
+            }
+        }
+        match writer {
+            Some(writer) => writer.finish().map(|_| ()).map_err(err),
+            None => Ok(()),
+        }
     })
 }
 
