@@ -75,6 +75,10 @@ pub struct RoleAccess {
     /// Supply of the providers with any demand within reach (2SFCA and E2SFCA).
     pub supply_allocated: (f64, f64),
     pub providers: usize,
+    /// Providers within reach of each place, counted in step 2 (the reach table's
+    /// `in_reach`, with the same decisions); `None` by travel time, where the reach
+    /// table has them.
+    pub in_reach: Option<Vec<u32>>,
 }
 
 /// 2SFCA and E2SFCA of one role. `places` and `providers` are (lon, lat); `reach` in metres.
@@ -132,11 +136,11 @@ pub fn role_access_in(
     let (r2, re): (Vec<f64>, Vec<f64>) = provider_blocks
         .map(
             |k, members| {
-                let sums = place_index.sums_block(providers, &provider_blocks, k, &radii, None);
+                let sums = place_index.sums_block(providers, &provider_blocks, k, &radii, None, false);
                 members
                     .iter()
                     .zip(sums)
-                    .map(|(&j, (sums, _))| {
+                    .map(|(&j, (sums, _, _))| {
                         let (p, s) = (providers[j as usize], supply[j as usize]);
                         let binary = sums[radii.len() - 1];
                         let weighted = match &terms {
@@ -158,33 +162,32 @@ pub fn role_access_in(
     let indexe = index2.reweighted(&re);
     // Step decays sum differences of disc totals: the rounding residue is clamped at 0.
     let place_blocks = Blocks::new(places, block_radius);
-    let (a_2sfca, a_e2sfca): (Vec<f64>, Vec<f64>) = place_blocks
-        .map(
-            |k, members| match &terms {
-                // One pass gives the E2SFCA discs (reweighted) and the 2SFCA disc.
-                Some(t) => indexe
-                    .sums_block(places, &place_blocks, k, &radii, Some((&index2, reach)))
-                    .into_iter()
-                    .map(|(sums, a2)| (a2.max(0.0), combine(&sums, t).max(0.0)))
-                    .collect(),
-                None => members
-                    .iter()
-                    .zip(index2.sums_block(places, &place_blocks, k, &[reach], None))
-                    .map(|(&i, (a2, _))| {
-                        let ae = gaussian_sum(&indexe, places[i as usize], reach, decay);
-                        (a2[0].max(0.0), ae.max(0.0))
-                    })
-                    .collect(),
-            },
-            &|_| (),
-        )
-        .into_iter()
-        .unzip();
+    // The same pass counts the providers within reach of each place.
+    let per_place: Vec<(f64, f64, u32)> = place_blocks.map(
+        |k, members| match &terms {
+            // One pass gives the E2SFCA discs (reweighted) and the 2SFCA disc.
+            Some(t) => indexe
+                .sums_block(places, &place_blocks, k, &radii, Some((&index2, reach)), true)
+                .into_iter()
+                .map(|(sums, a2, n)| (a2.max(0.0), combine(&sums, t).max(0.0), n))
+                .collect(),
+            None => members
+                .iter()
+                .zip(index2.sums_block(places, &place_blocks, k, &[reach], None, true))
+                .map(|(&i, (a2, _, n))| {
+                    let ae = gaussian_sum(&indexe, places[i as usize], reach, decay);
+                    (a2[0].max(0.0), ae.max(0.0), n)
+                })
+                .collect(),
+        },
+        &|_| (),
+    );
     RoleAccess {
-        a_2sfca,
-        a_e2sfca,
+        a_2sfca: per_place.iter().map(|p| p.0).collect(),
+        a_e2sfca: per_place.iter().map(|p| p.1).collect(),
         supply_allocated,
         providers: providers.len(),
+        in_reach: Some(per_place.iter().map(|p| p.2).collect()),
     }
 }
 
@@ -258,6 +261,7 @@ impl PairAccess {
             providers: self.supply.len(),
             a_2sfca: self.a_2sfca,
             a_e2sfca: self.a_e2sfca,
+            in_reach: None,
         }
     }
 }

@@ -762,7 +762,7 @@ fn execute(cli: Cli) -> zaitaku::Result<()> {
                 run::coverage_keeping(&zaitaku::demo::sources(), &out, progress, true, &|_| Ok(()))?;
             // The demo's analyses are committed one by one (each replaces its own files whole).
             out_dir.commit()?;
-            let access = run::access_on(&run.study, &run.reach, None, &out, progress, None)?;
+            let access = run::access_on(&run.study, Some(&run.reach), None, &out, progress, None)?;
             let catalogue = zaitaku::inputs::catalogue::builtin_catalogue();
             let indicators = run::indicators_on(&run.study, &catalogue, &Default::default(), &[], &run.coverage, &out)?;
             let catchments = run::catchments_into(
@@ -826,7 +826,7 @@ fn execute(cli: Cli) -> zaitaku::Result<()> {
             let by_road = out.join("by_road");
             let road_sources = zaitaku::demo::road_sources();
             let road_run = run::coverage(&road_sources, &by_road, progress)?;
-            let road_access = run::access_on(&road_run.study, &road_run.reach, None, &by_road, progress, None)?;
+            let road_access = run::access_on(&road_run.study, Some(&road_run.reach), None, &by_road, progress, None)?;
             let (_, road_critical_written) =
                 run::criticality_on(&road_run.study, &road_run.reach, &road_run.coverage, &by_road)?;
             let (road_capacity, road_capacity_written) = run::capacity_on(

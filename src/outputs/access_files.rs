@@ -6,7 +6,6 @@ use crate::error::Result;
 use crate::outputs::geojson_out::{num, num_full, write_municipality_layer};
 use crate::outputs::tables::{write_csv_rows, write_parquet_groups, TableColumn};
 use crate::outputs::OutDir;
-use crate::reach::ReachTable;
 use crate::study::Study;
 use rayon::prelude::*;
 
@@ -23,13 +22,7 @@ pub struct AreaAccess {
 
 /// Demand-weighted means, the share of demand with no access, and the Gini coefficient of
 /// 2SFCA access over the given places.
-pub fn area_access(
-    study: &Study,
-    reach: &ReachTable,
-    access: &RoleAccess,
-    role: usize,
-    places: &[usize],
-) -> AreaAccess {
+pub fn area_access(study: &Study, in_reach: &[u32], access: &RoleAccess, places: &[usize]) -> AreaAccess {
     let cells = &study.demand.cells;
     let demand: f64 = places.iter().map(|&i| cells[i].demand).sum();
     if demand <= 0.0 {
@@ -44,7 +37,7 @@ pub fn area_access(
     let values: Vec<(f64, f64)> = places.iter().map(|&i| (access.a_2sfca[i], cells[i].demand)).collect();
     AreaAccess {
         demand,
-        providers_in_reach: mean(&|i| f64::from(reach.roles[role].in_reach[i])),
+        providers_in_reach: mean(&|i| f64::from(in_reach[i])),
         a_2sfca: mean(&|i| access.a_2sfca[i]),
         a_e2sfca: mean(&|i| access.a_e2sfca[i]),
         zero_access_share: Some(zero / demand),
@@ -52,8 +45,9 @@ pub fn area_access(
     }
 }
 
-/// Writes access.csv, access.parquet and access.geojson. `access` is per role (rules order).
-pub fn write_access<'a>(out: &mut OutDir, study: &'a Study, reach: &ReachTable, access: &[RoleAccess]) -> Result<()> {
+/// Writes access.csv, access.parquet and access.geojson. `access` and `in_reach` (the
+/// providers within reach of each place) are per role (rules order).
+pub fn write_access<'a>(out: &mut OutDir, study: &'a Study, in_reach: &[&[u32]], access: &[RoleAccess]) -> Result<()> {
     let rules = &study.rules;
     let munis = &study.municipalities;
     let ranges = municipality_ranges(&study.demand, munis.len());
@@ -71,7 +65,7 @@ pub fn write_access<'a>(out: &mut OutDir, study: &'a Study, reach: &ReachTable, 
         .par_iter()
         .map(|(_, _, places)| {
             (0..rules.roles.len())
-                .map(|k| area_access(study, reach, &access[k], k, places))
+                .map(|k| area_access(study, in_reach[k], &access[k], places))
                 .collect()
         })
         .collect();
@@ -99,7 +93,7 @@ pub fn write_access<'a>(out: &mut OutDir, study: &'a Study, reach: &ReachTable, 
         } else {
             AreaAccess {
                 demand: cells[area].demand,
-                providers_in_reach: Some(f64::from(reach.roles[role].in_reach[area])),
+                providers_in_reach: Some(f64::from(in_reach[role][area])),
                 a_2sfca: Some(access[role].a_2sfca[area]),
                 a_e2sfca: Some(access[role].a_e2sfca[area]),
                 zero_access_share: None,

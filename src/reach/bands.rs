@@ -114,6 +114,26 @@ impl Bands {
         sum
     }
 
+    /// [`Self::sum`] of these weights and of `other`'s (the same bands reweighted,
+    /// [`Self::reweighted`]) and [`Self::count`], in one visit: the same three figures.
+    pub fn sum_both_count(
+        &self,
+        other: &Bands,
+        at: (f64, f64),
+        inner_m: f64,
+        outer_m: f64,
+        decide: impl FnMut(u32) -> bool,
+    ) -> (f64, f64, u32) {
+        debug_assert_eq!(self.prefix.len(), other.prefix.len());
+        let (mut sum, mut sum_other, mut count) = (0.0, 0.0, 0);
+        self.visit(at, inner_m, outer_m, decide, |lo, hi| {
+            sum += self.prefix[hi] - self.prefix[lo];
+            sum_other += other.prefix[hi] - other.prefix[lo];
+            count += (hi - lo) as u32;
+        });
+        (sum, sum_other, count)
+    }
+
     /// Calls `range(lo, hi)` for runs of sorted points surely inside, and `range(i, i + 1)`
     /// for each other point found inside.
     fn visit(

@@ -617,7 +617,9 @@ impl ProviderIndex {
     /// [`Self::sums_within`] for every point of run `k` of `blocks` (coordinates `points`),
     /// the sparse points' sites gathered once for the run. With `also` (these points
     /// reweighted, [`Self::reweighted`]) and radii ending at `reach_m`, each point also gets
-    /// `also.sum_within(at, reach_m)` from the same pass; otherwise 0.
+    /// `also.sum_within(at, reach_m)` from the same pass; otherwise 0. With `count`, each
+    /// point also gets the number of points within the largest radius (as
+    /// [`Self::count_within`] gives it); otherwise 0.
     pub fn sums_block(
         &self,
         points: &[(f64, f64)],
@@ -625,11 +627,12 @@ impl ProviderIndex {
         k: usize,
         radii: &[f64],
         also: Option<(&ProviderIndex, f64)>,
-    ) -> Vec<(Vec<f64>, f64)> {
+        count: bool,
+    ) -> Vec<(Vec<f64>, f64, u32)> {
         let (run, centre, radius) = &blocks.runs[k];
         let members = &blocks.order[run.clone()];
         let Some(&largest) = radii.last() else {
-            return vec![(Vec::new(), 0.0); members.len()];
+            return vec![(Vec::new(), 0.0, 0); members.len()];
         };
         // The pass serves `also` only where it asks for the same disc.
         let shared = also.filter(|&(_, r)| r == largest).map(|(a, _)| a);
@@ -651,11 +654,33 @@ impl ProviderIndex {
                     let at = points[i as usize];
                     let other = |a: &ProviderIndex, r: f64| a.sum_within(at, r);
                     if dense {
+                        if let Some(a) = shared {
+                            // The largest disc visited once for both sums and the count
+                            // (`a` has the same bands, density and points).
+                            let mut sums: Vec<f64> = radii[..last]
+                                .iter()
+                                .map(|&r| {
+                                    self.bands
+                                        .sum(at, r / SPHERE_HIGH, r / SPHERE_LOW, |i| self.within_exactly(at, i, r))
+                                })
+                                .collect();
+                            let (sum, extra, n) = self.bands.sum_both_count(
+                                &a.bands,
+                                at,
+                                largest / SPHERE_HIGH,
+                                largest / SPHERE_LOW,
+                                |i| self.within_exactly(at, i, largest),
+                            );
+                            sums.push(sum);
+                            return (sums, extra, if count { n } else { 0 });
+                        }
                         let extra = also.map_or(0.0, |(a, r)| other(a, r));
-                        return (self.sums_within(at, radii), extra);
+                        let n = if count { self.count_within(at, largest) } else { 0 };
+                        return (self.sums_within(at, radii), extra, n);
                     }
                     let mut sums = vec![0.0; radii.len()];
                     let mut extra = 0.0;
+                    let mut n = 0;
                     cand.scan(&blocks.xyz[i as usize]);
                     cand.for_within(outer * outer, |id, d2| {
                         let w = self.weights[id as usize];
@@ -663,6 +688,7 @@ impl ProviderIndex {
                             if d2 <= inner2 || (d2 <= outer2 && self.within_exactly(at, id, radii[k])) {
                                 sums[k] += w;
                                 if k == last {
+                                    n += 1;
                                     if let Some(a) = shared {
                                         extra += a.weights[id as usize];
                                     }
@@ -673,7 +699,7 @@ impl ProviderIndex {
                     if shared.is_none() {
                         extra = also.map_or(0.0, |(a, r)| other(a, r));
                     }
-                    (sums, extra)
+                    (sums, extra, if count { n } else { 0 })
                 })
                 .collect()
         })
@@ -1083,7 +1109,7 @@ mod tests {
             for k in 0..blocks.runs.len() {
                 let members = &blocks.order[blocks.runs[k].0.clone()];
                 let reach_block = idx.reach_block(&places, &blocks, k, reach);
-                let sums_block = idx.sums_block(&places, &blocks, k, &radii, Some((&also, reach)));
+                let sums_block = idx.sums_block(&places, &blocks, k, &radii, Some((&also, reach)), true);
                 for (j, &i) in members.iter().enumerate() {
                     let at = places[i as usize];
                     seen[i as usize] = true;
@@ -1091,9 +1117,10 @@ mod tests {
                     prop_assert_eq!(reach_block[j].0.to_bits(), near.to_bits());
                     prop_assert_eq!(reach_block[j].1, count);
                     let sums = idx.sums_within(at, &radii);
-                    let (got, extra) = &sums_block[j];
+                    let (got, extra, n) = &sums_block[j];
                     prop_assert_eq!(got.iter().map(|x| x.to_bits()).collect::<Vec<_>>(), sums.iter().map(|x| x.to_bits()).collect::<Vec<_>>());
                     prop_assert_eq!(extra.to_bits(), also.sum_within(at, reach).to_bits());
+                    prop_assert_eq!(*n, count);
                 }
             }
             prop_assert!(seen.iter().all(|&s| s));

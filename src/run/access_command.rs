@@ -13,8 +13,10 @@ pub struct AccessRun {
     pub written: Vec<std::path::PathBuf>,
 }
 
-/// `zaitaku access`: reads the study, measures reach, then [`access_on`].
-/// `decay`: from the command line; `None` takes the rules' `[access]`, else the default.
+/// `zaitaku access`: reads the study, measures reach by travel time when it is by travel
+/// time (in a straight line, the second step counts the providers within reach), then
+/// [`access_on`]. `decay`: from the command line; `None` takes the rules' `[access]`, else
+/// the default.
 pub fn access(
     sources: &InputSources,
     out_dir: &Path,
@@ -27,19 +29,25 @@ pub fn access(
     spinner.finish_and_clear();
     let study = study?;
     let read_s = t.elapsed().as_secs_f64();
+    if study.od.is_none() && study.network.is_none() {
+        let mut run = access_on(&study, None, None, out_dir, progress, decay)?;
+        run.stages.insert(0, ("read", read_s));
+        return Ok((study, run));
+    }
     let t = Instant::now();
     let (reach, road) = measure_reach(&study, progress)?;
     let reach_s = t.elapsed().as_secs_f64();
-    let mut run = access_on(&study, &reach, road.as_ref(), out_dir, progress, decay)?;
+    let mut run = access_on(&study, Some(&reach), road.as_ref(), out_dir, progress, decay)?;
     run.stages.splice(0..0, [("read", read_s), ("reach", reach_s)]);
     Ok((study, run))
 }
 
-/// 2SFCA and E2SFCA for every role of a study whose reach is known; writes access.csv,
-/// access.parquet, access.geojson and access_summary.json.
+/// 2SFCA and E2SFCA for every role of a study; writes access.csv, access.parquet,
+/// access.geojson and access_summary.json. `reach` gives the providers within reach by
+/// travel time (required then; in a straight line the second step counts them).
 pub fn access_on(
     study: &Study,
-    reach: &ReachTable,
+    reach: Option<&ReachTable>,
     road: Option<&crate::reach::network::Snapping>,
     out_dir: &Path,
     progress: Progress,
@@ -96,7 +104,18 @@ pub fn access_on(
     let t = Instant::now();
     let mut out = OutDir::create(out_dir)?;
     let spinner = progress.spinner("writing");
-    let written = crate::outputs::access_files::write_access(&mut out, study, reach, &roles)
+    let in_reach: Vec<&[u32]> = roles
+        .iter()
+        .enumerate()
+        .map(|(k, r)| match (&r.in_reach, reach) {
+            (Some(n), _) => Ok(n.as_slice()),
+            (None, Some(reach)) => Ok(reach.roles[k].in_reach.as_slice()),
+            (None, None) => Err(crate::error::Error::Internal(
+                "access by travel time needs the reach table".into(),
+            )),
+        })
+        .collect::<Result<_>>()?;
+    let written = crate::outputs::access_files::write_access(&mut out, study, &in_reach, &roles)
         .and_then(|()| crate::outputs::coverage_files::write_rejects(&mut out, study))
         .and_then(|()| write_unsnapped(&mut out, study, road))
         .and_then(|()| write_lock(&mut out, study));
@@ -138,7 +157,7 @@ pub fn access_on(
             "a_2sfca": "two-step floating catchment area, binary weights within the role's reach (Luo and Wang 2003)",
             "a_e2sfca": "enhanced 2SFCA, decay in both steps, cut at the role's reach (Luo and Qi 2009)",
             "decay": decay,
-            "distance_unit": if reach.unit == crate::reach::ReachUnit::Minutes {
+            "distance_unit": if travel.is_some() {
                 "minutes (steps and sigma; reach: each role's reach_min by road, capped by reach_km in a straight line)"
             } else {
                 "metres (steps and sigma)"
