@@ -780,6 +780,7 @@ fn execute(cli: Cli) -> zaitaku::Result<()> {
                 &run.study,
                 None,
                 Some(zaitaku::capacity::Order::Capacity),
+                Some(&catchments.located),
                 &mut out_dir,
                 progress,
             )?;

@@ -45,8 +45,9 @@ fn reach_words(study: &Study) -> (String, ReachUnit) {
     }
 }
 
-/// Writes every file of a capacity run.
-pub fn write_capacity(out: &mut OutDir, study: &Study, cap: &Capacity) -> Result<()> {
+/// Writes every file of a capacity run. `munis`: the municipality of each institution
+/// (`indicators::institution_municipalities`).
+pub fn write_capacity(out: &mut OutDir, study: &Study, cap: &Capacity, munis: &[Option<usize>]) -> Result<()> {
     let rules = &study.rules;
     let people = |x: f64| fmt_num(Some(x), PEOPLE_DP);
     let rows = area_rows(study, cap);
@@ -73,7 +74,6 @@ pub fn write_capacity(out: &mut OutDir, study: &Study, cap: &Capacity) -> Result
     // capacity_providers.csv
     let (reach, unit) = reach_words(study);
     let travel_col = format!("mean_travel_{}", unit.suffix());
-    let munis = crate::indicators::institution_municipalities(study);
     let mut provider_rows: Vec<Vec<String>> = Vec::new();
     for p in cap.problems.iter().filter(|p| !p.functions.is_empty()) {
         let functions: Vec<&str> = p.functions.iter().map(|&f| rules.functions[f].id.as_str()).collect();

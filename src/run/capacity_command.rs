@@ -40,7 +40,7 @@ pub fn capacity(
     let solve = t.elapsed().as_secs_f64();
     let t = Instant::now();
     let mut out = OutDir::create(out_dir)?;
-    write_all(&study, &cap, &mut out, progress)?;
+    write_all(&study, &cap, None, &mut out, progress)?;
     write_lock(&mut out, &study)?;
     out.commit()?;
     let stages = vec![
@@ -66,7 +66,7 @@ pub fn capacity_on(
 ) -> Result<(Capacity, Vec<PathBuf>)> {
     capacity::need_rates(&study.rules, need_rate).map_err(Error::Usage)?;
     let mut out = OutDir::create(out_dir)?;
-    let (cap, _) = capacity_into(study, need_rate, order, &mut out, progress)?;
+    let (cap, _) = capacity_into(study, need_rate, order, None, &mut out, progress)?;
     write_lock(&mut out, study)?;
     out.commit()?;
     let written = out.written().to_vec();
@@ -74,24 +74,37 @@ pub fn capacity_on(
 }
 
 /// Computes capacity and writes its files into `out` (not committed: the report adds its
-/// layers to the GeoPackage); returns them with the files written.
+/// layers to the GeoPackage); returns them with the files written. `located`: the
+/// municipality of each institution when the caller has placed them already (catchments
+/// have), else they are placed here.
 pub fn capacity_into(
     study: &Study,
     need_rate: Option<&str>,
     order: Option<Order>,
+    located: Option<&[Option<usize>]>,
     out: &mut OutDir,
     progress: Progress,
 ) -> Result<(Capacity, Vec<PathBuf>)> {
     let rates = capacity::need_rates(&study.rules, need_rate).map_err(Error::Usage)?;
     let cap = capacity::compute(study, rates, order, progress);
     let before = out.written().len();
-    write_all(study, &cap, out, progress)?;
+    write_all(study, &cap, located, out, progress)?;
     Ok((cap, out.written()[before..].to_vec()))
 }
 
-fn write_all(study: &Study, cap: &Capacity, out: &mut OutDir, progress: Progress) -> Result<()> {
+fn write_all(
+    study: &Study,
+    cap: &Capacity,
+    located: Option<&[Option<usize>]>,
+    out: &mut OutDir,
+    progress: Progress,
+) -> Result<()> {
     let spinner = progress.spinner("writing");
-    let written = write_capacity(out, study, cap);
+    let located = match located {
+        Some(l) => std::borrow::Cow::Borrowed(l),
+        None => std::borrow::Cow::Owned(crate::indicators::institution_municipalities(study)),
+    };
+    let written = write_capacity(out, study, cap, &located);
     spinner.finish_and_clear();
     written
 }

@@ -47,8 +47,15 @@ pub fn report(
             years,
         )?)
     };
-    let (capacity, capacity_written) =
-        capacity_into(study, None, Some(crate::capacity::Order::Capacity), &mut out, progress)?;
+    let located = catchments.as_ref().map(|c| c.located.as_slice());
+    let (capacity, capacity_written) = capacity_into(
+        study,
+        None,
+        Some(crate::capacity::Order::Capacity),
+        located,
+        &mut out,
+        progress,
+    )?;
     let (stages, written) = report_into(&coverage, catchments.as_ref(), Some(&capacity), &mut out, progress)?;
     let mut all = coverage.written.clone();
     if let Some(c) = &catchments {
