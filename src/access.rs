@@ -93,6 +93,7 @@ pub fn role_access(
     role_access_in(
         &ProviderIndex::with_weights(places, demand),
         places,
+        &crate::reach::straight::blocks_for(places, reach),
         providers,
         supply,
         reach,
@@ -100,11 +101,14 @@ pub fn role_access(
     )
 }
 
-/// [`role_access`] with the places already indexed with their demand as weights (one index
-/// serves every role).
+/// [`role_access`] with the places already indexed with their demand as weights and taken
+/// in blocks for the role's reach (`blocks_for(places, reach)`): one index serves every
+/// role, and one set of blocks every role of the same reach.
+#[allow(clippy::too_many_arguments)]
 pub fn role_access_in(
     place_index: &ProviderIndex,
     places: &[(f64, f64)],
+    place_blocks: &Blocks,
     providers: &[(f64, f64)],
     supply: &[f64],
     reach: f64,
@@ -161,19 +165,19 @@ pub fn role_access_in(
     let index2 = ProviderIndex::with_weights(providers, &r2);
     let indexe = index2.reweighted(&re);
     // Step decays sum differences of disc totals: the rounding residue is clamped at 0.
-    let place_blocks = Blocks::new(places, block_radius);
+    let place_blocks = place_blocks;
     // The same pass counts the providers within reach of each place.
     let per_place: Vec<(f64, f64, u32)> = place_blocks.map(
         |k, members| match &terms {
             // One pass gives the E2SFCA discs (reweighted) and the 2SFCA disc.
             Some(t) => indexe
-                .sums_block(places, &place_blocks, k, &radii, Some((&index2, reach)), true)
+                .sums_block(places, place_blocks, k, &radii, Some((&index2, reach)), true)
                 .into_iter()
                 .map(|(sums, a2, n)| (a2.max(0.0), combine(&sums, t).max(0.0), n))
                 .collect(),
             None => members
                 .iter()
-                .zip(index2.sums_block(places, &place_blocks, k, &[reach], None, true))
+                .zip(index2.sums_block(places, place_blocks, k, &[reach], None, true))
                 .map(|(&i, (a2, _, n))| {
                     let ae = gaussian_sum(&indexe, places[i as usize], reach, decay);
                     (a2[0].max(0.0), ae.max(0.0), n)

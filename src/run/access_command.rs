@@ -74,6 +74,14 @@ pub fn access_on(
         None => {
             let bar = progress.bar(study.rules.roles.len() as u64, "access");
             let place_index = crate::reach::straight::ProviderIndex::with_weights(&places, &demand);
+            // Places in blocks once per distinct reach (most roles share one).
+            let mut reaches: Vec<f64> = study.rules.roles.iter().map(|r| r.reach_km * 1000.0).collect();
+            reaches.sort_by(f64::total_cmp);
+            reaches.dedup();
+            let blocks: Vec<crate::reach::straight::Blocks> = reaches
+                .iter()
+                .map(|&r| crate::reach::straight::blocks_for(&places, r))
+                .collect();
             let roles = study
                 .rules
                 .roles
@@ -84,9 +92,12 @@ pub fn access_on(
                         study.institutions.iter().filter(|i| role.matches(i)).collect();
                     let points: Vec<(f64, f64)> = providers.iter().map(|i| (i.lon, i.lat)).collect();
                     let supply: Vec<f64> = providers.iter().map(|i| i.capacity.unwrap_or(1.0)).collect();
+                    let reach_m = role.reach_km * 1000.0;
+                    let k = reaches.iter().position(|&r| r == reach_m).unwrap_or(0);
                     let r = crate::access::role_access_in(
                         &place_index,
                         &places,
+                        &blocks[k],
                         &points,
                         &supply,
                         role.reach_km * 1000.0,
