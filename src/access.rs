@@ -165,7 +165,6 @@ pub fn role_access_in(
     let index2 = ProviderIndex::with_weights(providers, &r2);
     let indexe = index2.reweighted(&re);
     // Step decays sum differences of disc totals: the rounding residue is clamped at 0.
-    let place_blocks = place_blocks;
     // The same pass counts the providers within reach of each place.
     let per_place: Vec<(f64, f64, u32)> = place_blocks.map(
         |k, members| match &terms {

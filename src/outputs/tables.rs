@@ -50,7 +50,7 @@ const ROW_GROUP: usize = 512 * 512;
 fn row_groups(height: usize) -> Vec<std::ops::Range<usize>> {
     let groups = height / ROW_GROUP;
     if groups <= 1 {
-        return vec![0..height];
+        return std::iter::once(0..height).collect();
     }
     let size = height / groups;
     (0..groups)
