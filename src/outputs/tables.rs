@@ -26,13 +26,17 @@ impl TableColumn<'_> {
     }
 }
 
+/// Every Parquet file's writer: Zstandard at its default level.
+fn parquet_writer<W: std::io::Write>(w: W) -> ParquetWriter<W> {
+    ParquetWriter::new(w).with_compression(ParquetCompression::Zstd(None))
+}
+
 /// Writes a Parquet file from columns of equal length.
 pub fn write_parquet(out: &mut OutDir, name: &str, height: usize, columns: Vec<TableColumn<'_>>) -> Result<()> {
     let columns: Vec<Column> = columns.into_iter().map(TableColumn::into_column).collect();
     let mut df = DataFrame::new(height, columns).map_err(|e| Error::Internal(format!("building {name}: {e}")))?;
     out.write(name, |w| {
-        ParquetWriter::new(w)
-            .with_compression(ParquetCompression::Zstd(None))
+        parquet_writer(w)
             .finish(&mut df)
             .map(|_| ())
             .map_err(|e| Error::Internal(format!("writing {name}: {e}")))
@@ -78,25 +82,15 @@ pub fn write_parquet_groups<'a>(
             .map_err(|e| Error::Internal(format!("building {name}: {e}")))
     };
     out.write(name, |w| {
-        let mut writer: Option<polars::io::parquet::write::BatchedWriter<_>> = None;
-        for rows in groups {
-            let df = frame(rows)?;
-            if writer.is_none() {
-                writer = Some(
-                    ParquetWriter::new(&mut *w)
-                        .with_compression(ParquetCompression::Zstd(None))
-                        .batched(df.schema())
-                        .map_err(err)?,
-                );
-            }
-            if let Some(writer) = writer.as_mut() {
-                writer.write_batch(&df).map_err(err)?;
-            }
+        // The schema comes with the first group's frame.
+        let first = frame(groups[0].clone())?;
+        let mut writer = parquet_writer(w).batched(first.schema()).map_err(err)?;
+        writer.write_batch(&first).map_err(err)?;
+        drop(first);
+        for rows in &groups[1..] {
+            writer.write_batch(&frame(rows.clone())?).map_err(err)?;
         }
-        match writer {
-            Some(writer) => writer.finish().map(|_| ()).map_err(err),
-            None => Ok(()),
-        }
+        writer.finish().map(|_| ()).map_err(err)
     })
 }
 
@@ -248,4 +242,57 @@ pub fn read_parquet_columns(
         })
         .collect::<Result<Vec<Vec<bool>>>>()?;
     Ok((t, f, b))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn row_groups_are_those_polars_cuts() {
+        // Up to twice 262,144 rows: one group.
+        assert_eq!(row_groups(0), vec![0..0]);
+        assert_eq!(row_groups(524_287), vec![0..524_287]);
+        // 524,288 rows: two groups of 262,144.
+        assert_eq!(row_groups(524_288), vec![0..262_144, 262_144..524_288]);
+        // The national access table: 4,341,329 rows / 262,144 = 16 groups of 271,333 rows
+        // (4,341,329 / 16, rounded down), the last taking the 271,334 left.
+        let g = row_groups(4_341_329);
+        assert_eq!(g.len(), 16);
+        assert_eq!(g[0], 0..271_333);
+        assert_eq!(g[15], 4_069_995..4_341_329);
+        assert!(g.windows(2).all(|w| w[0].end == w[1].start));
+    }
+
+    /// A table written group by group is, byte for byte, the file polars writes from the
+    /// whole table.
+    #[test]
+    fn groups_make_the_same_file_as_the_whole_table() {
+        let height = 600_000;
+        let names = ["alpha", "a name longer than twelve bytes", "c"];
+        let columns = |rows: std::ops::Range<usize>| {
+            vec![
+                TableColumn::Str("name", rows.clone().map(|i| names[i % 3]).collect()),
+                TableColumn::Float(
+                    "value".into(),
+                    rows.clone().map(|i| (i % 7 != 0).then(|| i as f64 / 3.0)).collect(),
+                ),
+                TableColumn::Bool("odd".into(), rows.map(|i| i % 2 == 1).collect()),
+            ]
+        };
+        let dir = tempfile::tempdir().unwrap();
+        let (whole, grouped) = (dir.path().join("whole"), dir.path().join("grouped"));
+        let mut out = OutDir::create(&whole).unwrap();
+        write_parquet(&mut out, "t.parquet", height, columns(0..height)).unwrap();
+        out.commit().unwrap();
+        let mut out = OutDir::create(&grouped).unwrap();
+        write_parquet_groups(&mut out, "t.parquet", height, columns).unwrap();
+        out.commit().unwrap();
+        let a = std::fs::read(whole.join("t.parquet")).unwrap();
+        let b = std::fs::read(grouped.join("t.parquet")).unwrap();
+        assert!(a == b, "{} bytes against {} bytes", a.len(), b.len());
+        let (_, floats, _) = read_parquet_columns(&grouped.join("t.parquet"), &[], &["value"], &[]).unwrap();
+        assert_eq!(floats[0].len(), height);
+        assert_eq!(floats[0][599_999], 599_999.0 / 3.0);
+    }
 }

@@ -364,6 +364,27 @@ mod tests {
             prop_assert!((got - want).abs() < 1e-9 * (1.0 + want), "got {} want {}", got, want);
         }
 
+        /// One visit for two weightings and the count gives what three visits give, bit for
+        /// bit, and the count is the brute-force count on the sphere.
+        #[test]
+        fn sum_both_count_equals_separate_visits(
+            pts in proptest::collection::vec((138.0f64..139.0, 35.6f64..36.4, 0.0f64..100.0), 0..300),
+            at in (138.0f64..139.0, 35.6f64..36.4),
+            r_km in 0.5f64..40.0,
+        ) {
+            let xy: Vec<(f64, f64)> = pts.iter().map(|p| (p.0, p.1)).collect();
+            let w: Vec<f64> = pts.iter().map(|p| p.2).collect();
+            let bands = Bands::with_weights(&xy, &w);
+            let other = bands.reweighted(&w.iter().map(|x| 1.0 / (1.0 + x)).collect::<Vec<_>>());
+            let r = r_km * 1000.0;
+            let decide = |i: u32| sphere_m(at, xy[i as usize]) <= r;
+            let (a, b, n) = bands.sum_both_count(&other, at, r, r, decide);
+            prop_assert_eq!(a.to_bits(), bands.sum(at, r, r, decide).to_bits());
+            prop_assert_eq!(b.to_bits(), other.sum(at, r, r, decide).to_bits());
+            prop_assert_eq!(n, bands.count(at, r, r, decide));
+            prop_assert_eq!(n, xy.iter().filter(|&&p| sphere_m(at, p) <= r).count() as u32);
+        }
+
         /// Points strictly between inner and outer radius are the ones asked about.
         #[test]
         fn asks_only_about_the_annulus(

@@ -1089,6 +1089,46 @@ mod tests {
             }
         }
 
+        /// Where the sites are dense (more than [`DENSE`] around a place, counted by
+        /// bands), a block gives what each place gives alone too: the discs' sums, the
+        /// reweighted sum of the reach disc and the number of sites within it.
+        #[test]
+        fn dense_blocks_equal_single_places(
+            seed in 0u64..1000,
+            places in proptest::collection::vec((138.95f64..139.05, 35.65f64..35.75), 1..40),
+            reach_km in 8.0f64..20.0,
+        ) {
+            // 3,000 sites in the places' 0.1-degree square (some 9 by 11 km): every place is
+            // dense for a reach of 8 km or more.
+            let mut x = seed.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+            let mut next = || {
+                x = x.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+                (x >> 11) as f64 / (1u64 << 53) as f64
+            };
+            let pts: Vec<(f64, f64)> = (0..3000).map(|_| (138.95 + 0.1 * next(), 35.65 + 0.1 * next())).collect();
+            let weights: Vec<f64> = (0..pts.len()).map(|i| (i as f64 + 0.5).sqrt()).collect();
+            let idx = ProviderIndex::with_weights(&pts, &weights);
+            let other: Vec<f64> = weights.iter().map(|w| 1.0 / w).collect();
+            let also = idx.reweighted(&other);
+            let reach = reach_km * 1000.0;
+            let radii = [reach / 3.0, reach * 2.0 / 3.0, reach];
+            let blocks = Blocks::new(&places, 0.25 * reach);
+            for k in 0..blocks.runs.len() {
+                let members = &blocks.order[blocks.runs[k].0.clone()];
+                let got = idx.sums_block(&places, &blocks, k, &radii, Some((&also, reach)), true);
+                for (j, &i) in members.iter().enumerate() {
+                    let at = places[i as usize];
+                    prop_assert!(idx.dense_at(at, reach));
+                    let (sums, extra, n) = &got[j];
+                    let want = idx.sums_within(at, &radii);
+                    prop_assert_eq!(sums.iter().map(|x| x.to_bits()).collect::<Vec<_>>(), want.iter().map(|x| x.to_bits()).collect::<Vec<_>>());
+                    prop_assert_eq!(extra.to_bits(), also.sum_within(at, reach).to_bits());
+                    prop_assert_eq!(*n, idx.count_within(at, reach));
+                    prop_assert_eq!(*n, idx.reach_at(at, reach).1);
+                }
+            }
+        }
+
         /// Places taken in blocks give exactly what each place gives alone: the same
         /// nearest, count and sums, bit for bit (the same sites, in the same order).
         #[test]
