@@ -211,6 +211,69 @@ pub fn compute(demand: &Demand, municipalities: &[Municipality], rules: &Rules, 
     }
 }
 
+/// What catchments take of reach and coverage: per role and place whether a provider of
+/// the role is within reach, and per municipality and function the demand and the demand
+/// covered, summed as [`Coverage::municipalities`] sums them.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Served {
+    /// Per role (rules order), per place.
+    pub present: Vec<Vec<bool>>,
+    /// Per municipality, per function: (demand, covered).
+    pub municipalities: Vec<Vec<(f64, f64)>>,
+}
+
+impl Served {
+    /// From a measured reach table and its coverage.
+    pub fn of(reach: &ReachTable, coverage: &Coverage) -> Served {
+        Served {
+            present: reach
+                .roles
+                .iter()
+                .map(|r| r.in_reach.iter().map(|&n| n > 0).collect())
+                .collect(),
+            municipalities: coverage
+                .municipalities
+                .iter()
+                .map(|m| m.iter().map(|s| (s.demand, s.covered)).collect())
+                .collect(),
+        }
+    }
+
+    /// From presence alone (`present[r][i]`): a place is covered for a function when every
+    /// required role is present, and sums over places with demand run in place order, as
+    /// [`Stats::over`] adds them.
+    pub fn from_presence(demand: &Demand, municipalities: usize, rules: &Rules, present: Vec<Vec<bool>>) -> Served {
+        let required: Vec<Vec<usize>> = rules.functions.iter().map(|f| f.required_roles().collect()).collect();
+        let cells = &demand.cells;
+        let sums = municipality_ranges(demand, municipalities)
+            .into_par_iter()
+            .map(|range| {
+                required
+                    .iter()
+                    .map(|roles| {
+                        let (mut d, mut c) = (0.0, 0.0);
+                        for i in range.clone() {
+                            let w = cells[i].demand;
+                            if w <= 0.0 {
+                                continue;
+                            }
+                            d += w;
+                            if roles.iter().all(|&r| present[r][i]) {
+                                c += w;
+                            }
+                        }
+                        (d, c)
+                    })
+                    .collect()
+            })
+            .collect();
+        Served {
+            present,
+            municipalities: sums,
+        }
+    }
+}
+
 /// The range of places of each municipality (empty for one without places).
 pub fn municipality_ranges(demand: &Demand, count: usize) -> Vec<Range<usize>> {
     let mut ranges = vec![0..0; count];

@@ -767,8 +767,7 @@ fn execute(cli: Cli) -> zaitaku::Result<()> {
             let indicators = run::indicators_on(&run.study, &catalogue, &Default::default(), &[], &run.coverage, &out)?;
             let catchments = run::catchments_into(
                 &run.study,
-                &run.reach,
-                &run.coverage,
+                &zaitaku::coverage::Served::of(&run.reach, &run.coverage),
                 Some(&mut out_dir),
                 &out,
                 progress,

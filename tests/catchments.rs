@@ -560,3 +560,23 @@ fn set_bound_equals_the_bound_of_the_same_areas() {
         assert_eq!(fast.of(0xffff).max(1), unit.upper_bound());
     }
 }
+
+/// What the catchments command finds in a straight line by presence alone (no counts, no
+/// nearest) equals what the report hands it from the full reach table and coverage.
+#[test]
+fn presence_serves_catchments_as_full_reach_does() {
+    use zaitaku::coverage::{compute, Served};
+    use zaitaku::progress::Progress;
+    use zaitaku::reach::straight::{straight_line_presence, straight_line_reach};
+    let study = zaitaku::study::load(&zaitaku::demo::sources(), Progress::Quiet).unwrap();
+    let places = study.demand.places();
+    let reach = straight_line_reach(&places, &study.institutions, &study.rules, Progress::Quiet);
+    let cov = compute(&study.demand, &study.municipalities, &study.rules, &reach);
+    let full = Served::of(&reach, &cov);
+    let present = straight_line_presence(&places, &study.institutions, &study.rules, Progress::Quiet);
+    let by_presence = Served::from_presence(&study.demand, study.municipalities.len(), &study.rules, present);
+    // Some places lack some role and some have all, so the comparison can fail both ways.
+    let all: Vec<bool> = full.present.iter().flatten().copied().collect();
+    assert!(all.contains(&true) && all.contains(&false));
+    assert_eq!(by_presence, full);
+}

@@ -12,7 +12,6 @@ use crate::inputs::institutions::Institution;
 use crate::inputs::rules::Rules;
 use crate::reach::pairs::Travel;
 use crate::reach::straight::{metres_per_degree, within_m};
-use crate::reach::ReachTable;
 use crate::study::Study;
 use rayon::prelude::*;
 use rstar::primitives::{GeomWithData, Rectangle};
@@ -192,7 +191,7 @@ pub fn travel_hosts(study: &Study, located: &[Option<usize>], travel: &Travel) -
 
 /// Builds the model. `located[i]` is the municipality of institution `i` (`None` outside
 /// every polygon: such a provider serves no area). Places where the role has nothing within
-/// reach (from `reach`) are skipped without a search. `years[k][i]` is the demand of place
+/// reach (`present[r][i]` false) are skipped without a search. `years[k][i]` is the demand of place
 /// `i` in another year (empty for a single year): classes then also carry those years'
 /// demand, and places with demand in any year are kept. `by_travel`: per role and place the
 /// hosts by travel time ([`travel_hosts`]), used instead of straight-line reach.
@@ -203,7 +202,7 @@ pub fn build(
     institutions: &[Institution],
     located: &[Option<usize>],
     rules: &Rules,
-    reach: &ReachTable,
+    present: &[Vec<bool>],
     years: &[Vec<f64>],
     by_travel: Option<&[Vec<Vec<u32>>]>,
 ) -> Supply {
@@ -291,7 +290,7 @@ pub fn build(
         let plane2 = |p: (f64, f64)| ((p.0 - at.0) * kx).powi(2) + ((p.1 - at.1) * ky).powi(2);
         (0..roles)
             .map(|r| {
-                if reach.roles[r].in_reach[i] == 0 {
+                if !present[r][i] {
                     return Vec::new();
                 }
                 let (reach_m, sure_in, sure_out) = radii[r];

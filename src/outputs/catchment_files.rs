@@ -1,7 +1,7 @@
 //! The files of `zaitaku catchments` (SPEC.md, "Outputs of the other commands").
 
 use crate::catchments::{AreaCheck, Catchments, Params};
-use crate::coverage::Coverage;
+use crate::coverage::Served;
 use crate::error::Result;
 use crate::outputs::geojson_out::{num, num_full, write_feature_collection, OutFeature, OutGeometry};
 use crate::outputs::tables::write_csv;
@@ -54,16 +54,16 @@ pub fn dissolve(study: &Study, members: &[usize]) -> MultiPolygon<f64> {
 
 /// Share of the demand of `members` covered with every provider counted (the coverage
 /// engine's answer, wherever the providers lie).
-fn share_any(cov: &Coverage, members: &[usize], f: usize) -> Option<f64> {
+fn share_any(served: &Served, members: &[usize], f: usize) -> Option<f64> {
     let (d, c) = members.iter().fold((0.0, 0.0), |(d, c), &m| {
-        let s = &cov.municipalities[m][f];
-        (d + s.demand, c + s.covered)
+        let s = served.municipalities[m][f];
+        (d + s.0, c + s.1)
     });
     (d > 0.0).then(|| c / d)
 }
 
 /// region_check.csv and catchment_check.csv: one row per area and function.
-fn write_check(out: &mut OutDir, name: &str, study: &Study, cov: &Coverage, areas: &[AreaCheck]) -> Result<()> {
+fn write_check(out: &mut OutDir, name: &str, study: &Study, served: &Served, areas: &[AreaCheck]) -> Result<()> {
     let rules = &study.rules;
     let role_cols: Vec<String> = rules.roles.iter().map(|r| format!("n_{}", r.id)).collect();
     let mut header: Vec<&str> = vec![
@@ -93,7 +93,7 @@ fn write_check(out: &mut OutDir, name: &str, study: &Study, cov: &Coverage, area
                 fmt_full(Some(a.figures.demand)),
                 fmt_full(Some(a.figures.covered[f])),
                 fmt_num(fc.share, 6),
-                fmt_num(share_any(cov, &a.members, f), 6),
+                fmt_num(share_any(served, &a.members, f), 6),
                 fc.self_sufficient.to_string(),
                 fc.short_roles
                     .iter()
@@ -176,7 +176,7 @@ pub struct Outlines {
 pub fn write_catchments(
     out: &mut OutDir,
     study: &Study,
-    cov: &Coverage,
+    served: &Served,
     result: &Catchments,
     params: &Params,
 ) -> Result<Outlines> {
@@ -239,7 +239,7 @@ pub fn write_catchments(
             ]
         }),
     )?;
-    write_check(out, "catchment_check.csv", study, cov, &result.catchments)?;
+    write_check(out, "catchment_check.csv", study, served, &result.catchments)?;
     outlines.catchments = write_area_layer(out, "catchments.geojson", study, &result.catchments, |k, p| {
         let mut spanned: Vec<String> = result.catchments[k]
             .members
@@ -254,7 +254,7 @@ pub fn write_catchments(
         years_properties(result, |y| &y.catchments[k], p);
     })?;
     if !result.regions.is_empty() {
-        write_check(out, "region_check.csv", study, cov, &result.regions)?;
+        write_check(out, "region_check.csv", study, served, &result.regions)?;
         outlines.regions = write_area_layer(out, "regions.geojson", study, &result.regions, |k, p| {
             let mut spanned: Vec<String> = result.regions[k]
                 .members

@@ -827,6 +827,101 @@ pub fn straight_line_reach(
     }
 }
 
+/// Whether some site of `tree` within the squared chord `max2` of `q` passes `pred(site,
+/// squared chord)`: a walk of the nodes as [`for_within`] takes them, stopping at the first.
+fn any_site(tree: &RTree<Site>, q: &[f64; 3], max2: f64, mut pred: impl FnMut(&Site, f64) -> bool) -> bool {
+    fn inner(children: &[RTreeNode<Site>], q: &[f64; 3], max2: f64, pred: &mut impl FnMut(&Site, f64) -> bool) -> bool {
+        children.iter().rev().any(|node| match node {
+            RTreeNode::Leaf(site) => {
+                let d2 = dist2(q, site.geom());
+                d2 <= max2 && pred(site, d2)
+            }
+            RTreeNode::Parent(parent) => {
+                parent.envelope().distance_2(q) <= max2 && inner(parent.children(), q, max2, pred)
+            }
+        })
+    }
+    let root = tree.root();
+    !root.children().is_empty() && root.envelope().distance_2(q) <= max2 && inner(root.children(), q, max2, &mut pred)
+}
+
+/// The providers of one role, indexed only to say whether one is within reach.
+pub struct PresenceIndex {
+    tree: RTree<Site>,
+    lonlat: Vec<(f64, f64)>,
+}
+
+impl PresenceIndex {
+    pub fn new(points: &[(f64, f64)]) -> Self {
+        let sites = points
+            .iter()
+            .enumerate()
+            .map(|(i, &(lon, lat))| Site::new(to_xyz(lon, lat), i as u32))
+            .collect();
+        PresenceIndex {
+            tree: RTree::bulk_load(sites),
+            lonlat: points.to_vec(),
+        }
+    }
+
+    /// Whether a provider lies within `reach_m` metres on WGS84 of `at` (earth-centred `q`):
+    /// [`ProviderIndex::count_within`] above 0, decided the same way (the sphere where it is
+    /// sure, the ellipsoid in the band between), stopping at the first provider found. The
+    /// sure disc is looked at first, so that a town's place stops at its nearest provider.
+    pub fn any_within(&self, at: (f64, f64), q: &[f64; 3], reach_m: f64) -> bool {
+        let outer2 = chord_from_arc(reach_m / SPHERE_LOW).powi(2);
+        let inner2 = chord_from_arc(reach_m / SPHERE_HIGH).powi(2);
+        any_site(&self.tree, q, inner2, |_, _| true)
+            || any_site(&self.tree, q, outer2, |site, d2| {
+                d2 > inner2 && within_m(at, self.lonlat[site.data as usize], reach_m)
+            })
+    }
+}
+
+/// Per role of `rules`, per place: whether a provider of the role lies within its reach in
+/// a straight line, as `in_reach > 0` of [`straight_line_reach`] says, found without
+/// counting the providers or measuring the nearest (what catchments need of reach).
+pub fn straight_line_presence(
+    places: &[(f64, f64)],
+    institutions: &[Institution],
+    rules: &Rules,
+    progress: Progress,
+) -> Vec<Vec<bool>> {
+    let bar = progress.bar((places.len() * rules.roles.len()) as u64, "reach");
+    let xyz: Vec<[f64; 3]> = places.par_iter().map(|&(lon, lat)| to_xyz(lon, lat)).collect();
+    let indexes: Vec<PresenceIndex> = rules
+        .roles
+        .par_iter()
+        .map(|role| {
+            let points: Vec<(f64, f64)> = institutions
+                .iter()
+                .filter(|i| role.matches(i))
+                .map(|i| (i.lon, i.lat))
+                .collect();
+            PresenceIndex::new(&points)
+        })
+        .collect();
+    let present = rules
+        .roles
+        .iter()
+        .zip(&indexes)
+        .map(|(role, index)| {
+            bar.set_message(role.id.clone());
+            let reach_m = role.reach_km * 1000.0;
+            let out: Vec<bool> = places
+                .par_iter()
+                .zip(&xyz)
+                .with_min_len(4096)
+                .map(|(&at, q)| index.any_within(at, q, reach_m))
+                .collect();
+            bar.inc(places.len() as u64);
+            out
+        })
+        .collect();
+    bar.finish_and_clear();
+    present
+}
+
 /// Above this many changed providers of a role (or a quarter of its providers, if more),
 /// [`update_reach`] measures the role afresh.
 const INCREMENTAL_MAX: usize = 64;
@@ -1030,6 +1125,26 @@ mod tests {
         assert_eq!(idx.count_within((138.0, 36.0), 16_000.0), 0);
     }
 
+    /// Presence is decided at the edge of reach as counts are: providers 5 cm and 50 m inside
+    /// and outside the reach on the geodesic, in eight directions.
+    #[test]
+    fn presence_at_the_edge_of_reach() {
+        use geo::{Destination, Geodesic};
+        let at = (139.7, 35.68);
+        let reach_m = 16_000.0;
+        for bearing in [0.0, 45.0, 90.0, 135.0, 180.0, 225.0, 270.0, 315.0] {
+            for (off, inside) in [(-0.05, true), (0.05, false), (-50.0, true), (50.0, false)] {
+                let p = Geodesic.destination(Point::new(at.0, at.1), bearing, reach_m + off);
+                let pts = [(p.x(), p.y())];
+                let idx = PresenceIndex::new(&pts);
+                let got = idx.any_within(at, &to_xyz(at.0, at.1), reach_m);
+                assert_eq!(got, inside, "bearing {bearing}, {off} m");
+                assert_eq!(got, ProviderIndex::new(&pts).count_within(at, reach_m) > 0);
+            }
+        }
+        assert!(!PresenceIndex::new(&[]).any_within(at, &to_xyz(at.0, at.1), reach_m));
+    }
+
     proptest! {
         #[test]
         fn index_equals_brute_force(
@@ -1052,6 +1167,24 @@ mod tests {
             let (both_near, both_count) = idx.reach_at(at, reach_km * 1000.0);
             prop_assert!((both_near - near).abs() < 0.2);
             prop_assert_eq!(both_count, count);
+        }
+
+        /// Presence equals a count above 0 and the brute force on the geodesic, for one place
+        /// and for a role's presence over many places.
+        #[test]
+        fn presence_equals_count(
+            pts in proptest::collection::vec((137.5f64..138.5, 35.5f64..36.5), 0..80),
+            places in proptest::collection::vec((137.3f64..138.7, 35.3f64..36.7), 1..30),
+            reach_km in 1.0f64..40.0,
+        ) {
+            let reach_m = reach_km * 1000.0;
+            let idx = ProviderIndex::new(&pts);
+            let presence = PresenceIndex::new(&pts);
+            for &at in &places {
+                let want = brute(&pts, at, reach_m).1 > 0;
+                prop_assert_eq!(presence.any_within(at, &to_xyz(at.0, at.1), reach_m), want);
+                prop_assert_eq!(idx.count_within(at, reach_m) > 0, want);
+            }
         }
 
         /// Open sites are handed out nearest first on the ellipsoid (ties by index): all

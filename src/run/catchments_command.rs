@@ -89,16 +89,38 @@ pub fn catchments(
     spinner.finish_and_clear();
     let study = study?;
     check_regions_complete(&study, allow_partial)?;
-    let (reach, _) = measure_reach(&study, progress)?;
-    let cov = coverage::compute(&study.demand, &study.municipalities, &study.rules, &reach);
+    let served = served_by(&study, progress)?;
     // A layout proposed for one year of a projection is also checked in every other year.
     let values = match sources.year {
         Some(_) => Some(study::projection_values(sources)?),
         None => None,
     };
     let years = sources.year.zip(values.as_ref());
-    let run = catchments_on(&study, &reach, &cov, out_dir, progress, params, years)?;
+    let run = catchments_on(&study, &served, out_dir, progress, params, years)?;
     Ok((study, run))
+}
+
+/// What catchments need of reach and coverage. In a straight line only whether each role
+/// has a provider within reach of each place is looked for (no counts, no nearest); by
+/// travel time, reach and coverage are measured as `zaitaku coverage` measures them.
+pub fn served_by(study: &Study, progress: Progress) -> Result<coverage::Served> {
+    if study.od.is_none() && study.network.is_none() {
+        let present = crate::reach::straight::straight_line_presence(
+            &study.demand.places(),
+            &study.institutions,
+            &study.rules,
+            progress,
+        );
+        return Ok(coverage::Served::from_presence(
+            &study.demand,
+            study.municipalities.len(),
+            &study.rules,
+            present,
+        ));
+    }
+    let (reach, _) = measure_reach(study, progress)?;
+    let cov = coverage::compute(&study.demand, &study.municipalities, &study.rules, &reach);
+    Ok(coverage::Served::of(&reach, &cov))
 }
 
 /// Contiguity, the region check and the proposal for a study whose reach and coverage are
@@ -108,14 +130,13 @@ pub fn catchments(
 /// in the projection's other years, in catchment_years.csv.
 pub fn catchments_on(
     study: &Study,
-    reach: &ReachTable,
-    cov: &Coverage,
+    served: &coverage::Served,
     out_dir: &Path,
     progress: Progress,
     params: &crate::catchments::Params,
     years: Option<(u16, &study::YearValues)>,
 ) -> Result<CatchmentsRun> {
-    catchments_into(study, reach, cov, None, out_dir, progress, params, years)
+    catchments_into(study, served, None, out_dir, progress, params, years)
 }
 
 /// [`catchments_on`] writing into `out` when given (so that its layers join a report's
@@ -123,8 +144,7 @@ pub fn catchments_on(
 #[allow(clippy::too_many_arguments)]
 pub fn catchments_into(
     study: &Study,
-    reach: &ReachTable,
-    cov: &Coverage,
+    served: &coverage::Served,
     out: Option<&mut OutDir>,
     out_dir: &Path,
     progress: Progress,
@@ -185,7 +205,7 @@ pub fn catchments_into(
         &study.institutions,
         &located,
         &study.rules,
-        reach,
+        &served.present,
         &other_demand,
         by_travel.as_deref(),
     );
@@ -215,7 +235,7 @@ pub fn catchments_into(
         }
     };
     let before = out.written().len();
-    let written = crate::outputs::catchment_files::write_catchments(out, study, cov, &result, params)
+    let written = crate::outputs::catchment_files::write_catchments(out, study, served, &result, params)
         .and_then(|outlines| write_lock(out, study).map(|_| outlines));
     spinner.finish_and_clear();
     let outlines = written?;

@@ -38,8 +38,7 @@ pub fn report(
         let years = sources.year.zip(values.as_ref());
         Some(catchments_into(
             study,
-            &coverage.reach,
-            &coverage.coverage,
+            &crate::coverage::Served::of(&coverage.reach, &coverage.coverage),
             Some(&mut out),
             out_dir,
             progress,
