@@ -187,25 +187,144 @@ impl Outline {
     }
 }
 
-/// Whether a segment of `tree` lies within the squared distance `max2` of `p`: the test of
-/// rstar's `locate_within_distance` (node boxes, then each segment's own distance), walked
-/// without its iterator's stack, stopping at the first segment found.
-fn any_within(tree: &RTree<CachedEnvelope<Line<f64>>>, p: Point<f64>, max2: f64) -> bool {
-    use rstar::{PointDistance, RTreeNode};
-    fn inner(children: &[RTreeNode<CachedEnvelope<Line<f64>>>], p: &Point<f64>, max2: f64) -> bool {
-        children.iter().any(|node| match node {
-            RTreeNode::Leaf(line) => line.distance_2_if_less_or_equal(p, max2).is_some(),
-            RTreeNode::Parent(parent) => parent.envelope().distance_2(p) <= max2 && inner(parent.children(), p, max2),
+/// One side's segments of a pair, bucketed in a uniform grid over their bounding box: the
+/// segments near a point are those of the cells its search square meets. Built in linear
+/// time (a per-pair R-tree's bulk load sorts, and was most of the contiguity's time); the
+/// tests on the segments found are rstar's own, so the answers are an R-tree's.
+struct SegmentGrid<'a> {
+    lines: &'a [Line<f64>],
+    x0: f64,
+    y0: f64,
+    cell: f64,
+    nx: usize,
+    ny: usize,
+    /// Per cell (row-major), a range into `items`: `starts[k]..starts[k + 1]`.
+    starts: Vec<u32>,
+    items: Vec<u32>,
+}
+
+impl<'a> SegmentGrid<'a> {
+    /// Cells about as many as segments, no narrower than the segments' mean extent, so that
+    /// a segment falls in a few cells.
+    fn new(lines: &'a [Line<f64>]) -> SegmentGrid<'a> {
+        let (mut lo, mut hi) = ([f64::INFINITY; 2], [f64::NEG_INFINITY; 2]);
+        let mut extent = 0.0;
+        for l in lines {
+            lo = [lo[0].min(l.start.x).min(l.end.x), lo[1].min(l.start.y).min(l.end.y)];
+            hi = [hi[0].max(l.start.x).max(l.end.x), hi[1].max(l.start.y).max(l.end.y)];
+            extent += (l.end.x - l.start.x).abs().max((l.end.y - l.start.y).abs());
+        }
+        let m = lines.len().max(1) as f64;
+        let (w, h) = ((hi[0] - lo[0]).max(0.0), (hi[1] - lo[1]).max(0.0));
+        let cell = (w * h / m).sqrt().max(extent / m).max(1e-6);
+        let (nx, ny) = if lines.is_empty() {
+            (1, 1)
+        } else {
+            (((w / cell) as usize + 1).min(4096), ((h / cell) as usize + 1).min(4096))
+        };
+        let mut grid = SegmentGrid {
+            lines,
+            x0: lo[0],
+            y0: lo[1],
+            cell,
+            nx,
+            ny,
+            starts: vec![0; nx * ny + 1],
+            items: Vec::new(),
+        };
+        // Counts, then offsets, then the segments in place.
+        for l in lines {
+            let (xs, ys) = grid.cells(
+                l.start.x.min(l.end.x),
+                l.start.x.max(l.end.x),
+                l.start.y.min(l.end.y),
+                l.start.y.max(l.end.y),
+            );
+            for y in ys {
+                for x in xs.clone() {
+                    grid.starts[y * nx + x + 1] += 1;
+                }
+            }
+        }
+        for k in 1..grid.starts.len() {
+            grid.starts[k] += grid.starts[k - 1];
+        }
+        let mut fill = grid.starts.clone();
+        grid.items = vec![0; grid.starts[nx * ny] as usize];
+        for (i, l) in lines.iter().enumerate() {
+            let (xs, ys) = grid.cells(
+                l.start.x.min(l.end.x),
+                l.start.x.max(l.end.x),
+                l.start.y.min(l.end.y),
+                l.start.y.max(l.end.y),
+            );
+            for y in ys {
+                for x in xs.clone() {
+                    let k = y * nx + x;
+                    grid.items[fill[k] as usize] = i as u32;
+                    fill[k] += 1;
+                }
+            }
+        }
+        grid
+    }
+
+    /// The columns and rows of the cells a box meets (clamped to the grid: every segment
+    /// lies inside it). Monotone in the box's sides, so any box meeting a segment's box
+    /// shares a cell with it.
+    fn cells(&self, x_lo: f64, x_hi: f64, y_lo: f64, y_hi: f64) -> (std::ops::Range<usize>, std::ops::Range<usize>) {
+        let at = |v: f64, o: f64, n: usize| (((v - o) / self.cell).floor().max(0.0) as usize).min(n - 1);
+        (
+            at(x_lo, self.x0, self.nx)..at(x_hi, self.x0, self.nx) + 1,
+            at(y_lo, self.y0, self.ny)..at(y_hi, self.y0, self.ny) + 1,
+        )
+    }
+
+    /// Whether some segment passes `test`, among those whose cells a box meets.
+    fn any_near(&self, x_lo: f64, x_hi: f64, y_lo: f64, y_hi: f64, mut test: impl FnMut(&Line<f64>) -> bool) -> bool {
+        if self.lines.is_empty() {
+            return false;
+        }
+        let (xs, ys) = self.cells(x_lo, x_hi, y_lo, y_hi);
+        ys.into_iter().any(|y| {
+            let row = y * self.nx;
+            let (a, b) = (self.starts[row + xs.start] as usize, self.starts[row + xs.end] as usize);
+            self.items[a..b].iter().any(|&i| test(&self.lines[i as usize]))
         })
     }
-    let root = tree.root();
-    !root.children().is_empty() && root.envelope().distance_2(&p) <= max2 && inner(root.children(), &p, max2)
+
+    /// Whether a segment lies within the squared distance `max2` of `p`, by rstar's test
+    /// (`PointDistance::distance_2_if_less_or_equal` of a line).
+    fn any_within(&self, p: Point<f64>, max2: f64) -> bool {
+        use rstar::PointDistance;
+        // A segment within the distance has its box within it on each axis; a hair wider
+        // for the rounding of the square root.
+        let r = max2.sqrt() * (1.0 + 1e-9) + 1e-9;
+        self.any_near(p.x() - r, p.x() + r, p.y() - r, p.y() + r, |line| {
+            line.distance_2_if_less_or_equal(&p, max2).is_some()
+        })
+    }
+
+    /// Whether a segment whose box meets `l`'s (as rstar's envelope query finds them)
+    /// properly crosses it.
+    fn any_crossing(&self, l: &Line<f64>) -> bool {
+        use rstar::Envelope;
+        let env = l.envelope();
+        let (lo, hi) = (env.lower(), env.upper());
+        self.any_near(lo.x(), hi.x(), lo.y(), hi.y(), |m| {
+            env.intersects(&m.envelope())
+                && matches!(
+                    line_intersection(*l, *m),
+                    Some(LineIntersection::SinglePoint { is_proper: true, .. })
+                )
+        })
+    }
 }
 
 /// Touching vertices and shared length of `own` segments against `other`'s tree. A vertex
 /// shared by consecutive segments is looked up once.
-fn touch(own: &[Line<f64>], other: &RTree<CachedEnvelope<Line<f64>>>, snap_m: f64) -> (bool, f64) {
-    let near = |c: Coord<f64>| any_within(other, Point::from(c), snap_m * snap_m);
+fn touch(own: &[Line<f64>], other: &SegmentGrid, snap_m: f64) -> (bool, f64) {
+    let near = |c: Coord<f64>| other.any_within(Point::from(c), snap_m * snap_m);
     let mut any = false;
     let mut shared = 0.0;
     let mut previous: Option<(Coord<f64>, bool)> = None;
@@ -231,15 +350,8 @@ fn touch(own: &[Line<f64>], other: &RTree<CachedEnvelope<Line<f64>>>, snap_m: f6
 }
 
 /// Whether a segment of one side properly crosses one of the other's.
-fn crossing(own: &[Line<f64>], other: &RTree<CachedEnvelope<Line<f64>>>) -> bool {
-    own.iter().any(|l| {
-        other.locate_in_envelope_intersecting(&l.envelope()).any(|m| {
-            matches!(
-                line_intersection(*l, **m),
-                Some(LineIntersection::SinglePoint { is_proper: true, .. })
-            )
-        })
-    })
+fn crossing(own: &[Line<f64>], other: &SegmentGrid) -> bool {
+    own.iter().any(|l| other.any_crossing(l))
 }
 
 /// Whether a vertex or segment middle of `raw` (projected: `projected`) lies inside
@@ -248,7 +360,7 @@ fn pokes_into(
     raw: &[Line<f64>],
     projected: &[Line<f64>],
     other: &IntervalTreeMultiPolygon<f64>,
-    other_tree: &RTree<CachedEnvelope<Line<f64>>>,
+    other_grid: &SegmentGrid,
     snap_m: f64,
 ) -> bool {
     let mid = |l: &Line<f64>| Coord {
@@ -258,7 +370,7 @@ fn pokes_into(
     raw.iter().zip(projected).any(|(r, p)| {
         [(r.start, p.start), (mid(r), mid(p))]
             .into_iter()
-            .any(|(c, q)| other.contains(&c) && !any_within(other_tree, Point::from(q), snap_m * snap_m))
+            .any(|(c, q)| other.contains(&c) && !other_grid.any_within(Point::from(q), snap_m * snap_m))
     })
 }
 
@@ -316,8 +428,7 @@ fn contiguity(municipalities: &[Municipality], outlines: &[Outline], snap_m: f64
             let plane = Plane::at(0.5 * (window.min().y + window.max().y));
             let (ra, rb) = (outlines[a].near_raw(&window), outlines[b].near_raw(&window));
             let (sa, sb) = (plane.lines(&ra), plane.lines(&rb));
-            let ta = RTree::bulk_load(sa.iter().copied().map(CachedEnvelope::new).collect());
-            let tb = RTree::bulk_load(sb.iter().copied().map(CachedEnvelope::new).collect());
+            let (ta, tb) = (SegmentGrid::new(&sa), SegmentGrid::new(&sb));
             let (any_a, shared_a) = touch(&sa, &tb, snap_m);
             let (any_b, shared_b) = touch(&sb, &ta, snap_m);
             let shared = shared_a.max(shared_b);
@@ -565,4 +676,50 @@ pub fn adjacency(municipalities: &[Municipality], snap_m: f64) -> Adjacency {
     let more = island_links(municipalities, &outlines, &links, &[everyone]);
     links.extend(more);
     Adjacency::new(municipalities.len(), links)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn segments(raw: &[(f64, f64, f64, f64)]) -> Vec<Line<f64>> {
+        raw.iter()
+            .map(|&(x, y, dx, dy)| Line::new(Coord { x, y }, Coord { x: x + dx, y: y + dy }))
+            .collect()
+    }
+
+    proptest! {
+        /// The grid answers as an R-tree of the same segments does: within a distance of a
+        /// point (rstar's `locate_within_distance`), and proper crossings among the segments
+        /// whose boxes meet (rstar's `locate_in_envelope_intersecting`); short and long
+        /// segments, points on and off them.
+        #[test]
+        fn grid_answers_as_the_rtree(
+            raw in proptest::collection::vec((0.0f64..1000.0, 0.0f64..1000.0, -60.0f64..60.0, -60.0f64..60.0), 0..120),
+            long in proptest::collection::vec((0.0f64..1000.0, 0.0f64..1000.0, -900.0f64..900.0, -900.0f64..900.0), 0..4),
+            probes in proptest::collection::vec((-50.0f64..1050.0, -50.0f64..1050.0, 0.0f64..30.0), 1..40),
+            others in proptest::collection::vec((0.0f64..1000.0, 0.0f64..1000.0, -80.0f64..80.0, -80.0f64..80.0), 1..20),
+        ) {
+            let mut lines = segments(&raw);
+            lines.extend(segments(&long));
+            let tree = RTree::bulk_load(lines.iter().copied().map(CachedEnvelope::new).collect());
+            let grid = SegmentGrid::new(&lines);
+            for &(x, y, r) in &probes {
+                let p = Point::new(x, y);
+                let want = tree.locate_within_distance(p, r * r).next().is_some();
+                prop_assert_eq!(grid.any_within(p, r * r), want);
+                // A vertex of a segment is at distance 0 from it.
+                if let Some(l) = lines.first() {
+                    prop_assert!(grid.any_within(Point::from(l.end), 0.0));
+                }
+            }
+            for l in segments(&others) {
+                let want = tree.locate_in_envelope_intersecting(&l.envelope()).any(|m| {
+                    matches!(line_intersection(l, **m), Some(LineIntersection::SinglePoint { is_proper: true, .. }))
+                });
+                prop_assert_eq!(grid.any_crossing(&l), want);
+            }
+        }
+    }
 }

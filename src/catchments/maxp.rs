@@ -463,6 +463,13 @@ struct State<'u> {
     mask: Vec<u64>,
     accs: Vec<Acc>,
     members: Vec<Vec<u32>>,
+    /// The group a construction is growing ([`NONE`] when none), and per class the roles
+    /// (of those a share floor needs) its members host for the class: a class of an area
+    /// joining it finds its satisfied roles here without looking at the members.
+    growing: u32,
+    pending: Vec<u64>,
+    /// Classes with a non-zero entry in `pending`.
+    touched: Vec<u32>,
 }
 
 impl<'u> State<'u> {
@@ -473,7 +480,33 @@ impl<'u> State<'u> {
             mask: vec![0; unit.classes.len()],
             accs: Vec::new(),
             members: Vec::new(),
+            growing: NONE,
+            pending: vec![0; unit.classes.len()],
+            touched: Vec::new(),
         }
+    }
+
+    /// Group `k` is the one growing from now on (its members' hosted roles are gathered in
+    /// `pending` as areas join it).
+    fn grow(&mut self, k: u32) {
+        self.stop_growing();
+        self.growing = k;
+        for &m in &self.members[k as usize] {
+            for &(c, roles) in &self.unit.hosted_by[m as usize] {
+                if self.pending[c as usize] == 0 {
+                    self.touched.push(c);
+                }
+                self.pending[c as usize] |= roles;
+            }
+        }
+    }
+
+    fn stop_growing(&mut self) {
+        for &c in &self.touched {
+            self.pending[c as usize] = 0;
+        }
+        self.touched.clear();
+        self.growing = NONE;
     }
 
     fn open(&mut self) -> u32 {
@@ -499,9 +532,14 @@ impl<'u> State<'u> {
         }
         let label = &self.label;
         let mut changes = changes;
+        let growing = k == self.growing;
         for c in unit.class_ranges[j].clone() {
             let class = &unit.classes[c];
-            let mask = unit.satisfied(c, &self.members[k as usize], |h| label[h as usize] == k);
+            let mask = if growing {
+                unit.own[c] | self.pending[c]
+            } else {
+                unit.satisfied(c, &self.members[k as usize], |h| label[h as usize] == k)
+            };
             acc.add_class(unit, mask, class.demand);
             if let Some(ch) = changes.as_deref_mut() {
                 ch.push((c as u32, mask));
@@ -536,6 +574,14 @@ impl<'u> State<'u> {
         self.accs[k as usize] = acc;
         self.label[j] = k;
         self.members[k as usize].push(j as u32);
+        if k == self.growing {
+            for &(c, roles) in &self.unit.hosted_by[j] {
+                if self.pending[c as usize] == 0 {
+                    self.touched.push(c);
+                }
+                self.pending[c as usize] |= roles;
+            }
+        }
     }
 
     /// Recomputes group `k` from its members (after a removal).
@@ -609,6 +655,7 @@ fn construct<'u>(unit: &'u Unit, rng: &mut Pcg64Mcg, variant: usize) -> State<'u
             continue;
         }
         let k = st.open();
+        st.grow(k);
         st.add(k, seed as usize);
         let mut ok = st.accs[k as usize].feasible(floors);
         while !ok {
@@ -651,6 +698,7 @@ fn construct<'u>(unit: &'u Unit, rng: &mut Pcg64Mcg, variant: usize) -> State<'u
             st.add(k, j as usize);
             ok = st.accs[k as usize].feasible(floors);
         }
+        st.stop_growing();
         if !ok {
             // Give the areas back as enclaves; the group is dropped.
             let members = st.members.pop().unwrap_or_default();
