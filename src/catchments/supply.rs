@@ -16,7 +16,6 @@ use crate::study::Study;
 use rayon::prelude::*;
 use rstar::primitives::{GeomWithData, Rectangle};
 use rstar::{RTree, AABB};
-use std::collections::HashMap;
 use std::ops::Range;
 
 /// Most roles an area model follows (role sets are `u64` masks).
@@ -280,56 +279,63 @@ pub fn build(
             .map(|g| (g.data, g.geom().lower(), g.geom().upper()))
             .collect()
     };
-    let place_hosts = |i: usize, cands: &[Vec<Candidate>]| -> Vec<Vec<u32>> {
+    // A place's hosts, role after role, each role's list sorted and closed by `END`: one
+    // buffer per municipality, and a class's key.
+    const END: u32 = u32::MAX;
+    let place_hosts = |i: usize, cands: &[Vec<Candidate>], key: &mut Vec<u32>| {
+        key.clear();
         if let Some(hosts) = by_travel {
-            return hosts.iter().map(|h| h[i].clone()).collect();
+            for h in hosts {
+                key.extend_from_slice(&h[i]);
+                key.push(END);
+            }
+            return;
         }
         let c = &cells[i];
         let at = (c.lon, c.lat);
         let (ky, kx) = metres_per_degree(at.1);
         let plane2 = |p: (f64, f64)| ((p.0 - at.0) * kx).powi(2) + ((p.1 - at.1) * ky).powi(2);
-        (0..roles)
-            .map(|r| {
-                if !present[r][i] {
-                    return Vec::new();
-                }
+        for r in 0..roles {
+            if present[r][i] {
                 let (reach_m, sure_in, sure_out) = radii[r];
                 let (in2, out2) = (sure_in * sure_in, sure_out * sure_out);
                 let groups = &indexes[r].0;
-                let mut hosts: Vec<u32> = cands[r]
-                    .iter()
-                    .filter(|&&(m, lo, hi)| {
-                        let nearest = (at.0.clamp(lo[0], hi[0]), at.1.clamp(lo[1], hi[1]));
-                        if plane2(nearest) > out2 {
-                            return false;
-                        }
-                        let farthest = (
-                            if at.0 - lo[0] > hi[0] - at.0 { lo[0] } else { hi[0] },
-                            if at.1 - lo[1] > hi[1] - at.1 { lo[1] } else { hi[1] },
-                        );
-                        // Every provider of the group is within reach when the farthest
-                        // corner of its box is.
-                        plane2(farthest) < in2
-                            || groups[m as usize].points.iter().any(|&p| {
-                                let d2 = plane2(p);
-                                d2 < in2 || (d2 <= out2 && within_m(at, p, reach_m))
-                            })
-                    })
-                    .map(|g| g.0)
-                    .collect();
-                hosts.sort_unstable();
-                hosts
-            })
-            .collect()
+                let start = key.len();
+                key.extend(
+                    cands[r]
+                        .iter()
+                        .filter(|&&(m, lo, hi)| {
+                            let nearest = (at.0.clamp(lo[0], hi[0]), at.1.clamp(lo[1], hi[1]));
+                            if plane2(nearest) > out2 {
+                                return false;
+                            }
+                            let farthest = (
+                                if at.0 - lo[0] > hi[0] - at.0 { lo[0] } else { hi[0] },
+                                if at.1 - lo[1] > hi[1] - at.1 { lo[1] } else { hi[1] },
+                            );
+                            // Every provider of the group is within reach when the farthest
+                            // corner of its box is.
+                            plane2(farthest) < in2
+                                || groups[m as usize].points.iter().any(|&p| {
+                                    let d2 = plane2(p);
+                                    d2 < in2 || (d2 <= out2 && within_m(at, p, reach_m))
+                                })
+                        })
+                        .map(|g| g.0),
+                );
+                key[start..].sort_unstable();
+            }
+            key.push(END);
+        }
     };
 
     let ranges = crate::coverage::municipality_ranges(demand, municipalities);
-    // Per municipality: per class its demand in this year and the other years, and hosts.
-    type Classes = Vec<(f64, Vec<f64>, Vec<Vec<u32>>)>;
+    // Per municipality: per class its demand in this year and the other years, and its key.
+    type Classes = Vec<(f64, Vec<f64>, Vec<u32>)>;
     let per_muni: Vec<Classes> = ranges
         .par_iter()
         .map(|range| {
-            let mut index: HashMap<Vec<Vec<u32>>, usize> = HashMap::new();
+            let mut index: rustc_hash::FxHashMap<Vec<u32>, usize> = Default::default();
             let mut classes: Classes = Vec::new();
             if range.is_empty() {
                 return classes;
@@ -343,17 +349,18 @@ pub fn build(
                 Some(_) => Vec::new(),
                 None => (0..roles).map(|r| candidates(lo, hi, r)).collect(),
             };
+            let mut key = Vec::new();
             for i in range.clone() {
                 let d = cells[i].demand;
                 if d <= 0.0 && years.iter().all(|y| y[i] <= 0.0) {
                     continue;
                 }
-                let hosts = place_hosts(i, &cands);
-                let k = match index.get(&hosts) {
+                place_hosts(i, &cands, &mut key);
+                let k = match index.get(key.as_slice()) {
                     Some(&k) => k,
                     None => {
-                        index.insert(hosts.clone(), classes.len());
-                        classes.push((0.0, vec![0.0; years.len()], hosts));
+                        index.insert(key.clone(), classes.len());
+                        classes.push((0.0, vec![0.0; years.len()], key.clone()));
                         classes.len() - 1
                     }
                 };
@@ -388,10 +395,11 @@ pub fn build(
                 y.push(v);
             }
             let roles = hosts
-                .into_iter()
+                .split(|&h| h == END)
+                .take(roles)
                 .map(|h| {
                     let s = supply.hosts.len() as u32;
-                    supply.hosts.extend(h);
+                    supply.hosts.extend_from_slice(h);
                     s..supply.hosts.len() as u32
                 })
                 .collect();
