@@ -152,6 +152,9 @@ struct Search<'u> {
     groups: Vec<u64>,
     /// Per searched set of free areas: the most groups it can make.
     most: HashMap<u64, usize>,
+    /// Per set of areas tried as a group: whether it meets every floor (a set recurs under
+    /// other first groups).
+    feasible: rustc_hash::FxHashMap<u64, bool>,
     tried: u64,
     budget: u64,
 }
@@ -175,6 +178,7 @@ pub fn maximum(unit: &Unit, known: usize, budget: u64) -> Exact {
         best_groups: None,
         groups: Vec::new(),
         most: HashMap::new(),
+        feasible: Default::default(),
         tried: 0,
         budget,
     };
@@ -275,8 +279,12 @@ impl Search<'_> {
             Some(b) if self.groups.len() + 1 + b > self.best => {}
             _ => return true,
         }
-        let members: Vec<u32> = bits(set).map(|a| a as u32).collect();
-        if self.unit.figures(&members).feasible(&self.unit.floors) {
+        let unit = self.unit;
+        let feasible = *self.feasible.entry(set).or_insert_with(|| {
+            let members: Vec<u32> = bits(set).map(|a| a as u32).collect();
+            unit.figures(&members).feasible(&unit.floors)
+        });
+        if feasible {
             self.groups.push(set);
             let ok = self.go(rest);
             self.groups.pop();

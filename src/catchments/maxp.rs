@@ -731,22 +731,37 @@ fn repair(st: &mut State) {
             .collect();
         targets.sort_unstable();
         targets.dedup();
-        let mut best: Option<(f64, f64, u32)> = None;
-        for &t in &targets {
+        let union = |t: u32| {
             let mut union = st.members[t as usize].clone();
             union.extend(&st.members[k]);
-            let deficit = unit.figures(&union).deficit(floors);
-            // The travel only breaks ties: a union further from its floors needs none.
-            if best.is_some_and(|b| deficit > b.0) {
-                continue;
-            }
-            let cost = unit.cost(&union);
-            if best.is_none_or(|b| deficit < b.0 || (deficit == b.0 && cost < b.1)) {
-                best = Some((deficit, cost, t));
-            }
-        }
-        let Some((_, _, t)) = best else {
+            union
+        };
+        let deficits: Vec<f64> = targets.iter().map(|&t| unit.figures(&union(t)).deficit(floors)).collect();
+        let Some(least) = deficits.iter().copied().reduce(f64::min) else {
             return;
+        };
+        // The travel only breaks ties (the first of the lowest wins): a single union
+        // nearest its floors needs none.
+        let tied: Vec<u32> = targets
+            .iter()
+            .zip(&deficits)
+            .filter(|&(_, &d)| d == least)
+            .map(|(&t, _)| t)
+            .collect();
+        let t = if tied.len() == 1 {
+            tied[0]
+        } else {
+            let mut best: Option<(f64, u32)> = None;
+            for &t in &tied {
+                let cost = unit.cost(&union(t));
+                if best.is_none_or(|b| cost < b.0) {
+                    best = Some((cost, t));
+                }
+            }
+            match best {
+                Some((_, t)) => t,
+                None => return,
+            }
         };
         // Move k's areas into t, then drop k (the last group takes its number).
         let moved = std::mem::take(&mut st.members[k]);
