@@ -273,7 +273,8 @@ impl<'a> SegmentGrid<'a> {
     /// lies inside it). Monotone in the box's sides, so any box meeting a segment's box
     /// shares a cell with it.
     fn cells(&self, x_lo: f64, x_hi: f64, y_lo: f64, y_hi: f64) -> (std::ops::Range<usize>, std::ops::Range<usize>) {
-        let at = |v: f64, o: f64, n: usize| (((v - o) / self.cell).floor().max(0.0) as usize).min(n - 1);
+        // Truncation is the floor of a value made non-negative (and sends NaN to 0).
+        let at = |v: f64, o: f64, n: usize| (((v - o) / self.cell).max(0.0) as usize).min(n - 1);
         (
             at(x_lo, self.x0, self.nx)..at(x_hi, self.x0, self.nx) + 1,
             at(y_lo, self.y0, self.ny)..at(y_hi, self.y0, self.ny) + 1,

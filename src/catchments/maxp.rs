@@ -53,6 +53,16 @@ pub struct UnitClass {
     pub roles: Vec<Range<u32>>,
 }
 
+/// A class of places another area serves: the roles (of those a share floor needs) the
+/// hosting area has within reach of the class's places.
+#[derive(Debug, Clone, Copy, PartialEq)]
+struct Hosted {
+    class: u32,
+    /// The class's own area.
+    area: u32,
+    roles: u64,
+}
+
 /// The problem: areas, their links, demand, providers and classes of places.
 #[derive(Debug, Clone)]
 pub struct Unit {
@@ -69,7 +79,7 @@ pub struct Unit {
     pub floors: Floors,
     /// Per area: (class, roles the area hosts for that class) for every class of another
     /// area it serves, roles limited to those a share floor needs.
-    hosted_by: Vec<Vec<(u32, u64)>>,
+    hosted_by: Vec<Vec<Hosted>>,
     /// Per class: the roles its own area hosts (satisfied whenever the class counts).
     own: Vec<u64>,
     /// Per class, a range into `class_hosts`: the other areas hosting some role a share
@@ -103,7 +113,7 @@ impl Unit {
             start = end;
         }
         let relevant = floors.share_functions.iter().fold(0u64, |m, &f| m | f);
-        let mut hosted_by: Vec<Vec<(u32, u64)>> = vec![Vec::new(); n];
+        let mut hosted_by: Vec<Vec<Hosted>> = vec![Vec::new(); n];
         let mut own = vec![0u64; classes.len()];
         let mut host_ranges = Vec::with_capacity(classes.len());
         let mut class_hosts: Vec<(u32, u64)> = Vec::new();
@@ -140,8 +150,12 @@ impl Unit {
                     }
                     let list = &mut hosted_by[h as usize];
                     match list.last_mut() {
-                        Some((last, mask)) if *last == c as u32 => *mask |= 1 << r,
-                        _ => list.push((c as u32, 1 << r)),
+                        Some(last) if last.class == c as u32 => last.roles |= 1 << r,
+                        _ => list.push(Hosted {
+                            class: c as u32,
+                            area: class.area,
+                            roles: 1 << r,
+                        }),
                     }
                 }
             }
@@ -492,7 +506,7 @@ impl<'u> State<'u> {
         self.stop_growing();
         self.growing = k;
         for &m in &self.members[k as usize] {
-            for &(c, roles) in &self.unit.hosted_by[m as usize] {
+            for &Hosted { class: c, roles, .. } in &self.unit.hosted_by[m as usize] {
                 if self.pending[c as usize] == 0 {
                     self.touched.push(c);
                 }
@@ -545,17 +559,17 @@ impl<'u> State<'u> {
                 ch.push((c as u32, mask));
             }
         }
-        for &(c, roles) in &unit.hosted_by[j] {
-            let class = &unit.classes[c as usize];
-            if label[class.area as usize] != k {
+        for &Hosted { class: c, area, roles } in &unit.hosted_by[j] {
+            if label[area as usize] != k {
                 continue;
             }
             let old = self.mask[c as usize];
             let new = old | roles;
             if new != old {
+                let demand = unit.classes[c as usize].demand;
                 for (s, &req) in unit.floors.share_functions.iter().enumerate() {
                     if old & req != req && new & req == req {
-                        acc.covered[s] += class.demand;
+                        acc.covered[s] += demand;
                     }
                 }
                 if let Some(ch) = changes.as_deref_mut() {
@@ -575,7 +589,7 @@ impl<'u> State<'u> {
         self.label[j] = k;
         self.members[k as usize].push(j as u32);
         if k == self.growing {
-            for &(c, roles) in &self.unit.hosted_by[j] {
+            for &Hosted { class: c, roles, .. } in &self.unit.hosted_by[j] {
                 if self.pending[c as usize] == 0 {
                     self.touched.push(c);
                 }
@@ -736,7 +750,10 @@ fn repair(st: &mut State) {
             union.extend(&st.members[k]);
             union
         };
-        let deficits: Vec<f64> = targets.iter().map(|&t| unit.figures(&union(t)).deficit(floors)).collect();
+        let deficits: Vec<f64> = targets
+            .iter()
+            .map(|&t| unit.figures(&union(t)).deficit(floors))
+            .collect();
         let Some(least) = deficits.iter().copied().reduce(f64::min) else {
             return;
         };
