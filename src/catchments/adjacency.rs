@@ -581,7 +581,8 @@ fn box_gap_m(a: &Rect<f64>, b: &Rect<f64>, plane: Plane) -> f64 {
 
 /// Island links: within each group of `groups` (prefectures), every part that is not
 /// connected to the group's largest is linked to the nearest municipality outside it,
-/// round after round until the group is connected. Returns the added links.
+/// round after round until the group is connected. Returns the added links. Groups are
+/// disjoint and their links stay inside them, so they are linked side by side.
 fn island_links(
     municipalities: &[Municipality],
     outlines: &[Outline],
@@ -589,32 +590,41 @@ fn island_links(
     groups: &[Vec<usize>],
 ) -> Vec<Link> {
     let n = municipalities.len();
-    let mut all: Vec<Link> = links.to_vec();
-    let mut added = Vec::new();
-    for group in groups {
-        loop {
-            let parts = components(group, &all, n);
-            if parts.len() <= 1 {
-                break;
+    let per_group: Vec<Vec<Link>> = groups
+        .par_iter()
+        .map(|group| {
+            let mut inside = vec![false; n];
+            for &m in group {
+                inside[m] = true;
             }
-            // Each part but the largest links to its nearest municipality outside itself.
-            let new: Vec<Link> = parts[1..]
-                .par_iter()
-                .map(|part| nearest_outside(municipalities, outlines, part, group))
-                .collect();
-            let mut progress = false;
-            for l in new {
-                if !all.iter().any(|x| x.a == l.a && x.b == l.b) {
-                    all.push(l);
-                    added.push(l);
-                    progress = true;
+            let mut all: Vec<Link> = links.iter().filter(|l| inside[l.a] && inside[l.b]).copied().collect();
+            let mut added = Vec::new();
+            loop {
+                let parts = components(group, &all, n);
+                if parts.len() <= 1 {
+                    break;
+                }
+                // Each part but the largest links to its nearest municipality outside itself.
+                let new: Vec<Link> = parts[1..]
+                    .par_iter()
+                    .map(|part| nearest_outside(municipalities, outlines, part, group))
+                    .collect();
+                let mut progress = false;
+                for l in new {
+                    if !all.iter().any(|x| x.a == l.a && x.b == l.b) {
+                        all.push(l);
+                        added.push(l);
+                        progress = true;
+                    }
+                }
+                if !progress {
+                    break;
                 }
             }
-            if !progress {
-                break;
-            }
-        }
-    }
+            added
+        })
+        .collect();
+    let mut added: Vec<Link> = per_group.concat();
     added.sort_by_key(|l| (l.a, l.b));
     added.dedup_by(|x, y| x.a == y.a && x.b == y.b);
     added
