@@ -122,9 +122,9 @@ fn write_area_layer(
     name: &str,
     study: &Study,
     areas: &[AreaCheck],
+    outlines: Vec<MultiPolygon<f64>>,
     extra: impl Fn(usize, &mut Map<String, Value>) + Sync,
 ) -> Result<Vec<MultiPolygon<f64>>> {
-    let outlines: Vec<MultiPolygon<f64>> = areas.par_iter().map(|a| dissolve(study, &a.members)).collect();
     let features = areas
         .iter()
         .zip(&outlines)
@@ -163,6 +163,33 @@ fn write_area_layer(
         .collect::<Vec<_>>();
     write_feature_collection(out, name, features)?;
     Ok(outlines)
+}
+
+/// The dissolved outline of every group of `groups`, largest first: each thread takes the
+/// next group left, so that the longest unions start first and none runs alone at the end
+/// (each outline depends on its group only, so the order changes nothing else).
+fn dissolve_all(study: &Study, groups: &[&[usize]]) -> Vec<MultiPolygon<f64>> {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    let size = |g: &[usize]| -> usize {
+        g.iter()
+            .flat_map(|&m| study.municipalities[m].geometry.0.iter())
+            .map(|p| p.exterior().0.len() + p.interiors().iter().map(|r| r.0.len()).sum::<usize>())
+            .sum()
+    };
+    let mut order: Vec<(usize, usize)> = groups.iter().enumerate().map(|(k, g)| (size(g), k)).collect();
+    order.sort_unstable_by(|a, b| b.0.cmp(&a.0).then(a.1.cmp(&b.1)));
+    let slots: Vec<std::sync::OnceLock<MultiPolygon<f64>>> = groups.iter().map(|_| Default::default()).collect();
+    let next = AtomicUsize::new(0);
+    (0..rayon::current_num_threads()).into_par_iter().for_each(|_| loop {
+        let i = next.fetch_add(1, Ordering::Relaxed);
+        let Some(&(_, k)) = order.get(i) else { break };
+        let _ = slots[k].set(dissolve(study, groups[k]));
+    });
+    slots
+        .into_iter()
+        .zip(groups)
+        .map(|(slot, g)| slot.into_inner().unwrap_or_else(|| dissolve(study, g)))
+        .collect()
 }
 
 /// The dissolved outlines of the catchments and of the regions, as written.
@@ -240,32 +267,55 @@ pub fn write_catchments(
         }),
     )?;
     write_check(out, "catchment_check.csv", study, served, &result.catchments)?;
-    outlines.catchments = write_area_layer(out, "catchments.geojson", study, &result.catchments, |k, p| {
-        let mut spanned: Vec<String> = result.catchments[k]
-            .members
-            .iter()
-            .map(|&m| region_code(m))
-            .filter(|c| !c.is_empty())
-            .collect();
-        spanned.sort();
-        spanned.dedup();
-        p.insert("regions".into(), Value::from(spanned.join(";")));
-        p.insert("main_region".into(), Value::from(main_region(k)));
-        years_properties(result, |y| &y.catchments[k], p);
-    })?;
-    if !result.regions.is_empty() {
-        write_check(out, "region_check.csv", study, served, &result.regions)?;
-        outlines.regions = write_area_layer(out, "regions.geojson", study, &result.regions, |k, p| {
-            let mut spanned: Vec<String> = result.regions[k]
+    // Both layers' outlines at once, so that the largest unions of either start first.
+    let groups: Vec<&[usize]> = result
+        .catchments
+        .iter()
+        .chain(&result.regions)
+        .map(|a| a.members.as_slice())
+        .collect();
+    let mut dissolved = dissolve_all(study, &groups);
+    let region_outlines = dissolved.split_off(result.catchments.len());
+    outlines.catchments = write_area_layer(
+        out,
+        "catchments.geojson",
+        study,
+        &result.catchments,
+        dissolved,
+        |k, p| {
+            let mut spanned: Vec<String> = result.catchments[k]
                 .members
                 .iter()
-                .map(|&m| result.catchments[result.catchment_of[m]].code.clone())
+                .map(|&m| region_code(m))
+                .filter(|c| !c.is_empty())
                 .collect();
             spanned.sort();
             spanned.dedup();
-            p.insert("catchments".into(), Value::from(spanned.join(";")));
-            years_properties(result, |y| &y.regions[k], p);
-        })?;
+            p.insert("regions".into(), Value::from(spanned.join(";")));
+            p.insert("main_region".into(), Value::from(main_region(k)));
+            years_properties(result, |y| &y.catchments[k], p);
+        },
+    )?;
+    if !result.regions.is_empty() {
+        write_check(out, "region_check.csv", study, served, &result.regions)?;
+        outlines.regions = write_area_layer(
+            out,
+            "regions.geojson",
+            study,
+            &result.regions,
+            region_outlines,
+            |k, p| {
+                let mut spanned: Vec<String> = result.regions[k]
+                    .members
+                    .iter()
+                    .map(|&m| result.catchments[result.catchment_of[m]].code.clone())
+                    .collect();
+                spanned.sort();
+                spanned.dedup();
+                p.insert("catchments".into(), Value::from(spanned.join(";")));
+                years_properties(result, |y| &y.regions[k], p);
+            },
+        )?;
     }
     if !result.years.is_empty() {
         write_years(out, study, result)?;
