@@ -169,39 +169,8 @@ impl Properties {
     }
 }
 
-/// Features encoded at a time, at most.
+/// Features encoded at a time.
 const BATCH: usize = 16_384;
-
-/// Coordinates encoded at a time, about (a batch of large outlines closes early, so that
-/// the writer has work while the rest is encoded).
-const BATCH_COORDS: usize = 1 << 20;
-
-/// The layer's features in batches of at most [`BATCH`] features and about
-/// [`BATCH_COORDS`] coordinates.
-fn batches(geometries: &[OutGeometry]) -> Vec<std::ops::Range<usize>> {
-    let coords = |g: &OutGeometry| match g {
-        OutGeometry::MultiPolygon(mp) => {
-            mp.0.iter()
-                .map(|p| p.exterior().0.len() + p.interiors().iter().map(|r| r.0.len()).sum::<usize>())
-                .sum()
-        }
-        OutGeometry::Polygon(p) => p.exterior().0.len() + p.interiors().iter().map(|r| r.0.len()).sum::<usize>(),
-        OutGeometry::Point(..) => 1,
-    };
-    let mut out = Vec::new();
-    let (mut start, mut size) = (0, 0);
-    for (i, g) in geometries.iter().enumerate() {
-        size += coords(g);
-        if i + 1 - start >= BATCH || size >= BATCH_COORDS {
-            out.push(start..i + 1);
-            (start, size) = (i + 1, 0);
-        }
-    }
-    if start < geometries.len() {
-        out.push(start..geometries.len());
-    }
-    out
-}
 
 /// Writes a FeatureCollection, one feature per line so that large files stream and diff
 /// well. Features are serialised in parallel, in order, and written in order. A layer with a
@@ -235,68 +204,40 @@ fn write_layer(out: &mut OutDir, name: &str, geometries: Vec<OutGeometry>, prope
             .collect::<Result<_>>()?,
         Properties::Maps(_) => Vec::new(),
     };
-    // Features are encoded in parallel batches, and a writer thread writes each batch while
-    // the next is encoded, so that a large layer's text never sits in memory whole and the
-    // writing does not leave the other threads waiting; the GeoPackage blobs are kept.
+    // Features are encoded in parallel batches, each written before the next is made, so
+    // that a large layer's text never sits in memory whole; the GeoPackage blobs are kept.
     type Blob = (Vec<u8>, Option<[f64; 4]>);
     let mut blobs: Vec<Blob> = Vec::new();
-    let batches = batches(&geometries);
     out.write(name, |w| {
         let io = |e: std::io::Error| Error::io(format!("writing {name}"), e);
         w.write_all(b"{\"type\":\"FeatureCollection\",\"features\":[\n")
             .map_err(io)?;
-        std::thread::scope(|scope| -> Result<()> {
-            // Two batches at most wait for the writer.
-            let (send, receive) = std::sync::mpsc::sync_channel::<Vec<Vec<u8>>>(1);
-            let writer = scope.spawn(move || -> std::io::Result<()> {
-                for lines in receive {
-                    for line in lines {
-                        w.write_all(&line)?;
+        for batch in (0..geometries.len()).step_by(BATCH) {
+            let encoded: Vec<(Vec<u8>, Option<Blob>)> = (batch..(batch + BATCH).min(geometries.len()))
+                .into_par_iter()
+                .map(|i| {
+                    let geometry = &geometries[i];
+                    let mut buf = Vec::new();
+                    if i > 0 {
+                        buf.extend_from_slice(b",\n");
                     }
-                }
-                w.write_all(b"\n]}\n")
-            });
-            let encoding = || -> Result<()> {
-                for batch in batches {
-                    let encoded: Vec<(Vec<u8>, Option<Blob>)> = batch
-                        .into_par_iter()
-                        .map(|i| {
-                            let geometry = &geometries[i];
-                            let mut buf = Vec::new();
-                            if i > 0 {
-                                buf.extend_from_slice(b",\n");
-                            }
-                            write_feature_start(&mut buf, geometry).map_err(fail)?;
-                            properties.write(i, &keys, &mut buf).map_err(fail)?;
-                            buf.push(b'}');
-                            let blob = if keep {
-                                Some(gpkg::geometry_blob(geometry)?)
-                            } else {
-                                None
-                            };
-                            Ok((buf, blob))
-                        })
-                        .collect::<Result<_>>()?;
-                    let mut lines = Vec::with_capacity(encoded.len());
-                    for (line, blob) in encoded {
-                        lines.push(line);
-                        blobs.extend(blob);
-                    }
-                    // A writer that stopped has an error to give: it is taken below.
-                    if send.send(lines).is_err() {
-                        break;
-                    }
-                }
-                Ok(())
-            };
-            let encoded = encoding();
-            drop(send);
-            let written = writer
-                .join()
-                .map_err(|_| Error::Internal(format!("writing {name}: the writer thread stopped")))?;
-            written.map_err(io)?;
-            encoded
-        })
+                    write_feature_start(&mut buf, geometry).map_err(fail)?;
+                    properties.write(i, &keys, &mut buf).map_err(fail)?;
+                    buf.push(b'}');
+                    let blob = if keep {
+                        Some(gpkg::geometry_blob(geometry)?)
+                    } else {
+                        None
+                    };
+                    Ok((buf, blob))
+                })
+                .collect::<Result<_>>()?;
+            for (line, blob) in encoded {
+                w.write_all(&line).map_err(io)?;
+                blobs.extend(blob);
+            }
+        }
+        w.write_all(b"\n]}\n").map_err(io)
     })?;
 
     let table = name.strip_suffix(".geojson").unwrap_or(name);
