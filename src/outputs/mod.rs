@@ -18,6 +18,7 @@ pub mod geojson_out;
 pub mod gpkg;
 pub mod indicator_files;
 pub mod institution_files;
+pub mod label_point;
 pub mod maps;
 pub mod report_html;
 pub mod styles;

@@ -17,7 +17,7 @@ use crate::outputs::styles::{KIND_COLOURS, SHARE_CLASSES};
 use crate::reach::ReachTable;
 use crate::study::Study;
 use base64::Engine;
-use geo::{InteriorPoint, MultiPolygon, Simplify};
+use geo::{MultiPolygon, Simplify};
 use rayon::prelude::*;
 use serde_json::{json, Value};
 use std::fmt::Write as _;
@@ -179,10 +179,8 @@ fn page_data(r: &ReportInputs) -> String {
         .enumerate()
         .map(|(m, muni)| {
             let stats = &cov.municipalities[m];
-            let point = muni
-                .geometry
-                .interior_point()
-                .map(|p| json!([round6(p.x()), round6(p.y())]));
+            let point =
+                crate::outputs::label_point::label_point(&muni.geometry).map(|p| json!([round6(p.x()), round6(p.y())]));
             feature(
                 outline.coordinates(&muni.geometry),
                 json!({
