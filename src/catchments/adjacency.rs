@@ -234,12 +234,7 @@ impl<'a> SegmentGrid<'a> {
         };
         // Counts, then offsets, then the segments in place.
         for l in lines {
-            let (xs, ys) = grid.cells(
-                l.start.x.min(l.end.x),
-                l.start.x.max(l.end.x),
-                l.start.y.min(l.end.y),
-                l.start.y.max(l.end.y),
-            );
+            let (xs, ys) = grid.segment_cells(l);
             for y in ys {
                 for x in xs.clone() {
                     grid.starts[y * nx + x + 1] += 1;
@@ -252,12 +247,7 @@ impl<'a> SegmentGrid<'a> {
         let mut fill = grid.starts.clone();
         grid.items = vec![0; grid.starts[nx * ny] as usize];
         for (i, l) in lines.iter().enumerate() {
-            let (xs, ys) = grid.cells(
-                l.start.x.min(l.end.x),
-                l.start.x.max(l.end.x),
-                l.start.y.min(l.end.y),
-                l.start.y.max(l.end.y),
-            );
+            let (xs, ys) = grid.segment_cells(l);
             for y in ys {
                 for x in xs.clone() {
                     let k = y * nx + x;
@@ -278,6 +268,16 @@ impl<'a> SegmentGrid<'a> {
         (
             at(x_lo, self.x0, self.nx)..at(x_hi, self.x0, self.nx) + 1,
             at(y_lo, self.y0, self.ny)..at(y_hi, self.y0, self.ny) + 1,
+        )
+    }
+
+    /// The columns and rows of the cells a segment's box meets.
+    fn segment_cells(&self, l: &Line<f64>) -> (std::ops::Range<usize>, std::ops::Range<usize>) {
+        self.cells(
+            l.start.x.min(l.end.x),
+            l.start.x.max(l.end.x),
+            l.start.y.min(l.end.y),
+            l.start.y.max(l.end.y),
         )
     }
 

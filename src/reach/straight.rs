@@ -763,6 +763,15 @@ impl ProviderIndex {
     }
 }
 
+/// The (lon, lat) of the institutions that fill `role`, in input order.
+pub fn role_points(institutions: &[Institution], role: &crate::inputs::rules::Role) -> Vec<(f64, f64)> {
+    institutions
+        .iter()
+        .filter(|i| role.matches(i))
+        .map(|i| (i.lon, i.lat))
+        .collect()
+}
+
 /// Reach of one role's providers at every place, block by block in parallel; `done(n)` after
 /// each block of `n` places.
 fn role_reach(
@@ -802,14 +811,7 @@ pub fn straight_line_reach(
     let indexes: Vec<ProviderIndex> = rules
         .roles
         .par_iter()
-        .map(|role| {
-            let points: Vec<(f64, f64)> = institutions
-                .iter()
-                .filter(|i| role.matches(i))
-                .map(|i| (i.lon, i.lat))
-                .collect();
-            ProviderIndex::new(&points)
-        })
+        .map(|role| ProviderIndex::new(&role_points(institutions, role)))
         .collect();
     let roles = rules
         .roles
@@ -892,14 +894,7 @@ pub fn straight_line_presence(
     let indexes: Vec<PresenceIndex> = rules
         .roles
         .par_iter()
-        .map(|role| {
-            let points: Vec<(f64, f64)> = institutions
-                .iter()
-                .filter(|i| role.matches(i))
-                .map(|i| (i.lon, i.lat))
-                .collect();
-            PresenceIndex::new(&points)
-        })
+        .map(|role| PresenceIndex::new(&role_points(institutions, role)))
         .collect();
     let present = rules
         .roles
@@ -982,13 +977,7 @@ pub fn update_reach(
                 return base.clone();
             }
             let providers = (base.providers + joined.len()).saturating_sub(left.len());
-            let points = || -> Vec<(f64, f64)> {
-                after
-                    .iter()
-                    .filter(|i| role.matches(i))
-                    .map(|i| (i.lon, i.lat))
-                    .collect()
-            };
+            let points = || role_points(after, role);
             let reach_m = role.reach_km * 1000.0;
             if left.len() + joined.len() > INCREMENTAL_MAX.max(providers / 4) {
                 let blocks = blocks_for(places, reach_m);
