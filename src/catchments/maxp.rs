@@ -80,6 +80,10 @@ pub struct Unit {
     /// Per area: (class, roles the area hosts for that class) for every class of another
     /// area it serves, roles limited to those a share floor needs.
     hosted_by: Vec<Vec<Hosted>>,
+    /// Per area, its `hosted_by` list in runs of one served area each (classes are numbered
+    /// area by area): (that area, the run's end), so that a group's classes are found by
+    /// looking at each served area once.
+    hosted_runs: Vec<Vec<(u32, u32)>>,
     /// Per class: the roles its own area hosts (satisfied whenever the class counts).
     own: Vec<u64>,
     /// Per class, a range into `class_hosts`: the other areas hosting some role a share
@@ -160,6 +164,19 @@ impl Unit {
                 }
             }
         }
+        let hosted_runs = hosted_by
+            .iter()
+            .map(|list| {
+                let mut runs: Vec<(u32, u32)> = Vec::new();
+                for (i, h) in list.iter().enumerate() {
+                    match runs.last_mut() {
+                        Some(run) if run.0 == h.area => run.1 = i as u32 + 1,
+                        _ => runs.push((h.area, i as u32 + 1)),
+                    }
+                }
+                runs
+            })
+            .collect();
         Unit {
             neighbours,
             demand,
@@ -171,6 +188,7 @@ impl Unit {
             dist,
             floors,
             hosted_by,
+            hosted_runs,
             own,
             host_ranges,
             class_hosts,
@@ -559,21 +577,27 @@ impl<'u> State<'u> {
                 ch.push((c as u32, mask));
             }
         }
-        for &Hosted { class: c, area, roles } in &unit.hosted_by[j] {
+        let hosted = &unit.hosted_by[j];
+        let mut start = 0;
+        for &(area, end) in &unit.hosted_runs[j] {
+            let run = &hosted[start..end as usize];
+            start = end as usize;
             if label[area as usize] != k {
                 continue;
             }
-            let old = self.mask[c as usize];
-            let new = old | roles;
-            if new != old {
-                let demand = unit.classes[c as usize].demand;
-                for (s, &req) in unit.floors.share_functions.iter().enumerate() {
-                    if old & req != req && new & req == req {
-                        acc.covered[s] += demand;
+            for &Hosted { class: c, roles, .. } in run {
+                let old = self.mask[c as usize];
+                let new = old | roles;
+                if new != old {
+                    let demand = unit.classes[c as usize].demand;
+                    for (s, &req) in unit.floors.share_functions.iter().enumerate() {
+                        if old & req != req && new & req == req {
+                            acc.covered[s] += demand;
+                        }
                     }
-                }
-                if let Some(ch) = changes.as_deref_mut() {
-                    ch.push((c, new));
+                    if let Some(ch) = changes.as_deref_mut() {
+                        ch.push((c, new));
+                    }
                 }
             }
         }
@@ -596,6 +620,47 @@ impl<'u> State<'u> {
                 self.pending[c as usize] |= roles;
             }
         }
+    }
+
+    /// Figures of groups `t` and `k` taken together, as [`Unit::figures`] gives them for
+    /// `t`'s members followed by `k`'s (the same sums in the same order), from the classes'
+    /// masks: a class of one group gains only the roles the other group's areas host for it.
+    fn union_figures(&mut self, t: u32, k: u32) -> Acc {
+        debug_assert_eq!(self.growing, NONE, "no group grows while unions are scored");
+        let unit = self.unit;
+        if unit.relevant != 0 {
+            for (side, other) in [(t, k), (k, t)] {
+                for &a in &self.members[side as usize] {
+                    let hosted = &unit.hosted_by[a as usize];
+                    let mut start = 0;
+                    for &(area, end) in &unit.hosted_runs[a as usize] {
+                        let run = &hosted[start..end as usize];
+                        start = end as usize;
+                        if self.label[area as usize] != other {
+                            continue;
+                        }
+                        for &Hosted { class: c, roles, .. } in run {
+                            if self.pending[c as usize] == 0 {
+                                self.touched.push(c);
+                            }
+                            self.pending[c as usize] |= roles;
+                        }
+                    }
+                }
+            }
+        }
+        let mut acc = Acc::empty(unit);
+        for &m in self.members[t as usize].iter().chain(&self.members[k as usize]) {
+            acc.add_area(unit, m as usize);
+            if unit.relevant == 0 {
+                continue;
+            }
+            for c in unit.class_ranges[m as usize].clone() {
+                acc.add_class(unit, self.mask[c] | self.pending[c], unit.classes[c].demand);
+            }
+        }
+        self.stop_growing();
+        acc
     }
 
     /// Recomputes group `k` from its members (after a removal).
@@ -745,15 +810,15 @@ fn repair(st: &mut State) {
             .collect();
         targets.sort_unstable();
         targets.dedup();
+        let deficits: Vec<f64> = targets
+            .iter()
+            .map(|&t| st.union_figures(t, k as u32).deficit(floors))
+            .collect();
         let union = |t: u32| {
             let mut union = st.members[t as usize].clone();
             union.extend(&st.members[k]);
             union
         };
-        let deficits: Vec<f64> = targets
-            .iter()
-            .map(|&t| unit.figures(&union(t)).deficit(floors))
-            .collect();
         let Some(least) = deficits.iter().copied().reduce(f64::min) else {
             return;
         };
@@ -1108,4 +1173,92 @@ pub fn solve(unit: &Unit, settings: &Settings) -> Partition {
     while split(&mut st) {}
     local_search(&mut st, settings.local_passes);
     summarise(&st, tried)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A `w` x `w` grid of areas, each with 1 to 3 classes of places whose hosts of each of
+    /// three roles are random areas within two steps (the class's own area among them or not).
+    fn random_unit(w: usize, rng: &mut Pcg64Mcg) -> Unit {
+        let n = w * w;
+        let roles = 3;
+        let mut neighbours = vec![Vec::new(); n];
+        for i in 0..n {
+            let (x, y) = (i % w, i / w);
+            if x + 1 < w {
+                neighbours[i].push((i + 1) as u32);
+                neighbours[i + 1].push(i as u32);
+            }
+            if y + 1 < w {
+                neighbours[i].push((i + w) as u32);
+                neighbours[i + w].push(i as u32);
+            }
+        }
+        for list in &mut neighbours {
+            list.sort_unstable();
+        }
+        let mut classes = Vec::new();
+        let mut hosts = Vec::new();
+        for a in 0..n {
+            let (ax, ay) = ((a % w) as i64, (a / w) as i64);
+            let near: Vec<u32> = (0..n)
+                .filter(|&b| ((b % w) as i64 - ax).abs() + ((b / w) as i64 - ay).abs() <= 2)
+                .map(|b| b as u32)
+                .collect();
+            for _ in 0..1 + rng.next_u64() % 3 {
+                let mut ranges = Vec::new();
+                for _ in 0..roles {
+                    let start = hosts.len() as u32;
+                    hosts.extend(near.iter().copied().filter(|_| rng.next_u64() % 4 == 0));
+                    ranges.push(start..hosts.len() as u32);
+                }
+                classes.push(UnitClass {
+                    area: a as u32,
+                    demand: (1 + rng.next_u64() % 1000) as f64 / 7.0,
+                    roles: ranges,
+                });
+            }
+        }
+        let providers = (0..n * roles).map(|_| (rng.next_u64() % 2) as u32).collect();
+        let demand = (0..n).map(|_| (1 + rng.next_u64() % 100) as f64 / 3.0).collect();
+        let dist = (0..n * n).map(|k| ((k / n) as f32 - (k % n) as f32).abs()).collect();
+        let floors = Floors {
+            min_demand: 60.0,
+            min_providers: 1,
+            provider_roles: 0b011,
+            min_share: 0.6,
+            share_functions: vec![0b011, 0b110, 0b101],
+        };
+        Unit::new(neighbours, demand, roles, providers, classes, hosts, dist, floors)
+    }
+
+    #[test]
+    fn union_figures_equal_the_figures_of_the_union() {
+        let mut compared = 0;
+        for seed in 0..40u64 {
+            let mut rng = Pcg64Mcg::seed_from_u64(seed);
+            let unit = random_unit(3 + (seed % 4) as usize, &mut rng);
+            let mut st = construct(&unit, &mut rng, (seed % VARIANTS as u64) as usize);
+            let groups = st.members.len() as u32;
+            for t in 0..groups {
+                for k in 0..groups {
+                    if t == k {
+                        continue;
+                    }
+                    let mut union = st.members[t as usize].clone();
+                    union.extend(&st.members[k as usize]);
+                    assert_eq!(
+                        st.union_figures(t, k),
+                        unit.figures(&union),
+                        "seed {seed}, groups {t} and {k}"
+                    );
+                    compared += 1;
+                }
+            }
+            assert!(st.pending.iter().all(|&p| p == 0) && st.touched.is_empty());
+        }
+        assert!(compared > 100, "only {compared} unions compared");
+    }
 }
