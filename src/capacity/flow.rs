@@ -134,7 +134,7 @@ struct Raiser<'a> {
     open: Box<dyn Open + 'a>,
     closed: Vec<bool>,
     stuck: Vec<bool>,
-    within: Vec<Option<Box<[u32]>>>,
+    within: Lists,
 }
 
 impl<'a> Raiser<'a> {
@@ -146,7 +146,7 @@ impl<'a> Raiser<'a> {
             open: pairs.open_providers(),
             closed: vec![false; pairs.providers()],
             stuck: vec![false; pairs.places()],
-            within: vec![None; pairs.places()],
+            within: Lists::new(pairs.places()),
         }
     }
 
@@ -290,12 +290,56 @@ pub fn max_flow_first(pairs: &dyn Pairs, first: &[i64], need: &[i64], capacity: 
 pub fn align(pairs: &dyn Pairs, own: &Flow, first: &[i64], capacity: &[i64]) -> Flow {
     let order = place_order(pairs, first);
     let mut flow = own.clone();
-    let mut dinic = Dinic::new(pairs, first, capacity, vec![None; pairs.places()]);
+    let mut dinic = Dinic::new(pairs, first, capacity, Lists::new(pairs.places()));
     dinic.give = Some(first);
     while dinic.levels(&mut flow, &order) {
         dinic.blocking_flow(&mut flow, &order);
     }
     flow.finish()
+}
+
+/// Each place's providers, listed when first asked for and kept for the problem's later
+/// searches, one after another in one buffer (a quarter of a million places: no allocation
+/// per list).
+#[derive(Default)]
+struct Lists {
+    /// Per place, where its list starts in `items` and its length; [`UNLISTED`] before it
+    /// is listed.
+    span: Vec<(usize, u32)>,
+    items: Vec<u32>,
+    scratch: Vec<u32>,
+}
+
+/// The start of a place not yet listed.
+const UNLISTED: usize = usize::MAX;
+
+impl Lists {
+    fn new(places: usize) -> Self {
+        Lists {
+            span: vec![(UNLISTED, 0); places],
+            items: Vec::new(),
+            scratch: Vec::new(),
+        }
+    }
+
+    /// The positions in `items` of place `p`'s providers (listed now if not yet).
+    fn list(&mut self, pairs: &dyn Pairs, p: usize) -> std::ops::Range<usize> {
+        let (start, len) = self.span[p];
+        if start != UNLISTED {
+            return start..start + len as usize;
+        }
+        pairs.providers_of(p, &mut self.scratch);
+        let start = self.items.len();
+        self.items.extend_from_slice(&self.scratch);
+        self.span[p] = (start, self.scratch.len() as u32);
+        start..self.items.len()
+    }
+
+    /// Place `p`'s `k`-th provider, if it has so many.
+    fn nth(&mut self, pairs: &dyn Pairs, p: usize, k: usize) -> Option<u32> {
+        let range = self.list(pairs, p);
+        self.items[range].get(k).copied()
+    }
 }
 
 /// Not reached in this phase's level graph (or blocked in it).
@@ -309,7 +353,7 @@ struct Dinic<'a> {
     need: &'a [i64],
     capacity: &'a [i64],
     /// Each place's providers, listed once when a phase first reaches it.
-    within: Vec<Option<Box<[u32]>>>,
+    within: Lists,
     place_level: Vec<u32>,
     provider_level: Vec<u32>,
     place_arc: Vec<u32>,
@@ -317,14 +361,13 @@ struct Dinic<'a> {
     /// The level of the providers with room (or places with surplus) that end this phase's
     /// shortest paths.
     sink_level: u32,
-    list: Vec<u32>,
     /// Places served above this give up the surplus: they end paths too ([`align`]).
     give: Option<&'a [i64]>,
 }
 
 impl<'a> Dinic<'a> {
-    /// `within`: the provider lists known so far (`None` where not yet asked for).
-    fn new(pairs: &'a dyn Pairs, need: &'a [i64], capacity: &'a [i64], within: Vec<Option<Box<[u32]>>>) -> Self {
+    /// `within`: the provider lists known so far.
+    fn new(pairs: &'a dyn Pairs, need: &'a [i64], capacity: &'a [i64], within: Lists) -> Self {
         let (np, nj) = (pairs.places(), pairs.providers());
         Dinic {
             pairs,
@@ -336,7 +379,6 @@ impl<'a> Dinic<'a> {
             place_arc: vec![0; np],
             provider_arc: vec![0; nj],
             sink_level: NONE,
-            list: Vec::new(),
             give: None,
         }
     }
@@ -344,14 +386,6 @@ impl<'a> Dinic<'a> {
     /// What place `q` served beyond `give`.
     fn surplus(&self, flow: &Flow, q: usize) -> i64 {
         self.give.map_or(0, |g| (flow.served[q] - g[q]).max(0))
-    }
-
-    fn within(&mut self, p: usize) -> &[u32] {
-        let (pairs, list) = (self.pairs, &mut self.list);
-        self.within[p].get_or_insert_with(|| {
-            pairs.providers_of(p, list);
-            list.as_slice().into()
-        })
     }
 
     /// Breadth first from every place with unmet need, up to the first level holding a
@@ -375,13 +409,9 @@ impl<'a> Dinic<'a> {
             if next > self.sink_level {
                 break;
             }
-            let providers = std::mem::take(&mut self.within[p as usize]);
-            let providers = providers.unwrap_or_else(|| {
-                self.pairs.providers_of(p as usize, &mut self.list);
-                self.list.as_slice().into()
-            });
-            for &j in providers.iter() {
-                let ju = j as usize;
+            let providers = self.within.list(self.pairs, p as usize);
+            for i in providers {
+                let ju = self.within.items[i] as usize;
                 if self.capacity[ju] <= 0 || self.provider_level[ju] != NONE {
                     continue;
                 }
@@ -404,7 +434,6 @@ impl<'a> Dinic<'a> {
                     }
                 }
             }
-            self.within[p as usize] = Some(providers);
         }
         self.sink_level != NONE
     }
@@ -430,7 +459,9 @@ impl<'a> Dinic<'a> {
                     let mut step = None;
                     while step.is_none() {
                         let arc = self.place_arc[pu] as usize;
-                        let Some(&j) = self.within(pu).get(arc) else { break };
+                        let Some(j) = self.within.nth(self.pairs, pu, arc) else {
+                            break;
+                        };
                         let ju = j as usize;
                         if self.provider_level[ju] != level + 1 {
                             self.place_arc[pu] += 1;
