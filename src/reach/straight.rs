@@ -93,7 +93,11 @@ pub fn ellipsoid_m(a: (f64, f64), b: (f64, f64)) -> f64 {
 /// Whether `b` is within `reach_m` of `a` on WGS84: the short formula, and Karney's
 /// algorithm when that is within 0.25 m of the limit (the decision every reach count uses).
 pub fn within_m(a: (f64, f64), b: (f64, f64), reach_m: f64) -> bool {
-    let d = ellipsoid_m(a, b);
+    within_at(ellipsoid_m(a, b), a, b, reach_m)
+}
+
+/// [`within_m`]'s decision when `d`, the [`ellipsoid_m`] distance from `a` to `b`, is known.
+fn within_at(d: f64, a: (f64, f64), b: (f64, f64), reach_m: f64) -> bool {
     if (d - reach_m).abs() < 0.25 {
         geodesic_m(a, b) <= reach_m
     } else {
@@ -375,6 +379,9 @@ impl NearestIndex {
 pub struct OpenSites {
     tree: super::open_tree::OpenTree,
     lonlat: Vec<(f64, f64)>,
+    /// Points fetched but not yet handed out: (distance bits, index), kept from visit to
+    /// visit for its storage.
+    ready: std::collections::BinaryHeap<std::cmp::Reverse<(u64, u32)>>,
 }
 
 impl OpenSites {
@@ -383,6 +390,7 @@ impl OpenSites {
         OpenSites {
             tree: super::open_tree::OpenTree::new(xyz),
             lonlat: points.to_vec(),
+            ready: Default::default(),
         }
     }
 
@@ -393,13 +401,13 @@ impl OpenSites {
     /// nearer on the ellipsoid (the two differ by under 0.6 % in Japan's latitudes).
     pub fn visit_nearest(&mut self, at: (f64, f64), reach_m: f64, take: &mut dyn FnMut(u32, f64) -> bool) {
         use std::cmp::Reverse;
-        use std::collections::BinaryHeap;
         let q = to_xyz(at.0, at.1);
         let outer2 = chord_from_arc(reach_m / SPHERE_LOW).powi(2);
         let lonlat = &self.lonlat;
         let mut sites = self.tree.visit(q, outer2);
         // (distance bits, index): non-negative floats order as their bits do.
-        let mut ready: BinaryHeap<Reverse<(u64, u32)>> = BinaryHeap::new();
+        let ready = &mut self.ready;
+        ready.clear();
         loop {
             let bound = match sites.peek() {
                 Some(d2) => arc_from_chord(d2.sqrt()) * SPHERE_LOW,
@@ -415,8 +423,9 @@ impl OpenSites {
                 _ if bound.is_finite() => {
                     if let Some((i, _)) = sites.next_point() {
                         let b = lonlat[i as usize];
-                        if within_m(at, b, reach_m) {
-                            ready.push(Reverse((ellipsoid_m(at, b).max(0.0).to_bits(), i)));
+                        let d = ellipsoid_m(at, b);
+                        if within_at(d, at, b, reach_m) {
+                            ready.push(Reverse((d.max(0.0).to_bits(), i)));
                         }
                     }
                 }
