@@ -10,6 +10,7 @@
 # scripts/bench_national.sh (bench-data/, made there on first use). Outputs go to a
 # temporary folder (OUT_ROOT, /dev/shm where it exists, so that the disk does not time the
 # runs); every file of the last pair but timings.json must be the same, or the script fails.
+# ARGS adds options to both runs.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 old=${1:?usage: scripts/bench_pair.sh OLD NEW COMMAND [PAIRS]}
@@ -25,6 +26,9 @@ extra=()
 if [ "$command" = catchments ] || [ "$command" = report ]; then
   extra=(--regions $bench/regions.csv)
 fi
+# More options for both runs, e.g. ARGS="--order capacity" for capacity.
+read -r -a more <<< "${ARGS:-}"
+extra+=("${more[@]}")
 run() {
   local bin=$1 dir=$2
   rm -rf "$dir"

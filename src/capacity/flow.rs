@@ -139,10 +139,15 @@ struct Raiser<'a> {
 
 impl<'a> Raiser<'a> {
     fn new(pairs: &'a dyn Pairs, capacity: &'a [i64], need: &[i64]) -> Self {
+        Raiser::in_order(pairs, capacity, place_order(pairs, need))
+    }
+
+    /// A raiser serving places in `order` (as [`place_order`] gives it, or part of it).
+    fn in_order(pairs: &'a dyn Pairs, capacity: &'a [i64], order: Vec<u32>) -> Self {
         Raiser {
             pairs,
             capacity,
-            order: place_order(pairs, need),
+            order,
             open: pairs.open_providers(),
             closed: vec![false; pairs.providers()],
             stuck: vec![false; pairs.places()],
@@ -245,10 +250,12 @@ pub fn max_flow_shared(pairs: &dyn Pairs, need: &[i64], capacity: &[i64], tiers:
             flow.assigned[j] = 0;
         }
     }
+    // The same order of places (the same need), the contested ones only.
+    let mut order = std::mem::take(&mut raiser.order);
+    order.retain(|&p| contested.places[p as usize]);
     let within = std::mem::take(&mut raiser.within);
-    let mut raiser = Raiser::new(pairs, capacity, need);
+    let mut raiser = Raiser::in_order(pairs, capacity, order);
     raiser.within = within;
-    raiser.order.retain(|&p| contested.places[p as usize]);
     // The contested places' share on average: what their providers can give over what
     // they need. Steps up to fractions of it, then the whole need.
     let supply: i64 = (0..capacity.len())

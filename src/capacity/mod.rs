@@ -171,6 +171,8 @@ impl Served {
 /// Straight-line pairs of one role: providers and places in R-trees, queried when needed.
 struct StraightPairs<'a> {
     places: &'a [(f64, f64)],
+    /// The places as open sites, built once for every role (AccessMod's fill visits them).
+    place_sites: &'a OnceLock<OpenSites>,
     providers: Vec<(f64, f64)>,
     index: ProviderIndex,
     reach_m: f64,
@@ -225,7 +227,7 @@ impl Pairs for StraightPairs<'_> {
     fn open_places(&self) -> Box<dyn Open + '_> {
         Box::new(StraightOpen {
             from: &self.providers,
-            sites: OpenSites::new(self.places),
+            sites: self.place_sites.get_or_init(|| OpenSites::new(self.places)).clone(),
             reach_m: self.reach_m,
         })
     }
@@ -329,6 +331,7 @@ pub fn compute(
     let caps = institution_capacity(study);
     let places = study.demand.places();
     let travel = Travel::of(study);
+    let place_sites = OnceLock::new();
     // Each role's providers, capacities and pairs, built once when first needed.
     let inputs: Vec<OnceLock<RoleInput>> = (0..rules.roles.len()).map(|_| OnceLock::new()).collect();
     let input = |role: usize| -> &RoleInput {
@@ -346,6 +349,7 @@ pub fn compute(
                         .collect();
                     Box::new(StraightPairs {
                         places: &places,
+                        place_sites: &place_sites,
                         index: ProviderIndex::new(&points),
                         providers: points,
                         reach_m: rule.reach_km * 1000.0,

@@ -17,6 +17,7 @@ const LEAF: usize = 16;
 /// No child: the node is a leaf.
 const NO_CHILD: u32 = u32::MAX;
 
+#[derive(Clone)]
 struct Node {
     lo: [f64; 3],
     hi: [f64; 3],
@@ -33,6 +34,7 @@ struct Node {
 /// node (`is_point` false) or a point.
 type Entry = Reverse<(u64, bool, u32)>;
 
+#[derive(Clone)]
 pub struct OpenTree {
     xyz: Vec<[f64; 3]>,
     nodes: Vec<Node>,

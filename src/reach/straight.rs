@@ -376,6 +376,7 @@ impl NearestIndex {
 
 /// Points that can be taken out one by one, visited nearest first: the providers that still
 /// have room while a capacity assignment fills them.
+#[derive(Clone)]
 pub struct OpenSites {
     tree: super::open_tree::OpenTree,
     lonlat: Vec<(f64, f64)>,
