@@ -1211,7 +1211,7 @@ mod tests {
                 let mut ranges = Vec::new();
                 for _ in 0..roles {
                     let start = hosts.len() as u32;
-                    hosts.extend(near.iter().copied().filter(|_| rng.next_u64() % 4 == 0));
+                    hosts.extend(near.iter().copied().filter(|_| rng.next_u64().is_multiple_of(4)));
                     ranges.push(start..hosts.len() as u32);
                 }
                 classes.push(UnitClass {
