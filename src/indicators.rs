@@ -135,13 +135,9 @@ pub fn areas(study: &Study) -> Vec<Area> {
 /// The municipality of each institution: the polygon holding it, else the nearest within
 /// 1 km; `None` outside (counted in the whole input only).
 pub fn institution_municipalities(study: &Study) -> Vec<Option<usize>> {
-    use rayon::prelude::*;
     let locator = MunicipalityLocator::new(&study.municipalities);
-    study
-        .institutions
-        .par_iter()
-        .map(|i| locator.holding_or_near(i.lon, i.lat))
-        .collect()
+    let points: Vec<(f64, f64)> = study.institutions.iter().map(|i| (i.lon, i.lat)).collect();
+    crate::reach::straight::map_in_z_order(&points, |k| locator.holding_or_near(points[k].0, points[k].1))
 }
 
 /// Every indicator for every area.

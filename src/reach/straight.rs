@@ -144,6 +144,36 @@ fn for_within(tree: &RTree<Site>, q: &[f64; 3], max2: f64, mut f: impl FnMut(&Si
     }
 }
 
+/// The indexes of `points` sorted along the Z-order of their longitude and latitude on a
+/// 2^16 grid (about 0.6 km), ties by index: neighbours come one after another.
+pub fn z_order(points: &[(f64, f64)]) -> Vec<u32> {
+    let key = |&(lon, lat): &(f64, f64)| -> u64 {
+        let q = |v: f64, lo: f64, span: f64| (((v - lo) / span).clamp(0.0, 1.0) * 65535.0) as u64;
+        let spread = |mut v: u64| {
+            v = (v | (v << 8)) & 0x00ff_00ff;
+            v = (v | (v << 4)) & 0x0f0f_0f0f;
+            v = (v | (v << 2)) & 0x3333_3333;
+            (v | (v << 1)) & 0x5555_5555
+        };
+        spread(q(lon, -180.0, 360.0)) | (spread(q(lat, -90.0, 180.0)) << 1)
+    };
+    let mut keyed: Vec<(u64, u32)> = points.iter().enumerate().map(|(i, p)| (key(p), i as u32)).collect();
+    keyed.par_sort_unstable();
+    keyed.into_iter().map(|(_, i)| i).collect()
+}
+
+/// `f` of every point, computed in parallel along the points' [`z_order`] (a spatial
+/// index's nodes then stay in cache from one point to the next), in the points' order.
+pub fn map_in_z_order<T: Send + Clone + Default>(points: &[(f64, f64)], f: impl Fn(usize) -> T + Sync) -> Vec<T> {
+    let order = z_order(points);
+    let found: Vec<T> = order.par_iter().map(|&i| f(i as usize)).collect();
+    let mut out = vec![T::default(); points.len()];
+    for (&i, v) in order.iter().zip(found) {
+        out[i as usize] = v;
+    }
+    out
+}
+
 /// Query points taken in blocks of neighbours: sorted along the Z-order of their longitude
 /// and latitude, cut into runs of at most [`BLOCK`] points whose chord radius around their
 /// centroid is at most `max_radius_m` (a run that is wider is halved until it is not). One
@@ -164,20 +194,7 @@ const BLOCK: usize = 32;
 impl Blocks {
     pub fn new(points: &[(f64, f64)], max_radius_m: f64) -> Blocks {
         let xyz: Vec<[f64; 3]> = points.par_iter().map(|&(lon, lat)| to_xyz(lon, lat)).collect();
-        // Z-order on a 2^16 grid of longitude and latitude (about 0.6 km).
-        let key = |&(lon, lat): &(f64, f64)| -> u64 {
-            let q = |v: f64, lo: f64, span: f64| (((v - lo) / span).clamp(0.0, 1.0) * 65535.0) as u64;
-            let spread = |mut v: u64| {
-                v = (v | (v << 8)) & 0x00ff_00ff;
-                v = (v | (v << 4)) & 0x0f0f_0f0f;
-                v = (v | (v << 2)) & 0x3333_3333;
-                (v | (v << 1)) & 0x5555_5555
-            };
-            spread(q(lon, -180.0, 360.0)) | (spread(q(lat, -90.0, 180.0)) << 1)
-        };
-        let mut keyed: Vec<(u64, u32)> = points.iter().enumerate().map(|(i, p)| (key(p), i as u32)).collect();
-        keyed.par_sort_unstable();
-        let order: Vec<u32> = keyed.into_iter().map(|(_, i)| i).collect();
+        let order = z_order(points);
         let mut runs = Vec::with_capacity(order.len() / BLOCK + 1);
         let mut todo: Vec<std::ops::Range<usize>> = (0..order.len())
             .step_by(BLOCK)
