@@ -382,37 +382,67 @@ pub fn compute(
         .map(|f| f.required_roles().count().saturating_sub(1))
         .sum();
     let bar = progress.bar((keys.len() + aligned_count) as u64, "capacity");
-    // Every role at each need rate on its own: the most it can serve.
-    let mut problems: Vec<Problem> = keys
-        .par_iter()
-        .zip(functions_of)
-        .map(|(&(role, rate_bits), functions)| {
-            let rate = f64::from_bits(rate_bits);
+    // Every role at each need rate on its own: the most it can serve; and AccessMod's fill
+    // beside it when asked. The maximum flows are taken first and the fills after them, each
+    // thread taking the next task left, so that the shorter fills keep a thread busy while
+    // the last maximum flows run (each result depends on its task only).
+    let fill_of = |role: usize, need: &[i64], o: Order| -> Flow {
+        let role_input = input(role);
+        let (providers, capacity, pairs) = (&role_input.providers, &role_input.capacity, &*role_input.pairs);
+        let mut by: Vec<usize> = (0..providers.len()).collect();
+        match o {
+            Order::Capacity => by.sort_by(|&a, &b| capacity[b].cmp(&capacity[a]).then(a.cmp(&b))),
+            Order::Id => by.sort_by(|&a, &b| {
+                study.institutions[providers[a]]
+                    .id
+                    .cmp(&study.institutions[providers[b]].id)
+                    .then(a.cmp(&b))
+            }),
+        }
+        flow::fill_in_order(pairs, need, capacity, &by)
+    };
+    let needs: Vec<Vec<i64>> = keys
+        .iter()
+        .map(|&(_, rate_bits)| need_at(f64::from_bits(rate_bits)))
+        .collect();
+    let tasks = keys.len() * if order.is_some() { 2 } else { 1 };
+    let maxima: Vec<OnceLock<Flow>> = keys.iter().map(|_| OnceLock::new()).collect();
+    let fills: Vec<OnceLock<Flow>> = keys.iter().map(|_| OnceLock::new()).collect();
+    let next = std::sync::atomic::AtomicUsize::new(0);
+    (0..rayon::current_num_threads()).into_par_iter().for_each(|_| loop {
+        let t = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        if t >= tasks {
+            break;
+        }
+        let k = t % keys.len();
+        let role = keys[k].0;
+        if t < keys.len() {
             let role_input = input(role);
-            let (providers, capacity, pairs) = (&role_input.providers, &role_input.capacity, &*role_input.pairs);
-            let need = need_at(rate);
-            let max = flow::max_flow_shared(pairs, &need, capacity, &SHARE_TIERS);
-            let fill = order.map(|o| {
-                let mut by: Vec<usize> = (0..providers.len()).collect();
-                match o {
-                    Order::Capacity => by.sort_by(|&a, &b| capacity[b].cmp(&capacity[a]).then(a.cmp(&b))),
-                    Order::Id => by.sort_by(|&a, &b| {
-                        study.institutions[providers[a]]
-                            .id
-                            .cmp(&study.institutions[providers[b]].id)
-                            .then(a.cmp(&b))
-                    }),
-                }
-                flow::fill_in_order(pairs, &need, capacity, &by)
-            });
+            let max = flow::max_flow_shared(&*role_input.pairs, &needs[k], &role_input.capacity, &SHARE_TIERS);
+            let _ = maxima[k].set(max);
             bar.inc(1);
+        } else if let Some(o) = order {
+            let _ = fills[k].set(fill_of(role, &needs[k], o));
+        }
+    });
+    let mut problems: Vec<Problem> = keys
+        .iter()
+        .zip(functions_of)
+        .zip(needs)
+        .zip(maxima.into_iter().zip(fills))
+        .map(|(((&(role, rate_bits), functions), need), (max, fill))| {
+            let role_input = input(role);
+            let max = max.into_inner().unwrap_or_else(|| {
+                flow::max_flow_shared(&*role_input.pairs, &need, &role_input.capacity, &SHARE_TIERS)
+            });
+            let fill = order.map(|o| fill.into_inner().unwrap_or_else(|| fill_of(role, &need, o)));
             Problem {
                 role,
-                rate,
+                rate: f64::from_bits(rate_bits),
                 functions,
                 after: Vec::new(),
-                providers: providers.clone(),
-                capacity: capacity.clone(),
+                providers: role_input.providers.clone(),
+                capacity: role_input.capacity.clone(),
                 need,
                 flow: max,
                 fill,
