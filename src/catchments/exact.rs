@@ -155,6 +155,8 @@ struct Search<'u> {
     /// Per set of areas tried as a group: whether it meets every floor (a set recurs under
     /// other first groups).
     feasible: rustc_hash::FxHashMap<u64, bool>,
+    /// The areas of a set, as [`Unit::figures_of_set`] lists them.
+    members: Vec<u32>,
     tried: u64,
     budget: u64,
 }
@@ -179,6 +181,7 @@ pub fn maximum(unit: &Unit, known: usize, budget: u64) -> Exact {
         groups: Vec::new(),
         most: HashMap::new(),
         feasible: Default::default(),
+        members: Vec::new(),
         tried: 0,
         budget,
     };
@@ -280,10 +283,11 @@ impl Search<'_> {
             _ => return true,
         }
         let unit = self.unit;
-        let feasible = *self.feasible.entry(set).or_insert_with(|| {
-            let members: Vec<u32> = bits(set).map(|a| a as u32).collect();
-            unit.figures(&members).feasible(&unit.floors)
-        });
+        let members = &mut self.members;
+        let feasible = *self
+            .feasible
+            .entry(set)
+            .or_insert_with(|| unit.figures_of_set(set, members).feasible(&unit.floors));
         if feasible {
             self.groups.push(set);
             let ok = self.go(rest);

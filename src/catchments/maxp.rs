@@ -293,6 +293,23 @@ impl Unit {
         for &m in members {
             inside[m as usize] = true;
         }
+        self.figures_of(members, |h| inside[h as usize])
+    }
+
+    /// [`Self::figures`] of the areas of a set given as bits (at most 64 areas), lowest
+    /// first: the same sums in the same order.
+    pub fn figures_of_set(&self, set: u64, members: &mut Vec<u32>) -> Acc {
+        members.clear();
+        let mut rest = set;
+        while rest != 0 {
+            members.push(rest.trailing_zeros());
+            rest &= rest - 1;
+        }
+        self.figures_of(members, |h| set >> h & 1 == 1)
+    }
+
+    /// Figures of `members`, `inside` saying whether an area is one of them.
+    fn figures_of(&self, members: &[u32], inside: impl Fn(u32) -> bool + Copy) -> Acc {
         let mut acc = Acc::empty(self);
         for &m in members {
             acc.add_area(self, m as usize);
@@ -300,7 +317,7 @@ impl Unit {
                 continue;
             }
             for c in self.class_ranges[m as usize].clone() {
-                let mask = self.satisfied(c, members, |h| inside[h as usize]);
+                let mask = self.satisfied(c, members, inside);
                 acc.add_class(self, mask, self.classes[c].demand);
             }
         }
@@ -408,9 +425,9 @@ impl Acc {
     }
 
     fn add_class(&mut self, unit: &Unit, mask: u64, demand: f64) {
-        for (s, &req) in unit.floors.share_functions.iter().enumerate() {
+        for (covered, &req) in self.covered.iter_mut().zip(&unit.floors.share_functions) {
             if mask & req == req {
-                self.covered[s] += demand;
+                *covered += demand;
             }
         }
     }
