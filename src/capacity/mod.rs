@@ -172,7 +172,7 @@ impl Served {
 struct StraightPairs<'a> {
     places: &'a [(f64, f64)],
     /// The places as open sites, built once for every role (AccessMod's fill visits them).
-    place_sites: &'a OnceLock<OpenSites>,
+    place_sites: Option<&'a OpenSites>,
     providers: Vec<(f64, f64)>,
     index: ProviderIndex,
     reach_m: f64,
@@ -227,7 +227,9 @@ impl Pairs for StraightPairs<'_> {
     fn open_places(&self) -> Box<dyn Open + '_> {
         Box::new(StraightOpen {
             from: &self.providers,
-            sites: self.place_sites.get_or_init(|| OpenSites::new(self.places)).clone(),
+            sites: self
+                .place_sites
+                .map_or_else(|| OpenSites::new(self.places), OpenSites::clone),
             reach_m: self.reach_m,
         })
     }
@@ -331,43 +333,52 @@ pub fn compute(
     let caps = institution_capacity(study);
     let places = study.demand.places();
     let travel = Travel::of(study);
-    let place_sites = OnceLock::new();
-    // Each role's providers, capacities and pairs, built once when first needed.
-    let inputs: Vec<OnceLock<RoleInput>> = (0..rules.roles.len()).map(|_| OnceLock::new()).collect();
-    let input = |role: usize| -> &RoleInput {
-        inputs[role].get_or_init(|| {
-            let rule = &rules.roles[role];
-            let providers: Vec<usize> = (0..study.institutions.len())
-                .filter(|&k| rule.matches(&study.institutions[k]))
-                .collect();
-            let capacity: Vec<i64> = providers.iter().map(|&k| flow::units(caps[k].0)).collect();
-            let pairs: Box<dyn Pairs + Send + '_> = match &travel {
-                None => {
-                    let points: Vec<(f64, f64)> = providers
-                        .iter()
-                        .map(|&k| (study.institutions[k].lon, study.institutions[k].lat))
-                        .collect();
-                    Box::new(StraightPairs {
-                        places: &places,
-                        place_sites: &place_sites,
-                        index: ProviderIndex::new(&points),
-                        providers: points,
-                        reach_m: rule.reach_km * 1000.0,
-                    })
-                }
-                Some(travel) => {
-                    let lists =
-                        travel.institutions_within(study, &providers, rule.reach_min.unwrap_or(0.0), rule.reach_km);
-                    Box::new(ListPairs::new(places.len(), lists))
-                }
-            };
-            RoleInput {
-                providers,
-                capacity,
-                pairs,
+    // The places as open sites for AccessMod's fill, built once for every role.
+    let place_sites = (order.is_some() && travel.is_none()).then(|| OpenSites::new(&places));
+    // Every problem's role built up front, side by side. (Not on first use behind a lock: a
+    // thread building one may take up, while it waits inside the build, another task of the
+    // same role, which would then wait for the lock that thread holds.)
+    let build = |role: usize| -> RoleInput {
+        let rule = &rules.roles[role];
+        let providers: Vec<usize> = (0..study.institutions.len())
+            .filter(|&k| rule.matches(&study.institutions[k]))
+            .collect();
+        let capacity: Vec<i64> = providers.iter().map(|&k| flow::units(caps[k].0)).collect();
+        let pairs: Box<dyn Pairs + Send + '_> = match &travel {
+            None => {
+                let points: Vec<(f64, f64)> = providers
+                    .iter()
+                    .map(|&k| (study.institutions[k].lon, study.institutions[k].lat))
+                    .collect();
+                Box::new(StraightPairs {
+                    places: &places,
+                    place_sites: place_sites.as_ref(),
+                    index: ProviderIndex::new(&points),
+                    providers: points,
+                    reach_m: rule.reach_km * 1000.0,
+                })
             }
-        })
+            Some(travel) => {
+                let lists = travel.institutions_within(study, &providers, rule.reach_min.unwrap_or(0.0), rule.reach_km);
+                Box::new(ListPairs::new(places.len(), lists))
+            }
+        };
+        RoleInput {
+            providers,
+            capacity,
+            pairs,
+        }
     };
+    let mut slot = vec![usize::MAX; rules.roles.len()];
+    let mut roles_used: Vec<usize> = keys.iter().map(|k| k.0).collect();
+    roles_used.sort_unstable();
+    roles_used.dedup();
+    for (k, &role) in roles_used.iter().enumerate() {
+        slot[role] = k;
+    }
+    let built: Vec<RoleInput> = roles_used.par_iter().map(|&role| build(role)).collect();
+    // Only the roles of `keys` are asked for.
+    let input = |role: usize| -> &RoleInput { &built[slot[role]] };
     let need_at = |rate: f64| -> Vec<i64> {
         study
             .demand
