@@ -31,6 +31,7 @@ pub mod run;
 pub mod serve;
 pub mod study;
 pub mod suggest;
+pub mod tasks;
 pub mod workbench;
 
 pub use error::{Error, Result};

@@ -23,7 +23,6 @@ use crate::reach::straight::{OpenSites, ProviderIndex};
 use crate::study::Study;
 use flow::{Flow, ListPairs, Open, Pairs};
 use rayon::prelude::*;
-use std::sync::OnceLock;
 
 /// Steps in which a role's contested need is served: every contested place up to 90 % of
 /// their average share first, then the whole need ([`flow::max_flow_shared`]), so that a
@@ -416,26 +415,22 @@ pub fn compute(
         .iter()
         .map(|&(_, rate_bits)| need_at(f64::from_bits(rate_bits)))
         .collect();
-    let tasks = keys.len() * if order.is_some() { 2 } else { 1 };
-    let maxima: Vec<OnceLock<Flow>> = keys.iter().map(|_| OnceLock::new()).collect();
-    let fills: Vec<OnceLock<Flow>> = keys.iter().map(|_| OnceLock::new()).collect();
-    let next = std::sync::atomic::AtomicUsize::new(0);
-    (0..rayon::current_num_threads()).into_par_iter().for_each(|_| loop {
-        let t = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-        if t >= tasks {
-            break;
-        }
+    let tasks: Vec<usize> = (0..keys.len() * if order.is_some() { 2 } else { 1 }).collect();
+    let mut flows = crate::tasks::in_order_of(&tasks, |t| {
         let k = t % keys.len();
-        let role = keys[k].0;
-        if t < keys.len() {
-            let role_input = input(role);
-            let max = flow::max_flow_shared(&*role_input.pairs, &needs[k], &role_input.capacity, &SHARE_TIERS);
-            let _ = maxima[k].set(max);
-            bar.inc(1);
-        } else if let Some(o) = order {
-            let _ = fills[k].set(fill_of(role, &needs[k], o));
+        let role_input = input(keys[k].0);
+        match order.filter(|_| t >= keys.len()) {
+            None => {
+                let max = flow::max_flow_shared(&*role_input.pairs, &needs[k], &role_input.capacity, &SHARE_TIERS);
+                bar.inc(1);
+                max
+            }
+            Some(o) => fill_of(keys[k].0, &needs[k], o),
         }
-    });
+    })
+    .into_iter();
+    let maxima: Vec<Flow> = flows.by_ref().take(keys.len()).collect();
+    let fills = flows.map(Some).chain(std::iter::repeat_with(|| None));
     let mut problems: Vec<Problem> = keys
         .iter()
         .zip(functions_of)
@@ -443,10 +438,6 @@ pub fn compute(
         .zip(maxima.into_iter().zip(fills))
         .map(|(((&(role, rate_bits), functions), need), (max, fill))| {
             let role_input = input(role);
-            let max = max.into_inner().unwrap_or_else(|| {
-                flow::max_flow_shared(&*role_input.pairs, &need, &role_input.capacity, &SHARE_TIERS)
-            });
-            let fill = order.map(|o| fill.into_inner().unwrap_or_else(|| fill_of(role, &need, o)));
             Problem {
                 role,
                 rate: f64::from_bits(rate_bits),

@@ -8,7 +8,6 @@ use crate::outputs::tables::write_csv;
 use crate::outputs::{fmt_full, fmt_num, round, OutDir};
 use crate::study::Study;
 use geo::{unary_union, Area, MapCoords, MultiPolygon, Orient};
-use rayon::prelude::*;
 use serde_json::{json, Map, Value};
 
 /// Grid that outlines are snapped to before they are dissolved, degrees (about 1 cm):
@@ -169,7 +168,6 @@ fn write_area_layer(
 /// next group left, so that the longest unions start first and none runs alone at the end
 /// (each outline depends on its group only, so the order changes nothing else).
 fn dissolve_all(study: &Study, groups: &[&[usize]]) -> Vec<MultiPolygon<f64>> {
-    use std::sync::atomic::{AtomicUsize, Ordering};
     let size = |g: &[usize]| -> usize {
         g.iter()
             .flat_map(|&m| study.municipalities[m].geometry.0.iter())
@@ -178,18 +176,8 @@ fn dissolve_all(study: &Study, groups: &[&[usize]]) -> Vec<MultiPolygon<f64>> {
     };
     let mut order: Vec<(usize, usize)> = groups.iter().enumerate().map(|(k, g)| (size(g), k)).collect();
     order.sort_unstable_by(|a, b| b.0.cmp(&a.0).then(a.1.cmp(&b.1)));
-    let slots: Vec<std::sync::OnceLock<MultiPolygon<f64>>> = groups.iter().map(|_| Default::default()).collect();
-    let next = AtomicUsize::new(0);
-    (0..rayon::current_num_threads()).into_par_iter().for_each(|_| loop {
-        let i = next.fetch_add(1, Ordering::Relaxed);
-        let Some(&(_, k)) = order.get(i) else { break };
-        let _ = slots[k].set(dissolve(study, groups[k]));
-    });
-    slots
-        .into_iter()
-        .zip(groups)
-        .map(|(slot, g)| slot.into_inner().unwrap_or_else(|| dissolve(study, g)))
-        .collect()
+    let order: Vec<usize> = order.into_iter().map(|(_, k)| k).collect();
+    crate::tasks::in_order_of(&order, |k| dissolve(study, groups[k]))
 }
 
 /// The dissolved outlines of the catchments and of the regions, as written.
