@@ -96,7 +96,7 @@ pub fn inspect(source: &Source) -> Result<String> {
         if keys.iter().any(|k| k == "MESH_ID") {
             projection(&mut s, source)?;
         } else if geometry == "Point" {
-            let r = crate::inputs::institutions::read_institutions(source, &mut HashSet::new())?;
+            let r = crate::inputs::institutions::read_institutions(source, &mut Default::default())?;
             report(
                 &mut s,
                 "institutions (GeoJSON points)",
@@ -186,7 +186,7 @@ pub fn inspect(source: &Source) -> Result<String> {
         let _ = writeln!(s, "population read: {total}; aged 65+: {p65}");
         report(&mut s, "population", r.rows_read, r.cells.len(), &r.rejects);
     } else if crate::inputs::open_data::is_open_data(&text) {
-        let r = crate::inputs::institutions::read_institutions(source, &mut HashSet::new())?;
+        let r = crate::inputs::institutions::read_institutions(source, &mut Default::default())?;
         for n in &r.notes {
             let _ = writeln!(s, "{n}");
         }
@@ -201,7 +201,7 @@ pub fn inspect(source: &Source) -> Result<String> {
         let _ = writeln!(s, "kinds: {kinds:?}");
         report(&mut s, "institutions", r.rows_read, r.institutions.len(), &r.rejects);
     } else if has("kind") && has("lat") {
-        let r = crate::inputs::institutions::read_institutions(source, &mut HashSet::new())?;
+        let r = crate::inputs::institutions::read_institutions(source, &mut Default::default())?;
         report(&mut s, "institutions", r.rows_read, r.institutions.len(), &r.rejects);
     } else if has("region_code") {
         let _ = writeln!(s, "regions layout (municipality_code, region_code, region_name): checked against the municipalities at run time");

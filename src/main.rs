@@ -563,6 +563,13 @@ fn main() -> ExitCode {
     }
 }
 
+/// A finished command's data, left to the end of the process: the system takes the memory
+/// back at once, where dropping every boundary and institution one by one takes a tenth of a
+/// second of a national run. Only data goes here (no files or folders to clean up).
+fn leave<T>(data: T) {
+    std::mem::forget(data);
+}
+
 fn execute(cli: Cli) -> zaitaku::Result<()> {
     if let Some(n) = cli.threads {
         if n == 0 {
@@ -615,6 +622,7 @@ fn execute(cli: Cli) -> zaitaku::Result<()> {
             let run = run::coverage(&sources, &out, progress)?;
             print!("{}", run::coverage_table(&run));
             print_written(&out, &run.written);
+            leave((sources, run));
             Ok(())
         }
         Command::Access { inputs, decay, out } => {
@@ -623,6 +631,7 @@ fn execute(cli: Cli) -> zaitaku::Result<()> {
             let (study, run) = run::access(&sources, &out, progress, decay.as_ref())?;
             print!("{}", run::access_table(&study, &run));
             print_written(&out, &run.written);
+            leave((sources, study, run));
             Ok(())
         }
         Command::Suggest {
@@ -676,6 +685,7 @@ fn execute(cli: Cli) -> zaitaku::Result<()> {
             print_written(&out, &run.written);
             let stages: Vec<String> = run.stages.iter().map(|(n, t)| format!("{n} {t:.2} s")).collect();
             println!("\ntime: {}", stages.join(", "));
+            leave((sources, run));
             Ok(())
         }
         Command::Criticality { inputs, top, out } => {
@@ -712,6 +722,7 @@ fn execute(cli: Cli) -> zaitaku::Result<()> {
             let (study, run) = run::catchments(&sources, &out, progress, &params, allow_partial)?;
             print!("{}", run::catchments_table(&study, &run));
             print_written(&out, &run.written);
+            leave((sources, study, run));
             Ok(())
         }
         Command::Report {
@@ -736,6 +747,7 @@ fn execute(cli: Cli) -> zaitaku::Result<()> {
                 out.join("report.html").display(),
                 out.join("zaitaku.gpkg").display()
             );
+            leave((sources, run));
             Ok(())
         }
         Command::Indicators {

@@ -8,8 +8,9 @@
 use crate::error::{Error, Location, Reject, Result};
 use crate::inputs::csv_table::CsvTable;
 use crate::inputs::source::{decode_text, Source, TextEncoding};
+use rustc_hash::{FxHashMap, FxHashSet};
 use serde::{Deserialize, Deserializer, Serialize};
-use std::collections::{HashMap, HashSet};
+use std::borrow::Cow;
 use std::fmt;
 
 /// The kinds of institution that carry home medical care (DOMAIN.md §2).
@@ -259,7 +260,7 @@ pub struct InstitutionsRead {
 /// Reads institutions from a CSV or a GeoJSON FeatureCollection of points, chosen by the
 /// content. `seen` holds the ids of files read before, so a duplicate across files is
 /// rejected too.
-pub fn read_institutions(source: &Source, seen: &mut HashSet<String>) -> Result<InstitutionsRead> {
+pub fn read_institutions(source: &Source, seen: &mut Ids) -> Result<InstitutionsRead> {
     let (text, encoding) = decode_text(source)?;
     let mut read = if text.trim_start().starts_with('{') {
         read_geojson(source, &text, seen)?
@@ -280,30 +281,33 @@ pub fn read_institutions(source: &Source, seen: &mut HashSet<String>) -> Result<
     Ok(read)
 }
 
-/// One row's raw fields by column name, from CSV or GeoJSON properties.
+/// The institution ids read so far (a later row with one of them is a duplicate).
+pub type Ids = FxHashSet<String>;
+
+/// One row's raw fields by column name, from CSV or GeoJSON properties, trimmed.
 trait RowFields {
-    fn get(&self, column: &str) -> Option<String>;
+    fn get(&self, column: &str) -> Option<Cow<'_, str>>;
 }
 
 /// A CSV record with the column positions of its header.
 struct CsvRow<'a> {
-    columns: &'a HashMap<String, usize>,
+    columns: &'a FxHashMap<String, usize>,
     record: &'a csv::StringRecord,
 }
 
 impl RowFields for CsvRow<'_> {
-    fn get(&self, column: &str) -> Option<String> {
+    fn get(&self, column: &str) -> Option<Cow<'_, str>> {
         let i = *self.columns.get(column)?;
-        self.record.get(i).map(|s| s.trim().to_string())
+        self.record.get(i).map(|s| Cow::Borrowed(s.trim()))
     }
 }
 
 impl RowFields for serde_json::Map<String, serde_json::Value> {
-    fn get(&self, column: &str) -> Option<String> {
+    fn get(&self, column: &str) -> Option<Cow<'_, str>> {
         match serde_json::Map::get(self, column)? {
             serde_json::Value::Null => None,
-            serde_json::Value::String(s) => Some(s.trim().to_string()),
-            other => Some(other.to_string()),
+            serde_json::Value::String(s) => Some(Cow::Borrowed(s.trim())),
+            other => Some(Cow::Owned(other.to_string())),
         }
     }
 }
@@ -318,18 +322,18 @@ struct P04Feature<'a> {
 }
 
 impl RowFields for P04Feature<'_> {
-    fn get(&self, column: &str) -> Option<String> {
+    fn get(&self, column: &str) -> Option<Cow<'_, str>> {
         let p = self.properties;
         match column {
-            "id" => Some(RowFields::get(p, "id").unwrap_or_else(|| format!("P04-{}", self.feature))),
+            "id" => Some(RowFields::get(p, "id").unwrap_or_else(|| Cow::Owned(format!("P04-{}", self.feature)))),
             "name" => RowFields::get(p, "P04_002"),
             "beds" => RowFields::get(p, "P04_008"),
             "kind" => Some(match RowFields::get(p, "P04_001").as_deref().map(str::trim) {
-                Some("1") => "hospital".into(),
-                Some("2") => "clinic".into(),
-                Some("3") => "dental_clinic".into(),
-                Some(other) => format!("P04_001={other}"),
-                None => "P04_001 missing".into(),
+                Some("1") => Cow::Borrowed("hospital"),
+                Some("2") => Cow::Borrowed("clinic"),
+                Some("3") => Cow::Borrowed("dental_clinic"),
+                Some(other) => Cow::Owned(format!("P04_001={other}")),
+                None => Cow::Borrowed("P04_001 missing"),
             }),
             _ => None,
         }
@@ -338,12 +342,12 @@ impl RowFields for P04Feature<'_> {
 
 const REQUIRED: [&str; 5] = ["id", "name", "kind", "lat", "lon"];
 
-fn read_csv(source: &Source, text: &str, seen: &mut HashSet<String>) -> Result<InstitutionsRead> {
+fn read_csv(source: &Source, text: &str, seen: &mut Ids) -> Result<InstitutionsRead> {
     let table = CsvTable::open(&source.name, text)?;
     for column in REQUIRED {
         table.require(column, "id, name, kind, lat, lon")?;
     }
-    let columns: HashMap<String, usize> = table.headers.iter().enumerate().map(|(i, h)| (h.clone(), i)).collect();
+    let columns: FxHashMap<String, usize> = table.headers.iter().enumerate().map(|(i, h)| (h.clone(), i)).collect();
     let mut out = InstitutionsRead::default();
     let mut rejects = Vec::new();
     let rows_read = table.for_each(&mut rejects, |location, record| {
@@ -359,13 +363,13 @@ fn read_csv(source: &Source, text: &str, seen: &mut HashSet<String>) -> Result<I
     Ok(out)
 }
 
-fn read_geojson(source: &Source, text: &str, seen: &mut HashSet<String>) -> Result<InstitutionsRead> {
+fn read_geojson(source: &Source, text: &str, seen: &mut Ids) -> Result<InstitutionsRead> {
     let fc = crate::inputs::municipalities::parse_feature_collection(source, text)?;
     let mut out = InstitutionsRead::default();
     for (i, feature) in fc.features.into_iter().enumerate() {
         out.rows_read += 1;
         let properties = feature.properties.unwrap_or_default();
-        let id = RowFields::get(&properties, "id");
+        let id = RowFields::get(&properties, "id").map(Cow::into_owned);
         let location = Location::Feature(i + 1, id);
         let point = match feature.geometry.map(|g| g.value) {
             Some(geojson::GeometryValue::Point { coordinates: p }) if p.len() >= 2 => Some((p[0], p[1])),
@@ -399,7 +403,7 @@ pub(crate) fn accept(
     row: std::result::Result<Institution, String>,
     file: &str,
     location: Location,
-    seen: &mut HashSet<String>,
+    seen: &mut Ids,
     out: &mut InstitutionsRead,
 ) {
     match row {
@@ -416,8 +420,8 @@ pub(crate) fn accept(
 /// Parses one row. `point` is the (lon, lat) of a GeoJSON geometry, which takes the place
 /// of the `lat`/`lon` columns.
 fn parse_row(f: &impl RowFields, point: Option<(f64, f64)>) -> std::result::Result<Institution, String> {
-    let id = f.get("id").filter(|s| !s.is_empty()).ok_or("id is empty")?;
-    let name = f.get("name").unwrap_or_default();
+    let id = f.get("id").filter(|s| !s.is_empty()).ok_or("id is empty")?.into_owned();
+    let name = f.get("name").map(Cow::into_owned).unwrap_or_default();
     let kind_text = f.get("kind").unwrap_or_default();
     let kind = Kind::parse(&kind_text).ok_or_else(|| {
         format!(
@@ -495,10 +499,17 @@ fn non_negative(f: &impl RowFields, column: &str) -> std::result::Result<Option<
 
 /// Reads a flag value: 1/0, true/false, yes/no, ○ (and its look-alikes) or blank.
 pub fn parse_flag(text: &str) -> Option<bool> {
-    match text.trim().to_ascii_lowercase().as_str() {
-        "1" | "true" | "yes" | "y" | "○" | "◯" | "〇" | "●" => Some(true),
-        "0" | "false" | "no" | "n" | "" | "-" | "×" => Some(false),
-        _ => None,
+    const ON: [&str; 8] = ["1", "true", "yes", "y", "○", "◯", "〇", "●"];
+    const OFF: [&str; 7] = ["0", "false", "no", "n", "", "-", "×"];
+    let text = text.trim();
+    // Letters in either case (no lower-cased copy per field: a national file has millions).
+    let is = |words: &[&str]| words.iter().any(|w| text.eq_ignore_ascii_case(w));
+    if is(&ON) {
+        Some(true)
+    } else if is(&OFF) {
+        Some(false)
+    } else {
+        None
     }
 }
 
@@ -506,8 +517,22 @@ pub fn parse_flag(text: &str) -> Option<bool> {
 mod tests {
     use super::*;
 
+    #[test]
+    fn flags_read_in_either_case_and_as_marks() {
+        for on in ["1", "true", "TRUE", " Yes ", "y", "Y", "○", "◯", "〇", "●"] {
+            assert_eq!(parse_flag(on), Some(true), "{on:?}");
+        }
+        for off in ["0", "False", "NO", "n", "", "  ", "-", "×"] {
+            assert_eq!(parse_flag(off), Some(false), "{off:?}");
+        }
+        // Full-width letters and other words are not flags.
+        for bad in ["Ｙ", "ｙｅｓ", "2", "on", "x", "yes please"] {
+            assert_eq!(parse_flag(bad), None, "{bad:?}");
+        }
+    }
+
     fn read(text: &str) -> InstitutionsRead {
-        read_institutions(&Source::new("inst.csv", text.as_bytes()), &mut HashSet::new()).unwrap()
+        read_institutions(&Source::new("inst.csv", text.as_bytes()), &mut Ids::default()).unwrap()
     }
 
     #[test]
@@ -518,7 +543,7 @@ mod tests {
         let (bytes, _, unmappable) = encoding_rs::SHIFT_JIS.encode(text);
         assert!(!unmappable);
         assert!(bytes.windows(2).any(|w| w == [0xFB, 0xFC]));
-        let r = read_institutions(&Source::new("cp932.csv", bytes.into_owned()), &mut HashSet::new()).unwrap();
+        let r = read_institutions(&Source::new("cp932.csv", bytes.into_owned()), &mut Ids::default()).unwrap();
         assert_eq!(r.institutions[0].name, "髙﨑医院");
         assert_eq!(r.institutions[0].kind, Kind::Clinic);
         assert_eq!(r.encoding, Some(TextEncoding::Cp932));
@@ -529,7 +554,7 @@ mod tests {
         // fixtures/p04: five features in the P04 layout (P04_001 kind code, P04_002 name,
         // P04_008 beds as text, as the national files have them).
         let text = include_str!("../../fixtures/p04/p04_nagano_sample.geojson");
-        let r = read_institutions(&Source::new("p04.geojson", text.as_bytes()), &mut HashSet::new()).unwrap();
+        let r = read_institutions(&Source::new("p04.geojson", text.as_bytes()), &mut Ids::default()).unwrap();
         let got: Vec<(&str, &str, Kind, Option<f64>)> = r
             .institutions
             .iter()
@@ -590,7 +615,7 @@ mod tests {
     fn missing_required_column_is_a_file_error() {
         let err = read_institutions(
             &Source::new("inst.csv", "id,name,kind,lat\nA,a,clinic,36\n".as_bytes()),
-            &mut HashSet::new(),
+            &mut Ids::default(),
         )
         .unwrap_err();
         assert_eq!(err.exit_code(), 2);
@@ -603,7 +628,7 @@ mod tests {
     fn no_usable_row_is_a_file_error() {
         let err = read_institutions(
             &Source::new("inst.csv", "id,name,kind,lat,lon\nA,a,clinic,0,0\n".as_bytes()),
-            &mut HashSet::new(),
+            &mut Ids::default(),
         )
         .unwrap_err()
         .to_string();
@@ -617,7 +642,7 @@ mod tests {
              "properties":{"id":"N1","name":"ns","kind":"訪問看護ステーション","on_call_24h":1}},
             {"type":"Feature","geometry":{"type":"LineString","coordinates":[[138.2,36.6],[138.3,36.6]]},
              "properties":{"id":"N2","name":"x","kind":"clinic"}}]}"#;
-        let r = read_institutions(&Source::new("i.geojson", text.as_bytes()), &mut HashSet::new()).unwrap();
+        let r = read_institutions(&Source::new("i.geojson", text.as_bytes()), &mut Ids::default()).unwrap();
         assert_eq!(r.institutions.len(), 1);
         assert_eq!(r.institutions[0].kind, Kind::VisitingNurse);
         assert!(r.institutions[0].flags.contains(Flag::OnCall24h));

@@ -25,4 +25,4 @@ pub mod scenario;
 pub mod source;
 pub mod tables;
 
-pub use source::Source;
+pub use source::{Bytes, Source};

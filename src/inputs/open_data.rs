@@ -25,7 +25,7 @@ use crate::inputs::csv_table::CsvTable;
 use crate::inputs::estat::normalise_label;
 use crate::inputs::institutions::{accept, check_coordinates, Flags, Institution, InstitutionsRead, Kind};
 use crate::inputs::source::Source;
-use std::collections::{BTreeMap, BTreeSet, HashSet};
+use std::collections::{BTreeMap, BTreeSet};
 
 /// Column names, compared after [`normalise_label`] (so full-width brackets match).
 const ID: &str = "ID";
@@ -89,7 +89,11 @@ struct Parsed {
 }
 
 /// Reads one open-data facility file.
-pub fn read_open_data(source: &Source, text: &str, seen: &mut HashSet<String>) -> Result<InstitutionsRead> {
+pub fn read_open_data(
+    source: &Source,
+    text: &str,
+    seen: &mut crate::inputs::institutions::Ids,
+) -> Result<InstitutionsRead> {
     let table = CsvTable::open(&source.name, text)?;
     let find = |name: &str| {
         let n = normalise_label(name).to_ascii_lowercase();

@@ -393,7 +393,7 @@ fn parse_projection_dbf(source: &Source) -> Result<Projection> {
             source.bytes.len()
         )));
     }
-    let bytes = source.bytes.as_slice();
+    let bytes = &source.bytes[..];
     let u32_at = |k: usize| {
         bytes
             .get(k..k + 4)

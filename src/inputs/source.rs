@@ -14,32 +14,82 @@ use std::path::Path;
 #[derive(Debug, Clone)]
 pub struct Source {
     pub name: String,
-    pub bytes: Vec<u8>,
+    pub bytes: Bytes,
 }
+
+/// An input's bytes: held in memory, or, for a large file, the file mapped into memory
+/// (read as the readers reach it, with no copy: a quarter of a second less for the 250 MB
+/// of a national boundary file).
+#[derive(Debug, Clone)]
+pub enum Bytes {
+    Held(Vec<u8>),
+    Mapped(std::sync::Arc<memmap2::Mmap>),
+}
+
+impl Default for Bytes {
+    fn default() -> Self {
+        Bytes::Held(Vec::new())
+    }
+}
+
+impl std::ops::Deref for Bytes {
+    type Target = [u8];
+    fn deref(&self) -> &[u8] {
+        match self {
+            Bytes::Held(v) => v,
+            Bytes::Mapped(m) => m,
+        }
+    }
+}
+
+impl From<Vec<u8>> for Bytes {
+    fn from(v: Vec<u8>) -> Self {
+        Bytes::Held(v)
+    }
+}
+
+/// Files from this size on are mapped rather than copied into memory.
+const MAP_FROM_BYTES: u64 = 16 << 20;
 
 impl Source {
     pub fn new(name: impl Into<String>, bytes: impl Into<Vec<u8>>) -> Self {
         Source {
             name: name.into(),
-            bytes: bytes.into(),
+            bytes: Bytes::Held(bytes.into()),
         }
     }
 
     /// Reads a whole file. A missing or unreadable file is an input error (exit 2); an empty
     /// file is one too, since no reader can use it; so is a file too large for the memory
     /// available (see [`check_memory`]), before any of it is read.
+    /// A file of 16 MB or more is mapped into memory rather than copied; like any program
+    /// that maps its input, a run can then fail if the file is cut short while it reads it.
     pub fn read(path: &Path) -> Result<Self> {
         let name = path.display().to_string();
-        if let Ok(meta) = std::fs::metadata(path) {
-            check_memory(&name, meta.len(), available_memory()?)?;
-        }
-        let bytes = std::fs::read(path).map_err(|e| {
+        let cannot = |e: std::io::Error| {
             let problem = match e.kind() {
                 std::io::ErrorKind::NotFound => "file not found".to_string(),
                 _ => format!("cannot read file: {e}"),
             };
             Error::input(&name, Location::File, problem)
-        })?;
+        };
+        let meta = std::fs::metadata(path);
+        if let Ok(meta) = &meta {
+            check_memory(&name, meta.len(), available_memory()?)?;
+        }
+        let bytes = match meta {
+            Ok(meta) if meta.is_file() && meta.len() >= MAP_FROM_BYTES => {
+                let file = std::fs::File::open(path).map_err(cannot)?;
+                // SAFETY: the map is only read; the file is the user's input, which zaitaku
+                // never writes (a file changed by another program meanwhile is the risk that
+                // every program mapping its input takes).
+                match unsafe { memmap2::Mmap::map(&file) } {
+                    Ok(map) => Bytes::Mapped(std::sync::Arc::new(map)),
+                    Err(_) => Bytes::Held(std::fs::read(path).map_err(cannot)?),
+                }
+            }
+            _ => Bytes::Held(std::fs::read(path).map_err(cannot)?),
+        };
         if bytes.iter().all(|b| b.is_ascii_whitespace()) {
             return Err(Error::input(&name, Location::File, "file is empty"));
         }
@@ -116,7 +166,7 @@ impl Source {
         std::io::Read::read_to_end(&mut file, &mut bytes).map_err(|e| bad(format!("cannot unpack {member}: {e}")))?;
         Ok(Cow::Owned(Source {
             name: format!("{}:{member}", self.name),
-            bytes,
+            bytes: Bytes::Held(bytes),
         }))
     }
 }

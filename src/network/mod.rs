@@ -195,7 +195,7 @@ impl Graph {
     #[cfg_attr(not(test), deny(clippy::indexing_slicing))]
     pub fn from_source(source: &Source) -> Result<Graph> {
         let bad = |problem: String| Error::input(&source.name, Location::File, problem);
-        let bytes = source.bytes.as_slice();
+        let bytes = &source.bytes[..];
         if bytes.len() < 24 || bytes.get(..16) != Some(&MAGIC[..]) {
             return Err(bad(
                 "not a zaitaku road graph (build one with `zaitaku network build --pbf F.osm.pbf --out F.graph`)"

@@ -48,7 +48,13 @@ pub struct OutDir {
     written: Vec<PathBuf>,
     /// The GeoPackage every GeoJSON layer written goes into, when asked for.
     package: Option<StreamedPackage>,
+    /// In a share of [`OutDir::side_by_side`] when its folder keeps layers: the layers
+    /// written, handed to the folder's GeoPackage after the shares, in their order.
+    held_layers: Option<Vec<gpkg::Layer>>,
 }
+
+/// One job of [`OutDir::side_by_side`]: writes files through its share of the folder.
+pub type Job<'a> = Box<dyn FnOnce(&mut OutDir) -> Result<()> + Send + 'a>;
 
 /// A GeoPackage being written beside a run ([`OutDir::keep_layers`]).
 #[derive(Debug)]
@@ -176,6 +182,7 @@ impl OutDir {
             staging: true,
             written: Vec::new(),
             package: None,
+            held_layers: None,
         })
     }
 
@@ -191,6 +198,7 @@ impl OutDir {
             staging: false,
             written: Vec::new(),
             package: None,
+            held_layers: None,
         })
     }
 
@@ -279,7 +287,7 @@ impl OutDir {
     /// written on a thread of its own as the layers come and completed by
     /// [`OutDir::write_geopackage`].
     pub fn keep_layers(&mut self, name: &str) -> Result<()> {
-        if self.package.is_some() {
+        if self.keeps_layers() {
             return Ok(());
         }
         self.ensure_stage()?;
@@ -328,7 +336,44 @@ impl OutDir {
 
     /// Whether layers are being kept.
     pub fn keeps_layers(&self) -> bool {
-        self.package.is_some()
+        self.package.is_some() || self.held_layers.is_some()
+    }
+
+    /// Runs `jobs` side by side, each thread taking the next job left, each job writing
+    /// through a share of this folder (same stage, same atomic writes). Once all are done,
+    /// the files count as written, and their layers go to the GeoPackage, in the order of
+    /// the jobs, as if they had run one after the other; the first failing job's error (in
+    /// that order) is returned.
+    pub fn side_by_side(&mut self, jobs: Vec<Job<'_>>) -> Result<()> {
+        self.ensure_stage()?;
+        let slots: Vec<Mutex<Option<Job<'_>>>> = jobs.into_iter().map(|j| Mutex::new(Some(j))).collect();
+        let order: Vec<usize> = (0..slots.len()).collect();
+        let (dir, target, stage, keeps) = (&self.dir, &self.target, &self.stage, self.keeps_layers());
+        let shares = crate::tasks::in_order_of(&order, |k| {
+            let job = slots[k].lock().ok().and_then(|mut slot| slot.take());
+            let job = job.ok_or_else(|| Error::Internal(format!("output job {k} taken twice")))?;
+            let mut share = OutDir {
+                dir: dir.clone(),
+                target: target.clone(),
+                stage: stage.clone(),
+                // The share neither opens, commits nor removes the stage: this folder does.
+                staged: false,
+                staging: false,
+                written: Vec::new(),
+                package: None,
+                held_layers: keeps.then(Vec::new),
+            };
+            job(&mut share)?;
+            Ok(share)
+        });
+        for share in shares {
+            let mut share: OutDir = share?;
+            self.written.append(&mut share.written);
+            for layer in share.held_layers.take().unwrap_or_default() {
+                self.keep_layer(layer)?;
+            }
+        }
+        Ok(())
     }
 
     /// Counts files written through another folder (a subfolder of [`OutDir::path`],
@@ -344,6 +389,10 @@ impl OutDir {
 
     /// Sends a layer to the GeoPackage. A run writes each layer once.
     pub fn keep_layer(&mut self, layer: gpkg::Layer) -> Result<()> {
+        if let Some(held) = &mut self.held_layers {
+            held.push(layer);
+            return Ok(());
+        }
         let Some(package) = &mut self.package else {
             return Ok(());
         };

@@ -23,7 +23,7 @@ pub(crate) fn scenario_run(sources: &InputSources, progress: Progress) -> Result
 
 /// Whether two sources read the same files (and year) apart from the scenario edits.
 pub(crate) fn same_inputs(a: &InputSources, b: &InputSources) -> bool {
-    let same = |x: &inputs::Source, y: &inputs::Source| x.bytes == y.bytes;
+    let same = |x: &inputs::Source, y: &inputs::Source| x.bytes[..] == y.bytes[..];
     let same_all =
         |x: &[inputs::Source], y: &[inputs::Source]| x.len() == y.len() && x.iter().zip(y).all(|(p, q)| same(p, q));
     let same_opt = |x: &Option<inputs::Source>, y: &Option<inputs::Source>| match (x, y) {

@@ -28,7 +28,7 @@ pub fn report(
     })?;
     // The boundaries' text is read: a national file's quarter of a gigabyte goes back before
     // the layers and the page are made.
-    sources.municipalities.bytes = Vec::new();
+    sources.municipalities.bytes = Default::default();
     let study = &coverage.study;
     let catchments = {
         let values = match sources.year {

@@ -82,12 +82,12 @@ pub fn apply_edits(study: &mut Study, edits: &[Edit]) -> Result<Vec<EditReport>>
                 // The rows are read twice: first for their ids, then with the study's ids
                 // among them taken, so that a clash is a reject as across files (and the
                 // study's ids are not all copied for a few rows).
-                let ids: HashSet<String> = read_institutions(&source, &mut HashSet::new())?
+                let ids: HashSet<String> = read_institutions(&source, &mut Default::default())?
                     .institutions
                     .into_iter()
                     .map(|i| i.id)
                     .collect();
-                let mut seen: HashSet<String> = study
+                let mut seen: crate::inputs::institutions::Ids = study
                     .institutions
                     .iter()
                     .filter(|i| ids.contains(&i.id))

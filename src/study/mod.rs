@@ -489,7 +489,7 @@ fn read_tables(sources: &InputSources) -> Result<Tables> {
         files: Vec::new(),
         rejects: Vec::new(),
     };
-    let mut seen_ids = HashSet::new();
+    let mut seen_ids = crate::inputs::institutions::Ids::default();
     for src in &sources.institutions {
         let src = &*src.unzipped()?;
         let r = read_institutions(src, &mut seen_ids)?;
