@@ -124,76 +124,83 @@ pub fn write_access<'a>(out: &mut OutDir, study: &'a Study, in_reach: &[&[u32]],
         "zero_access_share",
         "gini",
     ];
-    write_csv_rows(out, "access.csv", &header, height, |n, w| {
-        let (level, area, f, role, a) = row(n);
-        w.text(level);
-        w.text(area_code(level, area));
-        w.text(&rules.functions[f].id);
-        w.text(&rules.roles[role].id);
-        w.full(Some(a.demand));
-        w.full(a.providers_in_reach);
-        w.full(a.a_2sfca);
-        w.full(a.a_e2sfca);
-        w.full(a.a_2sfca.map(|v| v * 1000.0));
-        w.num(a.zero_access_share, 6);
-        w.full(a.gini);
-    })?;
-    // Parquet row group by row group: only one group's columns in memory at a time.
-    write_parquet_groups(out, "access.parquet", height, |rows| {
-        let ids = |get: &(dyn Fn(&'static str, usize, usize) -> &'a str + Sync)| {
-            rows.clone()
-                .into_par_iter()
-                .map(|n| {
-                    let (level, _, f, role, _) = row(n);
-                    get(level, f, role)
-                })
-                .collect::<Vec<&'a str>>()
-        };
-        let float = |get: &(dyn Fn(&AreaAccess) -> Option<f64> + Sync)| {
-            rows.clone().into_par_iter().map(|n| get(&row(n).4)).collect::<Vec<_>>()
-        };
-        vec![
-            TableColumn::Str("level", ids(&|level, _, _| level)),
-            TableColumn::Str(
-                "area_code",
+    let csv = |out: &mut OutDir| {
+        write_csv_rows(out, "access.csv", &header, height, |n, w| {
+            let (level, area, f, role, a) = row(n);
+            w.text(level);
+            w.text(area_code(level, area));
+            w.text(&rules.functions[f].id);
+            w.text(&rules.roles[role].id);
+            w.full(Some(a.demand));
+            w.full(a.providers_in_reach);
+            w.full(a.a_2sfca);
+            w.full(a.a_e2sfca);
+            w.full(a.a_2sfca.map(|v| v * 1000.0));
+            w.num(a.zero_access_share, 6);
+            w.full(a.gini);
+        })
+    };
+    let parquet = |out: &mut OutDir| {
+        // Parquet row group by row group: only one group's columns in memory at a time.
+        write_parquet_groups(out, "access.parquet", height, |rows| {
+            let ids = |get: &(dyn Fn(&'static str, usize, usize) -> &'a str + Sync)| {
                 rows.clone()
                     .into_par_iter()
                     .map(|n| {
-                        let (level, area, ..) = row(n);
-                        area_code(level, area)
+                        let (level, _, f, role, _) = row(n);
+                        get(level, f, role)
                     })
-                    .collect(),
-            ),
-            TableColumn::Str("function", ids(&|_, f, _| rules.functions[f].id.as_str())),
-            TableColumn::Str("role", ids(&|_, _, role| rules.roles[role].id.as_str())),
-            TableColumn::Float("demand".into(), float(&|a| Some(a.demand))),
-            TableColumn::Float("providers_in_reach".into(), float(&|a| a.providers_in_reach)),
-            TableColumn::Float("a_2sfca".into(), float(&|a| a.a_2sfca)),
-            TableColumn::Float("a_e2sfca".into(), float(&|a| a.a_e2sfca)),
-            TableColumn::Float("a_2sfca_per_1000".into(), float(&|a| a.a_2sfca.map(|v| v * 1000.0))),
-            TableColumn::Float("zero_access_share".into(), float(&|a| a.zero_access_share)),
-            TableColumn::Float("gini".into(), float(&|a| a.gini)),
-        ]
-    })?;
-
-    // access.geojson: per municipality, per role.
-    write_municipality_layer(out, "access.geojson", study, |m, p| {
-        p.insert(
-            "demand".into(),
-            num_full(Some(areas[m].first().map_or(0.0, |a| a.demand))),
-        );
-        for (k, role) in rules.roles.iter().enumerate() {
-            let a = &areas[m][k];
+                    .collect::<Vec<&'a str>>()
+            };
+            let float = |get: &(dyn Fn(&AreaAccess) -> Option<f64> + Sync)| {
+                rows.clone().into_par_iter().map(|n| get(&row(n).4)).collect::<Vec<_>>()
+            };
+            vec![
+                TableColumn::Str("level", ids(&|level, _, _| level)),
+                TableColumn::Str(
+                    "area_code",
+                    rows.clone()
+                        .into_par_iter()
+                        .map(|n| {
+                            let (level, area, ..) = row(n);
+                            area_code(level, area)
+                        })
+                        .collect(),
+                ),
+                TableColumn::Str("function", ids(&|_, f, _| rules.functions[f].id.as_str())),
+                TableColumn::Str("role", ids(&|_, _, role| rules.roles[role].id.as_str())),
+                TableColumn::Float("demand".into(), float(&|a| Some(a.demand))),
+                TableColumn::Float("providers_in_reach".into(), float(&|a| a.providers_in_reach)),
+                TableColumn::Float("a_2sfca".into(), float(&|a| a.a_2sfca)),
+                TableColumn::Float("a_e2sfca".into(), float(&|a| a.a_e2sfca)),
+                TableColumn::Float("a_2sfca_per_1000".into(), float(&|a| a.a_2sfca.map(|v| v * 1000.0))),
+                TableColumn::Float("zero_access_share".into(), float(&|a| a.zero_access_share)),
+                TableColumn::Float("gini".into(), float(&|a| a.gini)),
+            ]
+        })
+    };
+    let layer = |out: &mut OutDir| {
+        // access.geojson: per municipality, per role.
+        write_municipality_layer(out, "access.geojson", study, |m, p| {
             p.insert(
-                format!("{}_a2sfca_per_1000", role.id),
-                num_full(a.a_2sfca.map(|v| v * 1000.0)),
+                "demand".into(),
+                num_full(Some(areas[m].first().map_or(0.0, |a| a.demand))),
             );
-            p.insert(
-                format!("{}_ae2sfca_per_1000", role.id),
-                num_full(a.a_e2sfca.map(|v| v * 1000.0)),
-            );
-            p.insert(format!("{}_zero_share", role.id), num(a.zero_access_share, 6));
-            p.insert(format!("{}_gini", role.id), num_full(a.gini));
-        }
-    })
+            for (k, role) in rules.roles.iter().enumerate() {
+                let a = &areas[m][k];
+                p.insert(
+                    format!("{}_a2sfca_per_1000", role.id),
+                    num_full(a.a_2sfca.map(|v| v * 1000.0)),
+                );
+                p.insert(
+                    format!("{}_ae2sfca_per_1000", role.id),
+                    num_full(a.a_e2sfca.map(|v| v * 1000.0)),
+                );
+                p.insert(format!("{}_zero_share", role.id), num(a.zero_access_share, 6));
+                p.insert(format!("{}_gini", role.id), num_full(a.gini));
+            }
+        })
+    };
+    // Side by side (Parquet's encoding keeps one core busy only), listed in this order.
+    out.side_by_side(vec![Box::new(csv), Box::new(parquet), Box::new(layer)])
 }
