@@ -56,6 +56,35 @@ pub struct OutDir {
 /// One job of [`OutDir::side_by_side`]: writes files through its share of the folder.
 pub type Job<'a> = Box<dyn FnOnce(&mut OutDir) -> Result<()> + Send + 'a>;
 
+/// The shares of [`OutDir::side_by_side`] as they finish, passed into the folder in order.
+struct Passing<'o> {
+    folder: &'o mut OutDir,
+    /// The first job not passed yet.
+    next: usize,
+    done: Vec<Option<Result<OutDir>>>,
+}
+
+impl Passing<'_> {
+    /// Passes every finished share from `next` on until a job still running or failed.
+    fn pass_on(&mut self) {
+        while let Some(slot) = self.done.get_mut(self.next) {
+            // Still running (None) or failed: left as it is.
+            if !matches!(slot, Some(Ok(_))) {
+                break;
+            }
+            let Some(Ok(mut share)) = slot.take() else { break };
+            self.folder.written.append(&mut share.written);
+            for layer in share.held_layers.take().unwrap_or_default() {
+                if let Err(e) = self.folder.keep_layer(layer) {
+                    *slot = Some(Err(e));
+                    return;
+                }
+            }
+            self.next += 1;
+        }
+    }
+}
+
 /// A GeoPackage being written beside a run ([`OutDir::keep_layers`]).
 #[derive(Debug)]
 struct StreamedPackage {
@@ -340,40 +369,57 @@ impl OutDir {
     }
 
     /// Runs `jobs` side by side, each thread taking the next job left, each job writing
-    /// through a share of this folder (same stage, same atomic writes). Once all are done,
-    /// the files count as written, and their layers go to the GeoPackage, in the order of
-    /// the jobs, as if they had run one after the other; the first failing job's error (in
-    /// that order) is returned.
+    /// through a share of this folder (same stage, same atomic writes). A job's files count
+    /// as written, and its layers go to the GeoPackage, as soon as it and every job before
+    /// it are done: in the order of the jobs, as if they had run one after the other. The
+    /// first failing job's error (in that order) is returned.
     pub fn side_by_side(&mut self, jobs: Vec<Job<'_>>) -> Result<()> {
         self.ensure_stage()?;
+        let n = jobs.len();
         let slots: Vec<Mutex<Option<Job<'_>>>> = jobs.into_iter().map(|j| Mutex::new(Some(j))).collect();
-        let order: Vec<usize> = (0..slots.len()).collect();
-        let (dir, target, stage, keeps) = (&self.dir, &self.target, &self.stage, self.keeps_layers());
-        let shares = crate::tasks::in_order_of(&order, |k| {
-            let job = slots[k].lock().ok().and_then(|mut slot| slot.take());
-            let job = job.ok_or_else(|| Error::Internal(format!("output job {k} taken twice")))?;
-            let mut share = OutDir {
-                dir: dir.clone(),
-                target: target.clone(),
-                stage: stage.clone(),
-                // The share neither opens, commits nor removes the stage: this folder does.
-                staged: false,
-                staging: false,
-                written: Vec::new(),
-                package: None,
-                held_layers: keeps.then(Vec::new),
-            };
-            job(&mut share)?;
-            Ok(share)
+        let order: Vec<usize> = (0..n).collect();
+        let (dir, target, stage, keeps) = (
+            self.dir.clone(),
+            self.target.clone(),
+            self.stage.clone(),
+            self.keeps_layers(),
+        );
+        let passing = Mutex::new(Passing {
+            folder: self,
+            next: 0,
+            done: (0..n).map(|_| None).collect(),
         });
-        for share in shares {
-            let mut share: OutDir = share?;
-            self.written.append(&mut share.written);
-            for layer in share.held_layers.take().unwrap_or_default() {
-                self.keep_layer(layer)?;
+        crate::tasks::in_order_of(&order, |k| {
+            let result = (|| {
+                let job = slots[k].lock().ok().and_then(|mut slot| slot.take());
+                let job = job.ok_or_else(|| Error::Internal(format!("output job {k} taken twice")))?;
+                let mut share = OutDir {
+                    dir: dir.clone(),
+                    target: target.clone(),
+                    stage: stage.clone(),
+                    // The share neither opens, commits nor removes the stage: this folder does.
+                    staged: false,
+                    staging: false,
+                    written: Vec::new(),
+                    package: None,
+                    held_layers: keeps.then(Vec::new),
+                };
+                job(&mut share)?;
+                Ok(share)
+            })();
+            if let Ok(mut passing) = passing.lock() {
+                passing.done[k] = Some(result);
+                passing.pass_on();
             }
+        });
+        let passing = passing
+            .into_inner()
+            .map_err(|_| Error::Internal("an output job failed to report".into()))?;
+        match passing.done.into_iter().nth(passing.next) {
+            None => Ok(()),
+            Some(Some(Err(e))) => Err(e),
+            Some(_) => Err(Error::Internal("an output job did not finish".into())),
         }
-        Ok(())
     }
 
     /// Counts files written through another folder (a subfolder of [`OutDir::path`],
@@ -693,6 +739,50 @@ mod tests {
         assert_eq!(fmt_num(Some(-0.0000001), 3), "0");
         assert_eq!(fmt_num(None, 3), "");
         assert_eq!(fmt_num(Some(f64::INFINITY), 3), "");
+    }
+
+    #[test]
+    fn side_by_side_lists_files_in_job_order_and_returns_the_first_error() {
+        let dir = tempfile::tempdir().unwrap();
+        let pool = rayon::ThreadPoolBuilder::new().num_threads(3).build().unwrap();
+        let mut out = OutDir::create(&dir.path().join("o")).unwrap();
+        // The first job is the slowest: the others finish before it.
+        let slow = |name: &'static str, ms: u64| -> Job<'static> {
+            Box::new(move |out: &mut OutDir| {
+                std::thread::sleep(std::time::Duration::from_millis(ms));
+                out.write_bytes(name, name.as_bytes())
+            })
+        };
+        pool.install(|| out.side_by_side(vec![slow("a.txt", 60), slow("b.txt", 0), slow("c.txt", 20)]))
+            .unwrap();
+        let names: Vec<String> = out
+            .written()
+            .iter()
+            .map(|p| p.file_name().unwrap().to_string_lossy().into_owned())
+            .collect();
+        assert_eq!(names, ["a.txt", "b.txt", "c.txt"]);
+        out.commit().unwrap();
+        assert_eq!(std::fs::read(dir.path().join("o/c.txt")).unwrap(), b"c.txt");
+        // Two jobs fail: the error is the earlier job's, whichever failed first; the jobs
+        // before it count as written, the others not.
+        let fail = |message: &'static str, ms: u64| -> Job<'static> {
+            Box::new(move |_: &mut OutDir| {
+                std::thread::sleep(std::time::Duration::from_millis(ms));
+                Err(Error::Internal(message.into()))
+            })
+        };
+        let err = pool
+            .install(|| {
+                out.side_by_side(vec![
+                    slow("d.txt", 0),
+                    fail("second", 60),
+                    fail("third", 0),
+                    slow("e.txt", 0),
+                ])
+            })
+            .unwrap_err();
+        assert!(err.to_string().contains("second"), "{err}");
+        assert_eq!(out.written().len(), 4);
     }
 
     #[test]
