@@ -144,7 +144,9 @@ pub fn read_municipalities(source: &Source, keys: &MunicipalityKeys) -> Result<M
     let (text, _) = decode_text(source)?;
     // Straight into coordinates when the file is plain N03 polygons (the usual case); any
     // surprise is read again through geojson's values, which name the problem.
-    let read: Vec<Result<FeatureRead>> = match serde_json::from_str::<PlainCollection>(&text) {
+    let plain = parse_plain_in_pieces(&text, 4 * rayon::current_num_threads())
+        .map_or_else(|| serde_json::from_str::<PlainCollection>(&text), Ok);
+    let read: Vec<Result<FeatureRead>> = match plain {
         Ok(fc) if fc.kind == "FeatureCollection" => {
             drop(text);
             fc.features
@@ -245,6 +247,128 @@ enum Shape {
     Parts(Vec<std::result::Result<Polygon<f64>, String>>),
     Other(&'static str),
     Missing,
+}
+
+/// A plain FeatureCollection's features parsed in `pieces` pieces side by side; `None`
+/// when the text does not split cleanly (the caller then parses it whole, which also names
+/// any problem). Each piece starts after a `}`, `,` and `{`, where a feature may start, and
+/// reads features one after another; a piece is only taken if the piece before it, read
+/// from a true start, arrives exactly at its start. So every start is a true one and the
+/// features are those the whole parse gives, in its order. The rest of the document, the
+/// features array left empty, is parsed as a collection too: what surrounds the array is
+/// checked as a whole parse would check it.
+fn parse_plain_in_pieces(text: &str, pieces: usize) -> Option<PlainCollection> {
+    let bytes = text.as_bytes();
+    let skip_ws = |mut i: usize| {
+        while bytes.get(i).is_some_and(|b| b.is_ascii_whitespace()) {
+            i += 1;
+        }
+        i
+    };
+    let colon = top_level_member(bytes, b"\"features\"")?;
+    let open = skip_ws(colon + 1);
+    (bytes.get(open) == Some(&b'[')).then_some(())?;
+    let first = skip_ws(open + 1);
+    (bytes.get(first) == Some(&b'{')).then_some(())?;
+    // Candidate starts, in order, past evenly spaced points of the text.
+    let span = bytes.len() - first;
+    let mut starts = vec![first];
+    for k in 1..pieces.max(1) {
+        let from = first + span * k / pieces;
+        let at = (from..bytes.len().saturating_sub(2)).find(|&i| {
+            bytes.get(i) == Some(&b'}') && {
+                let comma = skip_ws(i + 1);
+                bytes.get(comma) == Some(&b',') && bytes.get(skip_ws(comma + 1)) == Some(&b'{')
+            }
+        });
+        if let Some(at) = at {
+            let start = skip_ws(skip_ws(at + 1) + 1);
+            if start > *starts.last()? {
+                starts.push(start);
+            }
+        }
+    }
+    // Each piece: its features, and where it stopped (the next start, or the array's `]`).
+    let read_piece = |k: usize| -> Option<(Vec<PlainFeature>, usize, bool)> {
+        let limit = starts.get(k + 1).copied();
+        let mut at = *starts.get(k)?;
+        let mut features = Vec::new();
+        loop {
+            let mut stream = serde_json::Deserializer::from_str(text.get(at..)?).into_iter::<PlainFeature>();
+            features.push(stream.next()?.ok()?);
+            let after = skip_ws(at + stream.byte_offset());
+            match bytes.get(after) {
+                Some(b',') => at = skip_ws(after + 1),
+                Some(b']') => return Some((features, after, true)),
+                _ => return None,
+            }
+            if limit.is_some_and(|l| at >= l) {
+                return Some((features, at, false));
+            }
+        }
+    };
+    let read: Vec<Option<(Vec<PlainFeature>, usize, bool)>> =
+        (0..starts.len()).into_par_iter().map(read_piece).collect();
+    let mut features = Vec::new();
+    let mut close = None;
+    for (k, piece) in read.into_iter().enumerate() {
+        let (mut part, end, closed) = piece?;
+        let last = k + 1 == starts.len();
+        // The last piece closes the array; every other one ends exactly where the next starts.
+        match (last, closed) {
+            (true, true) => close = Some(end),
+            (false, false) if starts.get(k + 1) == Some(&end) => {}
+            _ => return None,
+        }
+        features.append(&mut part);
+    }
+    let close = close?;
+    let mut rest = String::with_capacity(open + 1 + bytes.len() - close);
+    rest.push_str(text.get(..=open)?);
+    rest.push_str(text.get(close..)?);
+    let mut collection: PlainCollection = serde_json::from_str(&rest).ok()?;
+    if !collection.features.is_empty() {
+        return None;
+    }
+    collection.features = features;
+    Some(collection)
+}
+
+/// The position of the `:` after the member `key` (quoted) of the document's top-level
+/// object: the first place `key` stands outside every string, one level deep, followed by
+/// a colon.
+fn top_level_member(bytes: &[u8], key: &[u8]) -> Option<usize> {
+    let (mut depth, mut in_string, mut escaped) = (0usize, false, false);
+    let mut i = 0;
+    while let Some(&b) = bytes.get(i) {
+        if in_string {
+            match (escaped, b) {
+                (true, _) => escaped = false,
+                (false, b'\\') => escaped = true,
+                (false, b'"') => in_string = false,
+                _ => {}
+            }
+        } else {
+            match b {
+                b'"' if depth == 1 && bytes.get(i..i + key.len()) == Some(key) => {
+                    let mut colon = i + key.len();
+                    while bytes.get(colon).is_some_and(|c| c.is_ascii_whitespace()) {
+                        colon += 1;
+                    }
+                    if bytes.get(colon) == Some(&b':') {
+                        return Some(colon);
+                    }
+                    in_string = true;
+                }
+                b'"' => in_string = true,
+                b'{' | b'[' => depth += 1,
+                b'}' | b']' => depth = depth.checked_sub(1)?,
+                _ => {}
+            }
+        }
+        i += 1;
+    }
+    None
 }
 
 /// A FeatureCollection of polygons, read straight into coordinates.
@@ -617,6 +741,84 @@ fn dissolve(parts: Vec<Polygon<f64>>) -> MultiPolygon<f64> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A feature's properties and its polygons' rings as (x, y) pairs.
+    type Digest = (
+        Option<serde_json::Map<String, serde_json::Value>>,
+        Vec<Vec<Vec<(f64, f64)>>>,
+    );
+
+    /// What a plain parse gives, in a form that compares.
+    fn plain_digest(c: &PlainCollection) -> Vec<Digest> {
+        let ring = |r: &Vec<PlainPosition>| r.iter().map(|p| (p.0.x, p.0.y)).collect::<Vec<_>>();
+        c.features
+            .iter()
+            .map(|f| {
+                let polys = match &f.geometry {
+                    Some(PlainGeometry::Polygon(rings)) => vec![rings.iter().map(ring).collect()],
+                    Some(PlainGeometry::MultiPolygon(polys)) => {
+                        polys.iter().map(|rings| rings.iter().map(ring).collect()).collect()
+                    }
+                    None => Vec::new(),
+                };
+                (f.properties.clone(), polys)
+            })
+            .collect()
+    }
+
+    #[test]
+    fn features_parsed_in_pieces_are_those_of_the_whole_parse() {
+        let feature = |k: usize, name: &str| {
+            format!(
+                r#"{{"type": "Feature", "properties": {{"N03_004": {name}, "N03_007": "{:05}"}}, "geometry": {{"type": "Polygon", "coordinates": [[[138.{k}, 36.0], [138.{k}5, 36.0], [138.{k}5, 36.1], [138.{k}, 36.0]]]}}}}"#,
+                20200 + k
+            )
+        };
+        // Names holding what a piece looks for: a start inside a string must not be taken.
+        let names = ["a", "b},{c", "\"features\": [", "d}, {", "e", "f},\n{g", "h", "i", "j"];
+        assert!(names[2].starts_with('"'));
+        let features: Vec<String> = names
+            .iter()
+            .enumerate()
+            .map(|(k, n)| feature(k, &serde_json::to_string(n).unwrap()))
+            .collect();
+        let texts = [
+            format!(r#"{{"type": "FeatureCollection", "name": "N03", "features": [{}]}}"#, features.join(",")),
+            format!(
+                "{{\n \"type\": \"FeatureCollection\",\n \"features\": [\n  {}\n ],\n \"crs\": {{\"type\": \"name\"}}\n}}\n",
+                features.join(",\n  ")
+            ),
+            std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/fixtures/demo/nagano_municipalities.geojson")).unwrap(),
+            std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/fixtures/n03/n03_2024.geojson")).unwrap(),
+        ];
+        for (t, text) in texts.iter().enumerate() {
+            let whole = plain_digest(&serde_json::from_str::<PlainCollection>(text).unwrap());
+            let mut split = 0;
+            for pieces in 1..=24 {
+                if let Some(c) = parse_plain_in_pieces(text, pieces) {
+                    assert_eq!(plain_digest(&c), whole, "{pieces} pieces");
+                    split += 1;
+                }
+            }
+            // The pieces are used, not only the whole parse: in the files as published always
+            // (one piece: trivially), in the made-up ones whenever no piece starts in a name.
+            eprintln!("text {t}: split {split} times of 24");
+            assert!(
+                split >= if t < 2 { 3 } else { 24 },
+                "text {t}: split {split} times of 24"
+            );
+        }
+        // Not a plain collection at the top: left to the whole parse.
+        let nested = format!(
+            r#"{{"type": "FeatureCollection", "x": {{"features": [{}]}}, "features": []}}"#,
+            features[0]
+        );
+        assert!(parse_plain_in_pieces(&nested, 4).is_none());
+        let cut = &texts[0][..texts[0].len() - 3];
+        assert!(parse_plain_in_pieces(cut, 4).is_none());
+        let doubled = texts[0].replacen(r#""name": "N03""#, &format!(r#""features": [{}]"#, features[1]), 1);
+        assert!(parse_plain_in_pieces(&doubled, 3).is_none());
+    }
 
     fn square_feature(code: &str, x0: f64, y0: f64, size: f64) -> String {
         format!(
