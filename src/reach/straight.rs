@@ -475,15 +475,23 @@ impl ProviderIndex {
 
     /// Points with a weight each, for [`Self::sum_within`].
     pub fn with_weights(points: &[(f64, f64)], weights: &[f64]) -> Self {
-        let sites = points
-            .iter()
-            .enumerate()
-            .map(|(i, &(lon, lat))| Site::new(to_xyz(lon, lat), i as u32))
-            .collect();
+        // The tree, the bands and the density grid side by side (each on its own: the
+        // places' index of a national access run took a tenth of a second on one core).
+        let (tree, (bands, density)) = rayon::join(
+            || {
+                let sites = points
+                    .iter()
+                    .enumerate()
+                    .map(|(i, &(lon, lat))| Site::new(to_xyz(lon, lat), i as u32))
+                    .collect();
+                RTree::bulk_load(sites)
+            },
+            || rayon::join(|| Bands::with_weights(points, weights), || Density::new(points)),
+        );
         ProviderIndex {
-            tree: RTree::bulk_load(sites),
-            bands: Bands::with_weights(points, weights),
-            density: Density::new(points),
+            tree,
+            bands,
+            density,
             lonlat: points.to_vec(),
             weights: weights.to_vec(),
         }
