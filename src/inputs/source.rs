@@ -42,12 +42,6 @@ impl std::ops::Deref for Bytes {
     }
 }
 
-impl From<Vec<u8>> for Bytes {
-    fn from(v: Vec<u8>) -> Self {
-        Bytes::Held(v)
-    }
-}
-
 /// Files from this size on are mapped rather than copied into memory.
 const MAP_FROM_BYTES: u64 = 16 << 20;
 
