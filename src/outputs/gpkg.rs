@@ -350,6 +350,10 @@ fn str_pack(mut cells: Vec<(i64, [f32; 4])>, fan: usize) -> Vec<PackedNode> {
 /// does, instead of inserted entry by entry (each insert walks and rewrites the tree:
 /// most of a national GeoPackage's time). Nodes are full but the last of each level;
 /// SQLite reads, queries, updates and checks (`rtreecheck`) such a tree as its own.
+/// The layout is SQLite's (ext/rtree/rtree.c, "the node format"): a node is a blob of the
+/// root's length, big-endian: 2 bytes of tree depth (read in the root only), 2 bytes of
+/// cell count, then per cell an 8-byte rowid or child node number and the box's bounds as
+/// 32-bit floats, column by column (minx, maxx, miny, maxy).
 fn bulk_load_rtree(tx: &Connection, name: &str, entries: &[(i64, [f64; 4])]) -> rusqlite::Result<()> {
     if entries.is_empty() {
         return Ok(());
