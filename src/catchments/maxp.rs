@@ -90,6 +90,13 @@ pub struct Unit {
     /// floor needs for the class, ascending, each with those roles.
     host_ranges: Vec<Range<u32>>,
     class_hosts: Vec<(u32, u64)>,
+    /// In a unit of at most 64 areas, per class a range into `host_sets`: for each role a
+    /// share floor needs that the class's own area does not host, the role's bit and the
+    /// other areas hosting it as a set of area bits (empty in larger units).
+    set_ranges: Vec<Range<u32>>,
+    host_sets: Vec<(u64, u64)>,
+    /// Per class, its demand (as in `classes`, side by side for the scoring loops).
+    class_demand: Vec<f64>,
     /// Roles some share floor needs.
     relevant: u64,
 }
@@ -164,6 +171,25 @@ impl Unit {
                 }
             }
         }
+        let mut set_ranges = Vec::new();
+        let mut host_sets: Vec<(u64, u64)> = Vec::new();
+        if n <= 64 {
+            for (c, range) in host_ranges.iter().enumerate() {
+                let start = host_sets.len() as u32;
+                let list = &class_hosts[range.start as usize..range.end as usize];
+                for r in (0..roles).filter(|&r| relevant & !own[c] & (1 << r) != 0) {
+                    let areas = list
+                        .iter()
+                        .filter(|&&(_, roles)| roles & (1 << r) != 0)
+                        .fold(0u64, |set, &(h, _)| set | 1 << h);
+                    if areas != 0 {
+                        host_sets.push((1 << r, areas));
+                    }
+                }
+                set_ranges.push(start..host_sets.len() as u32);
+            }
+        }
+        let class_demand = classes.iter().map(|c| c.demand).collect();
         let hosted_runs = hosted_by
             .iter()
             .map(|list| {
@@ -192,6 +218,9 @@ impl Unit {
             own,
             host_ranges,
             class_hosts,
+            set_ranges,
+            host_sets,
+            class_demand,
             relevant,
         }
     }
@@ -261,6 +290,10 @@ impl Unit {
         if mask == self.relevant {
             return mask;
         }
+        if !self.set_ranges.is_empty() {
+            let set = members.iter().fold(0u64, |set, &m| set | 1 << m);
+            return self.satisfied_in_set(c, set);
+        }
         let range = &self.host_ranges[c];
         let list = &self.class_hosts[range.start as usize..range.end as usize];
         // Whichever is shorter: the group's areas looked up among the hosts, or the hosts
@@ -287,6 +320,24 @@ impl Unit {
         mask
     }
 
+    /// [`Self::satisfied`] in a unit of at most 64 areas, the group given as area bits: the
+    /// same roles, one test per role.
+    fn satisfied_in_set(&self, c: usize, set: u64) -> u64 {
+        let range = &self.set_ranges[c];
+        self.host_sets[range.start as usize..range.end as usize]
+            .iter()
+            .fold(
+                self.own[c],
+                |mask, &(role, areas)| {
+                    if areas & set != 0 {
+                        mask | role
+                    } else {
+                        mask
+                    }
+                },
+            )
+    }
+
     /// Figures of a group of areas, from scratch.
     pub fn figures(&self, members: &[u32]) -> Acc {
         let mut inside = vec![false; self.len()];
@@ -305,7 +356,22 @@ impl Unit {
             members.push(rest.trailing_zeros());
             rest &= rest - 1;
         }
-        self.figures_of(members, |h| set >> h & 1 == 1)
+        let mut acc = Acc::empty(self);
+        for &m in members.iter() {
+            acc.add_area(self, m as usize);
+            if self.relevant == 0 {
+                continue;
+            }
+            for c in self.class_ranges[m as usize].clone() {
+                let mask = if self.set_ranges.is_empty() {
+                    self.satisfied(c, members, |h| set >> h & 1 == 1)
+                } else {
+                    self.satisfied_in_set(c, set)
+                };
+                acc.add_class(self, mask, self.class_demand[c]);
+            }
+        }
+        acc
     }
 
     /// Figures of `members`, `inside` saying whether an area is one of them.
@@ -318,7 +384,7 @@ impl Unit {
             }
             for c in self.class_ranges[m as usize].clone() {
                 let mask = self.satisfied(c, members, inside);
-                acc.add_class(self, mask, self.classes[c].demand);
+                acc.add_class(self, mask, self.class_demand[c]);
             }
         }
         acc
@@ -425,10 +491,11 @@ impl Acc {
     }
 
     fn add_class(&mut self, unit: &Unit, mask: u64, demand: f64) {
+        // Adding 0.0 leaves a sum as it is (a sum that starts at +0.0 is never -0.0), so the
+        // figures are those of adding only where the class counts, without a branch per
+        // function that the processor mispredicts.
         for (covered, &req) in self.covered.iter_mut().zip(&unit.floors.share_functions) {
-            if mask & req == req {
-                *covered += demand;
-            }
+            *covered += if mask & req == req { demand } else { 0.0 };
         }
     }
 
@@ -583,13 +650,12 @@ impl<'u> State<'u> {
         let mut changes = changes;
         let growing = k == self.growing;
         for c in unit.class_ranges[j].clone() {
-            let class = &unit.classes[c];
             let mask = if growing {
                 unit.own[c] | self.pending[c]
             } else {
                 unit.satisfied(c, &self.members[k as usize], |h| label[h as usize] == k)
             };
-            acc.add_class(unit, mask, class.demand);
+            acc.add_class(unit, mask, unit.class_demand[c]);
             if let Some(ch) = changes.as_deref_mut() {
                 ch.push((c as u32, mask));
             }
@@ -673,7 +739,7 @@ impl<'u> State<'u> {
                 continue;
             }
             for c in unit.class_ranges[m as usize].clone() {
-                acc.add_class(unit, self.mask[c] | self.pending[c], unit.classes[c].demand);
+                acc.add_class(unit, self.mask[c] | self.pending[c], unit.class_demand[c]);
             }
         }
         self.stop_growing();
@@ -692,18 +758,18 @@ impl<'u> State<'u> {
                 break;
             }
             for c in unit.class_ranges[m as usize].clone() {
-                let class = &unit.classes[c];
                 let mask = unit.satisfied(c, &self.members[k as usize], |h| self.label[h as usize] == k);
                 self.mask[c] = mask;
-                acc.add_class(unit, mask, class.demand);
+                acc.add_class(unit, mask, unit.class_demand[c]);
             }
         }
         self.accs[k as usize] = acc;
     }
 
-    /// Unassigned neighbours of group `k`, ascending, with their links into the group.
-    fn frontier(&self, k: u32) -> Vec<(u32, u32)> {
-        let mut out: Vec<(u32, u32)> = Vec::new();
+    /// Unassigned neighbours of group `k`, ascending, with their links into the group, into
+    /// `out` (its storage reused).
+    fn frontier(&self, k: u32, out: &mut Vec<(u32, u32)>) {
+        out.clear();
         for &m in &self.members[k as usize] {
             for &b in &self.unit.neighbours[m as usize] {
                 if self.label[b as usize] == NONE {
@@ -720,7 +786,6 @@ impl<'u> State<'u> {
                 false
             }
         });
-        out
     }
 }
 
@@ -746,6 +811,7 @@ fn construct<'u>(unit: &'u Unit, rng: &mut Pcg64Mcg, variant: usize) -> State<'u
     let mut order: Vec<u32> = (0..n as u32).collect();
     shuffle(&mut order, rng);
     let mut scratch = Acc::empty(unit);
+    let mut frontier = Vec::new();
     for &seed in &order {
         if st.label[seed as usize] != NONE || enclave[seed as usize] {
             continue;
@@ -755,7 +821,7 @@ fn construct<'u>(unit: &'u Unit, rng: &mut Pcg64Mcg, variant: usize) -> State<'u
         st.add(k, seed as usize);
         let mut ok = st.accs[k as usize].feasible(floors);
         while !ok {
-            let frontier = st.frontier(k);
+            st.frontier(k, &mut frontier);
             if frontier.is_empty() {
                 break;
             }
