@@ -97,6 +97,17 @@ pub struct Unit {
     host_sets: Vec<(u64, u64)>,
     /// Per class, its demand (as in `classes`, side by side for the scoring loops).
     class_demand: Vec<f64>,
+    /// Whether every class's demand is a whole number and all of them add up to at most
+    /// 2^53 (head counts): then every partial sum of shares is exact, in any order, and an
+    /// area's classes may be summed in two parts, `fixed` and `open`.
+    exact: bool,
+    /// With `exact`, per area and share function (`a * functions + s`): the demand of the
+    /// area's classes whose own area hosts every role the function needs.
+    fixed: Vec<f64>,
+    /// With `exact`, per area a range into `open`: its classes whose own area misses a role
+    /// of some share function, each with those functions as bits.
+    open_ranges: Vec<Range<u32>>,
+    open: Vec<(u32, u64)>,
     /// Roles some share floor needs.
     relevant: u64,
 }
@@ -189,7 +200,32 @@ impl Unit {
                 set_ranges.push(start..host_sets.len() as u32);
             }
         }
-        let class_demand = classes.iter().map(|c| c.demand).collect();
+        let class_demand: Vec<f64> = classes.iter().map(|c| c.demand).collect();
+        let functions = &floors.share_functions;
+        let exact = functions.len() <= 64
+            && class_demand.iter().all(|d| d.is_finite() && *d >= 0.0 && d.fract() == 0.0)
+            && class_demand.iter().sum::<f64>() <= 9_007_199_254_740_992.0;
+        let (mut fixed, mut open_ranges, mut open) = (Vec::new(), Vec::new(), Vec::new());
+        if exact {
+            fixed = vec![0.0; n * functions.len()];
+            for (a, range) in class_ranges.iter().enumerate() {
+                let start = open.len() as u32;
+                for c in range.clone() {
+                    let mut missing = 0u64;
+                    for (f, &req) in functions.iter().enumerate() {
+                        if own[c] & req == req {
+                            fixed[a * functions.len() + f] += class_demand[c];
+                        } else {
+                            missing |= 1 << f;
+                        }
+                    }
+                    if missing != 0 {
+                        open.push((c as u32, missing));
+                    }
+                }
+                open_ranges.push(start..open.len() as u32);
+            }
+        }
         let hosted_runs = hosted_by
             .iter()
             .map(|list| {
@@ -221,6 +257,10 @@ impl Unit {
             set_ranges,
             host_sets,
             class_demand,
+            exact,
+            fixed,
+            open_ranges,
+            open,
             relevant,
         }
     }
@@ -362,13 +402,10 @@ impl Unit {
             if self.relevant == 0 {
                 continue;
             }
-            for c in self.class_ranges[m as usize].clone() {
-                let mask = if self.set_ranges.is_empty() {
-                    self.satisfied(c, members, |h| set >> h & 1 == 1)
-                } else {
-                    self.satisfied_in_set(c, set)
-                };
-                acc.add_class(self, mask, self.class_demand[c]);
+            if self.set_ranges.is_empty() {
+                self.add_classes(&mut acc, m as usize, |c| self.satisfied(c, members, |h| set >> h & 1 == 1));
+            } else {
+                self.add_classes(&mut acc, m as usize, |c| self.satisfied_in_set(c, set));
             }
         }
         acc
@@ -382,12 +419,39 @@ impl Unit {
             if self.relevant == 0 {
                 continue;
             }
-            for c in self.class_ranges[m as usize].clone() {
-                let mask = self.satisfied(c, members, inside);
-                acc.add_class(self, mask, self.class_demand[c]);
-            }
+            self.add_classes(&mut acc, m as usize, |c| self.satisfied(c, members, inside));
         }
         acc
+    }
+
+    /// Adds the classes of area `a` to the shares of `acc`, `mask` giving each class's
+    /// satisfied roles. With exact sums, the classes whose own area meets a function count
+    /// for it at once, and only the others' masks are asked for.
+    fn add_classes(&self, acc: &mut Acc, a: usize, mask: impl Fn(usize) -> u64) {
+        if !self.exact {
+            for c in self.class_ranges[a].clone() {
+                acc.add_class(self, mask(c), self.class_demand[c]);
+            }
+            return;
+        }
+        let functions = &self.floors.share_functions;
+        let fixed = &self.fixed[a * functions.len()..(a + 1) * functions.len()];
+        for (covered, &d) in acc.covered.iter_mut().zip(fixed) {
+            *covered += d;
+        }
+        let range = &self.open_ranges[a];
+        for &(c, missing) in &self.open[range.start as usize..range.end as usize] {
+            let mask = mask(c as usize);
+            let demand = self.class_demand[c as usize];
+            let mut rest = missing;
+            while rest != 0 {
+                let f = rest.trailing_zeros() as usize;
+                rest &= rest - 1;
+                if mask & functions[f] == functions[f] {
+                    acc.covered[f] += demand;
+                }
+            }
+        }
     }
 
     /// The travel area `j` itself would add to a group (its demand times its mean distance
@@ -581,11 +645,14 @@ struct State<'u> {
     members: Vec<Vec<u32>>,
     /// The group a construction is growing ([`NONE`] when none), and per class the roles
     /// (of those a share floor needs) its members host for the class: a class of an area
-    /// joining it finds its satisfied roles here without looking at the members.
+    /// joining it finds its satisfied roles here without looking at the members (kept for
+    /// the classes of areas that were free when a member joined).
     growing: u32,
     pending: Vec<u64>,
     /// Classes with a non-zero entry in `pending`.
     touched: Vec<u32>,
+    /// Storage for the class masks an added area changes.
+    changes: Vec<(u32, u64)>,
 }
 
 impl<'u> State<'u> {
@@ -599,6 +666,7 @@ impl<'u> State<'u> {
             growing: NONE,
             pending: vec![0; unit.classes.len()],
             touched: Vec::new(),
+            changes: Vec::new(),
         }
     }
 
@@ -649,15 +717,23 @@ impl<'u> State<'u> {
         let label = &self.label;
         let mut changes = changes;
         let growing = k == self.growing;
-        for c in unit.class_ranges[j].clone() {
-            let mask = if growing {
+        let members = &self.members[k as usize];
+        let mask = |c: usize| {
+            if growing {
                 unit.own[c] | self.pending[c]
             } else {
-                unit.satisfied(c, &self.members[k as usize], |h| label[h as usize] == k)
-            };
-            acc.add_class(unit, mask, unit.class_demand[c]);
-            if let Some(ch) = changes.as_deref_mut() {
-                ch.push((c as u32, mask));
+                unit.satisfied(c, members, |h| label[h as usize] == k)
+            }
+        };
+        match changes.as_deref_mut() {
+            // Scoring only: the sums, not each class's mask.
+            None => unit.add_classes(acc, j, mask),
+            Some(ch) => {
+                for c in unit.class_ranges[j].clone() {
+                    let mask = mask(c);
+                    acc.add_class(unit, mask, unit.class_demand[c]);
+                    ch.push((c as u32, mask));
+                }
             }
         }
         let hosted = &unit.hosted_by[j];
@@ -687,20 +763,33 @@ impl<'u> State<'u> {
     }
 
     fn add(&mut self, k: u32, j: usize) {
-        let mut changes = Vec::new();
+        let mut changes = std::mem::take(&mut self.changes);
+        changes.clear();
         let acc = self.with(k, j, Some(&mut changes));
-        for (c, m) in changes {
+        for &(c, m) in &changes {
             self.mask[c as usize] = m;
         }
+        self.changes = changes;
         self.accs[k as usize] = acc;
         self.label[j] = k;
         self.members[k as usize].push(j as u32);
         if k == self.growing {
-            for &Hosted { class: c, roles, .. } in &self.unit.hosted_by[j] {
-                if self.pending[c as usize] == 0 {
-                    self.touched.push(c);
+            // Only the classes of free areas: no other area can join the group while it
+            // grows, and `pending` is read for joining areas only.
+            let hosted = &self.unit.hosted_by[j];
+            let mut start = 0;
+            for &(area, end) in &self.unit.hosted_runs[j] {
+                let run = &hosted[start..end as usize];
+                start = end as usize;
+                if self.label[area as usize] != NONE {
+                    continue;
                 }
-                self.pending[c as usize] |= roles;
+                for &Hosted { class: c, roles, .. } in run {
+                    if self.pending[c as usize] == 0 {
+                        self.touched.push(c);
+                    }
+                    self.pending[c as usize] |= roles;
+                }
             }
         }
     }
