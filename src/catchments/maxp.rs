@@ -203,7 +203,9 @@ impl Unit {
         let class_demand: Vec<f64> = classes.iter().map(|c| c.demand).collect();
         let functions = &floors.share_functions;
         let exact = functions.len() <= 64
-            && class_demand.iter().all(|d| d.is_finite() && *d >= 0.0 && d.fract() == 0.0)
+            && class_demand
+                .iter()
+                .all(|d| d.is_finite() && *d >= 0.0 && d.fract() == 0.0)
             && class_demand.iter().sum::<f64>() <= 9_007_199_254_740_992.0;
         let (mut fixed, mut open_ranges, mut open) = (Vec::new(), Vec::new(), Vec::new());
         if exact {
@@ -403,7 +405,9 @@ impl Unit {
                 continue;
             }
             if self.set_ranges.is_empty() {
-                self.add_classes(&mut acc, m as usize, |c| self.satisfied(c, members, |h| set >> h & 1 == 1));
+                self.add_classes(&mut acc, m as usize, |c| {
+                    self.satisfied(c, members, |h| set >> h & 1 == 1)
+                });
             } else {
                 self.add_classes(&mut acc, m as usize, |c| self.satisfied_in_set(c, set));
             }

@@ -7,7 +7,12 @@ use crate::outputs::geojson_out::{num, num_full, write_feature_collection, OutFe
 use crate::outputs::tables::write_csv;
 use crate::outputs::{fmt_full, fmt_num, round, OutDir};
 use crate::study::Study;
-use geo::{unary_union, Area, MapCoords, MultiPolygon, Orient};
+use geo::winding_order::{Winding, WindingOrder};
+use geo::{Area, MultiPolygon, Orient};
+use i_overlay::core::fill_rule::FillRule;
+use i_overlay::core::overlay_rule::OverlayRule;
+use i_overlay::core::solver::Solver;
+use i_overlay::float::overlay::{FloatOverlay, OverlayOptions};
 use serde_json::{json, Map, Value};
 
 /// Grid that outlines are snapped to before they are dissolved, degrees (about 1 cm):
@@ -21,17 +26,57 @@ const SEAM_DEG: f64 = 1e-5;
 /// The dissolved outline of some municipalities, exterior rings counter-clockwise: members
 /// snapped to a 1 cm grid, united, and seams left between them (holes under about 1 m
 /// wide) removed.
+///
+/// The union is geo's `unary_union` (the same options, fill rule and conversions), called on
+/// i_overlay directly for its fragment solver: on the national outlines it finds the same
+/// crossings as the automatic choice (an interval tree for most outlines) in 10-15 % less
+/// time, and the members' rings are snapped straight into its paths.
 pub fn dissolve(study: &Study, members: &[usize]) -> MultiPolygon<f64> {
-    let snap = |c: geo::Coord<f64>| geo::Coord {
-        x: (c.x / SNAP_DEG).round() * SNAP_DEG,
-        y: (c.y / SNAP_DEG).round() * SNAP_DEG,
-    };
-    let polygons: Vec<geo::Polygon<f64>> = members
+    let snap = |c: &geo::Coord<f64>| [(c.x / SNAP_DEG).round() * SNAP_DEG, (c.y / SNAP_DEG).round() * SNAP_DEG];
+    let mut winding: Option<WindingOrder> = None;
+    let subject: Vec<Vec<[f64; 2]>> = members
         .iter()
         .flat_map(|&m| study.municipalities[m].geometry.0.iter())
-        .map(|p| p.map_coords(snap))
+        .flat_map(|p| std::iter::once(p.exterior()).chain(p.interiors()))
+        .map(|ring| {
+            if winding.is_none() {
+                let snapped: geo::LineString<f64> = ring
+                    .0
+                    .iter()
+                    .map(|c| {
+                        let [x, y] = snap(c);
+                        geo::Coord { x, y }
+                    })
+                    .collect();
+                winding = snapped.winding_order();
+            }
+            match ring.0.split_last() {
+                Some((_, open)) => open.iter().map(snap).collect(),
+                None => Vec::new(),
+            }
+        })
         .collect();
-    let united = unary_union(polygons.iter());
+    let fill = if winding == Some(WindingOrder::CounterClockwise) {
+        FillRule::Positive
+    } else {
+        FillRule::Negative
+    };
+    let shapes = FloatOverlay::with_subj_custom(&subject, OverlayOptions::ogc(), Solver::FRAG)
+        .overlay(OverlayRule::Subject, fill);
+    let united = MultiPolygon::new(
+        shapes
+            .into_iter()
+            .map(|shape| {
+                let mut rings = shape.into_iter().map(|path| {
+                    let mut ring: geo::LineString<f64> = path.into_iter().map(|[x, y]| geo::Coord { x, y }).collect();
+                    ring.close();
+                    ring
+                });
+                let exterior = rings.next().unwrap_or_else(|| geo::LineString::new(vec![]));
+                geo::Polygon::new(exterior, rings.collect())
+            })
+            .collect(),
+    );
     let cleaned = united
         .0
         .into_iter()
