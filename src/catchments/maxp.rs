@@ -490,10 +490,8 @@ impl Unit {
     /// distance to the group's demand-weighted medoid), weighted by the member's demand.
     pub fn cost(&self, members: &[u32]) -> f64 {
         let n = self.len();
-        let roles: Vec<usize> = (0..self.roles)
-            .filter(|r| self.floors.provider_roles & (1 << r) != 0)
-            .collect();
-        if roles.is_empty() {
+        let roles = self.floor_roles();
+        if roles == 0 {
             return members
                 .iter()
                 .map(|&c| {
@@ -504,32 +502,37 @@ impl Unit {
                 })
                 .fold(f64::INFINITY, f64::min);
         }
-        // Each role's hosts among the members, listed once.
-        let hosts: Vec<Vec<u32>> = roles
-            .iter()
-            .map(|&r| {
-                members
-                    .iter()
-                    .copied()
-                    .filter(|&h| self.providers[h as usize * self.roles + r] > 0)
-                    .collect()
-            })
-            .collect();
+        let count = f64::from(roles.count_ones());
         let mut total = 0.0;
         for &m in members {
             let row = &self.dist[m as usize * n..(m as usize + 1) * n];
             let mut sum = 0.0;
-            for list in &hosts {
-                let nearest = list
-                    .iter()
-                    .map(|&h| f64::from(row[h as usize]))
-                    .fold(f64::INFINITY, f64::min);
+            let mut rest = roles;
+            while rest != 0 {
+                let r = rest.trailing_zeros() as usize;
+                rest &= rest - 1;
+                let mut nearest = f64::INFINITY;
+                for &h in members {
+                    if self.providers[h as usize * self.roles + r] > 0 {
+                        nearest = nearest.min(f64::from(row[h as usize]));
+                    }
+                }
                 // A role missing from the group: charge the largest distance in the unit.
                 sum += if nearest.is_finite() { nearest } else { 1e4 };
             }
-            total += self.demand[m as usize] * sum / roles.len() as f64;
+            total += self.demand[m as usize] * sum / count;
         }
         total
+    }
+
+    /// The roles with a provider floor, as bits (only roles the unit has).
+    fn floor_roles(&self) -> u64 {
+        let all = if self.roles >= 64 {
+            u64::MAX
+        } else {
+            (1u64 << self.roles) - 1
+        };
+        self.floors.provider_roles & all
     }
 }
 
