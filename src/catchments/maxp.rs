@@ -1361,6 +1361,11 @@ mod tests {
     /// A `w` x `w` grid of areas, each with 1 to 3 classes of places whose hosts of each of
     /// three roles are random areas within two steps (the class's own area among them or not).
     fn random_unit(w: usize, rng: &mut Pcg64Mcg) -> Unit {
+        random_unit_of(w, rng, false)
+    }
+
+    /// [`random_unit`], the classes' demand whole numbers when `whole`.
+    fn random_unit_of(w: usize, rng: &mut Pcg64Mcg, whole: bool) -> Unit {
         let n = w * w;
         let roles = 3;
         let mut neighbours = vec![Vec::new(); n];
@@ -1395,7 +1400,7 @@ mod tests {
                 }
                 classes.push(UnitClass {
                     area: a as u32,
-                    demand: (1 + rng.next_u64() % 1000) as f64 / 7.0,
+                    demand: (1 + rng.next_u64() % 1000) as f64 / if whole { 1.0 } else { 7.0 },
                     roles: ranges,
                 });
             }
@@ -1439,5 +1444,49 @@ mod tests {
             assert!(st.pending.iter().all(|&p| p == 0) && st.touched.is_empty());
         }
         assert!(compared > 100, "only {compared} unions compared");
+    }
+
+    /// The shortcuts (groups as area bits in units of up to 64 areas; whole-number demand
+    /// summed in two parts) give exactly what the plain paths give: the same figures of any
+    /// set and the same partitions.
+    #[test]
+    fn shortcuts_give_what_the_plain_paths_give() {
+        let mut exact_units = 0;
+        let mut set_units = 0;
+        for seed in 0..32u64 {
+            let mut rng = Pcg64Mcg::seed_from_u64(seed);
+            let whole = seed % 2 == 0;
+            // 3x3 to 9x9 areas: up to 64 with area bits, 81 without.
+            let unit = random_unit_of(3 + (seed % 7) as usize, &mut rng, whole);
+            assert_eq!(unit.exact, whole, "seed {seed}");
+            assert_eq!(!unit.set_ranges.is_empty(), unit.len() <= 64, "seed {seed}");
+            exact_units += usize::from(unit.exact);
+            set_units += usize::from(!unit.set_ranges.is_empty());
+            let mut plain = unit.clone();
+            plain.exact = false;
+            plain.set_ranges.clear();
+            plain.host_sets.clear();
+            let n = unit.len() as u32;
+            for _ in 0..50 {
+                let members: Vec<u32> = (0..n).filter(|_| rng.next_u64().is_multiple_of(3)).collect();
+                assert_eq!(unit.figures(&members), plain.figures(&members), "seed {seed}");
+                if n <= 64 {
+                    let set = members.iter().fold(0u64, |s, &m| s | 1 << m);
+                    let mut buffer = Vec::new();
+                    assert_eq!(
+                        unit.figures_of_set(set, &mut buffer),
+                        plain.figures(&members),
+                        "seed {seed}"
+                    );
+                }
+            }
+            let settings = Settings {
+                iterations: 8,
+                seed,
+                ..Settings::default()
+            };
+            assert_eq!(solve(&unit, &settings), solve(&plain, &settings), "seed {seed}");
+        }
+        assert!(exact_units >= 10 && set_units >= 10 && set_units < 32);
     }
 }
