@@ -362,6 +362,23 @@ impl Unit {
         mask
     }
 
+    /// The classes area `a` hosts roles for (as [`Hosted`]), of the served areas `keep`
+    /// accepts: each served area's classes are one run of `hosted_by`, so an area left out
+    /// is skipped whole.
+    fn hosted_for(&self, a: usize, keep: impl Fn(u32) -> bool) -> impl Iterator<Item = &Hosted> {
+        let hosted = &self.hosted_by[a];
+        let mut start = 0;
+        self.hosted_runs[a].iter().flat_map(move |&(area, end)| {
+            let run = &hosted[start..end as usize];
+            start = end as usize;
+            if keep(area) {
+                run
+            } else {
+                &[]
+            }
+        })
+    }
+
     /// [`Self::satisfied`] in a unit of at most 64 areas, the group given as area bits: the
     /// same roles, one test per role.
     fn satisfied_in_set(&self, c: usize, set: u64) -> u64 {
@@ -642,6 +659,15 @@ impl Default for Settings {
     }
 }
 
+/// Adds `roles` to class `c`'s entry in `pending` (a [`State`]'s), listing the class in
+/// `touched` when it had none.
+fn note_pending(pending: &mut [u64], touched: &mut Vec<u32>, c: u32, roles: u64) {
+    if pending[c as usize] == 0 {
+        touched.push(c);
+    }
+    pending[c as usize] |= roles;
+}
+
 /// A partition being built.
 struct State<'u> {
     unit: &'u Unit,
@@ -684,10 +710,7 @@ impl<'u> State<'u> {
         self.growing = k;
         for &m in &self.members[k as usize] {
             for &Hosted { class: c, roles, .. } in &self.unit.hosted_by[m as usize] {
-                if self.pending[c as usize] == 0 {
-                    self.touched.push(c);
-                }
-                self.pending[c as usize] |= roles;
+                note_pending(&mut self.pending, &mut self.touched, c, roles);
             }
         }
     }
@@ -743,27 +766,18 @@ impl<'u> State<'u> {
                 }
             }
         }
-        let hosted = &unit.hosted_by[j];
-        let mut start = 0;
-        for &(area, end) in &unit.hosted_runs[j] {
-            let run = &hosted[start..end as usize];
-            start = end as usize;
-            if label[area as usize] != k {
-                continue;
-            }
-            for &Hosted { class: c, roles, .. } in run {
-                let old = self.mask[c as usize];
-                let new = old | roles;
-                if new != old {
-                    let demand = unit.classes[c as usize].demand;
-                    for (s, &req) in unit.floors.share_functions.iter().enumerate() {
-                        if old & req != req && new & req == req {
-                            acc.covered[s] += demand;
-                        }
+        for &Hosted { class: c, roles, .. } in unit.hosted_for(j, |area| label[area as usize] == k) {
+            let old = self.mask[c as usize];
+            let new = old | roles;
+            if new != old {
+                let demand = unit.classes[c as usize].demand;
+                for (s, &req) in unit.floors.share_functions.iter().enumerate() {
+                    if old & req != req && new & req == req {
+                        acc.covered[s] += demand;
                     }
-                    if let Some(ch) = changes.as_deref_mut() {
-                        ch.push((c, new));
-                    }
+                }
+                if let Some(ch) = changes.as_deref_mut() {
+                    ch.push((c, new));
                 }
             }
         }
@@ -783,20 +797,9 @@ impl<'u> State<'u> {
         if k == self.growing {
             // Only the classes of free areas: no other area can join the group while it
             // grows, and `pending` is read for joining areas only.
-            let hosted = &self.unit.hosted_by[j];
-            let mut start = 0;
-            for &(area, end) in &self.unit.hosted_runs[j] {
-                let run = &hosted[start..end as usize];
-                start = end as usize;
-                if self.label[area as usize] != NONE {
-                    continue;
-                }
-                for &Hosted { class: c, roles, .. } in run {
-                    if self.pending[c as usize] == 0 {
-                        self.touched.push(c);
-                    }
-                    self.pending[c as usize] |= roles;
-                }
+            let unit = self.unit;
+            for &Hosted { class: c, roles, .. } in unit.hosted_for(j, |area| self.label[area as usize] == NONE) {
+                note_pending(&mut self.pending, &mut self.touched, c, roles);
             }
         }
     }
@@ -810,20 +813,10 @@ impl<'u> State<'u> {
         if unit.relevant != 0 {
             for (side, other) in [(t, k), (k, t)] {
                 for &a in &self.members[side as usize] {
-                    let hosted = &unit.hosted_by[a as usize];
-                    let mut start = 0;
-                    for &(area, end) in &unit.hosted_runs[a as usize] {
-                        let run = &hosted[start..end as usize];
-                        start = end as usize;
-                        if self.label[area as usize] != other {
-                            continue;
-                        }
-                        for &Hosted { class: c, roles, .. } in run {
-                            if self.pending[c as usize] == 0 {
-                                self.touched.push(c);
-                            }
-                            self.pending[c as usize] |= roles;
-                        }
+                    for &Hosted { class: c, roles, .. } in
+                        unit.hosted_for(a as usize, |area| self.label[area as usize] == other)
+                    {
+                        note_pending(&mut self.pending, &mut self.touched, c, roles);
                     }
                 }
             }
