@@ -637,10 +637,12 @@ fn nearest_outside(municipalities: &[Municipality], outlines: &[Outline], part: 
         0.5 * (b.min().y + b.max().y)
     };
     let plane = Plane::at(lat);
-    let shapes: Vec<Shape> = part
-        .iter()
-        .map(|&a| Shape::new(&outlines[a], municipalities[a].bbox, plane))
-        .collect();
+    // A part's shape is built only when a candidate of it is measured: most candidates are
+    // ruled out by their boxes (a large part, such as a whole island region in the national
+    // round, has hundreds of municipalities of which a few face the rest).
+    let shapes: Vec<std::cell::OnceCell<Shape>> = part.iter().map(|_| std::cell::OnceCell::new()).collect();
+    let shape =
+        |k: usize| shapes[k].get_or_init(|| Shape::new(&outlines[part[k]], municipalities[part[k]].bbox, plane));
     let mut candidates: Vec<(f64, usize, usize)> = Vec::new();
     for (k, &a) in part.iter().enumerate() {
         for &b in group {
@@ -656,7 +658,7 @@ fn nearest_outside(municipalities: &[Municipality], outlines: &[Outline], part: 
             break;
         }
         let a = part[k];
-        let d = shapes[k].distance(&outlines[b], plane, best.0);
+        let d = shape(k).distance(&outlines[b], plane, best.0);
         if d < best.0 || (d == best.0 && (a.min(b), a.max(b)) < (best.1.min(best.2), best.1.max(best.2))) {
             best = (d, a, b);
         }
