@@ -10,8 +10,7 @@ use crate::inputs::municipalities::Municipality;
 use crate::inputs::population::PopulationCell;
 use crate::inputs::rules::DemandColumn;
 use crate::progress::Progress;
-use geo::indexed::IntervalTreeMultiPolygon;
-use geo::{Contains, Coord, InteriorPoint};
+use geo::{Coord, InteriorPoint};
 use rayon::prelude::*;
 use rstar::primitives::{GeomWithData, Rectangle};
 use rstar::{RTree, AABB};
@@ -71,11 +70,125 @@ impl Demand {
     }
 }
 
+/// A multipolygon's boundary segments in horizontal bands, for point-in-polygon tests:
+/// the answers of geo's `IntervalTreeMultiPolygon` (the same winding-number test with the
+/// same robust predicates, on the segments whose y range holds the point's y), built in
+/// linear time where the interval tree sorts its segments (the build was most of the cost
+/// of placing the national cells).
+pub struct PolygonIndex {
+    y0: f64,
+    /// Band height, degrees.
+    height: f64,
+    /// Per band, a range into `segments`: `starts[b]..starts[b + 1]`.
+    starts: Vec<u32>,
+    /// Each segment once in every band its y range meets.
+    segments: Vec<(Coord<f64>, Coord<f64>)>,
+}
+
+impl PolygonIndex {
+    pub fn new(mp: &geo::MultiPolygon<f64>) -> PolygonIndex {
+        use geo::LinesIter;
+        let lines = || {
+            mp.0.iter().flat_map(|p| {
+                p.exterior()
+                    .lines_iter()
+                    .chain(p.interiors().iter().flat_map(|r| r.lines_iter()))
+            })
+        };
+        let (mut lo, mut hi, mut n) = (f64::INFINITY, f64::NEG_INFINITY, 0usize);
+        for l in lines() {
+            lo = lo.min(l.start.y).min(l.end.y);
+            hi = hi.max(l.start.y).max(l.end.y);
+            n += 1;
+        }
+        let bands = (n / 4).clamp(1, 1 << 16);
+        let height = if hi > lo { (hi - lo) / bands as f64 } else { 1.0 };
+        let mut index = PolygonIndex {
+            y0: lo,
+            height,
+            starts: vec![0; bands + 1],
+            segments: Vec::new(),
+        };
+        for l in lines() {
+            for b in index.bands_of(l.start.y, l.end.y) {
+                index.starts[b + 1] += 1;
+            }
+        }
+        for b in 1..index.starts.len() {
+            index.starts[b] += index.starts[b - 1];
+        }
+        let mut fill = index.starts.clone();
+        index.segments = vec![(Coord::zero(), Coord::zero()); index.starts[bands] as usize];
+        for l in lines() {
+            for b in index.bands_of(l.start.y, l.end.y) {
+                index.segments[fill[b] as usize] = (l.start, l.end);
+                fill[b] += 1;
+            }
+        }
+        index
+    }
+
+    /// The band of a y, clamped to the bands (monotone in y, so a segment whose y range
+    /// holds a point's y is in the point's band).
+    fn band(&self, y: f64) -> usize {
+        let last = self.starts.len() - 2;
+        (((y - self.y0) / self.height).max(0.0) as usize).min(last)
+    }
+
+    fn bands_of(&self, a: f64, b: f64) -> std::ops::RangeInclusive<usize> {
+        let (lo, hi) = if a.total_cmp(&b).is_le() { (a, b) } else { (b, a) };
+        self.band(lo)..=self.band(hi)
+    }
+
+    /// Whether the point lies inside (not on the boundary), as geo's
+    /// `IntervalTreeMultiPolygon::contains` says.
+    pub fn contains(&self, c: &Coord<f64>) -> bool {
+        use geo::kernels::{Kernel, Orientation, RobustKernel};
+        let between = |v: f64, a: f64, b: f64| if a < b { v >= a && v <= b } else { v >= b && v <= a };
+        if self.segments.is_empty() {
+            return false;
+        }
+        let b = self.band(c.y);
+        let mut winding = 0i64;
+        for &(p, q) in &self.segments[self.starts[b] as usize..self.starts[b + 1] as usize] {
+            // The interval tree's visit: y_min <= y <= y_max in the total order; then its
+            // test of the largest x.
+            let (y_min, y_max) = if p.y.total_cmp(&q.y).is_le() {
+                (p.y, q.y)
+            } else {
+                (q.y, p.y)
+            };
+            let x_max = if p.x.total_cmp(&q.x).is_ge() { p.x } else { q.x };
+            if y_min.total_cmp(&c.y).is_gt() || c.y.total_cmp(&y_max).is_gt() || x_max < c.x {
+                continue;
+            }
+            if p.y <= c.y {
+                if q.y >= c.y {
+                    let o = RobustKernel::orient2d(p, q, *c);
+                    if o == Orientation::CounterClockwise && q.y != c.y {
+                        winding += 1;
+                    } else if o == Orientation::Collinear && between(c.x, p.x, q.x) {
+                        return false;
+                    }
+                }
+            } else {
+                let o = RobustKernel::orient2d(p, q, *c);
+                if o == Orientation::Clockwise {
+                    winding -= 1;
+                } else if o == Orientation::Collinear && between(c.x, p.x, q.x) {
+                    return false;
+                }
+            }
+        }
+        winding != 0
+    }
+}
+
 /// Finds the municipality of a point.
 pub struct MunicipalityLocator<'a> {
     municipalities: &'a [Municipality],
     tree: RTree<GeomWithData<Rectangle<[f64; 2]>, usize>>,
-    shapes: Vec<IntervalTreeMultiPolygon<f64>>,
+    shapes: Vec<PolygonIndex>,
 }
 
 impl<'a> MunicipalityLocator<'a> {
@@ -92,7 +205,7 @@ impl<'a> MunicipalityLocator<'a> {
             .collect();
         let shapes = municipalities
             .par_iter()
-            .map(|m| IntervalTreeMultiPolygon::new(&m.geometry))
+            .map(|m| PolygonIndex::new(&m.geometry))
             .collect();
         MunicipalityLocator {
             municipalities,
@@ -282,7 +395,7 @@ pub fn area_grid(municipalities: &[Municipality]) -> Demand {
         .par_iter()
         .enumerate()
         .map(|(i, m)| {
-            let shape = IntervalTreeMultiPolygon::new(&m.geometry);
+            let shape = PolygonIndex::new(&m.geometry);
             let (min, max) = (m.bbox.min(), m.bbox.max());
             let (Some(sw), Some(ne)) = (
                 Mesh::containing(min.x, min.y, level),
@@ -336,5 +449,70 @@ fn grid_cell(mesh: Mesh, municipality: usize, lon: f64, lat: f64, area: f64) -> 
         population_75plus: None,
         population_0_14: None,
         demand: area,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use geo::{Contains, LineString, MultiPolygon, Polygon};
+    use proptest::prelude::*;
+
+    fn ring(v: &[(i32, i32)]) -> LineString<f64> {
+        let mut r: LineString<f64> = v
+            .iter()
+            .map(|&(x, y)| Coord {
+                x: f64::from(x),
+                y: f64::from(y),
+            })
+            .collect();
+        r.close();
+        r
+    }
+
+    proptest! {
+        /// The banded index answers as geo's interval tree does, for points on and off the
+        /// boundary (integer and half-integer points on a small grid, so that points fall on
+        /// vertices, on edges and on the y of horizontal edges), over random rings (many of
+        /// them self-crossing) with holes, in two parts.
+        #[test]
+        fn polygon_index_answers_as_geos_interval_tree(
+            parts in prop::collection::vec(
+                (prop::collection::vec((0i32..10, 0i32..10), 3..10), prop::collection::vec((0i32..10, 0i32..10), 0..6)),
+                1..3,
+            ),
+            points in prop::collection::vec((0i32..21, 0i32..21), 1..40),
+        ) {
+            let mp = MultiPolygon::new(
+                parts
+                    .iter()
+                    .map(|(shell, hole)| {
+                        let holes = if hole.len() >= 3 { vec![ring(hole)] } else { vec![] };
+                        Polygon::new(ring(shell), holes)
+                    })
+                    .collect(),
+            );
+            let ours = PolygonIndex::new(&mp);
+            let geos = geo::indexed::IntervalTreeMultiPolygon::new(&mp);
+            for (x, y) in points {
+                let c = Coord { x: f64::from(x) * 0.5, y: f64::from(y) * 0.5 };
+                prop_assert_eq!(ours.contains(&c), geos.contains(&c), "{:?}", c);
+            }
+        }
+    }
+
+    #[test]
+    fn polygon_index_of_a_square_with_a_hole() {
+        let mp = MultiPolygon::new(vec![Polygon::new(
+            ring(&[(0, 0), (4, 0), (4, 4), (0, 4)]),
+            vec![ring(&[(1, 1), (1, 3), (3, 3), (3, 1)])],
+        )]);
+        let index = PolygonIndex::new(&mp);
+        let at = |x: f64, y: f64| index.contains(&Coord { x, y });
+        assert!(at(0.5, 0.5));
+        assert!(!at(2.0, 2.0), "in the hole");
+        assert!(!at(4.0, 2.0), "on the boundary");
+        assert!(!at(5.0, 2.0));
+        assert!(!at(2.0, -1.0), "below every band");
     }
 }
