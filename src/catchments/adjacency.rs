@@ -11,11 +11,11 @@
 //! borders drawn with different vertices on each side (T-junctions, densified or slightly
 //! shifted lines), the usual reason contiguity tools miss a neighbour.
 
+use crate::demand::PolygonIndex;
 use crate::inputs::municipalities::Municipality;
 use crate::reach::straight::metres_per_degree;
-use geo::indexed::IntervalTreeMultiPolygon;
 use geo::line_intersection::{line_intersection, LineIntersection};
-use geo::{BoundingRect, Contains, Coord, Distance, Euclidean, Line, LineString, MultiPolygon, Point, Rect};
+use geo::{BoundingRect, Coord, Distance, Euclidean, Line, LineString, MultiPolygon, Point, Rect};
 use rayon::prelude::*;
 use rstar::primitives::{CachedEnvelope, GeomWithData, Rectangle};
 use rstar::{RTree, RTreeObject, AABB};
@@ -360,7 +360,7 @@ fn crossing(own: &[Line<f64>], other: &SegmentGrid) -> bool {
 fn pokes_into(
     raw: &[Line<f64>],
     projected: &[Line<f64>],
-    other: &IntervalTreeMultiPolygon<f64>,
+    other: &PolygonIndex,
     other_grid: &SegmentGrid,
     snap_m: f64,
 ) -> bool {
@@ -377,7 +377,7 @@ fn pokes_into(
 
 /// Whether a vertex of `mp` inside `window` lies inside `other` (for a part drawn wholly
 /// inside another municipality, whose boundary does not reach the window).
-fn inside_window(mp: &MultiPolygon<f64>, window: &Rect<f64>, other: &IntervalTreeMultiPolygon<f64>) -> bool {
+fn inside_window(mp: &MultiPolygon<f64>, window: &Rect<f64>, other: &PolygonIndex) -> bool {
     rings(mp)
         .flat_map(|r| r.0.iter())
         .filter(|c| window.min().x <= c.x && c.x <= window.max().x && window.min().y <= c.y && c.y <= window.max().y)
@@ -410,9 +410,9 @@ fn contiguity(municipalities: &[Municipality], outlines: &[Outline], snap_m: f64
         .collect();
     let rook_min = 10.0 * snap_m;
     // Point-in-polygon indexes, built when a pair first needs one.
-    let shapes: Vec<std::sync::OnceLock<IntervalTreeMultiPolygon<f64>>> =
+    let shapes: Vec<std::sync::OnceLock<PolygonIndex>> =
         (0..municipalities.len()).map(|_| std::sync::OnceLock::new()).collect();
-    let shape = |m: usize| shapes[m].get_or_init(|| IntervalTreeMultiPolygon::new(&municipalities[m].geometry));
+    let shape = |m: usize| shapes[m].get_or_init(|| PolygonIndex::new(&municipalities[m].geometry));
     let mut links: Vec<Link> = pairs
         .par_iter()
         .filter_map(|&(a, b)| {
