@@ -635,37 +635,34 @@ fn crossing_pairs(
     known: impl Fn(&RingSegment, &RingSegment) -> bool,
 ) -> Option<Vec<(u32, u32, LineIntersection<f64>)>> {
     let n = segments.len();
-    let boxes: Vec<[f64; 4]> = segments
+    // (box: x min, x max, y min, y max; index; segment), by x min.
+    let mut order: Vec<([f64; 4], u32, &RingSegment)> = segments
         .iter()
-        .map(|s| {
+        .enumerate()
+        .map(|(i, s)| {
             let (p, q) = (s.line.start, s.line.end);
-            [p.x.min(q.x), p.x.max(q.x), p.y.min(q.y), p.y.max(q.y)]
+            ([p.x.min(q.x), p.x.max(q.x), p.y.min(q.y), p.y.max(q.y)], i as u32, s)
         })
         .collect();
-    let mut order: Vec<(f64, u32)> = boxes.iter().enumerate().map(|(i, b)| (b[0], i as u32)).collect();
-    order.sort_unstable_by(|a, b| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1)));
+    order.sort_unstable_by(|a, b| a.0[0].total_cmp(&b.0[0]).then(a.1.cmp(&b.1)));
     let mut budget = 64 * n + 4096;
-    let mut open: Vec<u32> = Vec::new();
+    let mut open: Vec<([f64; 4], u32, &RingSegment)> = Vec::new();
     let mut hits = Vec::new();
-    for &(_, i) in &order {
-        let b = boxes[i as usize];
-        open.retain(|&j| boxes[j as usize][1] >= b[0]);
+    for &(b, i, si) in &order {
+        open.retain(|o| o.0[1] >= b[0]);
         budget = budget.checked_sub(open.len())?;
-        for &j in &open {
-            let c = boxes[j as usize];
+        for &(c, j, sj) in &open {
             if c[2] <= b[3] && b[2] <= c[3] {
-                let (p, q) = (j.min(i), j.max(i));
-                if known(&segments[p as usize], &segments[q as usize]) {
+                let ((p, sp), (q, sq)) = if j < i { ((j, sj), (i, si)) } else { ((i, si), (j, sj)) };
+                if known(sp, sq) {
                     continue;
                 }
-                if let Some(hit) =
-                    geo::line_intersection::line_intersection(segments[p as usize].line, segments[q as usize].line)
-                {
+                if let Some(hit) = geo::line_intersection::line_intersection(sp.line, sq.line) {
                     hits.push((p, q, hit));
                 }
             }
         }
-        open.push(i);
+        open.push((b, i, si));
     }
     Some(hits)
 }
@@ -742,7 +739,12 @@ fn swept_pairs(
     let indexed = segments.iter().enumerate().map(|(k, s)| SweptSegment(s.line, k as u32));
     Intersections::from_iter(indexed)
         .map(|(a, b, hit)| (a.1.min(b.1), a.1.max(b.1), hit))
-        .filter(|&(a, b, _)| !known(&segments[a as usize], &segments[b as usize]))
+        .filter(
+            |&(a, b, _)| match (segments.get(a as usize), segments.get(b as usize)) {
+                (Some(a), Some(b)) => !known(a, b),
+                _ => true,
+            },
+        )
         .collect()
 }
 
@@ -766,7 +768,9 @@ fn simple_given(
     // Two rings may touch at one point (OGC); more would cut the polygon's interior.
     let mut touches: Vec<(usize, usize, Coord<f64>)> = Vec::new();
     for (a, b, hit) in hits {
-        let (a, b) = (&segments[a as usize], &segments[b as usize]);
+        let (Some(a), Some(b)) = (segments.get(a as usize), segments.get(b as usize)) else {
+            return false;
+        };
         // Consecutive segments meet at their shared vertex; on a straight stretch (densified
         // boundaries) the sweep reports that as a degenerate collinear overlap.
         let point = match hit {
