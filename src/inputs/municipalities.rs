@@ -626,10 +626,10 @@ struct RingSegment {
 }
 
 /// The pairs of `segments` (as indexes) whose boxes meet and that intersect, with how, but
-/// those `known` passes over: those geo's sweep (`Intersections`) reports, found by sweeping the boxes along x and
-/// testing each pair whose x ranges overlap (a boundary ring crosses any vertical line a
-/// few times only, so few pairs are open at once). `None` when too many pairs would be
-/// tested (a pathological ring, for which geo's sweep is kept).
+/// for those `known` passes over: the pairs geo's sweep (`Intersections`) reports, found by
+/// sweeping the boxes along x and testing each pair whose x ranges overlap (a boundary ring
+/// crosses any vertical line a few times only, so few pairs are open at once). `None` when
+/// too many pairs would be tested (a pathological ring, for which geo's sweep is kept).
 fn crossing_pairs(
     segments: &[RingSegment],
     known: impl Fn(&RingSegment, &RingSegment) -> bool,
@@ -1142,6 +1142,31 @@ mod tests {
                 .is_some_and(|segments| simple_given(&polygon, &segments, swept_pairs(&segments, |_, _| false)));
             proptest::prop_assert_eq!(rings_are_simple(&polygon), reference);
         }
+    }
+
+    /// A serpentine whose 399 rows all span the same x range keeps most segments open at
+    /// once: the x sweep gives up within its budget and geo's sweep answers (the polygon is
+    /// valid, as geo's own validation says).
+    #[test]
+    fn a_ring_too_wide_for_the_x_sweep_is_checked_by_geos_sweep() {
+        let rows = 399;
+        let mut ring = vec![Coord { x: 0.0, y: 0.0 }, Coord { x: 100.0, y: 0.0 }];
+        for j in 1..=rows {
+            let y = f64::from(j);
+            let (from, to) = if j % 2 == 1 { (100.0, 1.0) } else { (1.0, 100.0) };
+            ring.push(Coord { x: from, y });
+            ring.push(Coord { x: to, y });
+        }
+        // The last row ends at x = 1: up and across to the left side, then down it.
+        ring.push(Coord {
+            x: 0.0,
+            y: f64::from(rows + 1),
+        });
+        let polygon = Polygon::new(LineString::new(ring), vec![]);
+        let segments = ring_segments(&polygon).unwrap();
+        assert!(crossing_pairs(&segments, |_, _| false).is_none());
+        assert!(polygon.is_valid());
+        assert!(rings_are_simple(&polygon));
     }
 
     #[test]
