@@ -110,6 +110,8 @@ pub struct Unit {
     open: Vec<(u32, u64)>,
     /// Roles some share floor needs.
     relevant: u64,
+    /// Per area: the roles (of the first 64) it has a provider of, as bits.
+    provides: Vec<u64>,
 }
 
 impl Unit {
@@ -241,6 +243,13 @@ impl Unit {
                 runs
             })
             .collect();
+        let provides = (0..n)
+            .map(|a| {
+                (0..roles.min(64))
+                    .filter(|&r| providers[a * roles + r] > 0)
+                    .fold(0u64, |bits, r| bits | 1 << r)
+            })
+            .collect();
         Unit {
             neighbours,
             demand,
@@ -264,6 +273,7 @@ impl Unit {
             open_ranges,
             open,
             relevant,
+            provides,
         }
     }
 
@@ -521,21 +531,31 @@ impl Unit {
         }
         let count = f64::from(roles.count_ones());
         let mut total = 0.0;
+        // Per role, the nearest member providing it: each member's distance read once for
+        // all the roles it provides (the same minima, summed in the same order of roles).
+        let mut nearest = [f64::INFINITY; 64];
         for &m in members {
             let row = &self.dist[m as usize * n..(m as usize + 1) * n];
+            nearest.fill(f64::INFINITY);
+            for &h in members {
+                let mut has = self.provides[h as usize] & roles;
+                if has == 0 {
+                    continue;
+                }
+                let d = f64::from(row[h as usize]);
+                while has != 0 {
+                    let r = has.trailing_zeros() as usize;
+                    has &= has - 1;
+                    nearest[r] = nearest[r].min(d);
+                }
+            }
             let mut sum = 0.0;
             let mut rest = roles;
             while rest != 0 {
                 let r = rest.trailing_zeros() as usize;
                 rest &= rest - 1;
-                let mut nearest = f64::INFINITY;
-                for &h in members {
-                    if self.providers[h as usize * self.roles + r] > 0 {
-                        nearest = nearest.min(f64::from(row[h as usize]));
-                    }
-                }
                 // A role missing from the group: charge the largest distance in the unit.
-                sum += if nearest.is_finite() { nearest } else { 1e4 };
+                sum += if nearest[r].is_finite() { nearest[r] } else { 1e4 };
             }
             total += self.demand[m as usize] * sum / count;
         }
@@ -1409,6 +1429,46 @@ mod tests {
             share_functions: vec![0b011, 0b110, 0b101],
         };
         Unit::new(neighbours, demand, roles, providers, classes, hosts, dist, floors)
+    }
+
+    /// A group's travel is its definition: per member, the mean over the floor's roles of
+    /// the distance to the nearest member providing the role (1e4 where none does),
+    /// weighted by the member's demand; bit for bit, on random units and groups.
+    #[test]
+    fn travel_cost_is_its_definition() {
+        let mut missing = 0;
+        for seed in 0..30u64 {
+            let mut rng = Pcg64Mcg::seed_from_u64(seed);
+            let unit = random_unit(3 + (seed % 5) as usize, &mut rng);
+            let n = unit.len();
+            for _ in 0..20 {
+                let members: Vec<u32> = (0..n as u32).filter(|_| rng.next_u64() % 3 == 0).collect();
+                let mut want = 0.0;
+                for &m in &members {
+                    let mut sum = 0.0;
+                    // The floor's roles: 0 and 1 (`provider_roles` 0b011), in that order.
+                    for r in 0..2 {
+                        let near = members
+                            .iter()
+                            .filter(|&&h| unit.providers[h as usize * unit.roles + r] > 0)
+                            .map(|&h| f64::from(unit.dist[m as usize * n + h as usize]))
+                            .fold(f64::INFINITY, f64::min);
+                        if near.is_infinite() {
+                            missing += 1;
+                        }
+                        sum += if near.is_finite() { near } else { 1e4 };
+                    }
+                    want += unit.demand[m as usize] * sum / 2.0;
+                }
+                assert_eq!(
+                    unit.cost(&members).to_bits(),
+                    want.to_bits(),
+                    "seed {seed}, {members:?}"
+                );
+            }
+        }
+        // Groups missing a role were among them.
+        assert!(missing > 0);
     }
 
     #[test]
