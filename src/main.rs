@@ -792,6 +792,7 @@ fn execute(cli: Cli) -> zaitaku::Result<()> {
                 None,
                 Some(zaitaku::capacity::Order::Capacity),
                 Some(&catchments.located),
+                run.nearest.as_ref(),
                 &mut out_dir,
                 progress,
             )?;

@@ -346,3 +346,34 @@ proptest! {
         prop_assert!(aligned.served.iter().zip(&need).all(|(s, n)| s <= n));
     }
 }
+
+/// The nearest-first start served from the reach's nearest providers (as the report runs
+/// it) gives the same flows as the start that searches for every place (as `zaitaku
+/// capacity` runs it), at need rates where few, some and most providers fill up.
+#[test]
+fn the_nearest_from_reach_changes_no_flow() {
+    use zaitaku::progress::Progress;
+    let study = zaitaku::study::load(&zaitaku::demo::sources(), Progress::Quiet).unwrap();
+    let places = study.demand.places();
+    let (_, nearest) = zaitaku::reach::straight::straight_line_reach_with_nearest(
+        &places,
+        &study.institutions,
+        &study.rules,
+        Progress::Quiet,
+    );
+    let order = Some(zaitaku::capacity::Order::Capacity);
+    let mut filled = Vec::new();
+    for rate in ["0.002", "0.02", "0.2"] {
+        let rates = || zaitaku::capacity::need_rates(&study.rules, Some(rate)).unwrap();
+        let searched = zaitaku::capacity::compute(&study, rates(), order, None, Progress::Quiet);
+        let shortcut = zaitaku::capacity::compute(&study, rates(), order, Some(&nearest), Progress::Quiet);
+        assert_eq!(searched.problems.len(), shortcut.problems.len());
+        for (a, b) in searched.problems.iter().zip(&shortcut.problems) {
+            assert_eq!(a.flow, b.flow, "role {} at need rate {rate}", a.role);
+            assert_eq!(a.fill, b.fill, "role {} at need rate {rate}", a.role);
+        }
+        filled.push(searched.problems.iter().map(|p| p.providers_full()).sum::<usize>());
+    }
+    // The rates make a difference: more providers fill as the need grows.
+    assert!(filled[0] < filled[1] && filled[1] < filled[2], "{filled:?}");
+}

@@ -48,6 +48,12 @@ pub trait Pairs: Sync {
     fn providers_of(&self, place: usize, out: &mut Vec<u32>);
     /// The cost (metres or minutes) of a pair within reach.
     fn cost(&self, place: usize, provider: usize) -> f64;
+    /// The provider nearest to `place` with its cost, if it is within reach: what a visit of
+    /// [`Self::open_providers`] hands out first while that provider is open. `None` where
+    /// it is not known (the visit then finds it) or not within reach.
+    fn nearest(&self, _place: usize) -> Option<(u32, f64)> {
+        None
+    }
     /// The providers, all open, for the nearest-first start.
     fn open_providers(&self) -> Box<dyn Open + '_>;
     /// The places, all open, for AccessMod's fill.
@@ -171,6 +177,28 @@ impl<'a> Raiser<'a> {
             let mut rest = need[p] - flow.served[p];
             if rest <= 0 || self.stuck[p] {
                 continue;
+            }
+            // The place's nearest provider, when known and open, is the visit's first: served
+            // from it without a search; the visit is made only for what it cannot take (then
+            // full, and closed first, so that the visit hands out the ones after it).
+            if let Some((j, cost)) = self.pairs.nearest(p) {
+                let ju = j as usize;
+                if !self.closed[ju] {
+                    let x = rest.min(capacity[ju] - flow.assigned[ju]);
+                    if x > 0 {
+                        flow.add(p as u32, j, x, || cost);
+                        flow.assigned[ju] += x;
+                        flow.served[p] += x;
+                        rest -= x;
+                    }
+                    if flow.assigned[ju] >= capacity[ju] {
+                        self.closed[ju] = true;
+                        self.open.close(j);
+                    }
+                    if rest == 0 {
+                        continue;
+                    }
+                }
             }
             self.open.visit(p, &mut |j, cost| {
                 let room = capacity[j as usize] - flow.assigned[j as usize];

@@ -97,7 +97,7 @@ pub fn within_m(a: (f64, f64), b: (f64, f64), reach_m: f64) -> bool {
 }
 
 /// [`within_m`]'s decision when `d`, the [`ellipsoid_m`] distance from `a` to `b`, is known.
-fn within_at(d: f64, a: (f64, f64), b: (f64, f64), reach_m: f64) -> bool {
+pub(crate) fn within_at(d: f64, a: (f64, f64), b: (f64, f64), reach_m: f64) -> bool {
     if (d - reach_m).abs() < 0.25 {
         geodesic_m(a, b) <= reach_m
     } else {
@@ -347,22 +347,49 @@ fn disc_bounds(radii: &[f64]) -> Vec<(f64, f64)> {
 
 /// Distance on WGS84 from `at` to the nearest point of `tree` (sites numbering `lonlat`).
 fn nearest_in(tree: &RTree<Site>, lonlat: &[(f64, f64)], at: (f64, f64)) -> f64 {
+    nearest_with_id(tree, lonlat, at).0
+}
+
+/// [`nearest_in`] with the nearest point's index (the lowest of those equally near;
+/// [`NO_SITE`] when the tree is empty).
+fn nearest_with_id(tree: &RTree<Site>, lonlat: &[(f64, f64)], at: (f64, f64)) -> (f64, u32) {
     let q = to_xyz(at.0, at.1);
-    let mut best = f64::INFINITY;
+    let mut best = Nearest::NONE;
     // Candidates come in chord order; none can beat `best` once its sphere distance
-    // times the smallest ellipsoid/sphere ratio exceeds it.
+    // times the smallest ellipsoid/sphere ratio exceeds it (points equally near have equal
+    // chords: all of them are seen).
     let mut stop2 = f64::INFINITY;
     for (site, d2) in tree.nearest_neighbor_iter_with_distance_2(&q) {
         if d2 > stop2 {
             break;
         }
-        let d = ellipsoid_m(at, lonlat[site.data as usize]);
-        if d < best {
-            best = d;
-            stop2 = chord_from_arc(best / SPHERE_LOW).powi(2);
+        if best.offer(ellipsoid_m(at, lonlat[site.data as usize]), site.data) {
+            stop2 = chord_from_arc(best.0 / SPHERE_LOW).powi(2);
         }
     }
-    best
+    (best.0, best.1)
+}
+
+/// No point: the index of the nearest where there is none.
+pub const NO_SITE: u32 = u32::MAX;
+
+/// The nearest point seen so far: (distance, index), the lower index among equal distances.
+#[derive(Clone, Copy)]
+struct Nearest(f64, u32);
+
+impl Nearest {
+    const NONE: Nearest = Nearest(f64::INFINITY, NO_SITE);
+
+    /// Takes `(d, id)` if it is nearer (or as near with a lower index); true if taken. The
+    /// distance kept is the minimum, as `f64::min` over the same distances gives it.
+    fn offer(&mut self, d: f64, id: u32) -> bool {
+        if d < self.0 || (d == self.0 && id < self.1) {
+            *self = Nearest(d, id);
+            true
+        } else {
+            false
+        }
+    }
 }
 
 /// Points indexed for the nearest only (no counting bands): cheaper to build where a few
@@ -559,8 +586,10 @@ impl ProviderIndex {
     }
 
     /// [`Self::reach_at`] for every point of run `k` of `blocks` (places' coordinates
-    /// `places`): the same figures, the sparse points' sites gathered once for the run.
-    pub fn reach_block(&self, places: &[(f64, f64)], blocks: &Blocks, k: usize, reach_m: f64) -> Vec<(f64, u32)> {
+    /// `places`): the same figures, the sparse points' sites gathered once for the run; with
+    /// each point's nearest provider (the lowest index among those equally near, [`NO_SITE`]
+    /// where there is none).
+    pub fn reach_block(&self, places: &[(f64, f64)], blocks: &Blocks, k: usize, reach_m: f64) -> Vec<(f64, u32, u32)> {
         let (run, centre, radius) = &blocks.runs[k];
         let members = &blocks.order[run.clone()];
         let dense: Vec<bool> = members
@@ -581,7 +610,8 @@ impl ProviderIndex {
                 .map(|(&i, dense)| {
                     let at = places[i as usize];
                     if dense {
-                        return (self.nearest_m(at), self.count_within(at, reach_m));
+                        let (d, id) = nearest_with_id(&self.tree, &self.lonlat, at);
+                        return (d, self.count_within(at, reach_m), id);
                     }
                     let q = &blocks.xyz[i as usize];
                     let mut count = 0;
@@ -593,20 +623,21 @@ impl ProviderIndex {
                         count += u32::from(within);
                     });
                     if min2.is_infinite() {
-                        return (self.nearest_m(at), 0);
+                        let (d, id) = nearest_with_id(&self.tree, &self.lonlat, at);
+                        return (d, 0, id);
                     }
                     let limit = chord_from_arc(arc_from_chord(min2.sqrt()) * SPHERE_HIGH / SPHERE_LOW);
-                    let mut nearest = f64::INFINITY;
+                    let mut nearest = Nearest::NONE;
                     if limit * limit <= cand.max2 {
                         cand.for_within(limit * limit, |id, _| {
-                            nearest = nearest.min(ellipsoid_m(at, self.lonlat[id as usize]));
+                            nearest.offer(ellipsoid_m(at, self.lonlat[id as usize]), id);
                         });
                     } else {
                         for_within(&self.tree, q, limit * limit, |site, _| {
-                            nearest = nearest.min(ellipsoid_m(at, self.lonlat[site.data as usize]));
+                            nearest.offer(ellipsoid_m(at, self.lonlat[site.data as usize]), site.data);
                         });
                     }
-                    (nearest, count)
+                    (nearest.0, count, nearest.1)
                 })
                 .collect()
         })
@@ -816,16 +847,41 @@ fn role_reach(
     reach_m: f64,
     done: &(dyn Fn(usize) + Sync),
 ) -> RoleReach {
-    let (nearest, in_reach): (Vec<f64>, Vec<u32>) = blocks
-        .map(|k, _| index.reach_block(places, blocks, k, reach_m), done)
-        .into_iter()
-        .unzip();
-    RoleReach {
-        nearest,
-        in_reach,
-        providers: index.len(),
-    }
+    role_reach_with_nearest(places, blocks, index, reach_m, done).0
 }
+
+/// [`role_reach`] with each place's nearest provider (see [`NearestProviders`]).
+fn role_reach_with_nearest(
+    places: &[(f64, f64)],
+    blocks: &Blocks,
+    index: &ProviderIndex,
+    reach_m: f64,
+    done: &(dyn Fn(usize) + Sync),
+) -> (RoleReach, Vec<u32>) {
+    let all = blocks.map(|k, _| index.reach_block(places, blocks, k, reach_m), done);
+    let mut nearest = Vec::with_capacity(all.len());
+    let mut in_reach = Vec::with_capacity(all.len());
+    let mut ids = Vec::with_capacity(all.len());
+    for (d, n, id) in all {
+        nearest.push(d);
+        in_reach.push(n);
+        ids.push(id);
+    }
+    (
+        RoleReach {
+            nearest,
+            in_reach,
+            providers: index.len(),
+        },
+        ids,
+    )
+}
+
+/// Per role (rules order), per place: the index of the nearest provider on WGS84 among the
+/// role's providers in input order (the lowest index among those equally near), or
+/// [`NO_SITE`]. Capacity's nearest-first start serves a place from it without a search
+/// while it has room.
+pub type NearestProviders = Vec<Vec<u32>>;
 
 /// Blocks of places narrow enough for reach `reach_m` (a quarter of it across).
 pub fn blocks_for(places: &[(f64, f64)], reach_m: f64) -> Blocks {
@@ -839,6 +895,16 @@ pub fn straight_line_reach(
     rules: &Rules,
     progress: Progress,
 ) -> ReachTable {
+    straight_line_reach_with_nearest(places, institutions, rules, progress).0
+}
+
+/// [`straight_line_reach`] with every place's nearest provider of each role.
+pub fn straight_line_reach_with_nearest(
+    places: &[(f64, f64)],
+    institutions: &[Institution],
+    rules: &Rules,
+    progress: Progress,
+) -> (ReachTable, NearestProviders) {
     let bar = progress.bar((places.len() * rules.roles.len()) as u64, "reach");
     let shortest = rules.roles.iter().map(|r| r.reach_km).fold(f64::INFINITY, f64::min);
     let blocks = blocks_for(places, shortest.min(1e4) * 1000.0);
@@ -848,20 +914,23 @@ pub fn straight_line_reach(
         .par_iter()
         .map(|role| ProviderIndex::new(&role_points(institutions, role)))
         .collect();
-    let roles = rules
+    let (roles, nearest): (Vec<RoleReach>, NearestProviders) = rules
         .roles
         .iter()
         .zip(&indexes)
         .map(|(role, index)| {
             bar.set_message(role.id.clone());
-            role_reach(places, &blocks, index, role.reach_km * 1000.0, &|n| bar.inc(n as u64))
+            role_reach_with_nearest(places, &blocks, index, role.reach_km * 1000.0, &|n| bar.inc(n as u64))
         })
-        .collect();
+        .unzip();
     bar.finish_and_clear();
-    ReachTable {
-        unit: ReachUnit::Metres,
-        roles,
-    }
+    (
+        ReachTable {
+            unit: ReachUnit::Metres,
+            roles,
+        },
+        nearest,
+    )
 }
 
 /// Whether some site of `tree` within the squared chord `max2` of `q` passes `pred(site,
@@ -1287,7 +1356,8 @@ mod tests {
         }
 
         /// Places taken in blocks give exactly what each place gives alone: the same
-        /// nearest, count and sums, bit for bit (the same sites, in the same order).
+        /// nearest, count and sums, bit for bit (the same sites, in the same order); and the
+        /// nearest site is the nearest by definition (ties to the lower index).
         #[test]
         fn blocks_equal_single_places(
             pts in proptest::collection::vec((137.0f64..139.0, 35.0f64..37.0), 0..400),
@@ -1295,6 +1365,9 @@ mod tests {
             reach_km in 1.0f64..40.0,
             block_km in 0.0f64..30.0,
         ) {
+            // Some sites twice (institutions at one address): the nearest is the lower index.
+            let mut pts = pts;
+            pts.extend(pts.iter().step_by(3).copied().collect::<Vec<_>>());
             let weights: Vec<f64> = (0..pts.len()).map(|i| (i as f64 + 0.5).sqrt()).collect();
             let idx = ProviderIndex::with_weights(&pts, &weights);
             let other: Vec<f64> = weights.iter().map(|w| 1.0 / w).collect();
@@ -1302,6 +1375,13 @@ mod tests {
             let reach = reach_km * 1000.0;
             let radii = [reach / 3.0, reach * 2.0 / 3.0, reach];
             let blocks = Blocks::new(&places, block_km * 1000.0);
+            // The nearest by definition: least distance, then least index.
+            let nearest_id = |at: (f64, f64)| {
+                (0..pts.len())
+                    .map(|i| (ellipsoid_m(at, pts[i]), i as u32))
+                    .min_by(|a, b| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1)))
+                    .map_or(NO_SITE, |m| m.1)
+            };
             let mut seen = vec![false; places.len()];
             for k in 0..blocks.runs.len() {
                 let members = &blocks.order[blocks.runs[k].0.clone()];
@@ -1313,6 +1393,7 @@ mod tests {
                     let (near, count) = idx.reach_at(at, reach);
                     prop_assert_eq!(reach_block[j].0.to_bits(), near.to_bits());
                     prop_assert_eq!(reach_block[j].1, count);
+                    prop_assert_eq!(reach_block[j].2, nearest_id(at));
                     let sums = idx.sums_within(at, &radii);
                     let (got, extra, n) = &sums_block[j];
                     prop_assert_eq!(got.iter().map(|x| x.to_bits()).collect::<Vec<_>>(), sums.iter().map(|x| x.to_bits()).collect::<Vec<_>>());

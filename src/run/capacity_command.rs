@@ -36,7 +36,7 @@ pub fn capacity(
     // A bad --need-rate stops the run before any folder is made.
     let rates = capacity::need_rates(&study.rules, need_rate).map_err(Error::Usage)?;
     let t = Instant::now();
-    let cap = capacity::compute(&study, rates, order, progress);
+    let cap = capacity::compute(&study, rates, order, None, progress);
     let solve = t.elapsed().as_secs_f64();
     let t = Instant::now();
     let mut out = OutDir::create(out_dir)?;
@@ -66,7 +66,7 @@ pub fn capacity_on(
 ) -> Result<(Capacity, Vec<PathBuf>)> {
     capacity::need_rates(&study.rules, need_rate).map_err(Error::Usage)?;
     let mut out = OutDir::create(out_dir)?;
-    let (cap, _) = capacity_into(study, need_rate, order, None, &mut out, progress)?;
+    let (cap, _) = capacity_into(study, need_rate, order, None, None, &mut out, progress)?;
     write_lock(&mut out, study)?;
     out.commit()?;
     let written = out.written().to_vec();
@@ -76,17 +76,19 @@ pub fn capacity_on(
 /// Computes capacity and writes its files into `out` (not committed: the report adds its
 /// layers to the GeoPackage); returns them with the files written. `located`: the
 /// municipality of each institution when the caller has placed them already (catchments
-/// have), else they are placed here.
+/// have), else they are placed here. `nearest`: each place's nearest provider per role when
+/// the run's reach measured it (see [`capacity::compute`]).
 pub fn capacity_into(
     study: &Study,
     need_rate: Option<&str>,
     order: Option<Order>,
     located: Option<&[Option<usize>]>,
+    nearest: Option<&crate::reach::straight::NearestProviders>,
     out: &mut OutDir,
     progress: Progress,
 ) -> Result<(Capacity, Vec<PathBuf>)> {
     let rates = capacity::need_rates(&study.rules, need_rate).map_err(Error::Usage)?;
-    let cap = capacity::compute(study, rates, order, progress);
+    let cap = capacity::compute(study, rates, order, nearest, progress);
     let before = out.written().len();
     write_all(study, &cap, located, out, progress)?;
     Ok((cap, out.written()[before..].to_vec()))

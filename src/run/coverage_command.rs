@@ -7,6 +7,9 @@ use super::*;
 pub struct CoverageRun {
     pub study: Study,
     pub reach: ReachTable,
+    /// Each place's nearest provider of every role, where reach was a straight line
+    /// (capacity's nearest-first start uses it).
+    pub nearest: Option<crate::reach::straight::NearestProviders>,
     pub coverage: Coverage,
     pub timings: Timings,
     pub written: Vec<std::path::PathBuf>,
@@ -39,7 +42,7 @@ pub fn coverage_keeping(
     let read_s = t.elapsed().as_secs_f64();
 
     let t = Instant::now();
-    let (reach, road) = measure_reach(&study, progress)?;
+    let (reach, road, nearest) = measure_reach_with_nearest(&study, progress)?;
     let reach_s = t.elapsed().as_secs_f64();
 
     let t = Instant::now();
@@ -79,12 +82,37 @@ pub fn coverage_keeping(
         CoverageRun {
             study,
             reach,
+            nearest,
             coverage: cov,
             timings,
             written,
         },
         out,
     ))
+}
+
+/// [`measure_reach`], with each place's nearest provider of every role where reach is a
+/// straight line.
+pub fn measure_reach_with_nearest(
+    study: &Study,
+    progress: Progress,
+) -> Result<(
+    ReachTable,
+    Option<crate::reach::network::Snapping>,
+    Option<crate::reach::straight::NearestProviders>,
+)> {
+    if study.od.is_none() && study.network.is_none() {
+        let places = study.demand.places();
+        let (table, nearest) = crate::reach::straight::straight_line_reach_with_nearest(
+            &places,
+            &study.institutions,
+            &study.rules,
+            progress,
+        );
+        return Ok((table, None, Some(nearest)));
+    }
+    let (table, road) = measure_reach(study, progress)?;
+    Ok((table, road, None))
 }
 
 /// Reach of a study: travel time on its road graph when it has one (`--network`), else
@@ -397,6 +425,7 @@ pub fn coverage_years(
         CoverageRun {
             study,
             reach,
+            nearest: None,
             coverage: cov,
             timings,
             written: out.written().to_vec(),

@@ -52,6 +52,7 @@ pub fn report(
         None,
         Some(crate::capacity::Order::Capacity),
         located,
+        coverage.nearest.as_ref(),
         &mut out,
         progress,
     )?;
