@@ -792,7 +792,7 @@ fn execute(cli: Cli) -> zaitaku::Result<()> {
                 None,
                 Some(zaitaku::capacity::Order::Capacity),
                 Some(&catchments.located),
-                run.nearest.as_ref(),
+                run.nearest.as_ref().map(|n| (&run.reach, n)),
                 &mut out_dir,
                 progress,
             )?;

@@ -355,7 +355,7 @@ fn the_nearest_from_reach_changes_no_flow() {
     use zaitaku::progress::Progress;
     let study = zaitaku::study::load(&zaitaku::demo::sources(), Progress::Quiet).unwrap();
     let places = study.demand.places();
-    let (_, nearest) = zaitaku::reach::straight::straight_line_reach_with_nearest(
+    let (reach, nearest) = zaitaku::reach::straight::straight_line_reach_with_nearest(
         &places,
         &study.institutions,
         &study.rules,
@@ -366,7 +366,7 @@ fn the_nearest_from_reach_changes_no_flow() {
     for rate in ["0.002", "0.02", "0.2"] {
         let rates = || zaitaku::capacity::need_rates(&study.rules, Some(rate)).unwrap();
         let searched = zaitaku::capacity::compute(&study, rates(), order, None, Progress::Quiet);
-        let shortcut = zaitaku::capacity::compute(&study, rates(), order, Some(&nearest), Progress::Quiet);
+        let shortcut = zaitaku::capacity::compute(&study, rates(), order, Some((&reach, &nearest)), Progress::Quiet);
         assert_eq!(searched.problems.len(), shortcut.problems.len());
         for (a, b) in searched.problems.iter().zip(&shortcut.problems) {
             assert_eq!(a.flow, b.flow, "role {} at need rate {rate}", a.role);

@@ -20,6 +20,7 @@ use crate::inputs::institutions::Kind;
 use crate::progress::Progress;
 use crate::reach::pairs::Travel;
 use crate::reach::straight::{NearestProviders, OpenSites, ProviderIndex};
+use crate::reach::{ReachTable, ReachUnit};
 use crate::study::Study;
 use flow::{Flow, ListPairs, Open, Pairs};
 use rayon::prelude::*;
@@ -175,8 +176,9 @@ struct StraightPairs<'a> {
     providers: Vec<(f64, f64)>,
     index: ProviderIndex,
     reach_m: f64,
-    /// Each place's nearest provider, when the run measured it (coverage's reach).
-    nearest: Option<&'a [u32]>,
+    /// Each place's nearest provider and its distance, when the run measured them
+    /// (coverage's reach).
+    nearest: Option<(&'a [u32], &'a [f64])>,
 }
 
 /// One side in an R-tree, visited from points of the other.
@@ -218,14 +220,15 @@ impl Pairs for StraightPairs<'_> {
     }
 
     fn nearest(&self, place: usize) -> Option<(u32, f64)> {
-        use crate::reach::straight::{ellipsoid_m, within_at, NO_SITE};
-        let j = *self.nearest?.get(place)?;
+        use crate::reach::straight::{within_at, NO_SITE};
+        let (ids, distances) = self.nearest?;
+        let j = ids[place];
         if j == NO_SITE {
             return None;
         }
-        let (at, b) = (self.places[place], self.providers[j as usize]);
-        // The distance and the test of reach as the visit takes them.
-        let d = ellipsoid_m(at, b);
+        // The distance (reach measured it as the visit does, `ellipsoid_m`) and the test of
+        // reach as the visit takes them.
+        let (at, b, d) = (self.places[place], self.providers[j as usize], distances[place]);
         within_at(d, at, b, self.reach_m).then_some((j, d.max(0.0)))
     }
 
@@ -307,15 +310,15 @@ pub fn need_rates(
 
 /// Solves every role every function needs at the given need rates (per function, with their
 /// sources; see [`need_rates`]); `order`: also run AccessMod's fill in that order.
-/// `nearest`: each place's nearest provider of every role, when the run's straight-line
-/// reach measured it ([`crate::reach::straight::straight_line_reach_with_nearest`] on the
-/// same study): the nearest-first start then searches only where that provider is full.
-/// The results are the same with it or without it.
+/// `nearest`: the run's straight-line reach with each place's nearest provider of every
+/// role ([`crate::reach::straight::straight_line_reach_with_nearest`] on the same study):
+/// the nearest-first start then searches only where that provider is full. The results are
+/// the same with it or without it.
 pub fn compute(
     study: &Study,
     need_rate: (Vec<f64>, Vec<&'static str>),
     order: Option<Order>,
-    nearest: Option<&NearestProviders>,
+    nearest: Option<(&ReachTable, &NearestProviders)>,
     progress: Progress,
 ) -> Capacity {
     let rules = &study.rules;
@@ -375,9 +378,10 @@ pub fn compute(
                     providers: points,
                     reach_m: rule.reach_km * 1000.0,
                     nearest: nearest
-                        .and_then(|n| n.get(role))
-                        .filter(|ids| ids.len() == places.len())
-                        .map(Vec::as_slice),
+                        .filter(|(reach, _)| reach.unit == ReachUnit::Metres)
+                        .and_then(|(reach, ids)| Some((ids.get(role)?, &reach.roles.get(role)?.nearest)))
+                        .filter(|(ids, d)| ids.len() == places.len() && d.len() == places.len())
+                        .map(|(ids, d)| (ids.as_slice(), d.as_slice())),
                 })
             }
             Some(travel) => {

@@ -83,7 +83,7 @@ pub fn capacity_into(
     need_rate: Option<&str>,
     order: Option<Order>,
     located: Option<&[Option<usize>]>,
-    nearest: Option<&crate::reach::straight::NearestProviders>,
+    nearest: Option<(&crate::reach::ReachTable, &crate::reach::straight::NearestProviders)>,
     out: &mut OutDir,
     progress: Progress,
 ) -> Result<(Capacity, Vec<PathBuf>)> {

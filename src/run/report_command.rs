@@ -52,7 +52,7 @@ pub fn report(
         None,
         Some(crate::capacity::Order::Capacity),
         located,
-        coverage.nearest.as_ref(),
+        coverage.nearest.as_ref().map(|n| (&coverage.reach, n)),
         &mut out,
         progress,
     )?;
