@@ -87,19 +87,20 @@ pub struct PolygonIndex {
 
 impl PolygonIndex {
     pub fn new(mp: &geo::MultiPolygon<f64>) -> PolygonIndex {
-        use geo::LinesIter;
-        let lines = || {
-            mp.0.iter().flat_map(|p| {
-                p.exterior()
-                    .lines_iter()
-                    .chain(p.interiors().iter().flat_map(|r| r.lines_iter()))
-            })
+        let rings = || {
+            mp.0.iter()
+                .flat_map(|p| std::iter::once(p.exterior()).chain(p.interiors()))
+                .filter(|r| r.0.len() >= 2)
         };
+        // The y range of the segments' ends (every point of a ring of two or more) and
+        // their number.
         let (mut lo, mut hi, mut n) = (f64::INFINITY, f64::NEG_INFINITY, 0usize);
-        for l in lines() {
-            lo = lo.min(l.start.y).min(l.end.y);
-            hi = hi.max(l.start.y).max(l.end.y);
-            n += 1;
+        for r in rings() {
+            n += r.0.len() - 1;
+            for c in &r.0 {
+                lo = lo.min(c.y);
+                hi = hi.max(c.y);
+            }
         }
         let bands = (n / 4).clamp(1, 1 << 16);
         let height = if hi > lo { (hi - lo) / bands as f64 } else { 1.0 };
@@ -109,9 +110,16 @@ impl PolygonIndex {
             starts: vec![0; bands + 1],
             segments: Vec::new(),
         };
-        for l in lines() {
-            for b in index.bands_of(l.start.y, l.end.y) {
-                index.starts[b + 1] += 1;
+        // Each segment's bands, found once: counted, then filled in the same order.
+        let mut spans: Vec<(u32, u32)> = Vec::with_capacity(n);
+        for r in rings() {
+            for w in r.0.windows(2) {
+                let range = index.bands_of(w[0].y, w[1].y);
+                let (a, b) = (*range.start(), *range.end());
+                for count in &mut index.starts[a + 1..=b + 1] {
+                    *count += 1;
+                }
+                spans.push((a as u32, b as u32));
             }
         }
         for b in 1..index.starts.len() {
@@ -119,10 +127,11 @@ impl PolygonIndex {
         }
         let mut fill = index.starts.clone();
         index.segments = vec![(Coord::zero(), Coord::zero()); index.starts[bands] as usize];
-        for l in lines() {
-            for b in index.bands_of(l.start.y, l.end.y) {
-                index.segments[fill[b] as usize] = (l.start, l.end);
-                fill[b] += 1;
+        let segments = rings().flat_map(|r| r.0.windows(2).map(|w| (w[0], w[1])));
+        for ((a, b), &(first, last)) in segments.zip(&spans) {
+            for f in &mut fill[first as usize..=last as usize] {
+                index.segments[*f as usize] = (a, b);
+                *f += 1;
             }
         }
         index
