@@ -182,17 +182,9 @@ impl<'a> Raiser<'a> {
             // from it without a search; the visit is made only for what it cannot take (then
             // full, and closed first, so that the visit hands out the ones after it).
             if let Some((j, cost)) = self.pairs.nearest(p) {
-                let ju = j as usize;
-                if !self.closed[ju] {
-                    let x = rest.min(capacity[ju] - flow.assigned[ju]);
-                    if x > 0 {
-                        flow.add(p as u32, j, x, || cost);
-                        flow.assigned[ju] += x;
-                        flow.served[p] += x;
-                        rest -= x;
-                    }
-                    if flow.assigned[ju] >= capacity[ju] {
-                        self.closed[ju] = true;
+                if !self.closed[j as usize] {
+                    if take_from(flow, capacity, p, j, cost, &mut rest) {
+                        self.closed[j as usize] = true;
                         self.open.close(j);
                     }
                     if rest == 0 {
@@ -201,15 +193,7 @@ impl<'a> Raiser<'a> {
                 }
             }
             self.open.visit(p, &mut |j, cost| {
-                let room = capacity[j as usize] - flow.assigned[j as usize];
-                let x = rest.min(room);
-                if x > 0 {
-                    flow.add(p as u32, j, x, || cost);
-                    flow.assigned[j as usize] += x;
-                    flow.served[p] += x;
-                    rest -= x;
-                }
-                if flow.assigned[j as usize] >= capacity[j as usize] {
+                if take_from(flow, capacity, p, j, cost, &mut rest) {
                     full.push(j);
                 }
                 rest > 0
@@ -242,6 +226,19 @@ impl<'a> Raiser<'a> {
         self.within = std::mem::take(&mut dinic.within);
         contested
     }
+}
+
+/// Place `p` takes what it can of `rest` from provider `j` at `cost`; true if `j` is full.
+fn take_from(flow: &mut Flow, capacity: &[i64], p: usize, j: u32, cost: f64, rest: &mut i64) -> bool {
+    let ju = j as usize;
+    let x = (*rest).min(capacity[ju] - flow.assigned[ju]);
+    if x > 0 {
+        flow.add(p as u32, j, x, || cost);
+        flow.assigned[ju] += x;
+        flow.served[p] += x;
+        *rest -= x;
+    }
+    flow.assigned[ju] >= capacity[ju]
 }
 
 /// The maximum flow: the nearest-first start, then Dinic's phases over the residual graph

@@ -838,20 +838,10 @@ pub fn role_points(institutions: &[Institution], role: &crate::inputs::rules::Ro
         .collect()
 }
 
-/// Reach of one role's providers at every place, block by block in parallel; `done(n)` after
-/// each block of `n` places.
+/// Reach of one role's providers at every place, block by block in parallel, with each
+/// place's nearest provider (see [`NearestProviders`]); `done(n)` after each block of `n`
+/// places.
 fn role_reach(
-    places: &[(f64, f64)],
-    blocks: &Blocks,
-    index: &ProviderIndex,
-    reach_m: f64,
-    done: &(dyn Fn(usize) + Sync),
-) -> RoleReach {
-    role_reach_with_nearest(places, blocks, index, reach_m, done).0
-}
-
-/// [`role_reach`] with each place's nearest provider (see [`NearestProviders`]).
-fn role_reach_with_nearest(
     places: &[(f64, f64)],
     blocks: &Blocks,
     index: &ProviderIndex,
@@ -920,7 +910,7 @@ pub fn straight_line_reach_with_nearest(
         .zip(&indexes)
         .map(|(role, index)| {
             bar.set_message(role.id.clone());
-            role_reach_with_nearest(places, &blocks, index, role.reach_km * 1000.0, &|n| bar.inc(n as u64))
+            role_reach(places, &blocks, index, role.reach_km * 1000.0, &|n| bar.inc(n as u64))
         })
         .unzip();
     bar.finish_and_clear();
@@ -1085,7 +1075,7 @@ pub fn update_reach(
             let reach_m = role.reach_km * 1000.0;
             if left.len() + joined.len() > INCREMENTAL_MAX.max(providers / 4) {
                 let blocks = blocks_for(places, reach_m);
-                return role_reach(places, &blocks, &ProviderIndex::new(&points()), reach_m, &|_| ());
+                return role_reach(places, &blocks, &ProviderIndex::new(&points()), reach_m, &|_| ()).0;
             }
             // Counts move by the changed providers within reach; a place whose nearest
             // provider left is measured again, against the providers after the change (the
