@@ -6,11 +6,10 @@
 use crate::capacity::{area_rows, defaults_used, Capacity, CapacitySource, Served};
 use crate::error::Result;
 use crate::outputs::geojson_out::{num, write_municipality_layer};
-use crate::outputs::tables::write_csv;
-use crate::outputs::{fmt_num, round, OutDir};
+use crate::outputs::tables::write_csv_rows;
+use crate::outputs::{round, OutDir};
 use crate::reach::ReachUnit;
 use crate::study::Study;
-use rayon::prelude::*;
 use serde_json::{json, Value};
 
 /// Decimal places of people (need and capacity are exact to 1/10,000 of a person).
@@ -50,67 +49,55 @@ fn reach_words(study: &Study) -> (String, ReachUnit) {
 /// (`indicators::institution_municipalities`).
 pub fn write_capacity(out: &mut OutDir, study: &Study, cap: &Capacity, munis: &[Option<usize>]) -> Result<()> {
     let rules = &study.rules;
-    let people = |x: f64| fmt_num(Some(x), PEOPLE_DP);
     let rows = area_rows(study, cap);
-    let lines: Vec<Vec<String>> = rows
-        .par_iter()
-        .map(|r| {
-            vec![
-                r.level.to_string(),
-                r.area_code.clone(),
-                rules.functions[r.function].id.clone(),
-                r.role.map_or_else(|| "all".to_string(), |x| rules.roles[x].id.clone()),
-                people(r.served.need),
-                people(r.served.served),
-                fmt_num(r.served.share(), SHARE_DP),
-                people(r.served.unserved()),
-                r.fill.map_or_else(String::new, |f| people(f.served)),
-                r.fill.map_or_else(String::new, |f| people(f.unserved())),
-            ]
-        })
-        .collect();
-    write_csv(out, "capacity.csv", &HEADER, lines.into_iter())?;
+    write_csv_rows(out, "capacity.csv", &HEADER, rows.len(), |n, w| {
+        let r = &rows[n];
+        w.text(r.level);
+        w.text(&r.area_code);
+        w.text(&rules.functions[r.function].id);
+        w.text(r.role.map_or("all", |x| rules.roles[x].id.as_str()));
+        w.num(Some(r.served.need), PEOPLE_DP);
+        w.num(Some(r.served.served), PEOPLE_DP);
+        w.num(r.served.share(), SHARE_DP);
+        w.num(Some(r.served.unserved()), PEOPLE_DP);
+        match r.fill {
+            Some(f) => {
+                w.num(Some(f.served), PEOPLE_DP);
+                w.num(Some(f.unserved()), PEOPLE_DP);
+            }
+            None => {
+                w.text("");
+                w.text("");
+            }
+        }
+    })?;
 
     // capacity_providers.csv
     let (reach, unit) = reach_words(study);
     let travel_col = format!("mean_travel_{}", unit.suffix());
-    // Rows formatted side by side (numbers to text is most of this file's time), in order.
-    let provider_rows: Vec<Vec<String>> = cap
+    // Rows formatted side by side in blocks, straight into each block's writer (numbers to
+    // text is most of this file's time), in order: the problems that answer for a function,
+    // each provider of each.
+    let listed: Vec<(&crate::capacity::Problem, String)> = cap
         .problems
-        .par_iter()
+        .iter()
         .filter(|p| !p.functions.is_empty())
-        .flat_map_iter(|p| {
+        .map(|p| {
             let functions: Vec<&str> = p.functions.iter().map(|&f| rules.functions[f].id.as_str()).collect();
-            let functions = functions.join(";");
-            p.providers.iter().enumerate().map(move |(s, &k)| {
-                let inst = &study.institutions[k];
-                let (c, source) = cap.institution_capacity[k];
-                let assigned = p.flow.assigned[s] as f64 / crate::capacity::flow::UNIT;
-                let travel: f64 = p.flow.assignments[s].iter().map(|&(_, x, c)| x as f64 * c).sum();
-                let units = p.flow.assigned[s];
-                vec![
-                    inst.id.clone(),
-                    inst.name.clone(),
-                    inst.kind.as_str().into(),
-                    munis[k].map_or_else(String::new, |m| study.municipalities[m].code.clone()),
-                    rules.roles[p.role].id.clone(),
-                    functions.clone(),
-                    people(c),
-                    match source {
-                        CapacitySource::Row => "row".into(),
-                        CapacitySource::KindDefault => "kind_default".into(),
-                    },
-                    people(assigned),
-                    fmt_num((c > 0.0).then(|| assigned / c), SHARE_DP),
-                    fmt_num((units > 0).then(|| unit.to_output(travel / units as f64)), 3),
-                    p.fill.as_ref().map_or_else(String::new, |f| {
-                        people(f.assigned[s] as f64 / crate::capacity::flow::UNIT)
-                    }),
-                ]
-            })
+            (p, functions.join(";"))
         })
         .collect();
-    write_csv(
+    // Where each problem's rows start.
+    let first: Vec<usize> = listed
+        .iter()
+        .scan(0, |n, (p, _)| {
+            let at = *n;
+            *n += p.providers.len();
+            Some(at)
+        })
+        .collect();
+    let height = listed.iter().map(|(p, _)| p.providers.len()).sum();
+    write_csv_rows(
         out,
         "capacity_providers.csv",
         &[
@@ -127,7 +114,36 @@ pub fn write_capacity(out: &mut OutDir, study: &Study, cap: &Capacity, munis: &[
             &travel_col,
             "fill_assigned",
         ],
-        provider_rows.into_iter(),
+        height,
+        |n, w| {
+            let i = first.partition_point(|&f| f <= n) - 1;
+            let (p, functions) = &listed[i];
+            let s = n - first[i];
+            let k = p.providers[s];
+            let inst = &study.institutions[k];
+            let (c, source) = cap.institution_capacity[k];
+            let assigned = p.flow.assigned[s] as f64 / crate::capacity::flow::UNIT;
+            let travel: f64 = p.flow.assignments[s].iter().map(|&(_, x, c)| x as f64 * c).sum();
+            let units = p.flow.assigned[s];
+            w.text(&inst.id);
+            w.text(&inst.name);
+            w.text(inst.kind.as_str());
+            w.text(munis[k].map_or("", |m| study.municipalities[m].code.as_str()));
+            w.text(&rules.roles[p.role].id);
+            w.text(functions);
+            w.num(Some(c), PEOPLE_DP);
+            w.text(match source {
+                CapacitySource::Row => "row",
+                CapacitySource::KindDefault => "kind_default",
+            });
+            w.num(Some(assigned), PEOPLE_DP);
+            w.num((c > 0.0).then(|| assigned / c), SHARE_DP);
+            w.num((units > 0).then(|| unit.to_output(travel / units as f64)), 3);
+            match &p.fill {
+                Some(f) => w.num(Some(f.assigned[s] as f64 / crate::capacity::flow::UNIT), PEOPLE_DP),
+                None => w.text(""),
+            }
+        },
     )?;
 
     // capacity.geojson: municipalities with each function's figures.
