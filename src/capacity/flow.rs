@@ -441,10 +441,12 @@ impl<'a> Dinic<'a> {
             if next > self.sink_level {
                 break;
             }
-            let providers = self.within.list(self.pairs, p as usize);
-            for i in providers {
-                let ju = self.within.items[i] as usize;
-                if self.capacity[ju] <= 0 || self.provider_level[ju] != NONE {
+            let range = self.within.list(self.pairs, p as usize);
+            for &j in &self.within.items[range] {
+                let ju = j as usize;
+                // Most providers of a search from many places are reached before their
+                // next listing: that test first.
+                if self.provider_level[ju] != NONE || self.capacity[ju] <= 0 {
                     continue;
                 }
                 self.provider_level[ju] = next;
