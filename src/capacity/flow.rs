@@ -366,12 +366,6 @@ impl Lists {
         self.span[p] = (start, self.scratch.len() as u32);
         start..self.items.len()
     }
-
-    /// Place `p`'s `k`-th provider, if it has so many.
-    fn nth(&mut self, pairs: &dyn Pairs, p: usize, k: usize) -> Option<u32> {
-        let range = self.list(pairs, p);
-        self.items[range].get(k).copied()
-    }
 }
 
 /// Not reached in this phase's level graph (or blocked in it).
@@ -492,15 +486,21 @@ impl<'a> Dinic<'a> {
                     // The next provider of p on the level graph.
                     let mut step = None;
                     while step.is_none() {
-                        let arc = self.place_arc[pu] as usize;
-                        let Some(j) = self.within.nth(self.pairs, pu, arc) else {
+                        // Past the providers off the next level in one scan of the list.
+                        let range = self.within.list(self.pairs, pu);
+                        let items = &self.within.items[range];
+                        let mut arc = self.place_arc[pu] as usize;
+                        while items
+                            .get(arc)
+                            .is_some_and(|&j| self.provider_level[j as usize] != level + 1)
+                        {
+                            arc += 1;
+                        }
+                        self.place_arc[pu] = arc as u32;
+                        let Some(&j) = items.get(arc) else {
                             break;
                         };
                         let ju = j as usize;
-                        if self.provider_level[ju] != level + 1 {
-                            self.place_arc[pu] += 1;
-                            continue;
-                        }
                         if flow.assigned[ju] < self.capacity[ju] {
                             step = Some((j, None));
                             break;
