@@ -331,21 +331,21 @@ pub fn place_population(
     let place = |&(file, cell): &(&str, &PopulationCell)| {
         let c = cell.mesh.centre();
         let (municipality, snapped) = match locator.containing(c.x, c.y) {
-                Some(m) => (m, false),
-                None => match locator.nearest_within(c.x, c.y, COAST_SNAP_M) {
-                    Some((m, _)) => (m, true),
-                    None => {
-                        return Err(Reject::new(
-                            file,
-                            Location::Line(cell.line),
-                            format!(
-                                "centre of mesh {} (lon {:.5}, lat {:.5}) is in no municipality and more than 1 km from all of them",
-                                cell.mesh, c.x, c.y
-                            ),
-                        ))
-                    }
-                },
-            };
+            Some(m) => (m, false),
+            None => match locator.nearest_within(c.x, c.y, COAST_SNAP_M) {
+                Some((m, _)) => (m, true),
+                None => {
+                    return Err(Reject::new(
+                        file,
+                        Location::Line(cell.line),
+                        format!(
+                            "centre of mesh {} (lon {:.5}, lat {:.5}) is in no municipality and more than 1 km from all of them",
+                            cell.mesh, c.x, c.y
+                        ),
+                    ))
+                }
+            },
+        };
         let demand = match column {
             DemandColumn::Population => cell.population,
             DemandColumn::Population65Plus => cell.population_65plus,
