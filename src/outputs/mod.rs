@@ -703,16 +703,54 @@ pub fn fmt_full(x: Option<f64>) -> String {
 
 /// Formats a number for CSV: rounded, without trailing zeros; empty for `None`.
 pub fn fmt_num(x: Option<f64>, decimals: i32) -> String {
-    match x {
-        Some(v) if v.is_finite() => {
-            let s = format!("{:.*}", decimals.max(0) as usize, round(v, decimals));
-            if s.contains('.') {
-                s.trim_end_matches('0').trim_end_matches('.').to_string()
-            } else {
-                s
+    let mut s = String::new();
+    push_num(&mut s, x, decimals);
+    s
+}
+
+/// Appends the text of [`fmt_num`] to `out`.
+///
+/// [`round`] takes `k = (x * 10^d).round()` and returns `r = k / 10^d`; the text is `r`
+/// written to `d` decimals. Where `|k| < 2^51` that text is `k`'s own digits with the point
+/// `d` places from the right: `r` is within half an ulp of `k / 10^d`, and an ulp of a number
+/// below `2^52 / 10^d` is under `10^-d`, so `k / 10^d` is the nearest number of `d`
+/// decimals. Those digits are written from the integer; other numbers (and `d` outside
+/// 0..=9) go through the formatter.
+pub fn push_num(out: &mut String, x: Option<f64>, decimals: i32) {
+    let Some(v) = x.filter(|v| v.is_finite()) else {
+        return;
+    };
+    if (0..=9).contains(&decimals) {
+        let k = (v * 10f64.powi(decimals)).round();
+        if k.abs() < (1u64 << 51) as f64 {
+            // `round` gives +0 for both zeros, so only a non-zero k carries a sign.
+            if k < 0.0 {
+                out.push('-');
             }
+            let n = k.abs() as u64;
+            let scale = 10u64.pow(decimals as u32);
+            let (whole, mut fraction) = (n / scale, n % scale);
+            out.push_str(itoa::Buffer::new().format(whole));
+            if fraction != 0 {
+                let mut digits = decimals as usize;
+                while fraction % 10 == 0 {
+                    fraction /= 10;
+                    digits -= 1;
+                }
+                let mut buffer = itoa::Buffer::new();
+                let text = buffer.format(fraction);
+                out.push('.');
+                out.extend(std::iter::repeat_n('0', digits - text.len()));
+                out.push_str(text);
+            }
+            return;
         }
-        _ => String::new(),
+    }
+    let s = format!("{:.*}", decimals.max(0) as usize, round(v, decimals));
+    if s.contains('.') {
+        out.push_str(s.trim_end_matches('0').trim_end_matches('.'));
+    } else {
+        out.push_str(&s);
     }
 }
 
@@ -739,6 +777,44 @@ mod tests {
         assert_eq!(fmt_num(Some(-0.0000001), 3), "0");
         assert_eq!(fmt_num(None, 3), "");
         assert_eq!(fmt_num(Some(f64::INFINITY), 3), "");
+        assert_eq!(fmt_num(Some(-2.5), 0), "-3");
+        assert_eq!(fmt_num(Some(0.000_05), 4), "0.0001");
+        assert_eq!(fmt_num(Some(-12.300_04), 3), "-12.3");
+        // Beyond the integer path: the exact value of the double nearest 1e300, as Python's
+        // `'%.2f' % 1e300` writes it too.
+        let big = fmt_num(Some(1e300), 2);
+        assert_eq!(big.len(), 301);
+        assert!(big.starts_with("10000000000000000525047602552044202487044685811081591549158541"));
+    }
+
+    /// The text of a rounded number as the formatter writes it: `round`, then `{:.d}`, then
+    /// trailing zeros and point trimmed (what `fmt_num` wrote before its integer path).
+    fn formatted(v: f64, decimals: i32) -> String {
+        let s = format!("{:.*}", decimals.max(0) as usize, round(v, decimals));
+        if s.contains('.') {
+            s.trim_end_matches('0').trim_end_matches('.').to_string()
+        } else {
+            s
+        }
+    }
+
+    proptest::proptest! {
+        /// The integer path writes what the formatter writes, over numbers of every size
+        /// (mantissa times a power of ten) and every number of decimals.
+        #[test]
+        fn rounded_numbers_are_those_of_the_formatter(
+            mantissa in -1_000_000_000_000i64..1_000_000_000_000,
+            power in -20i32..20,
+            decimals in -2i32..12,
+            bits in proptest::num::f64::NORMAL | proptest::num::f64::SUBNORMAL | proptest::num::f64::ZERO,
+        ) {
+            let v = mantissa as f64 * 10f64.powi(power);
+            proptest::prop_assert_eq!(fmt_num(Some(v), decimals), formatted(v, decimals));
+            proptest::prop_assert_eq!(fmt_num(Some(bits), decimals), formatted(bits, decimals));
+            // Halfway cases of the rounding itself.
+            let half = (mantissa as f64 + 0.5) / 10f64.powi(decimals.clamp(0, 9));
+            proptest::prop_assert_eq!(fmt_num(Some(half), decimals), formatted(half, decimals));
+        }
     }
 
     #[test]

@@ -112,6 +112,8 @@ pub fn write_csv(out: &mut OutDir, name: &str, header: &[&str], rows: impl Itera
 pub struct Fields<'w> {
     csv: &'w mut csv::Writer<Vec<u8>>,
     ryu: ryu::Buffer,
+    /// Storage for a rounded number's text.
+    text: String,
     error: Option<csv::Error>,
 }
 
@@ -142,7 +144,9 @@ impl Fields<'_> {
 
     /// A rounded number (the text of [`crate::outputs::fmt_num`]).
     pub fn num(&mut self, x: Option<f64>, decimals: i32) {
-        let r = self.csv.write_field(crate::outputs::fmt_num(x, decimals));
+        self.text.clear();
+        crate::outputs::push_num(&mut self.text, x, decimals);
+        let r = self.csv.write_field(&self.text);
         self.keep(r);
     }
 }
@@ -174,17 +178,18 @@ pub fn write_csv_rows(
                     .into_par_iter()
                     .map(|b| -> Result<Vec<u8>> {
                         let mut csv = csv::WriterBuilder::new().has_headers(false).from_writer(Vec::new());
+                        let mut fields = Fields {
+                            csv: &mut csv,
+                            ryu: ryu::Buffer::new(),
+                            text: String::new(),
+                            error: None,
+                        };
                         for n in b..(b + BLOCK).min(height) {
-                            let mut fields = Fields {
-                                csv: &mut csv,
-                                ryu: ryu::Buffer::new(),
-                                error: None,
-                            };
                             row(n, &mut fields);
-                            if let Some(e) = fields.error {
+                            if let Some(e) = fields.error.take() {
                                 return Err(err(e));
                             }
-                            csv.write_record(None::<&[u8]>).map_err(err)?;
+                            fields.csv.write_record(None::<&[u8]>).map_err(err)?;
                         }
                         csv.into_inner().map_err(|e| Error::Internal(e.to_string()))
                     })
