@@ -618,22 +618,28 @@ fn area_rows_of(study: &Study, cap: &Capacity, areas: Vec<crate::indicators::Are
                 cap.problems[cap.independent[f][k]].fill.as_ref().map(|x| &x.served[..]),
             ));
         }
-        for area in &areas {
-            let places: Vec<usize> = match &area.members {
-                Some(members) => members.iter().flat_map(|&m| ranges[m].clone()).collect(),
-                None => (0..study.demand.cells.len()).collect(),
-            };
-            for &(role, served, need, fill) in &series {
-                out.push(AreaRow {
-                    level: area.level,
-                    area_code: area.code.clone(),
-                    function: f,
-                    role,
-                    served: Served::over(need, served, places.iter().copied()),
-                    fill: fill.map(|x| Served::over(need, x, places.iter().copied())),
-                });
-            }
-        }
+        // Areas side by side (each row sums its own places), rows kept in area order.
+        let rows: Vec<Vec<AreaRow>> = areas
+            .par_iter()
+            .map(|area| {
+                let places: Vec<usize> = match &area.members {
+                    Some(members) => members.iter().flat_map(|&m| ranges[m].clone()).collect(),
+                    None => (0..study.demand.cells.len()).collect(),
+                };
+                series
+                    .iter()
+                    .map(|&(role, served, need, fill)| AreaRow {
+                        level: area.level,
+                        area_code: area.code.clone(),
+                        function: f,
+                        role,
+                        served: Served::over(need, served, places.iter().copied()),
+                        fill: fill.map(|x| Served::over(need, x, places.iter().copied())),
+                    })
+                    .collect()
+            })
+            .collect();
+        out.extend(rows.into_iter().flatten());
     }
     out
 }

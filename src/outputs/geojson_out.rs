@@ -169,8 +169,37 @@ impl Properties {
     }
 }
 
-/// Features encoded at a time.
+/// Features encoded at a time, at most.
 const BATCH: usize = 16_384;
+
+/// Coordinates encoded at a time, about: a batch closes once its features hold this many.
+const BATCH_POINTS: usize = 1 << 19;
+
+/// The features in batches of consecutive indexes, each of at most [`BATCH`] features and
+/// about [`BATCH_POINTS`] coordinates (a few large outlines make a batch of their own).
+fn batches(geometries: &[OutGeometry]) -> Vec<std::ops::Range<usize>> {
+    let points = |g: &OutGeometry| -> usize {
+        let rings = |p: &Polygon<f64>| p.exterior().0.len() + p.interiors().iter().map(|r| r.0.len()).sum::<usize>();
+        match g {
+            OutGeometry::MultiPolygon(mp) => mp.0.iter().map(rings).sum(),
+            OutGeometry::Polygon(p) => rings(p),
+            OutGeometry::Point(..) => 1,
+        }
+    };
+    let mut out = Vec::new();
+    let (mut start, mut sum) = (0, 0);
+    for (i, g) in geometries.iter().enumerate() {
+        sum += points(g);
+        if sum >= BATCH_POINTS || i + 1 - start >= BATCH {
+            out.push(start..i + 1);
+            (start, sum) = (i + 1, 0);
+        }
+    }
+    if start < geometries.len() {
+        out.push(start..geometries.len());
+    }
+    out
+}
 
 /// Writes a FeatureCollection, one feature per line so that large files stream and diff
 /// well. Features are serialised in parallel, in order, and written in order. A layer with a
@@ -212,8 +241,8 @@ fn write_layer(out: &mut OutDir, name: &str, geometries: Vec<OutGeometry>, prope
         let io = |e: std::io::Error| Error::io(format!("writing {name}"), e);
         w.write_all(b"{\"type\":\"FeatureCollection\",\"features\":[\n")
             .map_err(io)?;
-        for batch in (0..geometries.len()).step_by(BATCH) {
-            let encoded: Vec<(Vec<u8>, Option<Blob>)> = (batch..(batch + BATCH).min(geometries.len()))
+        let encode = |range: std::ops::Range<usize>| -> Result<Vec<(Vec<u8>, Option<Blob>)>> {
+            range
                 .into_par_iter()
                 .map(|i| {
                     let geometry = &geometries[i];
@@ -231,11 +260,28 @@ fn write_layer(out: &mut OutDir, name: &str, geometries: Vec<OutGeometry>, prope
                     };
                     Ok((buf, blob))
                 })
-                .collect::<Result<_>>()?;
-            for (line, blob) in encoded {
-                w.write_all(&line).map_err(io)?;
-                blobs.extend(blob);
-            }
+                .collect()
+        };
+        // Each batch is encoded while the one before it is written.
+        let mut pending: Vec<(Vec<u8>, Option<Blob>)> = Vec::new();
+        for range in batches(&geometries) {
+            let previous = std::mem::take(&mut pending);
+            let (written, encoded) = rayon::join(
+                || -> std::io::Result<()> {
+                    for (line, blob) in previous {
+                        w.write_all(&line)?;
+                        blobs.extend(blob);
+                    }
+                    Ok(())
+                },
+                || encode(range),
+            );
+            written.map_err(io)?;
+            pending = encoded?;
+        }
+        for (line, blob) in pending {
+            w.write_all(&line).map_err(io)?;
+            blobs.extend(blob);
         }
         w.write_all(b"\n]}\n").map_err(io)
     })?;
@@ -330,4 +376,37 @@ pub fn write_area_layer<'a>(
         })
         .collect();
     write_feature_collection(out, name, features)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn batches_cover_every_feature_once_in_order_within_their_limits() {
+        // An outline of `n` points.
+        let outline = |n: usize| {
+            let ring: LineString<f64> = (0..n).map(|k| (k as f64, (k % 2) as f64)).collect();
+            MultiPolygon::new(vec![Polygon::new(ring, vec![])])
+        };
+        let big = outline(BATCH_POINTS + 10);
+        let small = outline(100);
+        // Points, then one outline larger than a batch, then many small ones.
+        let mut geometries: Vec<OutGeometry> = (0..BATCH + 3).map(|k| OutGeometry::Point(k as f64, 0.0)).collect();
+        geometries.push(OutGeometry::MultiPolygon(&big));
+        geometries.extend((0..(BATCH_POINTS / 100) + 7).map(|_| OutGeometry::MultiPolygon(&small)));
+        let got = batches(&geometries);
+        // In order, no gap, no overlap, every feature.
+        assert_eq!(got.first().map(|r| r.start), Some(0));
+        assert_eq!(got.last().map(|r| r.end), Some(geometries.len()));
+        assert!(got.windows(2).all(|w| w[0].end == w[1].start));
+        // The first batch closes at the feature count; the large outline closes the next.
+        assert_eq!(got[0], 0..BATCH);
+        assert_eq!(got[1], BATCH..BATCH + 4);
+        // A batch of small outlines closes once it holds BATCH_POINTS points: 101 each (the
+        // ring of 100 points closed by its first).
+        assert_eq!(got[2].len(), BATCH_POINTS.div_ceil(101));
+        assert!(got.iter().all(|r| !r.is_empty() && r.len() <= BATCH));
+        assert_eq!(batches(&[]), Vec::<std::ops::Range<usize>>::new());
+    }
 }
