@@ -607,6 +607,16 @@ impl Acc {
         }
     }
 
+    /// Adds a class's `demand` to every share function its roles meet with the mask `new`
+    /// but not with `old`.
+    fn add_gain(&mut self, unit: &Unit, old: u64, new: u64, demand: f64) {
+        for (covered, &req) in self.covered.iter_mut().zip(&unit.floors.share_functions) {
+            if old & req != req && new & req == req {
+                *covered += demand;
+            }
+        }
+    }
+
     /// Whether every floor is met.
     pub fn feasible(&self, floors: &Floors) -> bool {
         self.deficit(floors) == 0.0
@@ -790,12 +800,7 @@ impl<'u> State<'u> {
             let old = self.mask[c as usize];
             let new = old | roles;
             if new != old {
-                let demand = unit.classes[c as usize].demand;
-                for (s, &req) in unit.floors.share_functions.iter().enumerate() {
-                    if old & req != req && new & req == req {
-                        acc.covered[s] += demand;
-                    }
-                }
+                acc.add_gain(unit, old, new, unit.class_demand[c as usize]);
                 if let Some(ch) = changes.as_deref_mut() {
                     ch.push((c, new));
                 }
@@ -854,13 +859,8 @@ impl<'u> State<'u> {
                 *covered = a + b;
             }
             for &c in &self.touched {
-                let (old, new) = (self.mask[c as usize], self.mask[c as usize] | self.pending[c as usize]);
-                let demand = unit.class_demand[c as usize];
-                for (covered, &req) in acc.covered.iter_mut().zip(&unit.floors.share_functions) {
-                    if old & req != req && new & req == req {
-                        *covered += demand;
-                    }
-                }
+                let old = self.mask[c as usize];
+                acc.add_gain(unit, old, old | self.pending[c as usize], unit.class_demand[c as usize]);
             }
             self.stop_growing();
             return acc;

@@ -262,27 +262,22 @@ fn write_layer(out: &mut OutDir, name: &str, geometries: Vec<OutGeometry>, prope
                 })
                 .collect()
         };
+        // A batch's lines go to the file, its GeoPackage blobs are kept.
+        let write = |w: &mut dyn Write, blobs: &mut Vec<Blob>, batch: Vec<(Vec<u8>, Option<Blob>)>| {
+            batch.into_iter().try_for_each(|(line, blob)| {
+                blobs.extend(blob);
+                w.write_all(&line)
+            })
+        };
         // Each batch is encoded while the one before it is written.
         let mut pending: Vec<(Vec<u8>, Option<Blob>)> = Vec::new();
         for range in batches(&geometries) {
             let previous = std::mem::take(&mut pending);
-            let (written, encoded) = rayon::join(
-                || -> std::io::Result<()> {
-                    for (line, blob) in previous {
-                        w.write_all(&line)?;
-                        blobs.extend(blob);
-                    }
-                    Ok(())
-                },
-                || encode(range),
-            );
+            let (written, encoded) = rayon::join(|| write(&mut *w, &mut blobs, previous), || encode(range));
             written.map_err(io)?;
             pending = encoded?;
         }
-        for (line, blob) in pending {
-            w.write_all(&line).map_err(io)?;
-            blobs.extend(blob);
-        }
+        write(&mut *w, &mut blobs, pending).map_err(io)?;
         w.write_all(b"\n]}\n").map_err(io)
     })?;
 

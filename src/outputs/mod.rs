@@ -746,11 +746,17 @@ pub fn push_num(out: &mut String, x: Option<f64>, decimals: i32) {
             return;
         }
     }
+    out.push_str(&formatted(v, decimals));
+}
+
+/// The text of a rounded number as the formatter writes it: [`round`], then `{:.d}`, then
+/// trailing zeros and the point trimmed.
+fn formatted(v: f64, decimals: i32) -> String {
     let s = format!("{:.*}", decimals.max(0) as usize, round(v, decimals));
     if s.contains('.') {
-        out.push_str(s.trim_end_matches('0').trim_end_matches('.'));
+        s.trim_end_matches('0').trim_end_matches('.').to_string()
     } else {
-        out.push_str(&s);
+        s
     }
 }
 
@@ -785,17 +791,6 @@ mod tests {
         let big = fmt_num(Some(1e300), 2);
         assert_eq!(big.len(), 301);
         assert!(big.starts_with("10000000000000000525047602552044202487044685811081591549158541"));
-    }
-
-    /// The text of a rounded number as the formatter writes it: `round`, then `{:.d}`, then
-    /// trailing zeros and point trimmed (what `fmt_num` wrote before its integer path).
-    fn formatted(v: f64, decimals: i32) -> String {
-        let s = format!("{:.*}", decimals.max(0) as usize, round(v, decimals));
-        if s.contains('.') {
-            s.trim_end_matches('0').trim_end_matches('.').to_string()
-        } else {
-            s
-        }
     }
 
     proptest::proptest! {
