@@ -149,6 +149,119 @@ struct Group {
     points: Vec<(f64, f64)>,
 }
 
+/// Places are taken in tiles of this many degrees of longitude and latitude (about 4 km):
+/// a tile decides once, for all its places, the provider groups surely within or surely out
+/// of reach, and leaves its places to test only the groups near the edge of their reach.
+const TILE_DEG: f64 = 0.04;
+
+/// Relative slack on a tile's bounds, far above the rounding of a place's own test, so a
+/// tile decides only what every place of it would decide the same way.
+const SLACK: f64 = 1e-9;
+
+/// The reach of a role in the tangent plane of a place: `reach_m` itself, and the squared
+/// radii within which every pair is within reach and beyond which none is.
+#[derive(Clone, Copy, Debug)]
+struct Radii {
+    reach_m: f64,
+    /// Beyond this no pair is within reach (metres).
+    sure_out: f64,
+    in2: f64,
+    out2: f64,
+}
+
+impl Radii {
+    /// The plane's error grows with distance: a 1 % margin to 30 km, in proportion beyond.
+    fn of(reach_km: f64) -> Radii {
+        let reach_m = reach_km * 1000.0;
+        let margin = 0.01 * (reach_m / 30_000.0).max(1.0);
+        let (sure_in, sure_out) = (reach_m * (1.0 - margin), reach_m * (1.0 + margin));
+        Radii {
+            reach_m,
+            sure_out,
+            in2: sure_in * sure_in,
+            out2: sure_out * sure_out,
+        }
+    }
+}
+
+/// Whether the place `at` has a provider of the group `(lo, hi, points)` within reach:
+/// distances first in the plane tangent at the place (within 0.5 % of the ellipsoid up to
+/// 30 km at lat 46), only pairs near the reach measured on the ellipsoid.
+fn place_reaches(at: (f64, f64), lo: [f64; 2], hi: [f64; 2], points: &[(f64, f64)], radii: Radii) -> bool {
+    let (ky, kx) = metres_per_degree(at.1);
+    let plane2 = |p: (f64, f64)| ((p.0 - at.0) * kx).powi(2) + ((p.1 - at.1) * ky).powi(2);
+    let nearest = (at.0.clamp(lo[0], hi[0]), at.1.clamp(lo[1], hi[1]));
+    if plane2(nearest) > radii.out2 {
+        return false;
+    }
+    let farthest = (
+        if at.0 - lo[0] > hi[0] - at.0 { lo[0] } else { hi[0] },
+        if at.1 - lo[1] > hi[1] - at.1 { lo[1] } else { hi[1] },
+    );
+    // Every provider of the group is within reach when the farthest corner of its box is.
+    plane2(farthest) < radii.in2
+        || points.iter().any(|&p| {
+            let d2 = plane2(p);
+            d2 < radii.in2 || (d2 <= radii.out2 && within_m(at, p, radii.reach_m))
+        })
+}
+
+/// What a tile of places knows of a provider group before looking at any one place.
+#[derive(Clone, Copy, Debug, PartialEq)]
+enum Verdict {
+    /// Within reach of every place of the tile.
+    In,
+    /// Out of reach of every place of the tile.
+    Out,
+    /// To be tested place by place.
+    Each,
+}
+
+/// The verdict of [`place_reaches`] for every place in the box `tile` (lower and upper
+/// corners), where it is the same for all: the plane's metres per degree bounded over the
+/// tile's latitudes (both monotone in the absolute latitude), the gaps and spans between the
+/// tile and the group bounded over the tile, with [`SLACK`] to spare.
+fn tile_verdict(
+    tile: ([f64; 2], [f64; 2]),
+    lo: [f64; 2],
+    hi: [f64; 2],
+    points: &[(f64, f64)],
+    radii: Radii,
+) -> Verdict {
+    let (tlo, thi) = tile;
+    let (a, b) = (tlo[1].abs(), thi[1].abs());
+    let near_pole = a.max(b);
+    let near_equator = if tlo[1] <= 0.0 && thi[1] >= 0.0 { 0.0 } else { a.min(b) };
+    let (ky_low, kx_high) = metres_per_degree(near_equator);
+    let (ky_high, kx_low) = metres_per_degree(near_pole);
+    // No place is nearer a box [a, b] along axis `d` than the gap between it and the tile.
+    let gap = |d: usize, a: f64, b: f64| (a - thi[d]).max(tlo[d] - b).max(0.0);
+    let beyond = |x: f64, y: f64| (x * kx_low).powi(2) + (y * ky_low).powi(2) > radii.out2 * (1.0 + SLACK);
+    if beyond(gap(0, lo[0], hi[0]), gap(1, lo[1], hi[1])) {
+        return Verdict::Out;
+    }
+    // The farthest any place of the tile lies from a coordinate `v` along axis `d`.
+    let span = |d: usize, v: f64| (v - tlo[d]).abs().max((thi[d] - v).abs());
+    let most2 = |x: f64, y: f64| (x * kx_high).powi(2) + (y * ky_high).powi(2);
+    let farthest2 = most2(span(0, lo[0]).max(span(0, hi[0])), span(1, lo[1]).max(span(1, hi[1])));
+    if farthest2 * (1.0 + SLACK) < radii.in2 {
+        return Verdict::In;
+    }
+    // A provider near every place, or every provider far from all.
+    let mut all_out = true;
+    for &p in points {
+        if most2(span(0, p.0), span(1, p.1)) * (1.0 + SLACK) < radii.in2 {
+            return Verdict::In;
+        }
+        all_out = all_out && beyond(gap(0, p.0, p.0), gap(1, p.1, p.1));
+    }
+    if all_out {
+        Verdict::Out
+    } else {
+        Verdict::Each
+    }
+}
+
 /// Per role and place, the municipalities hosting a provider of the role within reach by
 /// travel time (`travel`: a road graph or an OD matrix), sorted: the hosts [`build`] takes
 /// in travel-time mode. A provider outside every polygon hosts nothing. Roles with the same
@@ -250,24 +363,11 @@ pub fn build(
     }
 
     let cells = &demand.cells;
-    // Per place: per role, the sorted hosts. Distances are first taken in the plane tangent
-    // at the place (within 0.5 % of the ellipsoid up to 30 km at lat 46); only pairs near
-    // the reach are measured on the ellipsoid.
-    // The sure-inside and sure-outside radii of each role: the plane's error grows with
-    // distance, so a 1 % margin to 30 km, in proportion beyond.
-    let radii: Vec<(f64, f64, f64)> = rules
-        .roles
-        .iter()
-        .map(|role| {
-            let reach_m = role.reach_km * 1000.0;
-            let margin = 0.01 * (reach_m / 30_000.0).max(1.0);
-            (reach_m, reach_m * (1.0 - margin), reach_m * (1.0 + margin))
-        })
-        .collect();
+    let radii: Vec<Radii> = rules.roles.iter().map(|role| Radii::of(role.reach_km)).collect();
     // Candidate groups of each role for a box of places (one R-tree query per
     // municipality and role, not per place).
     let candidates = |lo: [f64; 2], hi: [f64; 2], r: usize| -> Vec<Candidate> {
-        let (_, _, sure_out) = radii[r];
+        let sure_out = radii[r].sure_out;
         let (ky, _) = metres_per_degree(lo[1].abs().min(hi[1].abs()));
         let dlat = sure_out / ky;
         let (_, kx_far) = metres_per_degree(lo[1].abs().max(hi[1].abs()) + dlat);
@@ -279,10 +379,30 @@ pub fn build(
             .map(|g| (g.data, g.geom().lower(), g.geom().upper()))
             .collect()
     };
+    // Per tile and role: the groups within reach of all its places, and those to test.
+    type TileLists = Vec<(Vec<u32>, Vec<Candidate>)>;
+    let tile_lists = |tile: ([f64; 2], [f64; 2]), cands: &[Vec<Candidate>]| -> TileLists {
+        cands
+            .iter()
+            .enumerate()
+            .map(|(r, list)| {
+                let groups = &indexes[r].0;
+                let (mut sure, mut each) = (Vec::new(), Vec::new());
+                for &(m, lo, hi) in list {
+                    match tile_verdict(tile, lo, hi, &groups[m as usize].points, radii[r]) {
+                        Verdict::In => sure.push(m),
+                        Verdict::Out => {}
+                        Verdict::Each => each.push((m, lo, hi)),
+                    }
+                }
+                (sure, each)
+            })
+            .collect()
+    };
     // A place's hosts, role after role, each role's list sorted and closed by `END`: one
     // buffer per municipality, and a class's key.
     const END: u32 = u32::MAX;
-    let place_hosts = |i: usize, cands: &[Vec<Candidate>], key: &mut Vec<u32>| {
+    let place_hosts = |i: usize, lists: &TileLists, key: &mut Vec<u32>| {
         key.clear();
         if let Some(hosts) = by_travel {
             for h in hosts {
@@ -291,36 +411,15 @@ pub fn build(
             }
             return;
         }
-        let c = &cells[i];
-        let at = (c.lon, c.lat);
-        let (ky, kx) = metres_per_degree(at.1);
-        let plane2 = |p: (f64, f64)| ((p.0 - at.0) * kx).powi(2) + ((p.1 - at.1) * ky).powi(2);
-        for r in 0..roles {
+        let at = (cells[i].lon, cells[i].lat);
+        for (r, (sure, each)) in lists.iter().enumerate() {
             if present[r][i] {
-                let (reach_m, sure_in, sure_out) = radii[r];
-                let (in2, out2) = (sure_in * sure_in, sure_out * sure_out);
                 let groups = &indexes[r].0;
                 let start = key.len();
+                key.extend_from_slice(sure);
                 key.extend(
-                    cands[r]
-                        .iter()
-                        .filter(|&&(m, lo, hi)| {
-                            let nearest = (at.0.clamp(lo[0], hi[0]), at.1.clamp(lo[1], hi[1]));
-                            if plane2(nearest) > out2 {
-                                return false;
-                            }
-                            let farthest = (
-                                if at.0 - lo[0] > hi[0] - at.0 { lo[0] } else { hi[0] },
-                                if at.1 - lo[1] > hi[1] - at.1 { lo[1] } else { hi[1] },
-                            );
-                            // Every provider of the group is within reach when the farthest
-                            // corner of its box is.
-                            plane2(farthest) < in2
-                                || groups[m as usize].points.iter().any(|&p| {
-                                    let d2 = plane2(p);
-                                    d2 < in2 || (d2 <= out2 && within_m(at, p, reach_m))
-                                })
-                        })
+                    each.iter()
+                        .filter(|&&(m, lo, hi)| place_reaches(at, lo, hi, &groups[m as usize].points, radii[r]))
                         .map(|g| g.0),
                 );
                 key[start..].sort_unstable();
@@ -349,13 +448,34 @@ pub fn build(
                 Some(_) => Vec::new(),
                 None => (0..roles).map(|r| candidates(lo, hi, r)).collect(),
             };
+            // The places' tiles, numbered in order of first place; each tile's box.
+            let mut tile_of: rustc_hash::FxHashMap<(i64, i64), usize> = Default::default();
+            let mut tiles: Vec<([f64; 2], [f64; 2])> = Vec::new();
+            let place_tile: Vec<usize> = cells[range.clone()]
+                .iter()
+                .map(|c| {
+                    let at = [c.lon, c.lat];
+                    let key = ((c.lon / TILE_DEG).floor() as i64, (c.lat / TILE_DEG).floor() as i64);
+                    let t = *tile_of.entry(key).or_insert_with(|| {
+                        tiles.push((at, at));
+                        tiles.len() - 1
+                    });
+                    let (tlo, thi) = &mut tiles[t];
+                    *tlo = [tlo[0].min(at[0]), tlo[1].min(at[1])];
+                    *thi = [thi[0].max(at[0]), thi[1].max(at[1])];
+                    t
+                })
+                .collect();
+            let mut lists: Vec<Option<TileLists>> = vec![None; tiles.len()];
             let mut key = Vec::new();
             for i in range.clone() {
                 let d = cells[i].demand;
                 if d <= 0.0 && years.iter().all(|y| y[i] <= 0.0) {
                     continue;
                 }
-                place_hosts(i, &cands, &mut key);
+                let t = place_tile[i - range.start];
+                let lists = lists[t].get_or_insert_with(|| tile_lists(tiles[t], &cands));
+                place_hosts(i, lists, &mut key);
                 let k = match index.get(key.as_slice()) {
                     Some(&k) => k,
                     None => {
@@ -412,4 +532,84 @@ pub fn build(
         supply.class_ranges.push(start..supply.classes.len());
     }
     supply
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    /// The box of some points, as a group's box is made.
+    fn box_of(points: &[(f64, f64)]) -> ([f64; 2], [f64; 2]) {
+        points
+            .iter()
+            .fold(([f64::INFINITY; 2], [f64::NEG_INFINITY; 2]), |(lo, hi), &(x, y)| {
+                ([lo[0].min(x), lo[1].min(y)], [hi[0].max(x), hi[1].max(y)])
+            })
+    }
+
+    /// A tile of about 3.6 by 2.2 km in central Tokyo and one provider: at its middle,
+    /// 50 km east, and 16 km east of the middle (the tile's places lie 14.0 to 17.6 km from
+    /// it, on both sides of a 16 km reach).
+    #[test]
+    fn a_tile_decides_what_is_plainly_in_or_out() {
+        let tile = ([139.70, 35.68], [139.74, 35.70]);
+        let radii = Radii::of(16.0);
+        let verdict = |p: (f64, f64)| {
+            let (lo, hi) = box_of(&[p]);
+            tile_verdict(tile, lo, hi, &[p], radii)
+        };
+        assert_eq!(verdict((139.72, 35.69)), Verdict::In);
+        assert_eq!(verdict((140.27, 35.69)), Verdict::Out);
+        // 1 degree of longitude at 35.69 N is 90.6 km on the ellipsoid.
+        assert_eq!(verdict((139.72 + 16.0 / 90.6, 35.69)), Verdict::Each);
+        // Two providers, one near: in, whatever the other.
+        let points = [(140.27, 35.69), (139.73, 35.69)];
+        let (lo, hi) = box_of(&points);
+        assert_eq!(tile_verdict(tile, lo, hi, &points, radii), Verdict::In);
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(2000))]
+
+        /// A tile's verdict, where it gives one, is every one of its places' own answer:
+        /// the corners and edges of the tile and places inside it; tiles of any size up to
+        /// 0.2 degrees, from 60 S to 60 N, reaches of 1 to 40 km.
+        #[test]
+        fn tile_verdicts_are_every_places_answer(
+            lon in 120.0f64..150.0,
+            lat in -60.0f64..60.0,
+            w in 0.0f64..0.2,
+            h in 0.0f64..0.2,
+            offsets in proptest::collection::vec((-0.5f64..0.5, -0.5f64..0.5), 0..6),
+            rim in proptest::collection::vec((0.0f64..std::f64::consts::TAU, 0.97f64..1.03, 0usize..4), 0..4),
+            inside in proptest::collection::vec((0.0f64..=1.0, 0.0f64..=1.0), 0..12),
+            reach_km in 1.0f64..40.0,
+        ) {
+            prop_assume!(!offsets.is_empty() || !rim.is_empty());
+            let tile = ([lon, lat], [lon + w, lat + h]);
+            // Providers anywhere near, and providers about one reach from a corner of the
+            // tile (where the verdict is closest to being wrong).
+            let (ky, kx) = metres_per_degree(lat);
+            let mut points: Vec<(f64, f64)> = offsets.iter().map(|&(dx, dy)| (lon + w / 2.0 + dx, lat + h / 2.0 + dy)).collect();
+            points.extend(rim.iter().map(|&(angle, f, corner)| {
+                let (cx, cy) = (lon + w * (corner % 2) as f64, lat + h * (corner / 2) as f64);
+                let d = f * reach_km * 1000.0;
+                (cx + d * angle.cos() / kx, cy + d * angle.sin() / ky)
+            }));
+            let (lo, hi) = box_of(&points);
+            let radii = Radii::of(reach_km);
+            let verdict = tile_verdict(tile, lo, hi, &points, radii);
+            let corners = [(0.0, 0.0), (1.0, 0.0), (0.0, 1.0), (1.0, 1.0), (0.5, 0.0), (0.0, 0.5)];
+            for &(fx, fy) in corners.iter().chain(&inside) {
+                let at = ((lon + fx * w).min(lon + w), (lat + fy * h).min(lat + h));
+                let reaches = place_reaches(at, lo, hi, &points, radii);
+                match verdict {
+                    Verdict::In => prop_assert!(reaches, "{at:?} said in"),
+                    Verdict::Out => prop_assert!(!reaches, "{at:?} said out"),
+                    Verdict::Each => {}
+                }
+            }
+        }
+    }
 }
