@@ -29,6 +29,7 @@ pub mod progress;
 pub mod reach;
 pub mod run;
 pub mod serve;
+pub mod sets;
 pub mod study;
 pub mod suggest;
 pub mod tasks;

@@ -463,34 +463,6 @@ fn contiguity(municipalities: &[Municipality], outlines: &[Outline], snap_m: f64
     links
 }
 
-/// Union-find over municipalities.
-struct Components {
-    parent: Vec<usize>,
-}
-
-impl Components {
-    fn new(n: usize) -> Self {
-        Components {
-            parent: (0..n).collect(),
-        }
-    }
-
-    fn find(&mut self, mut i: usize) -> usize {
-        while self.parent[i] != i {
-            self.parent[i] = self.parent[self.parent[i]];
-            i = self.parent[i];
-        }
-        i
-    }
-
-    fn union(&mut self, a: usize, b: usize) {
-        let (ra, rb) = (self.find(a), self.find(b));
-        if ra != rb {
-            self.parent[ra.max(rb)] = ra.min(rb);
-        }
-    }
-}
-
 /// Groups of `members` connected by `links`, each ascending, largest first (ties: lowest
 /// first member).
 pub fn components(members: &[usize], links: &[Link], n: usize) -> Vec<Vec<usize>> {
@@ -498,15 +470,15 @@ pub fn components(members: &[usize], links: &[Link], n: usize) -> Vec<Vec<usize>
     for &m in members {
         inside[m] = true;
     }
-    let mut uf = Components::new(n);
+    let mut uf = crate::sets::DisjointSets::new(n);
     for l in links {
         if inside[l.a] && inside[l.b] {
-            uf.union(l.a, l.b);
+            uf.join(l.a, l.b);
         }
     }
     let mut groups: std::collections::BTreeMap<usize, Vec<usize>> = Default::default();
     for &m in members {
-        groups.entry(uf.find(m)).or_default().push(m);
+        groups.entry(uf.root(m)).or_default().push(m);
     }
     let mut out: Vec<Vec<usize>> = groups
         .into_values()

@@ -7,6 +7,7 @@
 
 use crate::error::{Error, Location, Reject, Result};
 use crate::inputs::source::{decode_text, Source};
+use crate::sets::DisjointSets;
 use geo::sweep::{Cross, Intersections};
 use geo::{
     unary_union, Area, BoundingRect, Coord, GeodesicArea, Intersects, LineString, MakeValid, MultiPolygon, Orient,
@@ -620,6 +621,8 @@ fn polygon(rings: &[Vec<geojson::Position>]) -> std::result::Result<Polygon<f64>
 #[derive(Clone)]
 struct RingSegment {
     line: Line<f64>,
+    /// The polygon the ring belongs to, where the segments of several are swept together.
+    part: usize,
     ring: usize,
     index: usize,
     ring_len: usize,
@@ -635,25 +638,30 @@ fn crossing_pairs(
     known: impl Fn(&RingSegment, &RingSegment) -> bool,
 ) -> Option<Vec<(u32, u32, LineIntersection<f64>)>> {
     let n = segments.len();
-    // (box: x min, x max, y min, y max; index; segment), by x min.
-    let mut order: Vec<([f64; 4], u32, &RingSegment)> = segments
+    // Boxes (x min, x max, y min, y max) by segment; the sweep's order by x min (then index)
+    // sorts small keys, not the boxes.
+    let boxes: Vec<[f64; 4]> = segments
         .iter()
-        .enumerate()
-        .map(|(i, s)| {
+        .map(|s| {
             let (p, q) = (s.line.start, s.line.end);
-            ([p.x.min(q.x), p.x.max(q.x), p.y.min(q.y), p.y.max(q.y)], i as u32, s)
+            [p.x.min(q.x), p.x.max(q.x), p.y.min(q.y), p.y.max(q.y)]
         })
         .collect();
-    order.sort_unstable_by(|a, b| a.0[0].total_cmp(&b.0[0]).then(a.1.cmp(&b.1)));
+    let mut order: Vec<(f64, u32)> = boxes.iter().enumerate().map(|(i, b)| (b[0], i as u32)).collect();
+    order.sort_unstable_by(|a, b| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1)));
     let mut budget = 64 * n + 4096;
-    let mut open: Vec<([f64; 4], u32, &RingSegment)> = Vec::new();
+    let mut open: Vec<([f64; 4], u32)> = Vec::new();
     let mut hits = Vec::new();
-    for &(b, i, si) in &order {
+    for &(_, i) in &order {
+        let Some(&b) = boxes.get(i as usize) else { continue };
         open.retain(|o| o.0[1] >= b[0]);
         budget = budget.checked_sub(open.len())?;
-        for &(c, j, sj) in &open {
+        for &(c, j) in &open {
             if c[2] <= b[3] && b[2] <= c[3] {
-                let ((p, sp), (q, sq)) = if j < i { ((j, sj), (i, si)) } else { ((i, si), (j, sj)) };
+                let (p, q) = (i.min(j), i.max(j));
+                let (Some(sp), Some(sq)) = (segments.get(p as usize), segments.get(q as usize)) else {
+                    continue;
+                };
                 if known(sp, sq) {
                     continue;
                 }
@@ -662,7 +670,7 @@ fn crossing_pairs(
                 }
             }
         }
-        open.push((b, i, si));
+        open.push((b, i));
     }
     Some(hits)
 }
@@ -717,6 +725,7 @@ fn ring_segments(polygon: &Polygon<f64>) -> Option<Vec<RingSegment>> {
             }
             segments.push(RingSegment {
                 line,
+                part: 0,
                 ring: r,
                 index: i,
                 ring_len: n,
@@ -814,37 +823,153 @@ fn simple_given(
     inside_shell && !nested
 }
 
-/// Unions parts that touch or overlap; parts apart from all others (islands) are kept as
-/// they are, which keeps the dissolve of a large national file cheap.
+/// Unions parts that touch or overlap; parts apart from all others (islands, exclaves) are
+/// kept as they are, coordinates untouched, which keeps the dissolve of a large national
+/// file cheap. Parts whose boxes meet are tested exactly: two parts meet when a segment of
+/// one meets a segment of the other (the sweep of [`crossing_pairs`]) or, with no such
+/// segments, when a vertex of one lies inside the other. Each set of parts that meet is
+/// unioned on its own; the result holds the parts kept in their order, then the unions in
+/// the order of their first part.
 fn dissolve(parts: Vec<Polygon<f64>>) -> MultiPolygon<f64> {
     if parts.len() < 2 {
         return MultiPolygon::new(parts);
     }
     let boxes: Vec<Option<Rect<f64>>> = parts.iter().map(|p| p.bounding_rect()).collect();
-    let touches_another: Vec<bool> = (0..parts.len())
-        .map(|i| {
-            boxes
-                .iter()
-                .enumerate()
-                .any(|(j, b)| match (b, boxes.get(i).and_then(|x| x.as_ref())) {
-                    (Some(a), Some(b)) => j != i && a.intersects(b),
-                    _ => false,
-                })
-        })
-        .collect();
-    let mut result = Vec::with_capacity(parts.len());
-    let mut touching = Vec::new();
-    for (part, touches) in parts.into_iter().zip(touches_another) {
-        if touches {
-            touching.push(part);
-        } else {
-            result.push(part);
+    let mut near: Vec<(usize, usize)> = Vec::new();
+    for (i, a) in boxes.iter().enumerate() {
+        for (j, b) in boxes.iter().enumerate().skip(i + 1) {
+            if let (Some(a), Some(b)) = (a, b) {
+                if a.intersects(b) {
+                    near.push((i, j));
+                }
+            }
         }
     }
-    if !touching.is_empty() {
-        result.extend(unary_union(&touching).0);
+    let mut set = DisjointSets::new(parts.len());
+    if !near.is_empty() {
+        join_meeting_parts(&parts, &boxes, &near, &mut set);
+    }
+    let mut members: Vec<Vec<usize>> = vec![Vec::new(); parts.len()];
+    for i in 0..parts.len() {
+        if let Some(m) = members.get_mut(set.root(i)) {
+            m.push(i);
+        }
+    }
+    let mut slots: Vec<Option<Polygon<f64>>> = parts.into_iter().map(Some).collect();
+    let mut result = Vec::with_capacity(slots.len());
+    let mut unions = Vec::new();
+    for group in members.iter().filter(|g| !g.is_empty()) {
+        let mut taken: Vec<Polygon<f64>> = group
+            .iter()
+            .filter_map(|&i| slots.get_mut(i).and_then(Option::take))
+            .collect();
+        if taken.len() == 1 {
+            result.extend(taken.pop());
+        } else {
+            unions.push(taken);
+        }
+    }
+    // Sets come in the order of their smallest member, which names them.
+    for group in unions {
+        result.extend(unary_union(&group).0);
     }
     MultiPolygon::new(result)
+}
+
+/// Joins in `set` the parts of each pair in `near` (pairs whose boxes meet) that meet: share
+/// a point of their boundaries, or one lies inside the other. A part whose rings the sweep
+/// cannot take (an open ring, a segment of no length) is joined with every part near it.
+fn join_meeting_parts(
+    parts: &[Polygon<f64>],
+    boxes: &[Option<Rect<f64>>],
+    near: &[(usize, usize)],
+    set: &mut DisjointSets,
+) {
+    // Where each part may meet the parts near it: its box cut by theirs.
+    let mut windows: Vec<Vec<Rect<f64>>> = vec![Vec::new(); parts.len()];
+    for &(i, j) in near {
+        if let (Some(Some(a)), Some(Some(b))) = (boxes.get(i), boxes.get(j)) {
+            let (lo, hi) = (a.min(), a.max());
+            let (blo, bhi) = (b.min(), b.max());
+            let w = Rect::new(
+                Coord {
+                    x: lo.x.max(blo.x),
+                    y: lo.y.max(blo.y),
+                },
+                Coord {
+                    x: hi.x.min(bhi.x),
+                    y: hi.y.min(bhi.y),
+                },
+            );
+            for k in [i, j] {
+                if let Some(list) = windows.get_mut(k) {
+                    list.push(w);
+                }
+            }
+        }
+    }
+    // The segments of the involved parts in runs of consecutive segments whose box meets one
+    // of their part's windows (a segment meets another part's only inside such a window),
+    // with the part each belongs to.
+    const RUN: usize = 16;
+    let mut segments: Vec<RingSegment> = Vec::new();
+    for ((k, part), windows) in parts.iter().enumerate().zip(&windows) {
+        if windows.is_empty() {
+            continue;
+        }
+        match ring_segments(part) {
+            Some(own) => {
+                for run in own.chunks(RUN) {
+                    let mut lo = Coord {
+                        x: f64::INFINITY,
+                        y: f64::INFINITY,
+                    };
+                    let mut hi = Coord {
+                        x: f64::NEG_INFINITY,
+                        y: f64::NEG_INFINITY,
+                    };
+                    for c in run.iter().flat_map(|s| [s.line.start, s.line.end]) {
+                        lo = Coord {
+                            x: lo.x.min(c.x),
+                            y: lo.y.min(c.y),
+                        };
+                        hi = Coord {
+                            x: hi.x.max(c.x),
+                            y: hi.y.max(c.y),
+                        };
+                    }
+                    let meets = |w: &Rect<f64>| {
+                        lo.x <= w.max().x && w.min().x <= hi.x && lo.y <= w.max().y && w.min().y <= hi.y
+                    };
+                    if windows.iter().any(meets) {
+                        segments.extend(run.iter().map(|s| RingSegment { part: k, ..s.clone() }));
+                    }
+                }
+            }
+            None => {
+                for &(i, j) in near.iter().filter(|&&(i, j)| i == k || j == k) {
+                    set.join(i, j);
+                }
+            }
+        }
+    }
+    let same_part = |a: &RingSegment, b: &RingSegment| a.part == b.part;
+    let hits = crossing_pairs(&segments, same_part).unwrap_or_else(|| swept_pairs(&segments, same_part));
+    for (a, b, _) in hits {
+        if let (Some(a), Some(b)) = (segments.get(a as usize), segments.get(b as usize)) {
+            set.join(a.part, b.part);
+        }
+    }
+    // Parts whose boundaries do not meet are apart unless one holds the other.
+    let inside = |i: usize, j: usize| {
+        let first = parts.get(i).and_then(|p| p.exterior().0.first());
+        matches!((first, boxes.get(j), parts.get(j)), (Some(c), Some(Some(b)), Some(p)) if b.intersects(c) && p.contains(c))
+    };
+    for &(i, j) in near {
+        if set.root(i) != set.root(j) && (inside(i, j) || inside(j, i)) {
+            set.join(i, j);
+        }
+    }
 }
 
 #[cfg(test)]
@@ -1086,7 +1211,123 @@ mod tests {
         }
     }
 
+    fn rect(x0: f64, y0: f64, x1: f64, y1: f64) -> Polygon<f64> {
+        Polygon::new(
+            LineString::from(vec![(x0, y0), (x1, y0), (x1, y1), (x0, y1), (x0, y0)]),
+            vec![],
+        )
+    }
+
+    /// The groups `join_meeting_parts` forms, as each part's set (its smallest member).
+    fn meeting_sets(parts: &[Polygon<f64>]) -> Vec<usize> {
+        let boxes: Vec<Option<Rect<f64>>> = parts.iter().map(|p| p.bounding_rect()).collect();
+        let mut near = Vec::new();
+        for i in 0..parts.len() {
+            for j in i + 1..parts.len() {
+                if let (Some(a), Some(b)) = (&boxes[i], &boxes[j]) {
+                    if a.intersects(b) {
+                        near.push((i, j));
+                    }
+                }
+            }
+        }
+        let mut set = DisjointSets::new(parts.len());
+        join_meeting_parts(parts, &boxes, &near, &mut set);
+        (0..parts.len()).map(|i| set.root(i)).collect()
+    }
+
+    /// A coast with a bay: an island in the bay (inside the coast's box, apart from it), an
+    /// enclave in a hole of the coast, a rock touching the coast at one corner, an islet
+    /// lying wholly inside the coast. The island and the enclave keep their coordinates;
+    /// the rock and the islet join the coast's union.
+    #[test]
+    fn parts_apart_are_kept_as_they_are_and_parts_that_meet_are_unioned() {
+        // A U-shaped coast, 0..10 by 0..10 with the bay 4..6 by 3..10 cut out, and a hole
+        // 1..2 by 1..2.
+        let coast = Polygon::new(
+            LineString::from(vec![
+                (0.0, 0.0),
+                (10.0, 0.0),
+                (10.0, 10.0),
+                (6.0, 10.0),
+                (6.0, 3.0),
+                (4.0, 3.0),
+                (4.0, 10.0),
+                (0.0, 10.0),
+                (0.0, 0.0),
+            ]),
+            vec![LineString::from(vec![
+                (1.0, 1.0),
+                (1.0, 2.0),
+                (2.0, 2.0),
+                (2.0, 1.0),
+                (1.0, 1.0),
+            ])],
+        );
+        let island = rect(4.5, 5.0, 5.5, 6.0001);
+        let enclave = rect(1.25, 1.25, 1.75, 1.75);
+        let rock = rect(10.0, 10.0, 11.0, 11.0);
+        let islet = rect(7.0, 7.0, 8.0, 8.0);
+        let parts = vec![coast.clone(), island.clone(), enclave.clone(), rock, islet];
+        assert_eq!(meeting_sets(&parts), vec![0, 1, 2, 0, 0]);
+        let d = dissolve(parts);
+        assert_eq!(&d.0[..2], &[island, enclave]);
+        // The union: the coast (100, less the bay's 14 and the hole's 1) and the rock (1),
+        // two polygons meeting at a corner; the islet adds nothing.
+        let union: Vec<f64> = d.0[2..].iter().map(|p| p.unsigned_area()).collect();
+        assert_eq!(union.len(), 2, "{:?}", d.0);
+        assert!((union.iter().sum::<f64>() - 86.0).abs() < 1e-9, "{union:?}");
+        // Alone, every part is its own set.
+        assert_eq!(meeting_sets(&[coast, rect(4.5, 5.0, 5.5, 6.0)]), vec![0, 1]);
+    }
+
     proptest::proptest! {
+        /// Parts meet in `join_meeting_parts` exactly when geo says they intersect (touch or
+        /// overlap), taken transitively: random rectangles and diamonds on a small grid
+        /// (edges meet, corners touch, one holds another, boxes overlap while the parts do
+        /// not) and an L-shaped part whose box holds others it does not touch.
+        #[test]
+        fn parts_meet_when_geo_says_they_intersect(
+            raw in proptest::collection::vec((0i32..14, 0i32..14, 1i32..8, 1i32..8, 1usize..9, proptest::bool::ANY), 2..9)
+        ) {
+            let mut parts: Vec<Polygon<f64>> = vec![Polygon::new(
+                LineString::from(vec![(0.0, 0.0), (3.0, 0.0), (3.0, 1.0), (1.0, 1.0), (1.0, 3.0), (0.0, 3.0), (0.0, 0.0)]),
+                vec![],
+            )];
+            // Rectangles and diamonds with each side cut in `k` segments, so that a ring
+            // runs to more than one run of the sweep's filter.
+            parts.extend(raw.iter().map(|&(x, y, w, h, k, diamond)| {
+                let (x, y, w, h) = (f64::from(x) * 0.5, f64::from(y) * 0.5, f64::from(w) * 0.5, f64::from(h) * 0.5);
+                let corners = if diamond {
+                    [(x + w / 2.0, y), (x + w, y + h / 2.0), (x + w / 2.0, y + h), (x, y + h / 2.0), (x + w / 2.0, y)]
+                } else {
+                    [(x, y), (x + w, y), (x + w, y + h), (x, y + h), (x, y)]
+                };
+                let mut ring: Vec<(f64, f64)> = corners
+                    .windows(2)
+                    .flat_map(|c| {
+                        let ((ax, ay), (bx, by)) = (c[0], c[1]);
+                        (0..k).map(move |t| {
+                            let f = t as f64 / k as f64;
+                            (ax + (bx - ax) * f, ay + (by - ay) * f)
+                        })
+                    })
+                    .collect();
+                ring.push(corners[0]);
+                Polygon::new(LineString::from(ring), vec![])
+            }));
+            let mut reference = DisjointSets::new(parts.len());
+            for i in 0..parts.len() {
+                for j in i + 1..parts.len() {
+                    if parts[i].intersects(&parts[j]) {
+                        reference.join(i, j);
+                    }
+                }
+            }
+            let expected: Vec<usize> = (0..parts.len()).map(|i| reference.root(i)).collect();
+            proptest::prop_assert_eq!(meeting_sets(&parts), expected);
+        }
+
         /// The x sweep finds the pairs geo's sweep finds, with the same intersections: random
         /// segments on a small integer grid, so that endpoints meet, lines overlap and
         /// segments stand vertical or horizontal.
@@ -1100,6 +1341,7 @@ mod tests {
                 .filter(|(_, &(a, b, c, d))| (a, b) != (c, d))
                 .map(|(i, &(a, b, c, d))| RingSegment {
                     line: Line::new(Coord { x: f64::from(a), y: f64::from(b) }, Coord { x: f64::from(c), y: f64::from(d) }),
+                    part: 0,
                     ring: 0,
                     index: i,
                     ring_len: raw.len(),
