@@ -938,10 +938,8 @@ fn join_meeting_parts(
                             y: hi.y.max(c.y),
                         };
                     }
-                    let meets = |w: &Rect<f64>| {
-                        lo.x <= w.max().x && w.min().x <= hi.x && lo.y <= w.max().y && w.min().y <= hi.y
-                    };
-                    if windows.iter().any(meets) {
+                    let run_box = Rect::new(lo, hi);
+                    if windows.iter().any(|w| run_box.intersects(w)) {
                         segments.extend(run.iter().map(|s| RingSegment { part: k, ..s.clone() }));
                     }
                 }
