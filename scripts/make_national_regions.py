@@ -19,7 +19,11 @@ def main(src, dst):
         code = f["properties"]["N03_007"]
         if code is None:
             continue
-        coords = np.array([c for poly in f["geometry"]["coordinates"] for c in poly[0]])
+        geometry = f["geometry"]
+        polygons = geometry["coordinates"]
+        if geometry["type"] == "Polygon":
+            polygons = [polygons]
+        coords = np.array([c for poly in polygons for c in poly[0]])
         lo, hi = coords.min(axis=0), coords.max(axis=0)
         box = centre.setdefault(code, [lo, hi])
         box[0], box[1] = np.minimum(box[0], lo), np.maximum(box[1], hi)
