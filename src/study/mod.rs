@@ -479,16 +479,8 @@ struct Tables {
     rejects: Vec<Reject>,
 }
 
-fn read_tables(sources: &InputSources) -> Result<Tables> {
-    let mut out = Tables {
-        institutions: Vec::new(),
-        population: Vec::new(),
-        secrecy: estat::SecrecyReport::default(),
-        declared: Vec::new(),
-        addresses: Default::default(),
-        files: Vec::new(),
-        rejects: Vec::new(),
-    };
+/// The institutions' files, then the notification lists joined to them, into `out`.
+fn read_institution_tables(sources: &InputSources, out: &mut Tables) -> Result<()> {
     let mut seen_ids = crate::inputs::institutions::Ids::default();
     for src in &sources.institutions {
         let src = &*src.unzipped()?;
@@ -513,7 +505,7 @@ fn read_tables(sources: &InputSources) -> Result<Tables> {
         out.institutions.extend(r.institutions);
         out.rejects.extend(r.rejects);
     }
-    reject_shared_placeholders(&mut out);
+    reject_shared_placeholders(out);
     for src in &sources.notifications {
         let list = notifications::read_notifications(src)?;
         let (mut rejects, joined, by) = notifications::join(&list, &mut out.institutions, &src.name, &out.addresses);
@@ -540,12 +532,42 @@ fn read_tables(sources: &InputSources) -> Result<Tables> {
         out.files.push(report);
         out.rejects.extend(rejects);
     }
-    let mut seen = HashSet::new();
+    Ok(())
+}
+
+fn read_tables(sources: &InputSources) -> Result<Tables> {
+    let mut out = Tables {
+        institutions: Vec::new(),
+        population: Vec::new(),
+        secrecy: estat::SecrecyReport::default(),
+        declared: Vec::new(),
+        addresses: Default::default(),
+        files: Vec::new(),
+        rejects: Vec::new(),
+    };
+    // The population's files are read beside the institutions' (on a small boundary file the
+    // two are the whole of reading); their reports and rejects follow the institutions' as
+    // before, and an error in the institutions' lane is reported first.
+    let read_population = || -> Result<Vec<(std::borrow::Cow<'_, Source>, population::PopulationRead)>> {
+        let mut seen = HashSet::new();
+        sources
+            .population
+            .iter()
+            .map(|src| {
+                let src = src.unzipped()?;
+                let r =
+                    population::read_population_with(&src, &mut seen, sources.year, sources.estat_columns.as_ref())?;
+                Ok((src, r))
+            })
+            .collect()
+    };
+    let (institutions, population_read) = rayon::join(|| read_institution_tables(sources, &mut out), read_population);
+    institutions?;
+    let population_read = population_read?;
     let mut links = Vec::new();
     let mut tallies = Vec::new();
-    for src in &sources.population {
-        let src = &*src.unzipped()?;
-        let r = population::read_population_with(src, &mut seen, sources.year, sources.estat_columns.as_ref())?;
+    for (src, r) in population_read {
+        let src = &*src;
         let mut report = FileReport::table(src, "population", r.rows_read, r.cells.len(), &r.rejects, None);
         report.notes.push(format!("{} layout", r.layout));
         if let Some(y) = sources.year {
