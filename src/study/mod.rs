@@ -548,16 +548,17 @@ fn read_tables(sources: &InputSources) -> Result<Tables> {
     // The population's files are read beside the institutions' (on a small boundary file the
     // two are the whole of reading); their reports and rejects follow the institutions' as
     // before, and an error in the institutions' lane is reported first.
-    let read_population = || -> Result<Vec<(std::borrow::Cow<'_, Source>, population::PopulationRead)>> {
+    // Each file's report is made as it is read, so that an unzipped text goes with it.
+    let read_population = || -> Result<Vec<(FileReport, String, population::PopulationRead)>> {
         let mut seen = HashSet::new();
         sources
             .population
             .iter()
             .map(|src| {
-                let src = src.unzipped()?;
-                let r =
-                    population::read_population_with(&src, &mut seen, sources.year, sources.estat_columns.as_ref())?;
-                Ok((src, r))
+                let src = &*src.unzipped()?;
+                let r = population::read_population_with(src, &mut seen, sources.year, sources.estat_columns.as_ref())?;
+                let report = FileReport::table(src, "population", r.rows_read, r.cells.len(), &r.rejects, None);
+                Ok((report, src.name.clone(), r))
             })
             .collect()
     };
@@ -566,9 +567,7 @@ fn read_tables(sources: &InputSources) -> Result<Tables> {
     let population_read = population_read?;
     let mut links = Vec::new();
     let mut tallies = Vec::new();
-    for (src, r) in population_read {
-        let src = &*src;
-        let mut report = FileReport::table(src, "population", r.rows_read, r.cells.len(), &r.rejects, None);
+    for (mut report, file, r) in population_read {
         report.notes.push(format!("{} layout", r.layout));
         if let Some(y) = sources.year {
             report.notes.push(format!(
@@ -596,7 +595,7 @@ fn read_tables(sources: &InputSources) -> Result<Tables> {
         links.push(r.secrecy);
         tallies.push(r.tally);
         out.population.push(PopulationInput {
-            file: src.name.clone(),
+            file,
             cells: r.cells,
             has_65plus: r.has_65plus,
             has_75plus: r.has_75plus,
