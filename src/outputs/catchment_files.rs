@@ -40,11 +40,15 @@ const LIST_SEGMENTS: usize = 4_000;
 /// interval tree for most outlines) in 10-15 % less time, and the members' rings are snapped
 /// straight into its paths.
 pub fn dissolve(study: &Study, members: &[usize]) -> MultiPolygon<f64> {
+    union_of(members.iter().map(|&m| &study.municipalities[m].geometry))
+}
+
+/// [`dissolve`] of the given outlines.
+fn union_of<'a>(outlines: impl Iterator<Item = &'a MultiPolygon<f64>>) -> MultiPolygon<f64> {
     let snap = |c: &geo::Coord<f64>| [(c.x / SNAP_DEG).round() * SNAP_DEG, (c.y / SNAP_DEG).round() * SNAP_DEG];
     let mut winding: Option<WindingOrder> = None;
-    let subject: Vec<Vec<[f64; 2]>> = members
-        .iter()
-        .flat_map(|&m| study.municipalities[m].geometry.0.iter())
+    let subject: Vec<Vec<[f64; 2]>> = outlines
+        .flat_map(|g| g.0.iter())
         .flat_map(|p| std::iter::once(p.exterior()).chain(p.interiors()))
         .map(|ring| {
             if winding.is_none() {
@@ -568,4 +572,51 @@ pub fn summary_json(study: &Study, result: &Catchments, params: &Params) -> Valu
                 .collect::<Vec<_>>()
         }),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The square [x, x + 1] x [0, 1] (degrees), counter-clockwise, each side cut in `cuts`.
+    fn square(x: f64, cuts: usize) -> MultiPolygon<f64> {
+        let corners = [(x, 0.0), (x + 1.0, 0.0), (x + 1.0, 1.0), (x, 1.0)];
+        let mut ring = Vec::new();
+        for k in 0..4 {
+            let (a, b) = (corners[k], corners[(k + 1) % 4]);
+            for i in 0..cuts {
+                let t = i as f64 / cuts as f64;
+                ring.push(geo::Coord {
+                    x: a.0 + t * (b.0 - a.0),
+                    y: a.1 + t * (b.1 - a.1),
+                });
+            }
+        }
+        ring.push(ring[0]);
+        MultiPolygon::new(vec![geo::Polygon::new(geo::LineString::new(ring), vec![])])
+    }
+
+    #[test]
+    fn two_squares_side_by_side_unite_into_one_rectangle_by_either_solver() {
+        // 2 x 4 x 4 segments go to the list; 2 x 4 x 600 (over LIST_SEGMENTS) to the
+        // fragment solver. Either way: the rectangle [0, 2] x [0, 1], its shared side gone
+        // and the cut points on its straight sides dropped (four corners).
+        for cuts in [4, 600] {
+            assert_eq!(2 * 4 * cuts > LIST_SEGMENTS, cuts == 600);
+            let (a, b) = (square(0.0, cuts), square(1.0, cuts));
+            let united = union_of([&a, &b].into_iter());
+            assert_eq!(united.0.len(), 1, "cuts {cuts}");
+            let polygon = &united.0[0];
+            assert!(polygon.interiors().is_empty());
+            assert!((polygon.unsigned_area() - 2.0).abs() < 1e-9, "cuts {cuts}");
+            let mut corners: Vec<(f64, f64)> = polygon.exterior().0.iter().map(|c| (c.x, c.y)).collect();
+            corners.pop();
+            corners.sort_by(|p, q| p.partial_cmp(q).unwrap());
+            assert_eq!(
+                corners,
+                vec![(0.0, 0.0), (0.0, 1.0), (2.0, 0.0), (2.0, 1.0)],
+                "cuts {cuts}"
+            );
+        }
+    }
 }
