@@ -215,3 +215,103 @@ fn road_access_matches_pysal_on_networkx_times() {
         .starts_with("minutes"));
     assert_eq!(summary["network"]["nodes"], 116_424);
 }
+
+/// The table `zaitaku access` prints, role by role in the rules' order, against figures
+/// worked out from the cells of the access.csv it wrote: the demand-weighted mean 2SFCA per
+/// 1,000, the demand-weighted 10th and 90th percentiles of E2SFCA per 1,000 (the first cell,
+/// in ascending order, at which the demand so far reaches the share) and the share of
+/// demand with no access.
+#[test]
+fn printed_table_agrees_with_the_written_cells() {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("out");
+    let o = std::process::Command::new(env!("CARGO_BIN_EXE_zaitaku"))
+        .args(["access", "--scenario"])
+        .arg(root.join("fixtures/scenarios/nagano_base.toml"))
+        .arg("--out")
+        .arg(&out)
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let printed = String::from_utf8(o.stdout).unwrap();
+    // Per role its cells, each once (a role's rows repeat per function).
+    // A cell of a role: (demand, 2SFCA, E2SFCA).
+    type Cells = Vec<(f64, f64, f64)>;
+    let mut cells: Vec<(String, Cells)> = Vec::new();
+    let mut seen: std::collections::HashSet<(usize, String)> = Default::default();
+    let mut reader = csv::Reader::from_path(out.join("access.csv")).unwrap();
+    let headers = reader.headers().unwrap().clone();
+    let col = |name: &str| headers.iter().position(|h| h == name).unwrap();
+    let (c_level, c_area, c_role, c_demand, c_a2, c_ae) = (
+        col("level"),
+        col("area_code"),
+        col("role"),
+        col("demand"),
+        col("a_2sfca"),
+        col("a_e2sfca"),
+    );
+    for rec in reader.records() {
+        let rec = rec.unwrap();
+        if &rec[c_level] != "cell" {
+            continue;
+        }
+        let role = rec[c_role].to_string();
+        let k = match cells.iter().position(|(r, _)| *r == role) {
+            Some(k) => k,
+            None => {
+                cells.push((role, Vec::new()));
+                cells.len() - 1
+            }
+        };
+        let area = rec[c_area].to_string();
+        if !seen.insert((k, area.clone())) {
+            continue;
+        }
+        let num = |c: usize| rec[c].parse::<f64>().unwrap();
+        cells[k].1.push((num(c_demand), num(c_a2), num(c_ae)));
+    }
+    let lines: Vec<&str> = printed.lines().skip(1).take_while(|l| !l.trim().is_empty()).collect();
+    assert_eq!(lines.len(), 14, "{printed}");
+    let mut printed_roles: Vec<&str> = Vec::new();
+    for line in &lines {
+        let fields: Vec<&str> = line.split_whitespace().collect();
+        let role = fields[0];
+        printed_roles.push(role);
+        let (_, role_cells) = cells.iter().find(|(r, _)| r == role).unwrap();
+        let total: f64 = role_cells.iter().map(|c| c.0).sum();
+        let mean = role_cells.iter().map(|c| c.0 * c.1).sum::<f64>() / total * 1000.0;
+        let none = role_cells.iter().filter(|c| c.1 <= 0.0).map(|c| c.0).sum::<f64>() / total * 100.0;
+        let mut sorted: Vec<(f64, f64)> = role_cells.iter().map(|c| (c.2, c.0)).collect();
+        sorted.sort_by(|a, b| a.0.total_cmp(&b.0));
+        let quantile = |q: f64| {
+            let mut so_far = 0.0;
+            sorted
+                .iter()
+                .find(|c| {
+                    so_far += c.1;
+                    so_far >= q * total
+                })
+                .unwrap()
+                .0
+                * 1000.0
+        };
+        let got = |i: usize| fields[i].trim_end_matches('%').parse::<f64>().unwrap();
+        for (what, i, want, tolerance) in [
+            ("mean", 2, mean, 5e-4),
+            ("p10", 3, quantile(0.1), 5e-4),
+            ("p90", 4, quantile(0.9), 5e-4),
+            ("no access", 5, none, 0.05),
+        ] {
+            assert!(
+                (got(i) - want).abs() <= tolerance * 1.01,
+                "{role} {what}: printed {} against {want} from access.csv",
+                fields[i]
+            );
+        }
+    }
+    // The rules' order, as the cells come in access.csv (functions' roles, first seen).
+    let study = load(&zaitaku::demo::sources(), Progress::Quiet).unwrap();
+    let rules_order: Vec<&str> = study.rules.roles.iter().map(|r| r.id.as_str()).collect();
+    assert_eq!(printed_roles, rules_order);
+}

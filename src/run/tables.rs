@@ -2,6 +2,7 @@
 
 #[allow(unused_imports)]
 use super::*;
+use rayon::prelude::*;
 
 /// The human summary of an access run: per role, providers, the mean supply per 1,000
 /// demand (the same for 2SFCA and E2SFCA when all supply is allocated: both share out the
@@ -13,37 +14,46 @@ pub fn access_table(study: &Study, run: &AccessRun) -> String {
         "{:<24} {:>9} {:>14} {:>14} {:>14} {:>10}\n",
         "role", "providers", "mean per 1000", "E2SFCA p10", "E2SFCA p90", "no access"
     );
-    for (role, r) in study.rules.roles.iter().zip(&run.roles) {
-        let mean = r.a_2sfca.iter().zip(cells).map(|(x, c)| x * c.demand).sum::<f64>() / total * 1000.0;
-        let zero: f64 = r
-            .a_2sfca
-            .iter()
-            .zip(cells)
-            .filter(|(x, _)| **x <= 0.0)
-            .map(|(_, c)| c.demand)
-            .sum();
-        let mut sorted: Vec<(f64, f64)> = r.a_e2sfca.iter().zip(cells).map(|(x, c)| (*x, c.demand)).collect();
-        sorted.sort_by(|a, b| a.0.total_cmp(&b.0));
-        let quantile = |q: f64| {
-            let mut acc = 0.0;
-            sorted
+    // Each role's line on its own (a sort of every place): the roles side by side, the lines
+    // in rules order.
+    let lines: Vec<String> = study
+        .rules
+        .roles
+        .par_iter()
+        .zip(&run.roles)
+        .map(|(role, r)| {
+            let mean = r.a_2sfca.iter().zip(cells).map(|(x, c)| x * c.demand).sum::<f64>() / total * 1000.0;
+            let zero: f64 = r
+                .a_2sfca
                 .iter()
-                .find(|p| {
-                    acc += p.1;
-                    acc >= q * total
-                })
-                .map_or(0.0, |p| p.0 * 1000.0)
-        };
-        s.push_str(&format!(
-            "{:<24} {:>9} {:>14.3} {:>14.3} {:>14.3} {:>9.1}%\n",
-            role.id,
-            r.providers,
-            mean,
-            quantile(0.1),
-            quantile(0.9),
-            zero / total * 100.0
-        ));
-    }
+                .zip(cells)
+                .filter(|(x, _)| **x <= 0.0)
+                .map(|(_, c)| c.demand)
+                .sum();
+            let mut sorted: Vec<(f64, f64)> = r.a_e2sfca.iter().zip(cells).map(|(x, c)| (*x, c.demand)).collect();
+            sorted.sort_by(|a, b| a.0.total_cmp(&b.0));
+            let quantile = |q: f64| {
+                let mut acc = 0.0;
+                sorted
+                    .iter()
+                    .find(|p| {
+                        acc += p.1;
+                        acc >= q * total
+                    })
+                    .map_or(0.0, |p| p.0 * 1000.0)
+            };
+            format!(
+                "{:<24} {:>9} {:>14.3} {:>14.3} {:>14.3} {:>9.1}%\n",
+                role.id,
+                r.providers,
+                mean,
+                quantile(0.1),
+                quantile(0.9),
+                zero / total * 100.0
+            )
+        })
+        .collect();
+    s.extend(lines);
     let stages: Vec<String> = run.stages.iter().map(|(n, t)| format!("{n} {t:.2} s")).collect();
     s.push_str(&format!("\ntime: {}\n", stages.join(", ")));
     s
