@@ -310,7 +310,7 @@ fn printed_table_agrees_with_the_written_cells() {
             );
         }
     }
-    // The rules' order, as the cells come in access.csv (functions' roles, first seen).
+    // The lines in the rules' order (the scenario takes the built-in rules, as the demo does).
     let study = load(&zaitaku::demo::sources(), Progress::Quiet).unwrap();
     let rules_order: Vec<&str> = study.rules.roles.iter().map(|r| r.id.as_str()).collect();
     assert_eq!(printed_roles, rules_order);
