@@ -45,6 +45,34 @@ fn nurse_access(decay: &Decay) -> (zaitaku::study::Study, zaitaku::access::RoleA
     (study, r)
 }
 
+/// Runs `zaitaku access` on the demo scenario with `extra` options, writing into `dir`/out;
+/// returns that folder and what the command printed.
+fn access_on_demo(dir: &std::path::Path, extra: &[&std::ffi::OsStr]) -> (std::path::PathBuf, String) {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    let out = dir.join("out");
+    let o = std::process::Command::new(env!("CARGO_BIN_EXE_zaitaku"))
+        .args(["access", "--scenario"])
+        .arg(root.join("fixtures/scenarios/nagano_base.toml"))
+        .args(extra)
+        .arg("--out")
+        .arg(&out)
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    (out, String::from_utf8(o.stdout).unwrap())
+}
+
+/// A reader of the access.csv in `out` and the positions of the columns `names`.
+fn access_csv(out: &std::path::Path, names: &[&str]) -> (csv::Reader<std::fs::File>, Vec<usize>) {
+    let mut reader = csv::Reader::from_path(out.join("access.csv")).unwrap();
+    let headers = reader.headers().unwrap().clone();
+    let columns = names
+        .iter()
+        .map(|name| headers.iter().position(|h| h == *name).unwrap())
+        .collect();
+    (reader, columns)
+}
+
 #[test]
 fn two_step_matches_pysal_access() {
     let (study, r) = nurse_access(&Decay::default());
@@ -74,29 +102,11 @@ fn two_step_matches_pysal_access() {
 /// cell row of the visiting-nurse role equals PySAL's to 1e-9 relative.
 #[test]
 fn written_values_match_pysal_access() {
-    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
     let dir = tempfile::tempdir().unwrap();
-    let out = dir.path().join("out");
-    let o = std::process::Command::new(env!("CARGO_BIN_EXE_zaitaku"))
-        .args(["access", "--quiet", "--scenario"])
-        .arg(root.join("fixtures/scenarios/nagano_base.toml"))
-        .arg("--out")
-        .arg(&out)
-        .output()
-        .unwrap();
-    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let (out, _) = access_on_demo(dir.path(), &["--quiet".as_ref()]);
     let reference = reference();
-    let mut reader = csv::Reader::from_path(out.join("access.csv")).unwrap();
-    let headers = reader.headers().unwrap().clone();
-    let col = |name: &str| headers.iter().position(|h| h == name).unwrap();
-    let (c_level, c_area, c_function, c_role, c_a2, c_ae) = (
-        col("level"),
-        col("area_code"),
-        col("function"),
-        col("role"),
-        col("a_2sfca"),
-        col("a_e2sfca"),
-    );
+    let (mut reader, c) = access_csv(&out, &["level", "area_code", "function", "role", "a_2sfca", "a_e2sfca"]);
+    let (c_level, c_area, c_function, c_role, c_a2, c_ae) = (c[0], c[1], c[2], c[3], c[4], c[5]);
     let (mut rows, mut worst) = (0, 0.0f64);
     for rec in reader.records() {
         let rec = rec.unwrap();
@@ -151,17 +161,10 @@ fn road_access_matches_pysal_on_networkx_times() {
     let dir = tempfile::tempdir().unwrap();
     let graph = dir.path().join("roads.graph");
     std::fs::write(&graph, zaitaku::demo::road_graph()).unwrap();
-    let out = dir.path().join("out");
-    let o = std::process::Command::new(env!("CARGO_BIN_EXE_zaitaku"))
-        .args(["access", "--quiet", "--scenario"])
-        .arg(root.join("fixtures/scenarios/nagano_base.toml"))
-        .arg("--network")
-        .arg(&graph)
-        .arg("--out")
-        .arg(&out)
-        .output()
-        .unwrap();
-    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let (out, _) = access_on_demo(
+        dir.path(),
+        &["--quiet".as_ref(), "--network".as_ref(), graph.as_os_str()],
+    );
     let path = root.join("fixtures/reference/road_access_visiting_nurse.csv");
     let reference: std::collections::HashMap<String, (f64, f64, f64)> = csv::Reader::from_path(path)
         .unwrap()
@@ -172,18 +175,19 @@ fn road_access_matches_pysal_on_networkx_times() {
             (rec[0].to_string(), (num(1), num(2), num(3)))
         })
         .collect();
-    let mut reader = csv::Reader::from_path(out.join("access.csv")).unwrap();
-    let headers = reader.headers().unwrap().clone();
-    let col = |name: &str| headers.iter().position(|h| h == name).unwrap();
-    let (c_level, c_area, c_function, c_role, c_n, c_a2, c_ae) = (
-        col("level"),
-        col("area_code"),
-        col("function"),
-        col("role"),
-        col("providers_in_reach"),
-        col("a_2sfca"),
-        col("a_e2sfca"),
+    let (mut reader, c) = access_csv(
+        &out,
+        &[
+            "level",
+            "area_code",
+            "function",
+            "role",
+            "providers_in_reach",
+            "a_2sfca",
+            "a_e2sfca",
+        ],
     );
+    let (c_level, c_area, c_function, c_role, c_n, c_a2, c_ae) = (c[0], c[1], c[2], c[3], c[4], c[5], c[6]);
     let (mut rows, mut worst, mut reached) = (0, 0.0f64, 0);
     for rec in reader.records() {
         let rec = rec.unwrap();
@@ -223,34 +227,15 @@ fn road_access_matches_pysal_on_networkx_times() {
 /// demand with no access.
 #[test]
 fn printed_table_agrees_with_the_written_cells() {
-    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
     let dir = tempfile::tempdir().unwrap();
-    let out = dir.path().join("out");
-    let o = std::process::Command::new(env!("CARGO_BIN_EXE_zaitaku"))
-        .args(["access", "--scenario"])
-        .arg(root.join("fixtures/scenarios/nagano_base.toml"))
-        .arg("--out")
-        .arg(&out)
-        .output()
-        .unwrap();
-    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
-    let printed = String::from_utf8(o.stdout).unwrap();
+    let (out, printed) = access_on_demo(dir.path(), &[]);
     // Per role its cells, each once (a role's rows repeat per function).
     // A cell of a role: (demand, 2SFCA, E2SFCA).
     type Cells = Vec<(f64, f64, f64)>;
     let mut cells: Vec<(String, Cells)> = Vec::new();
     let mut seen: std::collections::HashSet<(usize, String)> = Default::default();
-    let mut reader = csv::Reader::from_path(out.join("access.csv")).unwrap();
-    let headers = reader.headers().unwrap().clone();
-    let col = |name: &str| headers.iter().position(|h| h == name).unwrap();
-    let (c_level, c_area, c_role, c_demand, c_a2, c_ae) = (
-        col("level"),
-        col("area_code"),
-        col("role"),
-        col("demand"),
-        col("a_2sfca"),
-        col("a_e2sfca"),
-    );
+    let (mut reader, c) = access_csv(&out, &["level", "area_code", "role", "demand", "a_2sfca", "a_e2sfca"]);
+    let (c_level, c_area, c_role, c_demand, c_a2, c_ae) = (c[0], c[1], c[2], c[3], c[4], c[5]);
     for rec in reader.records() {
         let rec = rec.unwrap();
         if &rec[c_level] != "cell" {
