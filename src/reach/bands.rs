@@ -166,30 +166,49 @@ impl Bands {
         // Latitude where the outer cap is widest in longitude.
         let widest = (phi0.sin() / rho_out.cos()).clamp(-1.0, 1.0).asin();
         let mut inside = |i: usize| self.check(i, (sin0, cos0, lon0), (cos_in, cos_out), &mut decide);
+        // The widths at a band's northern edge are those at the next band's southern edge:
+        // each edge's pair (outer, inner) is worked out once, when first needed.
+        let mut edge: Option<(usize, (f64, f64))> = None;
+        let mut widths = |e: usize| match edge {
+            Some((at, w)) if at == e => w,
+            _ => {
+                let w = (width(cos_out, e), width(cos_in, e));
+                edge = Some((e, w));
+                w
+            }
+        };
         for b in first..=last {
             let (s, e) = (self.starts[b], self.starts[b + 1]);
             if s == e {
                 continue;
             }
+            let (south_out, south_in) = widths(b);
+            let (north_out, north_in) = widths(b + 1);
             let south = (self.south + b as f64 * BAND_DEG).to_radians();
             let north = (self.south + (b + 1) as f64 * BAND_DEG).to_radians();
             let w_out = if (south..=north).contains(&widest) {
                 half_width(sin0, cos0, cos_out, widest.sin(), widest.cos())
             } else {
-                width(cos_out, b).max(width(cos_out, b + 1))
+                south_out.max(north_out)
             };
             if w_out < 0.0 {
                 continue;
             }
             // Inside for every latitude of the band: the narrower end (the width is unimodal).
-            let w_in = width(cos_in, b).min(width(cos_in, b + 1));
+            let w_in = south_in.min(north_in);
             let lon = &self.lon[s..e];
             let at_least = |x: f64| s + lon.partition_point(|&v| v < x);
             let out_lo = at_least(lon0 - w_out.to_degrees() - 1e-9);
             let out_hi = at_least(lon0 + w_out.to_degrees() + 1e-9);
             if w_in > 0.0 {
-                let in_lo = at_least(lon0 - w_in.to_degrees() + 1e-9);
-                let in_hi = at_least(lon0 + w_in.to_degrees() - 1e-9).max(in_lo);
+                // The inner cap is narrower than the outer one, so the inner interval's ends
+                // lie between the outer one's: searched there only (the whole band should
+                // rounding ever make the inner width the larger).
+                let (lo, hi) = if w_in <= w_out { (out_lo, out_hi) } else { (s, e) };
+                let within = &self.lon[lo..hi];
+                let between = |x: f64| lo + within.partition_point(|&v| v < x);
+                let in_lo = between(lon0 - w_in.to_degrees() + 1e-9);
+                let in_hi = between(lon0 + w_in.to_degrees() - 1e-9).max(in_lo);
                 range(in_lo, in_hi);
                 for i in (out_lo..in_lo).chain(in_hi..out_hi) {
                     if inside(i) {
