@@ -47,7 +47,7 @@ pub fn area_access(study: &Study, in_reach: &[u32], access: &RoleAccess, places:
 
 /// Writes access.csv, access.parquet and access.geojson. `access` and `in_reach` (the
 /// providers within reach of each place) are per role (rules order).
-pub fn write_access<'a>(out: &mut OutDir, study: &'a Study, in_reach: &[&[u32]], access: &[RoleAccess]) -> Result<()> {
+pub fn write_access(out: &mut OutDir, study: &Study, in_reach: &[&[u32]], access: &[RoleAccess]) -> Result<()> {
     let rules = &study.rules;
     let munis = &study.municipalities;
     let ranges = municipality_ranges(&study.demand, munis.len());
@@ -143,39 +143,61 @@ pub fn write_access<'a>(out: &mut OutDir, study: &'a Study, in_reach: &[&[u32]],
     let parquet = |out: &mut OutDir| {
         // Parquet row group by row group: only one group's columns in memory at a time.
         write_parquet_groups(out, "access.parquet", height, |rows| {
-            let ids = |get: &(dyn Fn(&'static str, usize, usize) -> &'a str + Sync)| {
-                rows.clone()
-                    .into_par_iter()
-                    .map(|n| {
-                        let (level, _, f, role, _) = row(n);
-                        get(level, f, role)
-                    })
-                    .collect::<Vec<&'a str>>()
-            };
-            let float = |get: &(dyn Fn(&AreaAccess) -> Option<f64> + Sync)| {
-                rows.clone().into_par_iter().map(|n| get(&row(n).4)).collect::<Vec<_>>()
-            };
+            // Each row worked out once and spread over the eleven columns (gathering a row's
+            // figures from the roles' arrays is the cost), a chunk of rows at a time.
+            const CHUNK: usize = 4096;
+            let len = rows.len();
+            let mut ids: [Vec<&str>; 4] = std::array::from_fn(|_| vec![""; len]);
+            let mut floats: [Vec<Option<f64>>; 7] = std::array::from_fn(|_| vec![None; len]);
+            let [level, code, function, role] = &mut ids;
+            let [demand, in_reach, a2, ae, per_1000, zero, gini] = &mut floats;
+            (
+                level.par_chunks_mut(CHUNK),
+                code.par_chunks_mut(CHUNK),
+                function.par_chunks_mut(CHUNK),
+                role.par_chunks_mut(CHUNK),
+                demand.par_chunks_mut(CHUNK),
+                in_reach.par_chunks_mut(CHUNK),
+                a2.par_chunks_mut(CHUNK),
+                ae.par_chunks_mut(CHUNK),
+                per_1000.par_chunks_mut(CHUNK),
+                zero.par_chunks_mut(CHUNK),
+                gini.par_chunks_mut(CHUNK),
+            )
+                .into_par_iter()
+                .enumerate()
+                .for_each(
+                    |(c, (level, code, function, role, demand, in_reach, a2, ae, per_1000, zero, gini))| {
+                        for i in 0..level.len() {
+                            let (l, area, f, r, a) = row(rows.start + c * CHUNK + i);
+                            level[i] = l;
+                            code[i] = area_code(l, area);
+                            function[i] = rules.functions[f].id.as_str();
+                            role[i] = rules.roles[r].id.as_str();
+                            demand[i] = Some(a.demand);
+                            in_reach[i] = a.providers_in_reach;
+                            a2[i] = a.a_2sfca;
+                            ae[i] = a.a_e2sfca;
+                            per_1000[i] = a.a_2sfca.map(|v| v * 1000.0);
+                            zero[i] = a.zero_access_share;
+                            gini[i] = a.gini;
+                        }
+                    },
+                );
+            let [level, code, function, role] = ids;
+            let [demand, in_reach, a2, ae, per_1000, zero, gini] = floats;
             vec![
-                TableColumn::Str("level", ids(&|level, _, _| level)),
-                TableColumn::Str(
-                    "area_code",
-                    rows.clone()
-                        .into_par_iter()
-                        .map(|n| {
-                            let (level, area, ..) = row(n);
-                            area_code(level, area)
-                        })
-                        .collect(),
-                ),
-                TableColumn::Str("function", ids(&|_, f, _| rules.functions[f].id.as_str())),
-                TableColumn::Str("role", ids(&|_, _, role| rules.roles[role].id.as_str())),
-                TableColumn::Float("demand".into(), float(&|a| Some(a.demand))),
-                TableColumn::Float("providers_in_reach".into(), float(&|a| a.providers_in_reach)),
-                TableColumn::Float("a_2sfca".into(), float(&|a| a.a_2sfca)),
-                TableColumn::Float("a_e2sfca".into(), float(&|a| a.a_e2sfca)),
-                TableColumn::Float("a_2sfca_per_1000".into(), float(&|a| a.a_2sfca.map(|v| v * 1000.0))),
-                TableColumn::Float("zero_access_share".into(), float(&|a| a.zero_access_share)),
-                TableColumn::Float("gini".into(), float(&|a| a.gini)),
+                TableColumn::Str("level", level),
+                TableColumn::Str("area_code", code),
+                TableColumn::Str("function", function),
+                TableColumn::Str("role", role),
+                TableColumn::Float("demand".into(), demand),
+                TableColumn::Float("providers_in_reach".into(), in_reach),
+                TableColumn::Float("a_2sfca".into(), a2),
+                TableColumn::Float("a_e2sfca".into(), ae),
+                TableColumn::Float("a_2sfca_per_1000".into(), per_1000),
+                TableColumn::Float("zero_access_share".into(), zero),
+                TableColumn::Float("gini".into(), gini),
             ]
         })
     };
