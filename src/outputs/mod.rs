@@ -687,17 +687,58 @@ pub fn round(x: f64, decimals: i32) -> f64 {
 }
 
 /// Formats a number for CSV at full precision: the shortest text that reads back as the same
-/// `f64` (`ryu`), `-0` as `0`, no `.0` on whole numbers; empty for `None` or a non-finite
-/// value.
+/// `f64` (Ryu's, see [`FullText`]), `-0` as `0`, no `.0` on whole numbers; empty for `None`
+/// or a non-finite value.
 pub fn fmt_full(x: Option<f64>) -> String {
-    match x {
-        Some(v) if v.is_finite() => {
-            let v = if v == 0.0 { 0.0 } else { v };
-            let mut buf = ryu::Buffer::new();
-            let s = buf.format_finite(v);
-            s.strip_suffix(".0").unwrap_or(s).to_string()
+    let mut text = FullText::default();
+    text.format(x).to_string()
+}
+
+/// Storage for [`fmt_full`]'s text, reused from number to number.
+///
+/// The text is Ryu's shortest round trip (as `ryu::Buffer::format_finite` writes it), `.0`
+/// dropped: a whole number under 2^53 is its own digits (no shorter decimal reads back as
+/// it, and Ryu writes such numbers in full), written as an integer; any other number goes
+/// through Żmij, which finds the same shortest digits and writes them in the same places,
+/// but for its exponent (`1.5e-7` where Żmij writes `1.5e-07`, `1e22` for `1e+22`), which
+/// is rewritten as Ryu's.
+#[derive(Default)]
+pub struct FullText {
+    digits: zmij::Buffer,
+    integer: itoa::Buffer,
+    spare: String,
+}
+
+impl FullText {
+    /// The text of [`fmt_full`] for `x`.
+    pub fn format(&mut self, x: Option<f64>) -> &str {
+        let Some(v) = x.filter(|v| v.is_finite()) else {
+            return "";
+        };
+        if v.fract() == 0.0 && v.abs() < 9_007_199_254_740_992.0 {
+            // -0 as 0 (the cast drops the sign).
+            return self.integer.format(v as i64);
         }
-        _ => String::new(),
+        let s = self.digits.format_finite(v);
+        let Some(e) = s.find('e') else {
+            return s.strip_suffix(".0").unwrap_or(s);
+        };
+        let (mantissa, exponent) = s.split_at(e);
+        let exponent = &exponent[1..];
+        let (negative, digits) = match exponent.strip_prefix('-') {
+            Some(d) => (true, d),
+            None => (false, exponent.trim_start_matches('+')),
+        };
+        let spare = &mut self.spare;
+        spare.clear();
+        spare.push_str(mantissa);
+        spare.push('e');
+        if negative {
+            spare.push('-');
+        }
+        let digits = digits.trim_start_matches('0');
+        spare.push_str(if digits.is_empty() { "0" } else { digits });
+        spare
     }
 }
 
@@ -791,6 +832,66 @@ mod tests {
         let big = fmt_num(Some(1e300), 2);
         assert_eq!(big.len(), 301);
         assert!(big.starts_with("10000000000000000525047602552044202487044685811081591549158541"));
+    }
+
+    /// Ryu's text with `.0` dropped, as `fmt_full` wrote it before it took Żmij's digits.
+    fn ryu_text(v: f64) -> String {
+        let v = if v == 0.0 { 0.0 } else { v };
+        let mut buf = ryu::Buffer::new();
+        let s = buf.format_finite(v);
+        s.strip_suffix(".0").unwrap_or(s).to_string()
+    }
+
+    #[test]
+    fn full_text_is_ryus_at_the_edges() {
+        let edges = [
+            0.0,
+            -0.0,
+            1.0,
+            -1.0,
+            9_007_199_254_740_991.0,
+            9_007_199_254_740_992.0,
+            9_007_199_254_740_994.0,
+            9_999_999_999_999_998.0,
+            1e16,
+            -1e16,
+            1.5e16,
+            1e22,
+            1.7976931348623157e308,
+            1e-5,
+            9.99e-6,
+            1.5e-7,
+            -2.5e-12,
+            1e-100,
+            5e-324,
+            0.30000000000000004,
+            123456.789,
+        ];
+        for v in edges {
+            assert_eq!(fmt_full(Some(v)), ryu_text(v), "{v:e}");
+        }
+        assert_eq!(fmt_full(Some(1.5e-7)), "1.5e-7");
+        assert_eq!(fmt_full(Some(1e22)), "1e22");
+        assert_eq!(fmt_full(Some(5e-324)), "5e-324");
+        assert_eq!(fmt_full(Some(f64::NAN)), "");
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(20_000))]
+        /// Every finite number's text is Ryu's: any bits, whole numbers, and the small
+        /// ratios of accessibility, through one reused `FullText` as the tables use it.
+        #[test]
+        fn full_text_is_ryus(
+            bits in proptest::num::f64::NORMAL | proptest::num::f64::SUBNORMAL | proptest::num::f64::ZERO,
+            whole in -20_000_000_000_000_000i64..20_000_000_000_000_000,
+            small in 0.0f64..1e-3,
+        ) {
+            let mut text = FullText::default();
+            for v in [bits, whole as f64, small, small * 1e-3] {
+                let want = ryu_text(v);
+                proptest::prop_assert_eq!(text.format(Some(v)), want.as_str());
+            }
+        }
     }
 
     proptest::proptest! {

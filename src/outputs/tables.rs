@@ -111,7 +111,7 @@ pub fn write_csv(out: &mut OutDir, name: &str, header: &[&str], rows: impl Itera
 /// field): numbers as [`crate::outputs::fmt_full`] and [`crate::outputs::fmt_num`] format them.
 pub struct Fields<'w> {
     csv: &'w mut csv::Writer<Vec<u8>>,
-    ryu: ryu::Buffer,
+    full: crate::outputs::FullText,
     /// Storage for a rounded number's text.
     text: String,
     error: Option<csv::Error>,
@@ -131,14 +131,7 @@ impl Fields<'_> {
 
     /// A number at full precision (the text of [`crate::outputs::fmt_full`]).
     pub fn full(&mut self, x: Option<f64>) {
-        let r = match x {
-            Some(v) if v.is_finite() => {
-                let v = if v == 0.0 { 0.0 } else { v };
-                let s = self.ryu.format_finite(v);
-                self.csv.write_field(s.strip_suffix(".0").unwrap_or(s))
-            }
-            _ => self.csv.write_field(""),
-        };
+        let r = self.csv.write_field(self.full.format(x));
         self.keep(r);
     }
 
@@ -180,7 +173,7 @@ pub fn write_csv_rows(
                         let mut csv = csv::WriterBuilder::new().has_headers(false).from_writer(Vec::new());
                         let mut fields = Fields {
                             csv: &mut csv,
-                            ryu: ryu::Buffer::new(),
+                            full: Default::default(),
                             text: String::new(),
                             error: None,
                         };
