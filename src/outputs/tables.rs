@@ -107,40 +107,98 @@ pub fn write_csv(out: &mut OutDir, name: &str, header: &[&str], rows: impl Itera
     })
 }
 
-/// The fields of one CSV row, written straight into the block's writer (no string per
-/// field): numbers as [`crate::outputs::fmt_full`] and [`crate::outputs::fmt_num`] format them.
+/// The fields of one CSV row, written straight into the block's text (no string per field):
+/// numbers as [`crate::outputs::fmt_full`] and [`crate::outputs::fmt_num`] format them, text as
+/// the `csv` crate's writer writes it with its defaults (quoted where it holds a comma, a
+/// quote, a carriage return or a line feed, quotes doubled; records ended by a line feed; a
+/// record of one empty field as `""`; every record as many fields as the first).
 pub struct Fields<'w> {
-    csv: &'w mut csv::Writer<Vec<u8>>,
+    out: &'w mut Vec<u8>,
     full: crate::outputs::FullText,
     /// Storage for a rounded number's text.
     text: String,
-    error: Option<csv::Error>,
+    /// Fields in this record so far, its first byte's place, and the first record's count.
+    fields: usize,
+    record_start: usize,
+    first_count: Option<usize>,
 }
 
 impl Fields<'_> {
-    fn keep(&mut self, r: csv::Result<()>) {
-        if let Err(e) = r {
-            self.error.get_or_insert(e);
+    fn new(out: &mut Vec<u8>) -> Fields<'_> {
+        Fields {
+            out,
+            full: Default::default(),
+            text: String::new(),
+            fields: 0,
+            record_start: 0,
+            first_count: None,
         }
     }
 
+    /// A field whose bytes need no quotes (numbers).
+    fn plain(&mut self, bytes: &[u8]) {
+        if self.fields > 0 {
+            self.out.push(b',');
+        }
+        self.fields += 1;
+        self.out.extend_from_slice(bytes);
+    }
+
     pub fn text(&mut self, s: &str) {
-        let r = self.csv.write_field(s);
-        self.keep(r);
+        let bytes = s.as_bytes();
+        if !bytes.iter().any(|&b| matches!(b, b',' | b'"' | b'\n' | b'\r')) {
+            self.plain(bytes);
+            return;
+        }
+        if self.fields > 0 {
+            self.out.push(b',');
+        }
+        self.fields += 1;
+        self.out.push(b'"');
+        for &b in bytes {
+            if b == b'"' {
+                self.out.push(b'"');
+            }
+            self.out.push(b);
+        }
+        self.out.push(b'"');
     }
 
     /// A number at full precision (the text of [`crate::outputs::fmt_full`]).
     pub fn full(&mut self, x: Option<f64>) {
-        let r = self.csv.write_field(self.full.format(x));
-        self.keep(r);
+        let text = self.full.format(x);
+        if self.fields > 0 {
+            self.out.push(b',');
+        }
+        self.fields += 1;
+        self.out.extend_from_slice(text.as_bytes());
     }
 
     /// A rounded number (the text of [`crate::outputs::fmt_num`]).
     pub fn num(&mut self, x: Option<f64>, decimals: i32) {
         self.text.clear();
         crate::outputs::push_num(&mut self.text, x, decimals);
-        let r = self.csv.write_field(&self.text);
-        self.keep(r);
+        let text = std::mem::take(&mut self.text);
+        self.plain(text.as_bytes());
+        self.text = text;
+    }
+
+    /// Ends the record; an error when it has another number of fields than the first.
+    fn end(&mut self) -> std::result::Result<(), String> {
+        if self.out.len() == self.record_start {
+            // One empty field (or none): written as `""`, so that the line is not blank.
+            self.out.extend_from_slice(b"\"\"");
+        }
+        self.out.push(b'\n');
+        let count = self.fields;
+        self.fields = 0;
+        self.record_start = self.out.len();
+        match *self.first_count.get_or_insert(count) {
+            first if first == count => Ok(()),
+            first => Err(format!(
+                "found record with {count} fields, but the previous record has {first} fields"
+            )),
+        }
     }
 }
 
@@ -170,21 +228,15 @@ pub fn write_csv_rows(
                     .collect::<Vec<_>>()
                     .into_par_iter()
                     .map(|b| -> Result<Vec<u8>> {
-                        let mut csv = csv::WriterBuilder::new().has_headers(false).from_writer(Vec::new());
-                        let mut fields = Fields {
-                            csv: &mut csv,
-                            full: Default::default(),
-                            text: String::new(),
-                            error: None,
-                        };
+                        let mut text = Vec::new();
+                        let mut fields = Fields::new(&mut text);
                         for n in b..(b + BLOCK).min(height) {
                             row(n, &mut fields);
-                            if let Some(e) = fields.error.take() {
-                                return Err(err(e));
-                            }
-                            fields.csv.write_record(None::<&[u8]>).map_err(err)?;
+                            fields
+                                .end()
+                                .map_err(|e| Error::Internal(format!("writing {name}: {e}")))?;
                         }
-                        csv.into_inner().map_err(|e| Error::Internal(e.to_string()))
+                        Ok(text)
                     })
                     .collect::<Result<_>>()
             };
@@ -245,6 +297,116 @@ pub fn read_parquet_columns(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// One field of a test row: text, a full-precision number or a rounded one.
+    #[derive(Debug, Clone)]
+    enum Field {
+        Text(String),
+        Full(Option<f64>),
+        Num(Option<f64>, i32),
+    }
+
+    /// `rows` through [`Fields`] and through the `csv` crate's writer (fields as
+    /// `fmt_full` and `fmt_num` format them).
+    fn both(
+        rows: &[Vec<Field>],
+    ) -> (
+        std::result::Result<Vec<u8>, String>,
+        std::result::Result<Vec<u8>, String>,
+    ) {
+        let mut text = Vec::new();
+        let mut fields = Fields::new(&mut text);
+        let mut ours = Ok(());
+        for row in rows {
+            for f in row {
+                match f {
+                    Field::Text(s) => fields.text(s),
+                    Field::Full(x) => fields.full(*x),
+                    Field::Num(x, d) => fields.num(*x, *d),
+                }
+            }
+            ours = ours.and(fields.end());
+        }
+        let mut csv = csv::WriterBuilder::new().has_headers(false).from_writer(Vec::new());
+        let mut theirs = Ok(());
+        for row in rows {
+            let mut record = Ok(());
+            for f in row {
+                let text = match f {
+                    Field::Text(s) => s.clone(),
+                    Field::Full(x) => crate::outputs::fmt_full(*x),
+                    Field::Num(x, d) => crate::outputs::fmt_num(*x, *d),
+                };
+                record = record.and(csv.write_field(text));
+            }
+            theirs = theirs.and(record).and(csv.write_record(None::<&[u8]>));
+        }
+        let theirs = theirs.map_err(|e| e.to_string()).map(|_| csv.into_inner().unwrap());
+        (ours.map(|_| text), theirs)
+    }
+
+    #[test]
+    fn fields_are_written_as_the_csv_crate_writes_them() {
+        let t = |s: &str| Field::Text(s.to_string());
+        let rows = vec![
+            vec![
+                t("cell"),
+                t("5339-45-97"),
+                Field::Full(Some(0.000_012_5)),
+                Field::Num(Some(2.5), 1),
+            ],
+            vec![t("a,b"), t("say \"hi\""), Field::Full(None), Field::Num(None, 3)],
+            vec![
+                t("line\nbreak"),
+                t("cr\rhere"),
+                Field::Full(Some(-0.0)),
+                Field::Num(Some(1234.5678), 2),
+            ],
+            vec![
+                t(""),
+                t("東京都"),
+                Field::Full(Some(1.5e-7)),
+                Field::Num(Some(-0.04), 1),
+            ],
+        ];
+        let (ours, theirs) = both(&rows);
+        assert_eq!(ours, theirs);
+        assert_eq!(
+            String::from_utf8(ours.unwrap()).unwrap(),
+            "cell,5339-45-97,0.0000125,2.5\n\"a,b\",\"say \"\"hi\"\"\",,\n\"line\nbreak\",\"cr\rhere\",0,1234.57\n,東京都,1.5e-7,0\n"
+        );
+        // A record of one empty field is `""`, not a blank line.
+        let (ours, theirs) = both(&[vec![t("")], vec![t("x")]]);
+        assert_eq!(ours, theirs);
+        assert_eq!(ours.unwrap(), b"\"\"\nx\n");
+        // Records of unequal length are an error, as the csv writer's.
+        let (ours, theirs) = both(&[vec![t("a"), t("b")], vec![t("c")]]);
+        assert!(ours.is_err() && theirs.is_err());
+    }
+
+    proptest::proptest! {
+        /// Any rows of text (with the bytes that need quotes), numbers and rounded numbers
+        /// are the bytes the csv writer writes.
+        #[test]
+        fn fields_match_the_csv_writer(
+            cells in proptest::collection::vec(
+                (0u8..3, "[a-z,\"\r\n 東]{0,6}", proptest::num::f64::ANY, 0i32..7),
+                1..5,
+            ),
+            rows in 1usize..4,
+        ) {
+            let row: Vec<Field> = cells
+                .iter()
+                .map(|(kind, text, x, d)| match kind {
+                    0 => Field::Text(text.clone()),
+                    1 => Field::Full(Some(*x)),
+                    _ => Field::Num(Some(*x), *d),
+                })
+                .collect();
+            let (ours, theirs) = both(&vec![row; rows]);
+            proptest::prop_assert_eq!(ours, theirs);
+        }
+    }
 
     #[test]
     fn row_groups_are_those_polars_cuts() {
