@@ -300,3 +300,50 @@ fn printed_table_agrees_with_the_written_cells() {
     let rules_order: Vec<&str> = study.rules.roles.iter().map(|r| r.id.as_str()).collect();
     assert_eq!(printed_roles, rules_order);
 }
+
+/// access.parquet holds the rows of access.csv in the same order: the same codes and ids,
+/// the same numbers (the CSV's full-precision text reads back as the Parquet value; its
+/// zero-access share is rounded to six decimals).
+#[test]
+fn parquet_rows_are_the_csv_rows() {
+    let dir = tempfile::tempdir().unwrap();
+    let (out, _) = access_on_demo(dir.path(), &[]);
+    let text = ["level", "area_code", "function", "role"];
+    let floats = [
+        "demand",
+        "providers_in_reach",
+        "a_2sfca",
+        "a_e2sfca",
+        "a_2sfca_per_1000",
+        "zero_access_share",
+        "gini",
+    ];
+    let (t, f, _) =
+        zaitaku::outputs::tables::read_parquet_columns(&out.join("access.parquet"), &text, &floats, &[]).unwrap();
+    let (mut reader, text_at) = access_csv(&out, &text);
+    let (_, float_at) = access_csv(&out, &floats);
+    let mut rows = 0;
+    for (i, record) in reader.records().enumerate() {
+        let record = record.unwrap();
+        for (k, &c) in text_at.iter().enumerate() {
+            assert_eq!(t[k][i], &record[c], "row {i}, {}", text[k]);
+        }
+        for (k, &c) in float_at.iter().enumerate() {
+            let v = f[k][i];
+            if record[c].is_empty() {
+                assert!(v.is_nan(), "row {i}, {}: empty in the CSV, {v} in Parquet", floats[k]);
+                continue;
+            }
+            let read: f64 = record[c].parse().unwrap();
+            if floats[k] == "zero_access_share" {
+                assert!((read - v).abs() <= 5e-7, "row {i}: {read} against {v}");
+            } else {
+                assert_eq!(read, v, "row {i}, {}", floats[k]);
+            }
+        }
+        rows += 1;
+    }
+    assert_eq!(rows, t[0].len());
+    // Municipality rows first, then a row per cell, function and role.
+    assert!(t[0].iter().any(|l| l == "municipality") && t[0].iter().any(|l| l == "cell"));
+}
