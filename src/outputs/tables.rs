@@ -135,12 +135,17 @@ impl Fields<'_> {
         }
     }
 
-    /// A field whose bytes need no quotes (numbers).
-    fn plain(&mut self, bytes: &[u8]) {
+    /// Starts a field: the comma before every field but the record's first.
+    fn start(&mut self) {
         if self.fields > 0 {
             self.out.push(b',');
         }
         self.fields += 1;
+    }
+
+    /// A field whose bytes need no quotes (numbers).
+    fn plain(&mut self, bytes: &[u8]) {
+        self.start();
         self.out.extend_from_slice(bytes);
     }
 
@@ -150,10 +155,7 @@ impl Fields<'_> {
             self.plain(bytes);
             return;
         }
-        if self.fields > 0 {
-            self.out.push(b',');
-        }
-        self.fields += 1;
+        self.start();
         self.out.push(b'"');
         for &b in bytes {
             if b == b'"' {
@@ -166,11 +168,8 @@ impl Fields<'_> {
 
     /// A number at full precision (the text of [`crate::outputs::fmt_full`]).
     pub fn full(&mut self, x: Option<f64>) {
+        self.start();
         let text = self.full.format(x);
-        if self.fields > 0 {
-            self.out.push(b',');
-        }
-        self.fields += 1;
         self.out.extend_from_slice(text.as_bytes());
     }
 
