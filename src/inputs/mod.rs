@@ -9,6 +9,7 @@
 #![cfg_attr(not(test), deny(clippy::indexing_slicing))]
 
 pub mod catalogue;
+pub mod coords;
 pub mod csv_table;
 pub mod estat;
 pub mod institutions;

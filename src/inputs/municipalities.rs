@@ -6,6 +6,7 @@
 //! `MakeValid`, and a ring that cannot be repaired stops the run with the feature named.
 
 use crate::error::{Error, Location, Reject, Result};
+use crate::inputs::coords;
 use crate::inputs::source::{decode_text, Source};
 use crate::sets::DisjointSets;
 use geo::sweep::{Cross, Intersections};
@@ -295,9 +296,16 @@ fn parse_plain_in_pieces(text: &str, pieces: usize) -> Option<PlainCollection> {
         let mut at = *starts.get(k)?;
         let mut features = Vec::new();
         loop {
-            let mut stream = serde_json::Deserializer::from_str(text.get(at..)?).into_iter::<PlainFeature>();
-            features.push(stream.next()?.ok()?);
-            let after = skip_ws(at + stream.byte_offset());
+            let (feature, end) = match plain_feature(text, at) {
+                Some(read) => read,
+                None => {
+                    let mut stream = serde_json::Deserializer::from_str(text.get(at..)?).into_iter::<PlainFeature>();
+                    let feature = stream.next()?.ok()?;
+                    (feature, at + stream.byte_offset())
+                }
+            };
+            features.push(feature);
+            let after = skip_ws(end);
             match bytes.get(after) {
                 Some(b',') => at = skip_ws(after + 1),
                 Some(b']') => return Some((features, after, true)),
@@ -333,6 +341,91 @@ fn parse_plain_in_pieces(text: &str, pieces: usize) -> Option<PlainCollection> {
     }
     collection.features = features;
     Some(collection)
+}
+
+/// One feature read from byte `at` (its `{`) and the byte after it, as serde_json reads a
+/// [`PlainFeature`] there, but with the geometry's coordinates read by [`coords::Scan`]
+/// (not scanned once for their extent and again for their numbers). Members in any order;
+/// `properties` and members other than the three read by serde_json. `None` for whatever
+/// this reading leaves to serde_json: a key or type written with escapes, a member given
+/// twice, one missing, a geometry's member other than `type` and `coordinates` or its
+/// coordinates before its type, a number the scanner leaves (see [`coords`]), and
+/// everything that is not JSON.
+fn plain_feature(text: &str, at: usize) -> Option<(PlainFeature, usize)> {
+    fn serde_value<T: serde::de::DeserializeOwned>(text: &str, at: usize) -> Option<(T, usize)> {
+        let mut stream = serde_json::Deserializer::from_str(text.get(at..)?).into_iter::<T>();
+        let value = stream.next()?.ok()?;
+        Some((value, at + stream.byte_offset()))
+    }
+    let mut scan = coords::Scan::at(text, at);
+    let (mut kind, mut properties, mut geometry) = (false, None, None);
+    if !scan.next_is(b'{') {
+        return None;
+    }
+    loop {
+        let key = scan.plain_string()?;
+        if !scan.next_is(b':') {
+            return None;
+        }
+        match key {
+            b"type" if !kind => {
+                (scan.plain_string()? == b"Feature").then_some(())?;
+                kind = true;
+            }
+            b"properties" if properties.is_none() => {
+                let (value, end) =
+                    serde_value::<Option<serde_json::Map<String, serde_json::Value>>>(text, scan.offset())?;
+                properties = Some(value);
+                scan = coords::Scan::at(text, end);
+            }
+            b"geometry" if geometry.is_none() => {
+                geometry = Some(if scan.null() {
+                    None
+                } else {
+                    Some(plain_geometry(&mut scan)?)
+                });
+            }
+            b"type" | b"properties" | b"geometry" => return None,
+            _ => {
+                let (_, end) = serde_value::<serde::de::IgnoredAny>(text, scan.offset())?;
+                scan = coords::Scan::at(text, end);
+            }
+        }
+        if scan.next_is(b'}') {
+            break;
+        }
+        if !scan.next_is(b',') {
+            return None;
+        }
+    }
+    kind.then_some(())?;
+    let feature = PlainFeature {
+        _kind: FeatureTag::Feature,
+        properties: properties?,
+        geometry: geometry?,
+    };
+    Some((feature, scan.offset()))
+}
+
+/// A geometry object, its `type` before its `coordinates` (as files are written).
+fn plain_geometry(scan: &mut coords::Scan) -> Option<PlainGeometry> {
+    if !scan.next_is(b'{') || scan.plain_string()? != b"type" || !scan.next_is(b':') {
+        return None;
+    }
+    let multi = match scan.plain_string()? {
+        b"Polygon" => false,
+        b"MultiPolygon" => true,
+        _ => return None,
+    };
+    if !scan.next_is(b',') || scan.plain_string()? != b"coordinates" || !scan.next_is(b':') {
+        return None;
+    }
+    let geometry = if multi {
+        PlainGeometry::MultiPolygon(scan.polygons()?)
+    } else {
+        PlainGeometry::Polygon(scan.rings()?)
+    };
+    scan.next_is(b'}').then_some(geometry)
 }
 
 /// The position of the `:` after the member `key` (quoted) of the document's top-level
@@ -402,11 +495,55 @@ fn nullable<'de, D: serde::Deserializer<'de>, T: serde::Deserialize<'de>>(
     <Option<T> as serde::Deserialize>::deserialize(d)
 }
 
-#[derive(serde::Deserialize)]
-#[serde(tag = "type", content = "coordinates", deny_unknown_fields)]
+/// A Polygon or MultiPolygon's rings.
 enum PlainGeometry {
-    Polygon(Vec<Vec<PlainPosition>>),
-    MultiPolygon(Vec<Vec<Vec<PlainPosition>>>),
+    Polygon(Vec<Vec<Coord<f64>>>),
+    MultiPolygon(Vec<Vec<Vec<Coord<f64>>>>),
+}
+
+/// A geometry as it stands in the text: its type, and its coordinates not yet read.
+#[derive(serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawGeometry<'a> {
+    #[serde(rename = "type")]
+    kind: GeometryTag,
+    #[serde(borrow)]
+    coordinates: &'a serde_json::value::RawValue,
+}
+
+#[derive(serde::Deserialize)]
+enum GeometryTag {
+    Polygon,
+    MultiPolygon,
+}
+
+impl<'de> serde::Deserialize<'de> for PlainGeometry {
+    /// The coordinates through [`coords`]'s scanner, or where it leaves them (a form it does
+    /// not take) through serde_json's positions, which read them or name the problem.
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
+        let raw = RawGeometry::deserialize(d)?;
+        let text = raw.coordinates.get();
+        let unwrap = |rings: Vec<Vec<PlainPosition>>| -> Vec<Vec<Coord<f64>>> {
+            rings
+                .into_iter()
+                .map(|r| r.into_iter().map(|p| p.0).collect())
+                .collect()
+        };
+        Ok(match raw.kind {
+            GeometryTag::Polygon => PlainGeometry::Polygon(match coords::polygon(text) {
+                Some(rings) => rings,
+                None => unwrap(serde_json::from_str(text).map_err(serde::de::Error::custom)?),
+            }),
+            GeometryTag::MultiPolygon => PlainGeometry::MultiPolygon(match coords::multi_polygon(text) {
+                Some(polygons) => polygons,
+                None => serde_json::from_str::<Vec<Vec<Vec<PlainPosition>>>>(text)
+                    .map_err(serde::de::Error::custom)?
+                    .into_iter()
+                    .map(unwrap)
+                    .collect(),
+            }),
+        })
+    }
 }
 
 /// A position of two or three numbers (the third, a height, is not used).
@@ -437,8 +574,8 @@ impl<'de> serde::Deserialize<'de> for PlainPosition {
     }
 }
 
-fn plain_polygon(rings: Vec<Vec<PlainPosition>>) -> std::result::Result<Polygon<f64>, String> {
-    let mut it = rings.into_iter().map(|r| ring_of(r.into_iter().map(|p| p.0).collect()));
+fn plain_polygon(rings: Vec<Vec<Coord<f64>>>) -> std::result::Result<Polygon<f64>, String> {
+    let mut it = rings.into_iter().map(ring_of);
     let exterior = it.next().ok_or("a polygon has no ring")??;
     let interiors = it.collect::<std::result::Result<Vec<_>, _>>()?;
     Ok(Polygon::new(exterior, interiors))
@@ -974,28 +1111,128 @@ fn join_meeting_parts(
 mod tests {
     use super::*;
 
-    /// A feature's properties and its polygons' rings as (x, y) pairs.
+    /// A feature's properties and its polygons' rings as (x, y) pairs, the numbers' bits.
     type Digest = (
         Option<serde_json::Map<String, serde_json::Value>>,
-        Vec<Vec<Vec<(f64, f64)>>>,
+        Vec<Vec<Vec<(u64, u64)>>>,
     );
 
     /// What a plain parse gives, in a form that compares.
     fn plain_digest(c: &PlainCollection) -> Vec<Digest> {
-        let ring = |r: &Vec<PlainPosition>| r.iter().map(|p| (p.0.x, p.0.y)).collect::<Vec<_>>();
-        c.features
-            .iter()
-            .map(|f| {
-                let polys = match &f.geometry {
-                    Some(PlainGeometry::Polygon(rings)) => vec![rings.iter().map(ring).collect()],
-                    Some(PlainGeometry::MultiPolygon(polys)) => {
-                        polys.iter().map(|rings| rings.iter().map(ring).collect()).collect()
-                    }
-                    None => Vec::new(),
-                };
-                (f.properties.clone(), polys)
-            })
-            .collect()
+        c.features.iter().map(feature_digest).collect()
+    }
+
+    fn feature_digest(f: &PlainFeature) -> Digest {
+        let ring = |r: &Vec<Coord<f64>>| r.iter().map(|p| (p.x.to_bits(), p.y.to_bits())).collect::<Vec<_>>();
+        let polys = match &f.geometry {
+            Some(PlainGeometry::Polygon(rings)) => vec![rings.iter().map(ring).collect()],
+            Some(PlainGeometry::MultiPolygon(polys)) => {
+                polys.iter().map(|rings| rings.iter().map(ring).collect()).collect()
+            }
+            None => Vec::new(),
+        };
+        (f.properties.clone(), polys)
+    }
+
+    #[test]
+    fn features_the_scanner_reads_are_those_serde_reads() {
+        let ring = "[[139.5, 35.25], [140.0, 35.25], [140.0, 36.0], [139.5, 35.25]]";
+        let long =
+            "[[139.1234567890123456789012345, 35.25], [140, 35.25], [140, 36], [139.1234567890123456789012345, 35.25]]";
+        // A feature's text, and whether the scanner reads it (else it is left to serde_json).
+        let cases: Vec<(String, bool)> = vec![
+            (
+                format!(
+                    r#"{{"type":"Feature","properties":{{"N03_007":"20201"}},"geometry":{{"type":"Polygon","coordinates":[{ring}]}}}}"#
+                ),
+                true,
+            ),
+            // Members in another order, spaces everywhere, null properties, two polygons.
+            (
+                format!(
+                    "{{ \"geometry\" : {{ \"type\" : \"MultiPolygon\" ,\n \"coordinates\" : [ [ {ring} ] , [ {ring} ] ] }} , \"properties\" : null , \"type\" : \"Feature\" }}"
+                ),
+                true,
+            ),
+            // Members the reading skips; a null geometry; properties of any values.
+            (
+                r#"{"type":"Feature","id":7,"bbox":[1,2,3,4],"properties":{"a":[1,{"b":null}],"c":"x\"y"},"geometry":null}"#
+                    .to_string(),
+                true,
+            ),
+            // Heights; a number with more digits than a u64 holds (the rest dropped, as serde_json
+            // drops them).
+            (
+                r#"{"type":"Feature","properties":{},"geometry":{"type":"Polygon","coordinates":[[[139.5,35.25,100],[140,35.25,0.5],[140,36,1e2],[139.5,35.25,-3]]]}}"#
+                    .to_string(),
+                true,
+            ),
+            (
+                format!(r#"{{"type":"Feature","properties":{{}},"geometry":{{"type":"Polygon","coordinates":[{long}]}}}}"#),
+                true,
+            ),
+            // Left to serde_json: coordinates before the type, a key with an escape, a power of
+            // ten past 22.
+            (
+                format!(r#"{{"type":"Feature","properties":{{}},"geometry":{{"coordinates":[{ring}],"type":"Polygon"}}}}"#),
+                false,
+            ),
+            (
+                format!(
+                    r#"{{"typ\u0065":"Feature","properties":{{}},"geometry":{{"type":"Polygon","coordinates":[{ring}]}}}}"#
+                ),
+                false,
+            ),
+            (
+                r#"{"type":"Feature","properties":{},"geometry":{"type":"Polygon","coordinates":[[[1e-30,35],[140,35],[140,36],[1e-30,35]]]}}"#
+                    .to_string(),
+                false,
+            ),
+            // Not read by either: a geometry's bbox, a member twice, a point, a trailing comma,
+            // no geometry.
+            (
+                format!(r#"{{"type":"Feature","properties":{{}},"geometry":{{"type":"Polygon","bbox":[0,0,1,1],"coordinates":[{ring}]}}}}"#),
+                false,
+            ),
+            (r#"{"type":"Feature","properties":{},"properties":{},"geometry":null}"#.to_string(), false),
+            (r#"{"type":"Feature","properties":{},"geometry":{"type":"Point","coordinates":[1,2]}}"#.to_string(), false),
+            (r#"{"type":"Feature","properties":{},"geometry":null,}"#.to_string(), false),
+            (r#"{"type":"Feature","properties":{}}"#.to_string(), false),
+        ];
+        // The reference: serde_json's own values (its numbers, not the scanner's).
+        let value_digest = |text: &str| -> Digest {
+            let v: serde_json::Value = serde_json::from_str(text).unwrap();
+            let position = |p: &serde_json::Value| (p[0].as_f64().unwrap().to_bits(), p[1].as_f64().unwrap().to_bits());
+            let rings = |rs: &serde_json::Value| -> Vec<Vec<(u64, u64)>> {
+                rs.as_array()
+                    .unwrap()
+                    .iter()
+                    .map(|r| r.as_array().unwrap().iter().map(position).collect())
+                    .collect()
+            };
+            let geometry = &v["geometry"];
+            let polys = match geometry["type"].as_str() {
+                Some("Polygon") => vec![rings(&geometry["coordinates"])],
+                Some("MultiPolygon") => geometry["coordinates"].as_array().unwrap().iter().map(rings).collect(),
+                _ => Vec::new(),
+            };
+            (v["properties"].as_object().cloned(), polys)
+        };
+        for (text, taken) in &cases {
+            let scanned = plain_feature(text, 0);
+            assert_eq!(scanned.is_some(), *taken, "{text}");
+            if let Some((f, end)) = scanned {
+                assert_eq!(end, text.len(), "{text}");
+                assert_eq!(feature_digest(&f), value_digest(text), "{text}");
+            }
+            // What serde_json's reading of a feature takes, it reads the same way.
+            if let Ok(f) = serde_json::from_str::<PlainFeature>(text) {
+                assert_eq!(feature_digest(&f), value_digest(text), "{text}");
+            }
+        }
+        // Those left to serde_json that it reads: it gives what the scanner would have.
+        assert!(serde_json::from_str::<PlainFeature>(&cases[5].0).is_ok());
+        assert!(serde_json::from_str::<PlainFeature>(&cases[7].0).is_ok());
     }
 
     #[test]
