@@ -1134,6 +1134,49 @@ mod tests {
         (f.properties.clone(), polys)
     }
 
+    /// The reference: a feature's digest from serde_json's own values (its numbers, not the
+    /// scanner's).
+    fn value_digest(v: &serde_json::Value) -> Digest {
+        let position = |p: &serde_json::Value| (p[0].as_f64().unwrap().to_bits(), p[1].as_f64().unwrap().to_bits());
+        let rings = |rs: &serde_json::Value| -> Vec<Vec<(u64, u64)>> {
+            rs.as_array()
+                .unwrap()
+                .iter()
+                .map(|r| r.as_array().unwrap().iter().map(position).collect())
+                .collect()
+        };
+        let geometry = &v["geometry"];
+        let polys = match geometry["type"].as_str() {
+            Some("Polygon") => vec![rings(&geometry["coordinates"])],
+            Some("MultiPolygon") => geometry["coordinates"].as_array().unwrap().iter().map(rings).collect(),
+            _ => Vec::new(),
+        };
+        (v["properties"].as_object().cloned(), polys)
+    }
+
+    /// The published layouts (N03 as the national land data gives it, the demo's boundaries):
+    /// read in pieces, every coordinate is serde_json's value of it, bit for bit.
+    #[test]
+    fn published_files_read_as_serde_json_reads_their_numbers() {
+        for file in [
+            "fixtures/demo/nagano_municipalities.geojson",
+            "fixtures/n03/n03_2024.geojson",
+        ] {
+            let text = std::fs::read_to_string(format!("{}/{file}", env!("CARGO_MANIFEST_DIR"))).unwrap();
+            let whole: serde_json::Value = serde_json::from_str(&text).unwrap();
+            let want: Vec<Digest> = whole["features"].as_array().unwrap().iter().map(value_digest).collect();
+            let got = plain_digest(&parse_plain_in_pieces(&text, 4).unwrap());
+            assert_eq!(got.len(), want.len(), "{file}");
+            assert!(got == want, "{file}");
+            // The files' features are the scanner's, not left to serde_json.
+            let first = text
+                .find("{\"type\":\"Feature\"")
+                .or_else(|| text.find("{\n   \"type\": \"Feature\""))
+                .unwrap();
+            assert!(plain_feature(&text, first).is_some(), "{file}");
+        }
+    }
+
     #[test]
     fn features_the_scanner_reads_are_those_serde_reads() {
         let ring = "[[139.5, 35.25], [140.0, 35.25], [140.0, 36.0], [139.5, 35.25]]";
@@ -1199,25 +1242,7 @@ mod tests {
             (r#"{"type":"Feature","properties":{},"geometry":null,}"#.to_string(), false),
             (r#"{"type":"Feature","properties":{}}"#.to_string(), false),
         ];
-        // The reference: serde_json's own values (its numbers, not the scanner's).
-        let value_digest = |text: &str| -> Digest {
-            let v: serde_json::Value = serde_json::from_str(text).unwrap();
-            let position = |p: &serde_json::Value| (p[0].as_f64().unwrap().to_bits(), p[1].as_f64().unwrap().to_bits());
-            let rings = |rs: &serde_json::Value| -> Vec<Vec<(u64, u64)>> {
-                rs.as_array()
-                    .unwrap()
-                    .iter()
-                    .map(|r| r.as_array().unwrap().iter().map(position).collect())
-                    .collect()
-            };
-            let geometry = &v["geometry"];
-            let polys = match geometry["type"].as_str() {
-                Some("Polygon") => vec![rings(&geometry["coordinates"])],
-                Some("MultiPolygon") => geometry["coordinates"].as_array().unwrap().iter().map(rings).collect(),
-                _ => Vec::new(),
-            };
-            (v["properties"].as_object().cloned(), polys)
-        };
+        let value_digest = |text: &str| value_digest(&serde_json::from_str(text).unwrap());
         for (text, taken) in &cases {
             let scanned = plain_feature(text, 0);
             assert_eq!(scanned.is_some(), *taken, "{text}");
