@@ -165,11 +165,25 @@ pub fn write_coverage_with(
     // cells.parquet
     let cells = &study.demand.cells;
     let cell_table = |out: &mut OutDir| {
+        // The mesh codes written into one text and borrowed from it, the municipalities' codes
+        // borrowed: no string per cell.
+        let mut codes = String::with_capacity(cells.len() * 10);
+        let mut ends = Vec::with_capacity(cells.len());
+        for c in cells {
+            use std::fmt::Write as _;
+            write!(codes, "{}", c.mesh).map_err(|e| Error::Internal(format!("writing cells.parquet: {e}")))?;
+            ends.push(codes.len());
+        }
+        let mesh_codes: Vec<&str> = std::iter::once(0)
+            .chain(ends.iter().copied())
+            .zip(&ends)
+            .map(|(start, &end)| &codes[start..end])
+            .collect();
         let mut columns = vec![
-            TableColumn::Text("mesh_code", cells.iter().map(|c| c.mesh.code()).collect()),
-            TableColumn::Text(
+            TableColumn::Str("mesh_code", mesh_codes),
+            TableColumn::Str(
                 "municipality_code",
-                cells.iter().map(|c| munis[c.municipality].code.clone()).collect(),
+                cells.iter().map(|c| munis[c.municipality].code.as_str()).collect(),
             ),
             TableColumn::Float("lon".into(), cells.iter().map(|c| Some(c.lon)).collect()),
             TableColumn::Float("lat".into(), cells.iter().map(|c| Some(c.lat)).collect()),
