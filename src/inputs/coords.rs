@@ -72,15 +72,10 @@ impl<'a> Scan<'a> {
         self.at
     }
 
-    /// Whitespace, then `c` (taken), or false.
-    pub fn next_is(&mut self, c: u8) -> bool {
-        self.eat(c)
-    }
-
     /// Whitespace, then a string without escapes or control characters, its bytes; `None`
     /// for any other value (a string with escapes is left to serde_json).
     pub fn plain_string(&mut self) -> Option<&'a [u8]> {
-        if !self.eat(b'"') {
+        if !self.next_is(b'"') {
             return None;
         }
         let start = self.at;
@@ -128,8 +123,8 @@ impl<'a> Scan<'a> {
         }
     }
 
-    /// Whitespace, then `c`.
-    fn eat(&mut self, c: u8) -> bool {
+    /// Whitespace, then `c` (taken), or false.
+    pub fn next_is(&mut self, c: u8) -> bool {
         self.skip_ws();
         if self.peek() == Some(c) {
             self.at += 1;
@@ -147,18 +142,18 @@ impl<'a> Scan<'a> {
 
     /// An array, each element read by `item`.
     fn list(&mut self, mut item: impl FnMut(&mut Self) -> Option<()>) -> Option<()> {
-        if !self.eat(b'[') {
+        if !self.next_is(b'[') {
             return None;
         }
-        if self.eat(b']') {
+        if self.next_is(b']') {
             return Some(());
         }
         loop {
             item(self)?;
-            if self.eat(b',') {
+            if self.next_is(b',') {
                 continue;
             }
-            return self.eat(b']').then_some(());
+            return self.next_is(b']').then_some(());
         }
     }
 
@@ -179,18 +174,18 @@ impl<'a> Scan<'a> {
 
     /// `[x, y]` or `[x, y, z]` (the height is read and not kept).
     fn position(&mut self) -> Option<Coord<f64>> {
-        if !self.eat(b'[') {
+        if !self.next_is(b'[') {
             return None;
         }
         let x = self.number()?;
-        if !self.eat(b',') {
+        if !self.next_is(b',') {
             return None;
         }
         let y = self.number()?;
-        if self.eat(b',') {
+        if self.next_is(b',') {
             self.number()?;
         }
-        self.eat(b']').then_some(Coord { x, y })
+        self.next_is(b']').then_some(Coord { x, y })
     }
 
     /// A number (after whitespace), as serde_json reads it into an `f64`; `None` for what is
