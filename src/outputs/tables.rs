@@ -28,18 +28,24 @@ impl TableColumn<'_> {
 
 /// Every Parquet file's writer: Zstandard at its default level.
 fn parquet_writer<W: std::io::Write>(w: W) -> ParquetWriter<W> {
-    ParquetWriter::new(w).with_compression(ParquetCompression::Zstd(None))
+    ParquetWriter::new(w).with_compression(PARQUET_COMPRESSION)
 }
+
+/// Zstandard at its default level.
+const PARQUET_COMPRESSION: ParquetCompression = ParquetCompression::Zstd(None);
 
 /// Writes a Parquet file from columns of equal length.
 pub fn write_parquet(out: &mut OutDir, name: &str, height: usize, columns: Vec<TableColumn<'_>>) -> Result<()> {
     let columns: Vec<Column> = columns.into_iter().map(TableColumn::into_column).collect();
-    let mut df = DataFrame::new(height, columns).map_err(|e| Error::Internal(format!("building {name}: {e}")))?;
+    let df = DataFrame::new(height, columns).map_err(|e| Error::Internal(format!("building {name}: {e}")))?;
+    let err = |e: PolarsError| Error::Internal(format!("writing {name}: {e}"));
     out.write(name, |w| {
-        parquet_writer(w)
-            .finish(&mut df)
-            .map(|_| ())
-            .map_err(|e| Error::Internal(format!("writing {name}: {e}")))
+        // The row groups polars' `ParquetWriter::finish` cuts, each written by `write_group`.
+        let mut writer = parquet_writer(w).batched(df.schema()).map_err(err)?;
+        for rows in row_groups(height) {
+            write_group(&mut writer, &df.slice(rows.start as i64, rows.len())).map_err(err)?;
+        }
+        writer.finish().map(|_| ()).map_err(err)
     })
 }
 
@@ -85,13 +91,58 @@ pub fn write_parquet_groups<'a>(
         // The schema comes with the first group's frame.
         let first = frame(groups[0].clone())?;
         let mut writer = parquet_writer(w).batched(first.schema()).map_err(err)?;
-        writer.write_batch(&first).map_err(err)?;
+        write_group(&mut writer, &first).map_err(err)?;
         drop(first);
         for rows in &groups[1..] {
-            writer.write_batch(&frame(rows.clone())?).map_err(err)?;
+            write_group(&mut writer, &frame(rows.clone())?).map_err(err)?;
         }
         writer.finish().map(|_| ()).map_err(err)
     })
+}
+
+/// Writes a frame of one chunk as one row group, as polars' `BatchedWriter::write_batch`
+/// writes it (its columns' pages made by polars-parquet's `array_to_columns` with the
+/// encodings polars chooses, then compressed), but with every column's pages encoded and
+/// compressed in parallel: polars compresses the pages one column after another on the
+/// thread that writes the file.
+fn write_group<W: Write>(
+    writer: &mut polars::io::parquet::write::BatchedWriter<W>,
+    frame: &DataFrame,
+) -> PolarsResult<()> {
+    use polars_parquet::write::{array_to_columns, compress, CompressionOptions, Version, WriteOptions};
+    // Those of `parquet_writer`, as polars' `ParquetWriter` turns them into page options.
+    let options = WriteOptions {
+        statistics: StatisticsOptions::default(),
+        compression: CompressionOptions::from(PARQUET_COMPRESSION),
+        version: Version::V1,
+        data_page_size: None,
+    };
+    let fields = writer.parquet_schema().fields().to_vec();
+    for batch in frame.iter_chunks(CompatLevel::newest(), false) {
+        if batch.is_empty() {
+            continue;
+        }
+        let columns = batch
+            .columns()
+            .par_iter()
+            .zip(&fields)
+            .map(|(array, field)| {
+                let encoding = polars_parquet::arrow::write::get_dtype_encoding(array.dtype());
+                let leaves = array_to_columns(array, field.clone(), options, &encoding)?;
+                leaves
+                    .into_iter()
+                    .map(|pages| {
+                        pages
+                            .map(|page| Ok(compress(page?, Vec::new(), options.compression)?))
+                            .collect::<PolarsResult<Vec<_>>>()
+                    })
+                    .collect::<PolarsResult<Vec<_>>>()
+            })
+            .collect::<PolarsResult<Vec<_>>>()?;
+        let columns: Vec<Vec<_>> = columns.into_iter().flatten().collect();
+        writer.write_row_group(batch.len() as u64, &columns)?;
+    }
+    Ok(())
 }
 
 /// Writes a CSV file: a header and rows of already formatted fields.
@@ -450,8 +501,44 @@ mod tests {
         let a = std::fs::read(whole.join("t.parquet")).unwrap();
         let b = std::fs::read(grouped.join("t.parquet")).unwrap();
         assert!(a == b, "{} bytes against {} bytes", a.len(), b.len());
+        // Both are the file polars' own writer makes of the whole table (its row groups, its
+        // pages, compressed one column after another).
+        let theirs = polars_file(height, columns(0..height));
+        assert!(theirs == a, "polars: {} bytes, ours: {} bytes", theirs.len(), a.len());
         let (_, floats, _) = read_parquet_columns(&grouped.join("t.parquet"), &[], &["value"], &[]).unwrap();
         assert_eq!(floats[0].len(), height);
         assert_eq!(floats[0][599_999], 599_999.0 / 3.0);
+    }
+
+    /// The file polars' own `ParquetWriter::finish` makes of a table.
+    fn polars_file(height: usize, columns: Vec<TableColumn<'_>>) -> Vec<u8> {
+        let mut df = DataFrame::new(height, columns.into_iter().map(TableColumn::into_column).collect()).unwrap();
+        let mut bytes = Vec::new();
+        parquet_writer(&mut bytes).finish(&mut df).unwrap();
+        bytes
+    }
+
+    /// Tables of one row group and none, with text, numbers, gaps and flags: the files
+    /// polars' writer makes.
+    #[test]
+    fn small_tables_are_the_files_polars_writes() {
+        for height in [0, 1, 7, 5_000] {
+            let columns = || {
+                vec![
+                    TableColumn::Text("code", (0..height).map(|i| format!("{:05}", i * 37)).collect()),
+                    TableColumn::Float(
+                        "share".into(),
+                        (0..height).map(|i| (i % 3 != 1).then(|| i as f64 * 0.1)).collect(),
+                    ),
+                    TableColumn::Bool("flag".into(), (0..height).map(|i| i % 5 == 0).collect()),
+                ]
+            };
+            let dir = tempfile::tempdir().unwrap();
+            let mut out = OutDir::create(dir.path()).unwrap();
+            write_parquet(&mut out, "t.parquet", height, columns()).unwrap();
+            out.commit().unwrap();
+            let ours = std::fs::read(dir.path().join("t.parquet")).unwrap();
+            assert!(ours == polars_file(height, columns()), "{height} rows");
+        }
     }
 }
