@@ -101,6 +101,67 @@ pub fn role_access(
     )
 }
 
+/// Step 1's denominators of every provider at `providers` (lon, lat): the demand of the
+/// places within `reach` metres, and that demand weighted by the decay. They depend on the
+/// provider's position, the reach and the decay only, so the providers of several roles of
+/// one reach are summed once ([`role_access_with`] takes them). The places are indexed with
+/// their demand as weights.
+pub fn catchment_demand(
+    place_index: &ProviderIndex,
+    providers: &[(f64, f64)],
+    reach: f64,
+    decay: &Decay,
+) -> Vec<(f64, f64)> {
+    // A step decay is a sum of disc indicators: one multi-radius query per provider gives
+    // the binary 2SFCA total (the last radius is the reach) and every step's total.
+    let terms = decay.steps(reach).map(|steps| indicator_terms(&steps));
+    let radii = step_radii(terms.as_deref(), reach);
+    // Providers are taken in blocks of neighbours ([`Blocks`]): the same sums, site by site
+    // in the same order, with one R-tree visit per block.
+    let block_radius = 0.25 * radii.last().copied().unwrap_or(reach);
+    let provider_blocks = Blocks::new(providers, block_radius);
+    provider_blocks.map(
+        |k, members| {
+            let sums = place_index.sums_block(providers, &provider_blocks, k, &radii, None, false);
+            members
+                .iter()
+                .zip(sums)
+                .map(|(&j, (sums, _, _))| {
+                    let binary = sums[radii.len() - 1];
+                    let weighted = match &terms {
+                        Some(t) => combine(&radii, &sums, t),
+                        None => gaussian_sum(place_index, providers[j as usize], reach, decay),
+                    };
+                    (binary, weighted)
+                })
+                .collect()
+        },
+        &|_| (),
+    )
+}
+
+/// The radii of a step decay's disc indicators and the reach, ascending (the reach alone for
+/// a continuous decay).
+fn step_radii(terms: Option<&[(f64, f64)]>, reach: f64) -> Vec<f64> {
+    match terms {
+        Some(t) => {
+            let mut r: Vec<f64> = t.iter().map(|x| x.0).chain([reach]).collect();
+            r.sort_by(f64::total_cmp);
+            r.dedup();
+            r
+        }
+        None => vec![reach],
+    }
+}
+
+/// A step decay's weighted total from the discs' totals (`sums` per radius of `radii`).
+fn combine(radii: &[f64], sums: &[f64], terms: &[(f64, f64)]) -> f64 {
+    terms
+        .iter()
+        .map(|&(b, c)| c * sums[radii.iter().position(|&r| r == b).unwrap_or(0)])
+        .sum()
+}
+
 /// [`role_access`] with the places already indexed with their demand as weights and taken
 /// in blocks for the role's reach (`blocks_for(places, reach)`): one index serves every
 /// role, and one set of blocks every role of the same reach.
@@ -114,50 +175,28 @@ pub fn role_access_in(
     reach: f64,
     decay: &Decay,
 ) -> RoleAccess {
-    // Step 1 for both measures. A step decay is a sum of disc indicators: one multi-radius
-    // query per provider gives the binary 2SFCA total (the last radius is the reach) and
-    // every step's total.
+    let demand = catchment_demand(place_index, providers, reach, decay);
+    role_access_with(places, place_blocks, providers, supply, &demand, reach, decay)
+}
+
+/// [`role_access_in`] with step 1's denominators of the providers given
+/// ([`catchment_demand`]).
+pub fn role_access_with(
+    places: &[(f64, f64)],
+    place_blocks: &Blocks,
+    providers: &[(f64, f64)],
+    supply: &[f64],
+    demand: &[(f64, f64)],
+    reach: f64,
+    decay: &Decay,
+) -> RoleAccess {
     let terms = decay.steps(reach).map(|steps| indicator_terms(&steps));
-    let radii: Vec<f64> = match &terms {
-        Some(t) => {
-            let mut r: Vec<f64> = t.iter().map(|x| x.0).chain([reach]).collect();
-            r.sort_by(f64::total_cmp);
-            r.dedup();
-            r
-        }
-        None => vec![reach],
-    };
-    let combine = |sums: &[f64], t: &[(f64, f64)]| -> f64 {
-        t.iter()
-            .map(|&(b, c)| c * sums[radii.iter().position(|&r| r == b).unwrap_or(0)])
-            .sum()
-    };
+    let radii = step_radii(terms.as_deref(), reach);
     let ratio = |s: f64, d: f64| if d > 1e-12 { s / d } else { 0.0 };
-    // Providers and places are taken in blocks of neighbours ([`Blocks`]): the same sums,
-    // site by site in the same order, with one R-tree visit per block.
-    let block_radius = 0.25 * radii.last().copied().unwrap_or(reach);
-    let provider_blocks = Blocks::new(providers, block_radius);
-    let (r2, re): (Vec<f64>, Vec<f64>) = provider_blocks
-        .map(
-            |k, members| {
-                let sums = place_index.sums_block(providers, &provider_blocks, k, &radii, None, false);
-                members
-                    .iter()
-                    .zip(sums)
-                    .map(|(&j, (sums, _, _))| {
-                        let (p, s) = (providers[j as usize], supply[j as usize]);
-                        let binary = sums[radii.len() - 1];
-                        let weighted = match &terms {
-                            Some(t) => combine(&sums, t),
-                            None => gaussian_sum(place_index, p, reach, decay),
-                        };
-                        (ratio(s, binary), ratio(s, weighted))
-                    })
-                    .collect()
-            },
-            &|_| (),
-        )
-        .into_iter()
+    let (r2, re): (Vec<f64>, Vec<f64>) = supply
+        .iter()
+        .zip(demand)
+        .map(|(&s, &(binary, weighted))| (ratio(s, binary), ratio(s, weighted)))
         .unzip();
     let allocated = |r: &[f64]| r.iter().zip(supply).filter(|(x, _)| **x > 0.0).map(|(_, s)| s).sum();
     let supply_allocated = (allocated(&r2), allocated(&re));
@@ -172,7 +211,7 @@ pub fn role_access_in(
             Some(t) => indexe
                 .sums_block(places, place_blocks, k, &radii, Some((&index2, reach)), true)
                 .into_iter()
-                .map(|(sums, a2, n)| (a2.max(0.0), combine(&sums, t).max(0.0), n))
+                .map(|(sums, a2, n)| (a2.max(0.0), combine(&radii, &sums, t).max(0.0), n))
                 .collect(),
             None => members
                 .iter()
@@ -450,6 +489,56 @@ mod tests {
         // 2 n^2 mean = 2 * 16 * 0.75 = 24: 0.25.
         assert_eq!(gini(&[(0.0, 1.0), (1.0, 3.0)]), Some(0.25));
         assert_eq!(gini(&[(0.0, 2.0)]), None);
+    }
+
+    /// Step 1's denominators of a provider are those of its position alone, whatever other
+    /// providers are summed with it (bit for bit: `access` sums them once for all the roles of
+    /// a reach), and they are the demand of the places within reach, measured one by one.
+    #[test]
+    fn catchment_demand_is_the_providers_own() {
+        use rand_core::Rng;
+        let mut rng = rand_pcg::Pcg64Mcg::new(7);
+        let mut unit = || (rng.next_u64() >> 11) as f64 / (1u64 << 53) as f64;
+        // 3,000 places in about 30 x 30 km: more than 1,000 within 16 km of most providers,
+        // so both ways of summing (latitude bands where places are dense, the R-tree
+        // elsewhere) are taken.
+        let places: Vec<(f64, f64)> = (0..3000)
+            .map(|_| (139.6 + 0.35 * unit(), 35.6 + 0.3 * unit()))
+            .collect();
+        let demand: Vec<f64> = (0..3000).map(|_| (100.0 * unit()).floor()).collect();
+        let providers: Vec<(f64, f64)> = (0..300).map(|_| (139.4 + 0.75 * unit(), 35.4 + 0.7 * unit())).collect();
+        let index = ProviderIndex::with_weights(&places, &demand);
+        for decay in [Decay::default(), Decay::Gaussian { sigma: 6000.0 }] {
+            let all = catchment_demand(&index, &providers, 16_000.0, &decay);
+            let odd: Vec<(f64, f64)> = providers.iter().copied().skip(1).step_by(2).collect();
+            let some = catchment_demand(&index, &odd, 16_000.0, &decay);
+            for (k, got) in some.iter().enumerate() {
+                let want = all[2 * k + 1];
+                assert_eq!(got.0.to_bits(), want.0.to_bits(), "provider {}", 2 * k + 1);
+                assert_eq!(got.1.to_bits(), want.1.to_bits(), "provider {}", 2 * k + 1);
+            }
+            for (j, &p) in providers.iter().enumerate().step_by(7) {
+                let alone = catchment_demand(&index, &[p], 16_000.0, &decay)[0];
+                assert_eq!(alone.0.to_bits(), all[j].0.to_bits(), "provider {j}");
+                assert_eq!(alone.1.to_bits(), all[j].1.to_bits(), "provider {j}");
+                let within: Vec<usize> = (0..places.len())
+                    .filter(|&i| crate::reach::straight::within_m(p, places[i], 16_000.0))
+                    .collect();
+                let binary: f64 = within.iter().map(|&i| demand[i]).sum();
+                assert_eq!(alone.0, binary, "provider {j}: {} places", within.len());
+            }
+        }
+        // Some provider has more than 1,000 places within reach, and some fewer.
+        let counts: Vec<usize> = providers
+            .iter()
+            .map(|&p| {
+                places
+                    .iter()
+                    .filter(|&&q| crate::reach::straight::within_m(p, q, 16_000.0))
+                    .count()
+            })
+            .collect();
+        assert!(counts.iter().any(|&n| n > 1000) && counts.iter().any(|&n| n < 1000));
     }
 
     proptest! {

@@ -528,7 +528,7 @@ mod tests {
                     TableColumn::Text("code", (0..height).map(|i| format!("{:05}", i * 37)).collect()),
                     TableColumn::Float(
                         "share".into(),
-                        (0..height).map(|i| (i % 3 != 1).then(|| i as f64 * 0.1)).collect(),
+                        (0..height).map(|i| (i % 3 != 1).then_some(i as f64 * 0.1)).collect(),
                     ),
                     TableColumn::Bool("flag".into(), (0..height).map(|i| i % 5 == 0).collect()),
                 ]

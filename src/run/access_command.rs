@@ -42,6 +42,10 @@ pub fn access(
     Ok((study, run))
 }
 
+/// Per reach: every institution's place among the providers summed for it (`u32::MAX` for
+/// none), and their step 1 denominators ([`crate::access::catchment_demand`]).
+type Catchments = (Vec<u32>, Vec<(f64, f64)>);
+
 /// 2SFCA and E2SFCA for every role of a study; writes access.csv, access.parquet,
 /// access.geojson and access_summary.json. `reach` gives the providers within reach by
 /// travel time (required then; in a straight line the second step counts them).
@@ -72,7 +76,6 @@ pub fn access_on(
             roles
         }
         None => {
-            let bar = progress.bar(study.rules.roles.len() as u64, "access");
             let place_index = crate::reach::straight::ProviderIndex::with_weights(&places, &demand);
             // Places in blocks once per distinct reach (most roles share one).
             let mut reaches: Vec<f64> = study.rules.roles.iter().map(|r| r.reach_km * 1000.0).collect();
@@ -82,26 +85,65 @@ pub fn access_on(
                 .iter()
                 .map(|&r| crate::reach::straight::blocks_for(&places, r))
                 .collect();
-            let roles = study
+            // One step per reach (the providers' catchments), then one per role.
+            let bar = progress.bar((reaches.len() + study.rules.roles.len()) as u64, "access");
+            // Step 1's denominators depend on a provider's position, the reach and the decay
+            // only: summed once per institution and reach, for every role of that reach it
+            // fills (most institutions fill several roles).
+            let matches: Vec<Vec<usize>> = study
                 .rules
                 .roles
                 .iter()
                 .map(|role| {
+                    (0..study.institutions.len())
+                        .filter(|&i| role.matches(&study.institutions[i]))
+                        .collect()
+                })
+                .collect();
+            let catchments: Vec<Catchments> = reaches
+                .iter()
+                .map(|&reach_m| {
+                    let mut union: Vec<usize> = study
+                        .rules
+                        .roles
+                        .iter()
+                        .zip(&matches)
+                        .filter(|(role, _)| role.reach_km * 1000.0 == reach_m)
+                        .flat_map(|(_, m)| m.iter().copied())
+                        .collect();
+                    union.sort_unstable();
+                    union.dedup();
+                    let points: Vec<(f64, f64)> = union
+                        .iter()
+                        .map(|&i| (study.institutions[i].lon, study.institutions[i].lat))
+                        .collect();
+                    let demand = crate::access::catchment_demand(&place_index, &points, reach_m, &decay);
+                    // Position in the union of every institution (u32::MAX outside it).
+                    let mut at = vec![u32::MAX; study.institutions.len()];
+                    for (k, &i) in union.iter().enumerate() {
+                        at[i] = k as u32;
+                    }
+                    bar.inc(1);
+                    (at, demand)
+                })
+                .collect();
+            let roles = study
+                .rules
+                .roles
+                .iter()
+                .zip(&matches)
+                .map(|(role, matched)| {
                     bar.set_message(role.id.clone());
                     let providers: Vec<&crate::inputs::institutions::Institution> =
-                        study.institutions.iter().filter(|i| role.matches(i)).collect();
+                        matched.iter().map(|&i| &study.institutions[i]).collect();
                     let points: Vec<(f64, f64)> = providers.iter().map(|i| (i.lon, i.lat)).collect();
                     let supply: Vec<f64> = providers.iter().map(|i| i.capacity.unwrap_or(1.0)).collect();
                     let reach_m = role.reach_km * 1000.0;
                     let k = reaches.iter().position(|&r| r == reach_m).unwrap_or(0);
-                    let r = crate::access::role_access_in(
-                        &place_index,
-                        &places,
-                        &blocks[k],
-                        &points,
-                        &supply,
-                        role.reach_km * 1000.0,
-                        &decay,
+                    let (at, union_demand) = &catchments[k];
+                    let demand: Vec<(f64, f64)> = matched.iter().map(|&i| union_demand[at[i] as usize]).collect();
+                    let r = crate::access::role_access_with(
+                        &places, &blocks[k], &points, &supply, &demand, reach_m, &decay,
                     );
                     bar.inc(1);
                     r
