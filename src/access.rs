@@ -175,8 +175,8 @@ pub fn role_access_in(
     reach: f64,
     decay: &Decay,
 ) -> RoleAccess {
-    let demand = catchment_demand(place_index, providers, reach, decay);
-    role_access_with(places, place_blocks, providers, supply, &demand, reach, decay)
+    let denominators = catchment_demand(place_index, providers, reach, decay);
+    role_access_with(places, place_blocks, providers, supply, &denominators, reach, decay)
 }
 
 /// [`role_access_in`] with step 1's denominators of the providers given
@@ -186,7 +186,7 @@ pub fn role_access_with(
     place_blocks: &Blocks,
     providers: &[(f64, f64)],
     supply: &[f64],
-    demand: &[(f64, f64)],
+    denominators: &[(f64, f64)],
     reach: f64,
     decay: &Decay,
 ) -> RoleAccess {
@@ -195,7 +195,7 @@ pub fn role_access_with(
     let ratio = |s: f64, d: f64| if d > 1e-12 { s / d } else { 0.0 };
     let (r2, re): (Vec<f64>, Vec<f64>) = supply
         .iter()
-        .zip(demand)
+        .zip(denominators)
         .map(|(&s, &(binary, weighted))| (ratio(s, binary), ratio(s, weighted)))
         .unzip();
     let allocated = |r: &[f64]| r.iter().zip(supply).filter(|(x, _)| **x > 0.0).map(|(_, s)| s).sum();

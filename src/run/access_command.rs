@@ -117,14 +117,14 @@ pub fn access_on(
                         .iter()
                         .map(|&i| (study.institutions[i].lon, study.institutions[i].lat))
                         .collect();
-                    let demand = crate::access::catchment_demand(&place_index, &points, reach_m, &decay);
+                    let denominators = crate::access::catchment_demand(&place_index, &points, reach_m, &decay);
                     // Position in the union of every institution (u32::MAX outside it).
                     let mut at = vec![u32::MAX; study.institutions.len()];
                     for (k, &i) in union.iter().enumerate() {
                         at[i] = k as u32;
                     }
                     bar.inc(1);
-                    (at, demand)
+                    (at, denominators)
                 })
                 .collect();
             let roles = study
@@ -140,10 +140,10 @@ pub fn access_on(
                     let supply: Vec<f64> = providers.iter().map(|i| i.capacity.unwrap_or(1.0)).collect();
                     let reach_m = role.reach_km * 1000.0;
                     let k = reaches.iter().position(|&r| r == reach_m).unwrap_or(0);
-                    let (at, union_demand) = &catchments[k];
-                    let demand: Vec<(f64, f64)> = matched.iter().map(|&i| union_demand[at[i] as usize]).collect();
+                    let (at, shared) = &catchments[k];
+                    let denominators: Vec<(f64, f64)> = matched.iter().map(|&i| shared[at[i] as usize]).collect();
                     let r = crate::access::role_access_with(
-                        &places, &blocks[k], &points, &supply, &demand, reach_m, &decay,
+                        &places, &blocks[k], &points, &supply, &denominators, reach_m, &decay,
                     );
                     bar.inc(1);
                     r
