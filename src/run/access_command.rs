@@ -143,7 +143,13 @@ pub fn access_on(
                     let (at, shared) = &catchments[k];
                     let denominators: Vec<(f64, f64)> = matched.iter().map(|&i| shared[at[i] as usize]).collect();
                     let r = crate::access::role_access_with(
-                        &places, &blocks[k], &points, &supply, &denominators, reach_m, &decay,
+                        &places,
+                        &blocks[k],
+                        &points,
+                        &supply,
+                        &denominators,
+                        reach_m,
+                        &decay,
                     );
                     bar.inc(1);
                     r
