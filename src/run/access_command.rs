@@ -44,7 +44,7 @@ pub fn access(
 
 /// Per reach: every institution's place among the providers summed for it (`u32::MAX` for
 /// none), and their step 1 denominators ([`crate::access::catchment_demand`]).
-type Catchments = (Vec<u32>, Vec<(f64, f64)>);
+type SharedDenominators = (Vec<u32>, Vec<(f64, f64)>);
 
 /// 2SFCA and E2SFCA for every role of a study; writes access.csv, access.parquet,
 /// access.geojson and access_summary.json. `reach` gives the providers within reach by
@@ -85,7 +85,7 @@ pub fn access_on(
                 .iter()
                 .map(|&r| crate::reach::straight::blocks_for(&places, r))
                 .collect();
-            // One step per reach (the providers' catchments), then one per role.
+            // One step per reach (the providers' denominators), then one per role.
             let bar = progress.bar((reaches.len() + study.rules.roles.len()) as u64, "access");
             // Step 1's denominators depend on a provider's position, the reach and the decay
             // only: summed once per institution and reach, for every role of that reach it
@@ -100,7 +100,7 @@ pub fn access_on(
                         .collect()
                 })
                 .collect();
-            let catchments: Vec<Catchments> = reaches
+            let shared_by_reach: Vec<SharedDenominators> = reaches
                 .iter()
                 .map(|&reach_m| {
                     let mut union: Vec<usize> = study
@@ -140,7 +140,7 @@ pub fn access_on(
                     let supply: Vec<f64> = providers.iter().map(|i| i.capacity.unwrap_or(1.0)).collect();
                     let reach_m = role.reach_km * 1000.0;
                     let k = reaches.iter().position(|&r| r == reach_m).unwrap_or(0);
-                    let (at, shared) = &catchments[k];
+                    let (at, shared) = &shared_by_reach[k];
                     let denominators: Vec<(f64, f64)> = matched.iter().map(|&i| shared[at[i] as usize]).collect();
                     let r = crate::access::role_access_with(
                         &places,
