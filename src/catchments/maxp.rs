@@ -21,6 +21,7 @@ use rand_core::{Rng, SeedableRng};
 use rand_pcg::Pcg64Mcg;
 use rayon::prelude::*;
 use std::ops::Range;
+use std::sync::atomic::{AtomicUsize, Ordering as AtomicOrdering};
 
 /// Rounds in a row without a better partition after which the search stops.
 const PATIENCE: usize = 1;
@@ -936,6 +937,32 @@ fn shuffle(v: &mut [u32], rng: &mut Pcg64Mcg) {
 /// they close, 1 by their links into the group first, 2 adds noise to the first, 3 picks
 /// them at random (a candidate that completes the group first).
 fn construct<'u>(unit: &'u Unit, rng: &mut Pcg64Mcg, variant: usize) -> State<'u> {
+    match construct_to_beat(unit, rng, variant, None) {
+        Ok(st) => st,
+        // Never given up without a count to beat.
+        Err(_) => State::new(unit),
+    }
+}
+
+/// A construction given up: `growing` while it grew groups (by the bound of the areas
+/// left), else once it had grown them (by the groups kept).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct GaveUp {
+    growing: bool,
+}
+
+/// [`construct`], given up as soon as it cannot end with as many groups as `beat` holds
+/// (read at each check; 0: none to beat yet): when the groups it has kept, plus
+/// [`Left::bound`] of the areas still free, fall short. Later steps only join and merge
+/// groups, so a construction never ends with more groups than it kept while growing them
+/// (or one, when it kept none).
+fn construct_to_beat<'u>(
+    unit: &'u Unit,
+    rng: &mut Pcg64Mcg,
+    variant: usize,
+    beat: Option<&AtomicUsize>,
+) -> Result<State<'u>, GaveUp> {
+    let beat = beat.map(|b| move || b.load(AtomicOrdering::Relaxed));
     let n = unit.len();
     let floors = &unit.floors;
     let mut st = State::new(unit);
@@ -944,9 +971,21 @@ fn construct<'u>(unit: &'u Unit, rng: &mut Pcg64Mcg, variant: usize) -> State<'u
     shuffle(&mut order, rng);
     let mut scratch = Acc::empty(unit);
     let mut frontier = Vec::new();
+    let mut left = beat.map(|_| Left::of(unit));
     for &seed in &order {
         if st.label[seed as usize] != NONE || enclave[seed as usize] {
             continue;
+        }
+        if let (Some(beat), Some(left)) = (&beat, &mut left) {
+            for k in left.seen..st.members.len() {
+                for &m in &st.members[k] {
+                    left.take(unit, m as usize);
+                }
+            }
+            left.seen = st.members.len();
+            if (st.members.len() + left.bound(unit)).max(1) < beat() {
+                return Err(GaveUp { growing: true });
+            }
         }
         let k = st.open();
         st.grow(k);
@@ -1003,9 +1042,95 @@ fn construct<'u>(unit: &'u Unit, rng: &mut Pcg64Mcg, variant: usize) -> State<'u
             }
         }
     }
+    if let Some(beat) = &beat {
+        if st.members.len().max(1) < beat() {
+            return Err(GaveUp { growing: false });
+        }
+    }
     assign_enclaves(&mut st);
     repair(&mut st);
-    st
+    Ok(st)
+}
+
+/// The areas outside the groups a construction has kept (enclaves among them: a later
+/// group may still grow into one), as the sums [`Unit::bound_of`] takes of them, kept as
+/// areas leave. Like [`Unit::bound_of`], the bound takes an area that hosts a role for a
+/// class to have a provider of the role, as the supply model's hosts do.
+struct Left {
+    areas: usize,
+    demand: f64,
+    /// Per role: providers, and areas with a provider.
+    providers: Vec<u64>,
+    hosts: Vec<usize>,
+    /// Areas without demand.
+    empty: usize,
+    /// Groups whose members have left already.
+    seen: usize,
+    /// A slack on `demand`, which loses its last bits as areas are taken away.
+    slack: f64,
+}
+
+impl Left {
+    fn of(unit: &Unit) -> Left {
+        let mut left = Left {
+            areas: 0,
+            demand: 0.0,
+            providers: vec![0; unit.roles],
+            hosts: vec![0; unit.roles],
+            empty: 0,
+            seen: 0,
+            slack: 0.0,
+        };
+        for a in 0..unit.len() {
+            left.areas += 1;
+            left.demand += unit.demand[a];
+            if unit.demand[a] <= 0.0 {
+                left.empty += 1;
+            }
+            for r in 0..unit.roles {
+                let p = unit.providers[a * unit.roles + r];
+                left.providers[r] += u64::from(p);
+                left.hosts[r] += usize::from(p > 0);
+            }
+        }
+        left.slack = left.demand.abs() * 1e-9;
+        left
+    }
+
+    fn take(&mut self, unit: &Unit, a: usize) {
+        self.areas -= 1;
+        self.demand -= unit.demand[a];
+        if unit.demand[a] <= 0.0 {
+            self.empty -= 1;
+        }
+        for r in 0..unit.roles {
+            let p = unit.providers[a * unit.roles + r];
+            self.providers[r] -= u64::from(p);
+            self.hosts[r] -= usize::from(p > 0);
+        }
+    }
+
+    /// [`Unit::bound_of`] the areas left, or more (by the slack on the demand).
+    fn bound(&self, unit: &Unit) -> usize {
+        let f = &unit.floors;
+        let mut bound = self.areas;
+        if f.min_demand > 0.0 {
+            bound = bound.min(((self.demand + self.slack).max(0.0) / f.min_demand).floor() as usize);
+        }
+        if f.min_providers > 0 {
+            for r in (0..unit.roles).filter(|&r| f.provider_roles & (1 << r) != 0) {
+                bound = bound
+                    .min(self.hosts[r])
+                    .min((self.providers[r] / u64::from(f.min_providers)) as usize);
+            }
+        }
+        if f.min_share > 0.0 {
+            for r in (0..unit.roles).filter(|&r| unit.relevant & (1 << r) != 0) {
+                bound = bound.min(self.hosts[r] + self.empty);
+            }
+        }
+        bound
+    }
 }
 
 /// Merges every group that misses its floors with the neighbouring group that leaves the
@@ -1349,11 +1474,22 @@ pub fn solve(unit: &Unit, settings: &Settings) -> Partition {
     let round = settings.iterations.max(1);
     let most = settings.max_iterations.max(round);
     let bound = unit.upper_bound();
-    let evaluate = |it: usize| {
-        let st = construct(unit, &mut rng(it), it % VARIANTS);
-        let failing = st.accs.iter().filter(|a| !a.feasible(&unit.floors)).count();
-        let cost: f64 = st.members.iter().map(|m| unit.cost(m)).sum();
-        (failing, st.members.len(), cost)
+    // The most groups of a finished construction that fails nowhere: a construction that
+    // cannot reach as many gives up, since it would lose to that one whatever it fails (with
+    // as many it may still win on cost), and gets a key that loses to every other. The
+    // best partition never gives up, so it, and each round's, is the same as with every
+    // construction finished, whichever gave up first on whichever thread.
+    let beat = AtomicUsize::new(0);
+    let evaluate = |it: usize| match construct_to_beat(unit, &mut rng(it), it % VARIANTS, Some(&beat)) {
+        Ok(st) => {
+            let failing = st.accs.iter().filter(|a| !a.feasible(&unit.floors)).count();
+            if failing == 0 {
+                beat.fetch_max(st.members.len(), AtomicOrdering::Relaxed);
+            }
+            let cost: f64 = st.members.iter().map(|m| unit.cost(m)).sum();
+            (failing, st.members.len(), cost)
+        }
+        Err(_) => (usize::MAX, 0, f64::INFINITY),
     };
     // Fewer failing groups first, then more groups, then lower cost, then the earliest.
     let order = |keys: &[(usize, usize, f64)], x: usize, y: usize| {
@@ -1402,6 +1538,13 @@ mod tests {
 
     /// [`random_unit`], the classes' demand whole numbers when `whole`.
     fn random_unit_of(w: usize, rng: &mut Pcg64Mcg, whole: bool) -> Unit {
+        random_unit_with(w, rng, whole, false)
+    }
+
+    /// [`random_unit_of`]; with `supplied`, an area hosts a role for a class only where it
+    /// has a provider of the role, as in the supply model (which [`Unit::bound_of`] takes
+    /// for granted), else hosts and providers are drawn apart.
+    fn random_unit_with(w: usize, rng: &mut Pcg64Mcg, whole: bool, supplied: bool) -> Unit {
         let n = w * w;
         let roles = 3;
         let mut neighbours = vec![Vec::new(); n];
@@ -1441,8 +1584,29 @@ mod tests {
                 });
             }
         }
-        let providers = (0..n * roles).map(|_| (rng.next_u64() % 2) as u32).collect();
-        let demand = (0..n).map(|_| (1 + rng.next_u64() % 100) as f64 / 3.0).collect();
+        let providers: Vec<u32> = (0..n * roles).map(|_| (rng.next_u64() % 2) as u32).collect();
+        if supplied {
+            let mut kept = Vec::new();
+            for class in &mut classes {
+                for (r, range) in class.roles.iter_mut().enumerate() {
+                    let start = kept.len() as u32;
+                    kept.extend(
+                        hosts[range.start as usize..range.end as usize]
+                            .iter()
+                            .filter(|&&h| providers[h as usize * roles + r] > 0),
+                    );
+                    *range = start..kept.len() as u32;
+                }
+            }
+            hosts = kept;
+        }
+        // Supplied units have areas without demand too (about one in ten).
+        let demand = (0..n)
+            .map(|_| match rng.next_u64() % 100 {
+                k if supplied && k < 10 => 0.0,
+                k => (1 + k) as f64 / 3.0,
+            })
+            .collect();
         let dist = (0..n * n).map(|k| ((k / n) as f32 - (k % n) as f32).abs()).collect();
         let floors = Floors {
             min_demand: 60.0,
@@ -1492,6 +1656,94 @@ mod tests {
         }
         // Groups missing a role were among them.
         assert!(missing > 0);
+    }
+
+    /// A construction given a count to beat gives up only when it would have ended with
+    /// fewer groups, and otherwise ends as it would have without one; it gives up both
+    /// while it grows groups (the bound of the areas left) and after (the groups kept).
+    #[test]
+    fn a_construction_gives_up_only_when_it_cannot_beat_the_count() {
+        let (mut early, mut late, mut finished) = (0, 0, 0);
+        for seed in 0..300u64 {
+            let mut rng = Pcg64Mcg::seed_from_u64(seed);
+            let unit = random_unit_with(3 + (seed % 6) as usize, &mut rng, seed % 2 == 0, true);
+            let variant = (seed % VARIANTS as u64) as usize;
+            let full = construct(&unit, &mut Pcg64Mcg::seed_from_u64(seed ^ 7), variant);
+            let groups = full.members.len();
+            for beat in groups.saturating_sub(1)..groups + 4 {
+                let run = construct_to_beat(
+                    &unit,
+                    &mut Pcg64Mcg::seed_from_u64(seed ^ 7),
+                    variant,
+                    Some(&AtomicUsize::new(beat)),
+                );
+                match run {
+                    Ok(st) => {
+                        assert_eq!((&st.label, &st.members), (&full.label, &full.members), "seed {seed}");
+                        finished += usize::from(beat > groups);
+                    }
+                    Err(gave_up) => {
+                        assert!(groups < beat, "seed {seed}: gave up on {groups} groups against {beat}");
+                        if gave_up.growing {
+                            early += 1;
+                        } else {
+                            late += 1;
+                        }
+                    }
+                }
+            }
+        }
+        assert!(early > 50 && late > 50, "gave up early {early}, late {late} times");
+        // Some could not be told from the bound alone.
+        assert!(finished > 0, "never finished a construction that could not win");
+        // A unit whose floors no group meets ends as one group, which beats 1.
+        let mut unit = random_unit_with(4, &mut Pcg64Mcg::seed_from_u64(1), false, true);
+        unit.floors.min_demand = 1e12;
+        assert_eq!(unit.bound_of(|_| true), 0);
+        for variant in 0..VARIANTS {
+            let run = construct_to_beat(
+                &unit,
+                &mut Pcg64Mcg::seed_from_u64(3),
+                variant,
+                Some(&AtomicUsize::new(1)),
+            );
+            assert_eq!(run.map(|st| st.members.len()), Ok(1), "variant {variant}");
+        }
+    }
+
+    /// The areas left of a construction have [`Unit::bound_of`] as their bound, as areas are
+    /// taken one by one.
+    #[test]
+    fn the_bound_of_the_areas_left_is_that_of_the_unit() {
+        let (mut below, mut empty) = (0, 0);
+        for seed in 0..60u64 {
+            let mut rng = Pcg64Mcg::seed_from_u64(seed);
+            let mut unit = random_unit_with(3 + (seed % 6) as usize, &mut rng, seed % 2 == 1, true);
+            if seed % 5 == 0 {
+                // No floors: every area could stand alone.
+                unit.floors.min_demand = 0.0;
+                unit.floors.min_providers = 0;
+                unit.floors.min_share = 0.0;
+            }
+            let mut order: Vec<u32> = (0..unit.len() as u32).collect();
+            shuffle(&mut order, &mut rng);
+            let mut left = Left::of(&unit);
+            let mut taken = vec![false; unit.len()];
+            assert_eq!(left.bound(&unit), unit.bound_of(|_| true), "seed {seed}");
+            for &a in &order {
+                left.take(&unit, a as usize);
+                taken[a as usize] = true;
+                let want = unit.bound_of(|b| !taken[b]);
+                assert_eq!(left.bound(&unit), want, "seed {seed}");
+                below += usize::from(want < unit.len() - taken.iter().filter(|&&t| t).count());
+            }
+            empty += unit.demand.iter().filter(|&&d| d <= 0.0).count();
+        }
+        assert!(
+            below > 100,
+            "the floors bound the count below the areas only {below} times"
+        );
+        assert!(empty > 20, "only {empty} areas without demand");
     }
 
     #[test]
