@@ -290,36 +290,9 @@ impl Unit {
     /// [`Unit::upper_bound`] for the areas `inside` says (any partition of them into groups
     /// meeting every floor has at most this many groups); 0 when they hold no area.
     pub fn bound_of(&self, inside: impl Fn(usize) -> bool) -> usize {
-        let areas: Vec<usize> = (0..self.len()).filter(|&a| inside(a)).collect();
-        let mut bound = areas.len();
-        let f = &self.floors;
-        if f.min_demand > 0.0 {
-            let total: f64 = areas.iter().map(|&a| self.demand[a]).sum();
-            // A relative tolerance, as the floors' checks have.
-            bound = bound.min((total * (1.0 + 1e-12) / f.min_demand).floor() as usize);
-        }
-        let hosts = |r: usize| {
-            areas
-                .iter()
-                .filter(|&&a| self.providers[a * self.roles + r] > 0)
-                .count()
-        };
-        if f.min_providers > 0 {
-            for r in (0..self.roles).filter(|&r| f.provider_roles & (1 << r) != 0) {
-                let total: u64 = areas
-                    .iter()
-                    .map(|&a| u64::from(self.providers[a * self.roles + r]))
-                    .sum();
-                bound = bound.min(hosts(r)).min((total / u64::from(f.min_providers)) as usize);
-            }
-        }
-        if f.min_share > 0.0 {
-            let empty = areas.iter().filter(|&&a| self.demand[a] <= 0.0).count();
-            for r in (0..self.roles).filter(|&r| self.relevant & (1 << r) != 0) {
-                bound = bound.min(hosts(r) + empty);
-            }
-        }
-        bound
+        let sums = AreaSums::of(self, inside);
+        // A relative tolerance, as the floors' checks have.
+        sums.bound(self, sums.demand * (1.0 + 1e-12))
     }
 
     pub fn len(&self) -> usize {
@@ -1052,11 +1025,8 @@ fn construct_to_beat<'u>(
     Ok(st)
 }
 
-/// The areas outside the groups a construction has kept (enclaves among them: a later
-/// group may still grow into one), as the sums [`Unit::bound_of`] takes of them, kept as
-/// areas leave. Like [`Unit::bound_of`], the bound takes an area that hosts a role for a
-/// class to have a provider of the role, as the supply model's hosts do.
-struct Left {
+/// The sums of some areas that [`Unit::bound_of`] bounds their groups by.
+struct AreaSums {
     areas: usize,
     demand: f64,
     /// Per role: providers, and areas with a provider.
@@ -1064,45 +1034,36 @@ struct Left {
     hosts: Vec<usize>,
     /// Areas without demand.
     empty: usize,
-    /// Groups whose members have left already.
-    seen: usize,
-    /// A slack on `demand`, which loses its last bits as areas are taken away.
-    slack: f64,
 }
 
-impl Left {
-    fn of(unit: &Unit) -> Left {
-        let mut left = Left {
+impl AreaSums {
+    /// The sums of the areas `inside` says, added in the areas' order.
+    fn of(unit: &Unit, inside: impl Fn(usize) -> bool) -> AreaSums {
+        let mut sums = AreaSums {
             areas: 0,
             demand: 0.0,
             providers: vec![0; unit.roles],
             hosts: vec![0; unit.roles],
             empty: 0,
-            seen: 0,
-            slack: 0.0,
         };
-        for a in 0..unit.len() {
-            left.areas += 1;
-            left.demand += unit.demand[a];
-            if unit.demand[a] <= 0.0 {
-                left.empty += 1;
-            }
+        for a in (0..unit.len()).filter(|&a| inside(a)) {
+            sums.areas += 1;
+            sums.demand += unit.demand[a];
+            sums.empty += usize::from(unit.demand[a] <= 0.0);
             for r in 0..unit.roles {
                 let p = unit.providers[a * unit.roles + r];
-                left.providers[r] += u64::from(p);
-                left.hosts[r] += usize::from(p > 0);
+                sums.providers[r] += u64::from(p);
+                sums.hosts[r] += usize::from(p > 0);
             }
         }
-        left.slack = left.demand.abs() * 1e-9;
-        left
+        sums
     }
 
+    /// Takes area `a` (one of the areas summed) away.
     fn take(&mut self, unit: &Unit, a: usize) {
         self.areas -= 1;
         self.demand -= unit.demand[a];
-        if unit.demand[a] <= 0.0 {
-            self.empty -= 1;
-        }
+        self.empty -= usize::from(unit.demand[a] <= 0.0);
         for r in 0..unit.roles {
             let p = unit.providers[a * unit.roles + r];
             self.providers[r] -= u64::from(p);
@@ -1110,12 +1071,17 @@ impl Left {
         }
     }
 
-    /// [`Unit::bound_of`] the areas left, or more (by the slack on the demand).
-    fn bound(&self, unit: &Unit) -> usize {
+    /// The bound of [`Unit::bound_of`], with `demand` (the areas' demand with the caller's
+    /// tolerance) for the demand floor: at most `demand / min_demand` groups; for a role with
+    /// a provider floor, at most as many as areas hosting the role and as its providers over
+    /// the floor; for a role a share floor needs, at most as many groups with demand as areas
+    /// hosting it, plus the areas without demand. It takes an area that hosts a role for a
+    /// class to have a provider of the role, as the supply model's hosts do.
+    fn bound(&self, unit: &Unit, demand: f64) -> usize {
         let f = &unit.floors;
         let mut bound = self.areas;
         if f.min_demand > 0.0 {
-            bound = bound.min(((self.demand + self.slack).max(0.0) / f.min_demand).floor() as usize);
+            bound = bound.min((demand / f.min_demand).floor() as usize);
         }
         if f.min_providers > 0 {
             for r in (0..unit.roles).filter(|&r| f.provider_roles & (1 << r) != 0) {
@@ -1130,6 +1096,33 @@ impl Left {
             }
         }
         bound
+    }
+}
+
+/// The areas outside the groups a construction has kept (enclaves among them: a later
+/// group may still grow into one), as their [`AreaSums`], kept as areas join groups.
+struct Left {
+    sums: AreaSums,
+    /// Groups whose members have left already.
+    seen: usize,
+    /// A slack on the demand, which loses its last bits as areas are taken away.
+    slack: f64,
+}
+
+impl Left {
+    fn of(unit: &Unit) -> Left {
+        let sums = AreaSums::of(unit, |_| true);
+        let slack = sums.demand.abs() * 1e-9;
+        Left { sums, seen: 0, slack }
+    }
+
+    fn take(&mut self, unit: &Unit, a: usize) {
+        self.sums.take(unit, a);
+    }
+
+    /// [`Unit::bound_of`] the areas left, or more (by the slack on the demand).
+    fn bound(&self, unit: &Unit) -> usize {
+        self.sums.bound(unit, (self.sums.demand + self.slack).max(0.0))
     }
 }
 
