@@ -223,6 +223,11 @@ impl<'a> MunicipalityLocator<'a> {
         }
     }
 
+    /// The point-in-polygon index of each municipality, in their order.
+    pub fn shapes(&self) -> &[PolygonIndex] {
+        &self.shapes
+    }
+
     /// The municipality whose polygon contains the point (the lowest code if several do).
     pub fn containing(&self, lon: f64, lat: f64) -> Option<usize> {
         let c = Coord { x: lon, y: lat };

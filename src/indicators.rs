@@ -135,7 +135,11 @@ pub fn areas(study: &Study) -> Vec<Area> {
 /// The municipality of each institution: the polygon holding it, else the nearest within
 /// 1 km; `None` outside (counted in the whole input only).
 pub fn institution_municipalities(study: &Study) -> Vec<Option<usize>> {
-    let locator = MunicipalityLocator::new(&study.municipalities);
+    institution_municipalities_with(study, &MunicipalityLocator::new(&study.municipalities))
+}
+
+/// [`institution_municipalities`] with a locator of the study's municipalities.
+pub fn institution_municipalities_with(study: &Study, locator: &MunicipalityLocator) -> Vec<Option<usize>> {
     let points: Vec<(f64, f64)> = study.institutions.iter().map(|i| (i.lon, i.lat)).collect();
     crate::reach::straight::map_in_z_order(&points, |k| locator.holding_or_near(points[k].0, points[k].1))
 }

@@ -3,7 +3,7 @@
 
 use geo::{BoundingRect, LineString, MultiPolygon, Polygon};
 use proptest::prelude::*;
-use zaitaku::catchments::adjacency::{adjacency, LinkKind};
+use zaitaku::catchments::adjacency::{adjacency, adjacency_with, LinkKind};
 use zaitaku::catchments::maxp::{self, Floors, Settings, Unit, UnitClass};
 use zaitaku::inputs::municipalities::Municipality;
 
@@ -28,12 +28,19 @@ fn square(x: f64, y: f64, w: f64) -> Vec<(f64, f64)> {
     vec![(x, y), (x + w, y), (x + w, y + w), (x, y + w), (x, y)]
 }
 
+/// The links found, as code pairs and kinds; the same whether contiguity builds its
+/// point-in-polygon indexes itself or takes a locator's.
 fn kinds(m: &[Municipality], snap_m: f64) -> Vec<(String, String, LinkKind)> {
-    adjacency(m, snap_m)
-        .links
-        .iter()
-        .map(|l| (m[l.a].code.clone(), m[l.b].code.clone(), l.kind))
-        .collect()
+    let named = |adj: zaitaku::catchments::adjacency::Adjacency| -> Vec<(String, String, LinkKind)> {
+        adj.links
+            .iter()
+            .map(|l| (m[l.a].code.clone(), m[l.b].code.clone(), l.kind))
+            .collect()
+    };
+    let own = named(adjacency(m, snap_m));
+    let locator = zaitaku::demand::MunicipalityLocator::new(m);
+    assert_eq!(named(adjacency_with(m, snap_m, Some(locator.shapes()))), own);
+    own
 }
 
 #[test]
@@ -132,7 +139,9 @@ fn overlapping_and_nested_polygons_are_neighbours() {
     assert_eq!(kinds(&[a.clone(), b], 1.0)[0].2, LinkKind::Rook);
     // Lies inside A without touching its boundary.
     let c = muni("C", "p", vec![square(138.03, 36.03, 0.02)]);
-    assert_eq!(kinds(&[a, c], 1.0)[0].2, LinkKind::Rook);
+    assert_eq!(kinds(&[a.clone(), c.clone()], 1.0)[0].2, LinkKind::Rook);
+    // The same with the outer one second (its point-in-polygon index is the second one).
+    assert_eq!(kinds(&[c, a], 1.0)[0].2, LinkKind::Rook);
 }
 
 #[test]

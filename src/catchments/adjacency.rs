@@ -385,8 +385,13 @@ fn inside_window(mp: &MultiPolygon<f64>, window: &Rect<f64>, other: &PolygonInde
 }
 
 /// Rook and queen links between municipalities whose boundaries come within `snap_m`
-/// metres of each other.
-fn contiguity(municipalities: &[Municipality], outlines: &[Outline], snap_m: f64) -> Vec<Link> {
+/// metres of each other; `given`: the municipalities' point-in-polygon indexes, if built.
+fn contiguity(
+    municipalities: &[Municipality],
+    outlines: &[Outline],
+    snap_m: f64,
+    given: Option<&[PolygonIndex]>,
+) -> Vec<Link> {
     // Degrees that surely cover `snap_m` anywhere in Japan (lat <= 46).
     let (ky, kx) = metres_per_degree(50.0);
     let (dx, dy) = (2.0 * snap_m / kx, 2.0 * snap_m / ky);
@@ -409,10 +414,15 @@ fn contiguity(municipalities: &[Municipality], outlines: &[Outline], snap_m: f64
         })
         .collect();
     let rook_min = 10.0 * snap_m;
-    // Point-in-polygon indexes, built when a pair first needs one.
-    let shapes: Vec<std::sync::OnceLock<PolygonIndex>> =
-        (0..municipalities.len()).map(|_| std::sync::OnceLock::new()).collect();
-    let shape = |m: usize| shapes[m].get_or_init(|| PolygonIndex::new(&municipalities[m].geometry));
+    // Point-in-polygon indexes: those given, else built when a pair first needs one.
+    let shapes: Vec<std::sync::OnceLock<PolygonIndex>> = match given {
+        Some(_) => Vec::new(),
+        None => (0..municipalities.len()).map(|_| std::sync::OnceLock::new()).collect(),
+    };
+    let shape = |m: usize| match given {
+        Some(given) => &given[m],
+        None => shapes[m].get_or_init(|| PolygonIndex::new(&municipalities[m].geometry)),
+    };
     let mut links: Vec<Link> = pairs
         .par_iter()
         .filter_map(|&(a, b)| {
@@ -648,8 +658,14 @@ fn nearest_outside(municipalities: &[Municipality], outlines: &[Outline], part: 
 /// Contiguity plus island links: first within each prefecture, then across prefectures so
 /// that the whole input is one connected graph.
 pub fn adjacency(municipalities: &[Municipality], snap_m: f64) -> Adjacency {
+    adjacency_with(municipalities, snap_m, None)
+}
+
+/// [`adjacency`] with the municipalities' point-in-polygon indexes already built (a
+/// [`crate::demand::MunicipalityLocator`]'s), in their order.
+pub fn adjacency_with(municipalities: &[Municipality], snap_m: f64, shapes: Option<&[PolygonIndex]>) -> Adjacency {
     let outlines: Vec<Outline> = municipalities.par_iter().map(|m| Outline::new(&m.geometry)).collect();
-    let touching = contiguity(municipalities, &outlines, snap_m);
+    let touching = contiguity(municipalities, &outlines, snap_m, shapes);
     let mut by_prefecture: std::collections::BTreeMap<&str, Vec<usize>> = Default::default();
     for (i, m) in municipalities.iter().enumerate() {
         by_prefecture.entry(m.prefecture.as_str()).or_default().push(i);

@@ -163,7 +163,9 @@ pub fn catchments_into(
     let mut stages = Vec::new();
     let t = Instant::now();
     spinner.set_message("contiguity");
-    let adj = adjacency::adjacency(&study.municipalities, params.snap_m);
+    // One set of point-in-polygon indexes serves contiguity and the institutions' homes.
+    let locator = crate::demand::MunicipalityLocator::new(&study.municipalities);
+    let adj = adjacency::adjacency_with(&study.municipalities, params.snap_m, Some(locator.shapes()));
     if study.municipalities.len() > 1
         && adj.count(adjacency::LinkKind::Rook) + adj.count(adjacency::LinkKind::Queen) == 0
     {
@@ -182,7 +184,8 @@ pub fn catchments_into(
     stages.push(("adjacency", t.elapsed().as_secs_f64()));
     let t = Instant::now();
     spinner.set_message("in-area supply");
-    let located = crate::indicators::institution_municipalities(study);
+    let located = crate::indicators::institution_municipalities_with(study, &locator);
+    drop(locator);
     let other: Vec<(u16, Vec<f64>)> = years
         .map(|(target, values)| {
             values
