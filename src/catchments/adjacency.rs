@@ -414,7 +414,9 @@ fn contiguity(
         })
         .collect();
     let rook_min = 10.0 * snap_m;
-    // Point-in-polygon indexes: those given, else built when a pair first needs one.
+    // Point-in-polygon indexes: those given (one per municipality), else built when a pair
+    // first needs one.
+    let given = given.filter(|g| g.len() == municipalities.len());
     let shapes: Vec<std::sync::OnceLock<PolygonIndex>> = match given {
         Some(_) => Vec::new(),
         None => (0..municipalities.len()).map(|_| std::sync::OnceLock::new()).collect(),
