@@ -29,7 +29,7 @@ fn square(x: f64, y: f64, w: f64) -> Vec<(f64, f64)> {
 }
 
 /// The links found, as code pairs and kinds; the same whether contiguity builds its
-/// point-in-polygon indexes itself or takes a locator's.
+/// point-in-polygon indexes itself or takes a locator's (`m` not empty).
 fn kinds(m: &[Municipality], snap_m: f64) -> Vec<(String, String, LinkKind)> {
     let named = |adj: zaitaku::catchments::adjacency::Adjacency| -> Vec<(String, String, LinkKind)> {
         adj.links
@@ -40,6 +40,9 @@ fn kinds(m: &[Municipality], snap_m: f64) -> Vec<(String, String, LinkKind)> {
     let own = named(adjacency(m, snap_m));
     let locator = zaitaku::demand::MunicipalityLocator::new(m);
     assert_eq!(named(adjacency_with(m, snap_m, Some(locator.shapes()))), own);
+    // Indexes of other municipalities (one fewer) are not taken.
+    let fewer = zaitaku::demand::MunicipalityLocator::new(&m[..m.len() - 1]);
+    assert_eq!(named(adjacency_with(m, snap_m, Some(fewer.shapes()))), own);
     own
 }
 
