@@ -5,8 +5,8 @@
 #   scripts/bench_pair.sh OLD_BINARY NEW_BINARY COMMAND [PAIRS]
 #
 # COMMAND is coverage, access, catchments, capacity or report (catchments and report take
-# the synthetic regions). Each run prints its wall time, peak memory and the stage times it
-# prints itself (and timings.json where the command writes one). The data is that of
+# the synthetic regions, unless REGIONS=0). Each run prints its wall time, peak memory and
+# the stage times it prints itself (and timings.json where the command writes one). The data is that of
 # scripts/bench_national.sh (bench-data/, made there on first use). Outputs go to a
 # temporary folder (OUT_ROOT, /dev/shm where it exists, so that the disk does not time the
 # runs); every file of the last pair but timings.json must be the same, or the script fails.
@@ -24,7 +24,7 @@ root=${OUT_ROOT:-$([ -d /dev/shm ] && echo /dev/shm || echo "${TMPDIR:-/tmp}")}
 out=$(mktemp -d "$root/zaitaku-pair.XXXXXX")
 trap 'rm -rf "$out"' EXIT
 extra=()
-if [ "$command" = catchments ] || [ "$command" = report ]; then
+if { [ "$command" = catchments ] || [ "$command" = report ]; } && [ "${REGIONS:-1}" != 0 ]; then
   extra=(--regions $bench/regions.csv)
 fi
 # More options for both runs, e.g. ARGS="--order capacity" for capacity.
