@@ -6,10 +6,11 @@
 #
 # COMMAND is coverage, access, catchments, capacity or report (catchments and report take
 # the synthetic regions, unless REGIONS=0). Each run prints its wall time, peak memory and
-# the stage times it prints itself (and timings.json where the command writes one). The data is that of
-# scripts/bench_national.sh (bench-data/, made there on first use). Outputs go to a
-# temporary folder (OUT_ROOT, /dev/shm where it exists, so that the disk does not time the
-# runs); every file of the last pair but timings.json must be the same, or the script fails.
+# the stage times it prints itself (and timings.json where the command writes one). The
+# data is that of scripts/bench_national.sh (bench-data/, made there on first use). Outputs
+# go to a temporary folder (OUT_ROOT, /dev/shm where it exists, so that the disk does not
+# time the runs); every file of the last pair but timings.json must be the same, or the
+# script fails.
 # ARGS adds options to both runs. CHECK=0 leaves the outputs uncompared: for a build from
 # before a change of outputs, such as the commit a speed target was set against.
 set -euo pipefail

@@ -8,8 +8,8 @@
 # machine's speed moves by up to two times between hours, so a wall time alone says little
 # about a target: the two builds run back to back instead (scripts/bench_pair.sh, outputs
 # not compared), and each pair's ratio new / old, times the "now" figure, is the new build's
-# time at the speed the targets were set at. Build OLD_BINARY from that commit
-# (`git worktree add /tmp/old 7a329d5 && cargo build --release` there).
+# time at the speed the targets were set at. Build OLD_BINARY from that commit (for example
+# `git worktree add ../zaitaku-7a329d5 7a329d5`, then `cargo build --release` there).
 #
 # COMMANDS (default "coverage access catchments report") are run in that order, PAIRS
 # pairs each (default 3). catchments runs with the 334 synthetic regions; the report runs
@@ -23,7 +23,8 @@ new=${2:?usage: scripts/bench_targets.sh OLD NEW [PAIRS] [COMMANDS]}
 pairs=${3:-3}
 commands=${4:-coverage access catchments report}
 
-# command: "now" (seconds, the middle of the range), target (seconds), memory target (MB; 0: none)
+# Per command: "now" (seconds, the middle of the range that build took when the targets were
+# set), the target (seconds) and the memory target (MB; 0: none).
 declare -A now=([coverage]=5.45 [access]=19.5 [catchments]=15.5 [report]=28)
 declare -A target=([coverage]=3 [access]=6 [catchments]=5 [report]=15)
 declare -A memory=([coverage]=1024 [access]=0 [catchments]=0 [report]=2048)
