@@ -116,6 +116,144 @@ pub fn metres_per_degree(lat: f64) -> (f64, f64) {
     (m.to_radians(), (n * cos).to_radians())
 }
 
+/// Steps of latitude of a [`LatitudeBands`] table, degrees (about 2 km).
+const LATITUDE_STEP: f64 = 0.02;
+
+/// [`SphereBand::near`] for one reach, by steps of latitude over the latitudes of some
+/// places: a place takes the bounds of its step.
+pub struct LatitudeBands {
+    south: f64,
+    bands: Vec<SphereBand>,
+    global: SphereBand,
+}
+
+impl LatitudeBands {
+    pub fn new(reach_m: f64, places: &[(f64, f64)]) -> LatitudeBands {
+        let (lo, hi) = places.iter().fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), p| {
+            (lo.min(p.1), hi.max(p.1))
+        });
+        let steps = if lo <= hi {
+            ((hi - lo) / LATITUDE_STEP).floor() as usize + 1
+        } else {
+            0
+        };
+        // Each step's bounds hold a little beyond it, for the rounding of a place's step.
+        let bands = (0..steps)
+            .map(|k| {
+                let south = lo + k as f64 * LATITUDE_STEP;
+                SphereBand::near(reach_m, south - 1e-9, south + LATITUDE_STEP + 1e-9)
+            })
+            .collect();
+        LatitudeBands {
+            south: lo,
+            bands,
+            global: SphereBand::global(reach_m),
+        }
+    }
+
+    /// The bounds at latitude `lat` (those for all of Japan beyond the places' latitudes).
+    pub fn at(&self, lat: f64) -> &SphereBand {
+        let k = (lat - self.south) / LATITUDE_STEP;
+        if k >= 0.0 {
+            if let Some(band) = self.bands.get(k as usize) {
+                return band;
+            }
+        }
+        &self.global
+    }
+}
+
+/// Reaches up to this many metres take the sphere's bounds at their own latitudes
+/// ([`SphereBand::near`]); longer ones the bounds for all of Japan. Up to here the mean
+/// sphere's and the mid-latitude plane's distances part by under 3e-5 of the distance (the
+/// square of the angle), well inside [`LOCAL_MARGIN`].
+const LOCAL_MAX_M: f64 = 30_000.0;
+
+/// Relative margin of the bounds at one latitude.
+const LOCAL_MARGIN: f64 = 1e-4;
+
+/// What the mean sphere settles for one reach around some places: a provider within the
+/// squared chord `inner2` of a place is surely within reach on WGS84, one beyond `outer2`
+/// surely not, and between them the ellipsoid decides. Every WGS84 distance looked at
+/// from the places lies between `low` and `high` times the great-circle distance.
+///
+/// At latitude φ the ratio of the WGS84 distance to the great-circle distance lies between
+/// the meridian radius M(φ) and the prime-vertical radius N(φ) over the mean radius (the
+/// mid-latitude formula of [`ellipsoid_m`] weighs the two by the pair's bearing). Both
+/// grow with |φ|, so over the latitudes a pair can span, M at the lowest |φ| and N at the
+/// highest bound it: at 35° about [0.9977, 1.0023], against [0.994, 1.004] for all of
+/// Japan. The bounds are widened by [`LOCAL_MARGIN`] and, at the reach, by 0.5 m, so a pair
+/// they settle is at least 0.5 m from the limit, beyond the 0.25 m where Karney's geodesic
+/// would decide ([`within_at`]): every decision is the one [`within_m`] makes.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct SphereBand {
+    pub inner2: f64,
+    pub outer2: f64,
+    /// Great-circle distances (metres) of `inner2` and `outer2`.
+    pub inner_m: f64,
+    pub outer_m: f64,
+    pub low: f64,
+    pub high: f64,
+}
+
+impl SphereBand {
+    /// The bounds for any places in Japan (lat 20-46).
+    pub fn global(reach_m: f64) -> SphereBand {
+        let (inner_m, outer_m) = (reach_m / SPHERE_HIGH, reach_m / SPHERE_LOW);
+        SphereBand {
+            inner2: chord_from_arc(inner_m).powi(2),
+            outer2: chord_from_arc(outer_m).powi(2),
+            inner_m,
+            outer_m,
+            low: SPHERE_LOW,
+            high: SPHERE_HIGH,
+        }
+    }
+
+    /// The bounds for places between latitudes `lat_lo` and `lat_hi` (degrees), never wider
+    /// than [`Self::global`]'s: the latitudes a pair can span are those of the places give
+    /// or take the largest distance looked at (the reach, widened for the nearest's second
+    /// look in [`ProviderIndex::reach_block`]).
+    pub fn near(reach_m: f64, lat_lo: f64, lat_hi: f64) -> SphereBand {
+        let global = SphereBand::global(reach_m);
+        // (NaN reaches and latitudes fail the test too.)
+        let usable = reach_m <= LOCAL_MAX_M && lat_lo <= lat_hi;
+        if !usable {
+            return global;
+        }
+        let widest = reach_m / SPHERE_LOW * SPHERE_HIGH / SPHERE_LOW;
+        // A great-circle distance s spans at most s / R radians of latitude.
+        let reach_deg = (1.01 * widest / EARTH_RADIUS_M).to_degrees();
+        let (lo, hi) = (lat_lo - reach_deg, lat_hi + reach_deg);
+        if lo < -60.0 || hi > 60.0 {
+            return global;
+        }
+        let least = if lo <= 0.0 && hi >= 0.0 {
+            0.0
+        } else {
+            lo.abs().min(hi.abs())
+        };
+        let most = lo.abs().max(hi.abs());
+        let radii = |lat: f64| {
+            let sin = lat.to_radians().sin();
+            let w = 1.0 - WGS84_E2 * sin * sin;
+            (WGS84_A * (1.0 - WGS84_E2) / (w * w.sqrt()), WGS84_A / w.sqrt())
+        };
+        let low = (radii(least).0 / EARTH_RADIUS_M * (1.0 - LOCAL_MARGIN)).max(SPHERE_LOW);
+        let high = (radii(most).1 / EARTH_RADIUS_M * (1.0 + LOCAL_MARGIN)).min(SPHERE_HIGH);
+        let inner_m = ((reach_m - 0.5) / high).max(global.inner_m);
+        let outer_m = ((reach_m + 0.5) / low).min(global.outer_m);
+        SphereBand {
+            inner2: chord_from_arc(inner_m).powi(2),
+            outer2: chord_from_arc(outer_m).powi(2),
+            inner_m,
+            outer_m,
+            low,
+            high,
+        }
+    }
+}
+
 /// Calls `f(site, squared chord)` for every site within the squared chord `max2` of `q`,
 /// in the order of rstar's `locate_within_distance` iterator (depth first, children last to
 /// first), so sums over the sites add in the same order, without the iterator's stack of
@@ -596,6 +734,12 @@ impl ProviderIndex {
             .iter()
             .map(|&i| self.dense_at(places[i as usize], reach_m))
             .collect();
+        // The sphere's bounds at the block's latitudes.
+        let (lat_lo, lat_hi) = members.iter().fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), &i| {
+            let lat = places[i as usize].1;
+            (lo.min(lat), hi.max(lat))
+        });
+        let band = SphereBand::near(reach_m, lat_lo, lat_hi);
         with_candidates(|cand| {
             if dense.contains(&false) {
                 // Wide enough for the nearest's second look too (see below).
@@ -603,7 +747,6 @@ impl ProviderIndex {
                 cand.gather(&self.tree, centre, *radius, wide * wide);
             }
             let outer = chord_from_arc(reach_m / SPHERE_LOW);
-            let inner2 = chord_from_arc(reach_m / SPHERE_HIGH).powi(2);
             members
                 .iter()
                 .zip(dense)
@@ -611,7 +754,7 @@ impl ProviderIndex {
                     let at = places[i as usize];
                     if dense {
                         let (d, id) = nearest_with_id(&self.tree, &self.lonlat, at);
-                        return (d, self.count_within(at, reach_m), id);
+                        return (d, self.count_in_band(at, reach_m, &band), id);
                     }
                     let q = &blocks.xyz[i as usize];
                     let mut count = 0;
@@ -619,14 +762,14 @@ impl ProviderIndex {
                     cand.scan(q);
                     cand.for_within(outer * outer, |id, d2| {
                         min2 = min2.min(d2);
-                        let within = d2 <= inner2 || self.within_exactly(at, id, reach_m);
+                        let within = d2 <= band.inner2 || (d2 <= band.outer2 && self.within_exactly(at, id, reach_m));
                         count += u32::from(within);
                     });
                     if min2.is_infinite() {
                         let (d, id) = nearest_with_id(&self.tree, &self.lonlat, at);
                         return (d, 0, id);
                     }
-                    let limit = chord_from_arc(arc_from_chord(min2.sqrt()) * SPHERE_HIGH / SPHERE_LOW);
+                    let limit = chord_from_arc(arc_from_chord(min2.sqrt()) * band.high / band.low);
                     let mut nearest = Nearest::NONE;
                     if limit * limit <= cand.max2 {
                         cand.for_within(limit * limit, |id, _| {
@@ -823,9 +966,13 @@ impl ProviderIndex {
     /// pairs (see [`Bands`]); pairs it cannot are measured on the ellipsoid, and pairs
     /// within 0.25 m of the limit are decided by Karney's geodesic.
     pub fn count_within(&self, at: (f64, f64), reach_m: f64) -> u32 {
-        self.bands.count(at, reach_m / SPHERE_HIGH, reach_m / SPHERE_LOW, |i| {
-            self.within_exactly(at, i, reach_m)
-        })
+        self.count_in_band(at, reach_m, &SphereBand::global(reach_m))
+    }
+
+    /// [`Self::count_within`] with the sphere's bounds `band` (valid at `at`).
+    fn count_in_band(&self, at: (f64, f64), reach_m: f64, band: &SphereBand) -> u32 {
+        self.bands
+            .count(at, band.inner_m, band.outer_m, |i| self.within_exactly(at, i, reach_m))
     }
 }
 
@@ -964,9 +1111,9 @@ impl PresenceIndex {
     /// [`ProviderIndex::count_within`] above 0, decided the same way (the sphere where it is
     /// sure, the ellipsoid in the band between), stopping at the first provider found. The
     /// sure disc is looked at first, so that a town's place stops at its nearest provider.
-    pub fn any_within(&self, at: (f64, f64), q: &[f64; 3], reach_m: f64) -> bool {
-        let outer2 = chord_from_arc(reach_m / SPHERE_LOW).powi(2);
-        let inner2 = chord_from_arc(reach_m / SPHERE_HIGH).powi(2);
+    /// `band` holds the sphere's bounds for the reach at `at` ([`SphereBand::near`]).
+    pub fn any_within(&self, at: (f64, f64), q: &[f64; 3], reach_m: f64, band: &SphereBand) -> bool {
+        let SphereBand { inner2, outer2, .. } = *band;
         any_site(&self.tree, q, inner2, |_, _| true)
             || any_site(&self.tree, q, outer2, |site, d2| {
                 d2 > inner2 && within_m(at, self.lonlat[site.data as usize], reach_m)
@@ -997,11 +1144,12 @@ pub fn straight_line_presence(
         .map(|(role, index)| {
             bar.set_message(role.id.clone());
             let reach_m = role.reach_km * 1000.0;
+            let bands = LatitudeBands::new(reach_m, places);
             let out: Vec<bool> = places
                 .par_iter()
                 .zip(&xyz)
                 .with_min_len(4096)
-                .map(|(&at, q)| index.any_within(at, q, reach_m))
+                .map(|(&at, q)| index.any_within(at, q, reach_m, bands.at(at.1)))
                 .collect();
             bar.inc(places.len() as u64);
             out
@@ -1220,15 +1368,48 @@ mod tests {
                 let p = Geodesic.destination(Point::new(at.0, at.1), bearing, reach_m + off);
                 let pts = [(p.x(), p.y())];
                 let idx = PresenceIndex::new(&pts);
-                let got = idx.any_within(at, &to_xyz(at.0, at.1), reach_m);
+                let got = idx.any_within(at, &to_xyz(at.0, at.1), reach_m, &SphereBand::near(reach_m, at.1, at.1));
                 assert_eq!(got, inside, "bearing {bearing}, {off} m");
                 assert_eq!(got, ProviderIndex::new(&pts).count_within(at, reach_m) > 0);
             }
         }
-        assert!(!PresenceIndex::new(&[]).any_within(at, &to_xyz(at.0, at.1), reach_m));
+        assert!(!PresenceIndex::new(&[]).any_within(at, &to_xyz(at.0, at.1), reach_m, &SphereBand::global(reach_m)));
     }
 
     proptest! {
+        /// The sphere's bounds at a latitude settle only pairs the ellipsoid decides the same
+        /// way, and bound the ratio of the two distances, from the tropics to Hokkaido.
+        #[test]
+        fn sphere_band_settles_as_the_ellipsoid_decides(
+            lat in 20.0f64..46.0,
+            span in 0.0f64..0.3,
+            reach_km in 1.0f64..35.0,
+            pairs in proptest::collection::vec((0.0f64..1.0, 0.0f64..360.0, 0.97f64..1.03), 40),
+        ) {
+            use geo::{Destination, Geodesic};
+            let reach_m = reach_km * 1000.0;
+            let band = SphereBand::near(reach_m, lat, lat + span);
+            let global = SphereBand::global(reach_m);
+            prop_assert!(band.inner2 >= global.inner2 && band.outer2 <= global.outer2);
+            prop_assert!(band.low >= SPHERE_LOW && band.high <= SPHERE_HIGH);
+            let widest = reach_m / SPHERE_LOW * SPHERE_HIGH / SPHERE_LOW;
+            for (at, bearing, scale) in pairs {
+                let a = (140.0, lat + at * span);
+                let b = Geodesic.destination(Point::new(a.0, a.1), bearing, (reach_m * scale).min(widest));
+                let b = (b.x(), b.y());
+                let d2 = dist2(&to_xyz(a.0, a.1), &to_xyz(b.0, b.1));
+                let within = within_m(a, b, reach_m);
+                if d2 <= band.inner2 {
+                    prop_assert!(within, "settled inside at {a:?} -> {b:?}");
+                }
+                if d2 > band.outer2 {
+                    prop_assert!(!within, "settled outside at {a:?} -> {b:?}");
+                }
+                let ratio = ellipsoid_m(a, b) / arc_from_chord(d2.sqrt());
+                prop_assert!(ratio >= band.low && ratio <= band.high, "{ratio} not in {band:?}");
+            }
+        }
+
         #[test]
         fn index_equals_brute_force(
             pts in proptest::collection::vec((137.5f64..138.5, 35.5f64..36.5), 1..60),
@@ -1265,7 +1446,7 @@ mod tests {
             let presence = PresenceIndex::new(&pts);
             for &at in &places {
                 let want = brute(&pts, at, reach_m).1 > 0;
-                prop_assert_eq!(presence.any_within(at, &to_xyz(at.0, at.1), reach_m), want);
+                prop_assert_eq!(presence.any_within(at, &to_xyz(at.0, at.1), reach_m, LatitudeBands::new(reach_m, &[at]).at(at.1)), want);
                 prop_assert_eq!(idx.count_within(at, reach_m) > 0, want);
             }
         }
