@@ -394,7 +394,8 @@ pub fn place_population(
             Err(r) => rejects.push(r),
         }
     }
-    cells.sort_by(|a, b| a.municipality.cmp(&b.municipality).then(a.mesh.cmp(&b.mesh)));
+    // Stable, as the plain sort is: cells of one mesh keep their input order.
+    cells.par_sort_by(|a, b| a.municipality.cmp(&b.municipality).then(a.mesh.cmp(&b.mesh)));
     Ok((
         Demand {
             cells,

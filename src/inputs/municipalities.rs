@@ -847,7 +847,8 @@ fn rings_are_simple(polygon: &Polygon<f64>) -> bool {
 /// The segments of a polygon's rings; `None` when a ring is open, has fewer than three
 /// segments or a segment of no length.
 fn ring_segments(polygon: &Polygon<f64>) -> Option<Vec<RingSegment>> {
-    let mut segments = Vec::new();
+    let rings = std::iter::once(polygon.exterior()).chain(polygon.interiors());
+    let mut segments = Vec::with_capacity(rings.map(|r| r.0.len().saturating_sub(1)).sum());
     for (r, ring) in std::iter::once(polygon.exterior())
         .chain(polygon.interiors())
         .enumerate()

@@ -769,7 +769,10 @@ impl ProviderIndex {
                         let (d, id) = nearest_with_id(&self.tree, &self.lonlat, at);
                         return (d, 0, id);
                     }
-                    let limit = chord_from_arc(arc_from_chord(min2.sqrt()) * band.high / band.low);
+                    // The chord of the sphere-nearest arc times high / low, bounded without
+                    // working out the arc: chord(k arc(c)) <= k c for k >= 1, the sine being
+                    // concave (a wider chord only takes in sites that cannot be nearer).
+                    let limit = min2.sqrt() * (band.high / band.low) * (1.0 + 1e-12);
                     let mut nearest = Nearest::NONE;
                     if limit * limit <= cand.max2 {
                         cand.for_within(limit * limit, |id, _| {
