@@ -542,28 +542,74 @@ pub fn build(
             .collect(),
         year_demand: vec![Vec::new(); years.len()],
     };
-    for (m, classes) in per_muni.into_iter().enumerate() {
-        let start = supply.classes.len();
-        for (d, other, hosts) in classes {
-            supply.demand[m] += d;
-            for (y, v) in supply.year_demand.iter_mut().zip(other) {
-                y.push(v);
-            }
-            let roles = hosts
-                .split(|&h| h == END)
-                .take(roles)
-                .map(|h| {
-                    let s = supply.hosts.len() as u32;
-                    supply.hosts.extend_from_slice(h);
-                    s..supply.hosts.len() as u32
+    // Each municipality's classes and hosts laid out side by side, at offsets summed
+    // first: assembled by one thread, the host list (grown, then copied at each doubling)
+    // kept the other waiting.
+    let counts: Vec<(usize, usize)> = per_muni
+        .par_iter()
+        .map(|classes| {
+            let hosts = classes
+                .iter()
+                .map(|(_, _, key)| key.iter().filter(|&&h| h != END).count())
+                .sum::<usize>();
+            (classes.len(), hosts)
+        })
+        .collect();
+    let mut hosts = vec![0u32; counts.iter().map(|c| c.1).sum()];
+    let mut slices = Vec::with_capacity(counts.len());
+    let mut rest = hosts.as_mut_slice();
+    let mut offset = 0usize;
+    for &(_, n) in &counts {
+        let (slice, tail) = rest.split_at_mut(n);
+        slices.push((slice, offset));
+        rest = tail;
+        offset += n;
+    }
+    type Built = (f64, Vec<Class>, Vec<Vec<f64>>);
+    let built: Vec<Built> = per_muni
+        .into_par_iter()
+        .zip(slices)
+        .enumerate()
+        .map(|(m, (classes, (slice, offset)))| {
+            let mut demand = 0.0;
+            let mut other_years = vec![Vec::with_capacity(classes.len()); years.len()];
+            let mut at = 0usize;
+            let out = classes
+                .into_iter()
+                .map(|(d, other, key)| {
+                    demand += d;
+                    for (y, v) in other_years.iter_mut().zip(other) {
+                        y.push(v);
+                    }
+                    let roles = key
+                        .split(|&h| h == END)
+                        .take(roles)
+                        .map(|h| {
+                            let s = at;
+                            slice[at..at + h.len()].copy_from_slice(h);
+                            at += h.len();
+                            (offset + s) as u32..(offset + at) as u32
+                        })
+                        .collect();
+                    Class {
+                        municipality: m as u32,
+                        demand: d,
+                        roles,
+                    }
                 })
                 .collect();
-            supply.classes.push(Class {
-                municipality: m as u32,
-                demand: d,
-                roles,
-            });
+            (demand, out, other_years)
+        })
+        .collect();
+    supply.hosts = hosts;
+    supply.classes.reserve_exact(counts.iter().map(|c| c.0).sum());
+    for (m, (demand, classes, other_years)) in built.into_iter().enumerate() {
+        let start = supply.classes.len();
+        supply.demand[m] += demand;
+        for (y, v) in supply.year_demand.iter_mut().zip(other_years) {
+            y.extend(v);
         }
+        supply.classes.extend(classes);
         supply.class_ranges.push(start..supply.classes.len());
     }
     supply
