@@ -116,53 +116,6 @@ pub fn metres_per_degree(lat: f64) -> (f64, f64) {
     (m.to_radians(), (n * cos).to_radians())
 }
 
-/// Steps of latitude of a [`LatitudeBands`] table, degrees (about 2 km).
-const LATITUDE_STEP: f64 = 0.02;
-
-/// [`SphereBand::near`] for one reach, by steps of latitude over the latitudes of some
-/// places: a place takes the bounds of its step.
-pub struct LatitudeBands {
-    south: f64,
-    bands: Vec<SphereBand>,
-    global: SphereBand,
-}
-
-impl LatitudeBands {
-    pub fn new(reach_m: f64, places: &[(f64, f64)]) -> LatitudeBands {
-        let (lo, hi) = places.iter().fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), p| {
-            (lo.min(p.1), hi.max(p.1))
-        });
-        let steps = if lo <= hi {
-            ((hi - lo) / LATITUDE_STEP).floor() as usize + 1
-        } else {
-            0
-        };
-        // Each step's bounds hold a little beyond it, for the rounding of a place's step.
-        let bands = (0..steps)
-            .map(|k| {
-                let south = lo + k as f64 * LATITUDE_STEP;
-                SphereBand::near(reach_m, south - 1e-9, south + LATITUDE_STEP + 1e-9)
-            })
-            .collect();
-        LatitudeBands {
-            south: lo,
-            bands,
-            global: SphereBand::global(reach_m),
-        }
-    }
-
-    /// The bounds at latitude `lat` (those for all of Japan beyond the places' latitudes).
-    pub fn at(&self, lat: f64) -> &SphereBand {
-        let k = (lat - self.south) / LATITUDE_STEP;
-        if k >= 0.0 {
-            if let Some(band) = self.bands.get(k as usize) {
-                return band;
-            }
-        }
-        &self.global
-    }
-}
-
 /// Reaches up to this many metres take the sphere's bounds at their own latitudes
 /// ([`SphereBand::near`]); longer ones the bounds for all of Japan. Up to here the mean
 /// sphere's and the mid-latitude plane's distances part by under 3e-5 of the distance (the
@@ -1124,6 +1077,48 @@ impl PresenceIndex {
     }
 }
 
+impl PresenceIndex {
+    /// [`Self::any_within`] at every point of `blocks` (places' coordinates `places`), in
+    /// the places' order. A block answers for all its places at once where it can: some
+    /// provider lies within the sure chord, less the block's radius, of its centre (then
+    /// within the sure chord of every place: chords obey the triangle inequality), or none
+    /// lies within the outer chord plus the radius. Other blocks ask place by place. The
+    /// sphere's bounds are those at the block's latitudes. `done(n)` after each block of
+    /// `n` places.
+    pub fn presence_in_blocks(
+        &self,
+        places: &[(f64, f64)],
+        blocks: &Blocks,
+        reach_m: f64,
+        done: &(dyn Fn(usize) + Sync),
+    ) -> Vec<bool> {
+        blocks.map(
+            |k, members| {
+                let (_, centre, radius) = &blocks.runs[k];
+                let (lat_lo, lat_hi) = members.iter().fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), &i| {
+                    let lat = places[i as usize].1;
+                    (lo.min(lat), hi.max(lat))
+                });
+                let band = SphereBand::near(reach_m, lat_lo, lat_hi);
+                // Margins far above the rounding of a chord (1e-9 of it, and a millimetre).
+                let sure = (band.inner2.sqrt() - radius) * (1.0 - 1e-9) - 1e-3;
+                if sure > 0.0 && any_site(&self.tree, centre, sure * sure, |_, _| true) {
+                    return vec![true; members.len()];
+                }
+                let beyond = (band.outer2.sqrt() + radius) * (1.0 + 1e-9) + 1e-3;
+                if !any_site(&self.tree, centre, beyond * beyond, |_, _| true) {
+                    return vec![false; members.len()];
+                }
+                members
+                    .iter()
+                    .map(|&i| self.any_within(places[i as usize], &blocks.xyz[i as usize], reach_m, &band))
+                    .collect()
+            },
+            done,
+        )
+    }
+}
+
 /// Per role of `rules`, per place: whether a provider of the role lies within its reach in
 /// a straight line, as `in_reach > 0` of [`straight_line_reach`] says, found without
 /// counting the providers or measuring the nearest (what catchments need of reach).
@@ -1134,7 +1129,8 @@ pub fn straight_line_presence(
     progress: Progress,
 ) -> Vec<Vec<bool>> {
     let bar = progress.bar((places.len() * rules.roles.len()) as u64, "reach");
-    let xyz: Vec<[f64; 3]> = places.par_iter().map(|&(lon, lat)| to_xyz(lon, lat)).collect();
+    let shortest = rules.roles.iter().map(|r| r.reach_km).fold(f64::INFINITY, f64::min);
+    let blocks = blocks_for(places, shortest.min(1e4) * 1000.0);
     let indexes: Vec<PresenceIndex> = rules
         .roles
         .par_iter()
@@ -1146,16 +1142,7 @@ pub fn straight_line_presence(
         .zip(&indexes)
         .map(|(role, index)| {
             bar.set_message(role.id.clone());
-            let reach_m = role.reach_km * 1000.0;
-            let bands = LatitudeBands::new(reach_m, places);
-            let out: Vec<bool> = places
-                .par_iter()
-                .zip(&xyz)
-                .with_min_len(4096)
-                .map(|(&at, q)| index.any_within(at, q, reach_m, bands.at(at.1)))
-                .collect();
-            bar.inc(places.len() as u64);
-            out
+            index.presence_in_blocks(places, &blocks, role.reach_km * 1000.0, &|n| bar.inc(n as u64))
         })
         .collect();
     bar.finish_and_clear();
@@ -1449,9 +1436,34 @@ mod tests {
             let presence = PresenceIndex::new(&pts);
             for &at in &places {
                 let want = brute(&pts, at, reach_m).1 > 0;
-                prop_assert_eq!(presence.any_within(at, &to_xyz(at.0, at.1), reach_m, LatitudeBands::new(reach_m, &[at]).at(at.1)), want);
+                prop_assert_eq!(presence.any_within(at, &to_xyz(at.0, at.1), reach_m, &SphereBand::near(reach_m, at.1, at.1)), want);
                 prop_assert_eq!(idx.count_within(at, reach_m) > 0, want);
             }
+        }
+
+        /// Presence block by block is every place's brute-force answer on the geodesic:
+        /// places in clusters (so that blocks hold several), providers near and far, so
+        /// that blocks are settled whole both ways and place by place.
+        #[test]
+        fn presence_in_blocks_equals_brute_force(
+            pts in proptest::collection::vec((137.0f64..139.0, 35.0f64..37.0), 0..60),
+            centres in proptest::collection::vec((137.0f64..139.0, 35.0f64..37.0), 1..6),
+            offsets in proptest::collection::vec((-0.05f64..0.05, -0.05f64..0.05, 0usize..6), 1..120),
+            reach_km in 1.0f64..40.0,
+        ) {
+            let reach_m = reach_km * 1000.0;
+            let places: Vec<(f64, f64)> = offsets
+                .iter()
+                .map(|&(dx, dy, c)| {
+                    let (x, y) = centres[c % centres.len()];
+                    (x + dx, y + dy)
+                })
+                .collect();
+            let presence = PresenceIndex::new(&pts);
+            let blocks = blocks_for(&places, reach_m);
+            let got = presence.presence_in_blocks(&places, &blocks, reach_m, &|_| {});
+            let want: Vec<bool> = places.iter().map(|&at| brute(&pts, at, reach_m).1 > 0).collect();
+            prop_assert_eq!(got, want);
         }
 
         /// Open sites are handed out nearest first on the ellipsoid (ties by index): all
