@@ -5,7 +5,8 @@
 //! great-circle distance does. The sphere finds candidates; the ellipsoid decides: in Japan
 //! (lat 20-46) the WGS84 distance lies within 0.45 % of the great-circle distance on the
 //! mean-radius sphere, so only pairs in that band around the reach (or near the best
-//! candidate) are measured on the ellipsoid. Measured distances use the mid-latitude
+//! candidate) are measured on the ellipsoid; at the latitudes of a few places the band is
+//! about half as wide ([`SphereBand`]). Measured distances use the mid-latitude
 //! ellipsoidal formula below 50 km (under 0.2 m from Karney's geodesic) and Karney's
 //! algorithm beyond; a pair within 0.25 m of a reach limit is always decided by Karney's
 //! algorithm, so counts are exactly those of the geodesic.
