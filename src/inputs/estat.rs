@@ -23,7 +23,7 @@ use crate::inputs::mesh::Mesh;
 use crate::inputs::population::{new_cell, PopulationCell, PopulationRead};
 use crate::inputs::source::Source;
 use serde::Serialize;
-use std::collections::{HashMap, HashSet};
+use std::collections::HashSet;
 use unicode_normalization::UnicodeNormalization;
 
 /// What a value column counts.
@@ -651,15 +651,23 @@ pub struct FileCells<'a> {
 pub fn share_suppressed(files: &mut [FileCells]) -> (SecrecyReport, Vec<f64>) {
     let mut report = SecrecyReport::default();
     let mut moved = vec![0.0; files.len()];
+    // Files without secrecy marks (plain tables) have nothing to share.
+    if files
+        .iter()
+        .all(|f| f.links.suppressed.is_empty() && f.links.receivers.is_empty())
+    {
+        return (report, moved);
+    }
     // Every cell by mesh: (file, index).
-    let mut at: HashMap<Mesh, (usize, usize)> = HashMap::new();
+    let mut at: rustc_hash::FxHashMap<Mesh, (usize, usize)> = Default::default();
+    at.reserve(files.iter().map(|f| f.cells.len()).sum());
     for (f, file) in files.iter().enumerate() {
         for (i, c) in file.cells.iter().enumerate() {
             at.entry(c.mesh).or_insert((f, i));
         }
     }
     // Groups by receiver, members in file and line order.
-    let mut groups: HashMap<(usize, usize), Vec<(usize, usize)>> = HashMap::new();
+    let mut groups: rustc_hash::FxHashMap<(usize, usize), Vec<(usize, usize)>> = Default::default();
     let mut order: Vec<(usize, usize)> = Vec::new();
     for (f, file) in files.iter().enumerate() {
         for &(i, receiver) in &file.links.suppressed {
