@@ -164,6 +164,15 @@ impl SphereBand {
         }
     }
 
+    /// [`Self::near`] at the latitudes of the places `members` (indexes into `places`).
+    pub fn of_places(reach_m: f64, places: &[(f64, f64)], members: &[u32]) -> SphereBand {
+        let (lat_lo, lat_hi) = members.iter().fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), &i| {
+            let lat = places[i as usize].1;
+            (lo.min(lat), hi.max(lat))
+        });
+        SphereBand::near(reach_m, lat_lo, lat_hi)
+    }
+
     /// The bounds for places between latitudes `lat_lo` and `lat_hi` (degrees), never wider
     /// than [`Self::global`]'s: the latitudes a pair can span are those of the places give
     /// or take the largest distance looked at (the reach, widened for the nearest's second
@@ -688,12 +697,7 @@ impl ProviderIndex {
             .iter()
             .map(|&i| self.dense_at(places[i as usize], reach_m))
             .collect();
-        // The sphere's bounds at the block's latitudes.
-        let (lat_lo, lat_hi) = members.iter().fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), &i| {
-            let lat = places[i as usize].1;
-            (lo.min(lat), hi.max(lat))
-        });
-        let band = SphereBand::near(reach_m, lat_lo, lat_hi);
+        let band = SphereBand::of_places(reach_m, places, members);
         with_candidates(|cand| {
             if dense.contains(&false) {
                 // Wide enough for the nearest's second look too (see below).
@@ -1096,11 +1100,7 @@ impl PresenceIndex {
         blocks.map(
             |k, members| {
                 let (_, centre, radius) = &blocks.runs[k];
-                let (lat_lo, lat_hi) = members.iter().fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), &i| {
-                    let lat = places[i as usize].1;
-                    (lo.min(lat), hi.max(lat))
-                });
-                let band = SphereBand::near(reach_m, lat_lo, lat_hi);
+                let band = SphereBand::of_places(reach_m, places, members);
                 // Margins far above the rounding of a chord (1e-9 of it, and a millimetre).
                 let sure = (band.inner2.sqrt() - radius) * (1.0 - 1e-9) - 1e-3;
                 if sure > 0.0 && any_site(&self.tree, centre, sure * sure, |_, _| true) {
