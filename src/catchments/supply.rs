@@ -652,6 +652,21 @@ mod tests {
         assert_eq!(tile_verdict(tile, lo, hi, &points, radii), Verdict::In);
     }
 
+    /// Tiles at 35.00-35.04° N, 16 km, worked out by hand: pairs span at most 16,160 m over
+    /// 6,300 km (0.0025651 rad) of latitude, the largest |φ| is 35.187°, and the two
+    /// distances part by at most exp((tan 35.187° + 0.0102) x 0.0012825) - 1 + 1e-6 =
+    /// 0.0009188: the plane settles all but 15,984.81 to 16,015.21 m.
+    #[test]
+    fn radii_at_35_degrees() {
+        let radii = Radii::near(16.0, 35.0, 35.04);
+        assert!((radii.in2.sqrt() - 15_984.81).abs() < 0.01, "{radii:?}");
+        assert!((radii.sure_out - 16_015.21).abs() < 0.01, "{radii:?}");
+        assert!((radii.out2.sqrt() - 16_015.21).abs() < 0.01, "{radii:?}");
+        // At 50 km the pairs reach Karney's geodesic: the 1 % margin, as before.
+        let far = Radii::near(50.0, 35.0, 35.04);
+        assert_eq!((far.in2, far.out2), (Radii::of(50.0).in2, Radii::of(50.0).out2));
+    }
+
     proptest! {
         #![proptest_config(ProptestConfig::with_cases(2000))]
 

@@ -1312,6 +1312,24 @@ mod tests {
         }
     }
 
+    /// At 35° N and 16 km, worked out from WGS84's a and e² alone: pairs span 0.14768° of
+    /// latitude either way (16 km widened for the nearest's second look, over the mean
+    /// radius, 1 % to spare), so the ratio lies between the meridian radius at 34.852° and
+    /// the prime-vertical radius at 35.148° over the mean radius, widened by 1e-4: 0.997587
+    /// and 1.002331; the sphere settles all but great-circle distances of 15,962.28 to
+    /// 16,039.20 m (0.5 m beyond the reach, over the bounds).
+    #[test]
+    fn sphere_band_at_35_degrees() {
+        let band = SphereBand::near(16_000.0, 35.0, 35.0);
+        assert!((band.low - 0.997_587_1).abs() < 1e-7, "{band:?}");
+        assert!((band.high - 1.002_331_5).abs() < 1e-7, "{band:?}");
+        assert!((band.inner_m - 15_962.28).abs() < 0.01, "{band:?}");
+        assert!((band.outer_m - 16_039.20).abs() < 0.01, "{band:?}");
+        // Beyond 30 km, or a latitude not given: the bounds for all of Japan.
+        assert_eq!(SphereBand::near(31_000.0, 35.0, 35.0), SphereBand::global(31_000.0));
+        assert_eq!(SphereBand::near(16_000.0, f64::NAN, 35.0), SphereBand::global(16_000.0));
+    }
+
     #[test]
     fn known_distance() {
         // One degree of latitude at 36N on WGS84 (meridian arc, 35.5-36.5): 110,959.0097 m.
