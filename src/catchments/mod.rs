@@ -336,7 +336,13 @@ fn build_unit(
     absent: &[usize],
 ) -> (Unit, AreaFloors, Vec<String>) {
     let n = members.len();
-    let local = |g: usize| members.binary_search(&g).ok().map(|i| i as u32);
+    // Each municipality's index in the unit, or `u32::MAX` outside it: hosts are looked up
+    // once per class and role, so a table rather than a search of the members.
+    let mut index = vec![u32::MAX; supply.demand.len()];
+    for (a, &g) in members.iter().enumerate() {
+        index[g] = a as u32;
+    }
+    let local = |g: usize| Some(index[g]).filter(|&i| i != u32::MAX);
     let neighbours: Vec<Vec<u32>> = members
         .iter()
         .map(|&g| adjacency.neighbours[g].iter().filter_map(|&b| local(b)).collect())
@@ -387,7 +393,7 @@ fn build_unit(
     let mut provider_roles = 0u64;
     let mut share_functions = Vec::new();
     // The whole unit as one area: providers located in it, demand covered from inside it.
-    let all = supply.figures(members, |h| members.binary_search(&(h as usize)).is_ok());
+    let all = supply.figures(members, |h| index[h as usize] != u32::MAX);
     for (f, func) in rules.functions.iter().enumerate() {
         if absent.contains(&f) {
             continue;
