@@ -1080,9 +1080,7 @@ impl PresenceIndex {
                 d2 > inner2 && within_m(at, self.lonlat[site.data as usize], reach_m)
             })
     }
-}
 
-impl PresenceIndex {
     /// [`Self::any_within`] at every point of `blocks` (places' coordinates `places`), in
     /// the places' order. A block answers for all its places at once where it can: some
     /// provider lies within the sure chord, less the block's radius, of its centre (then
