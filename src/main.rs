@@ -11,6 +11,11 @@ use zaitaku::progress::Progress;
 use zaitaku::study::InputSources;
 use zaitaku::{run, Error};
 
+/// mimalloc as the allocator: the national runs allocate and free millions of small
+/// vectors (parsed rings, overlay paths, candidate figures) from both threads.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[derive(Parser)]
 #[command(
     name = "zaitaku",
