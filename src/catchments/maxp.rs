@@ -681,12 +681,18 @@ struct State<'u> {
     accs: Vec<Acc>,
     members: Vec<Vec<u32>>,
     /// The group a construction is growing ([`NONE`] when none), and per class the roles
-    /// (of those a share floor needs) its members host for the class: a class of an area
-    /// joining it finds its satisfied roles here without looking at the members (kept for
-    /// the classes of areas that were free when a member joined).
+    /// (of those a share floor needs) satisfied for it inside that group: a class of an area
+    /// joining it finds them here without looking at the members. Kept for the classes of
+    /// the areas in `watched` only: they are worked out when an area is first scored as a
+    /// candidate, and then updated as members join (most areas a member serves are never
+    /// candidates of its group). [`Self::union_figures`] uses `pending` with `touched` while
+    /// no group grows.
     growing: u32,
     pending: Vec<u64>,
-    /// Classes with a non-zero entry in `pending`.
+    /// Per area, whether its classes' entries in `pending` are kept; and those areas.
+    watched: Vec<bool>,
+    watched_list: Vec<u32>,
+    /// Classes with a non-zero entry in `pending` (in [`Self::union_figures`]).
     touched: Vec<u32>,
     /// Storage for the class masks an added area changes.
     changes: Vec<(u32, u64)>,
@@ -702,21 +708,36 @@ impl<'u> State<'u> {
             members: Vec::new(),
             growing: NONE,
             pending: vec![0; unit.classes.len()],
+            watched: vec![false; unit.len()],
+            watched_list: Vec::new(),
             touched: Vec::new(),
             changes: Vec::new(),
         }
     }
 
-    /// Group `k` is the one growing from now on (its members' hosted roles are gathered in
-    /// `pending` as areas join it).
+    /// Group `k` is the one growing from now on (the roles it satisfies for the classes of
+    /// its candidates are kept in `pending`; see [`Self::watch`]).
     fn grow(&mut self, k: u32) {
         self.stop_growing();
         self.growing = k;
-        for &m in &self.members[k as usize] {
-            for &Hosted { class: c, roles, .. } in &self.unit.hosted_by[m as usize] {
-                note_pending(&mut self.pending, &mut self.touched, c, roles);
+    }
+
+    /// Keeps, from now until the group stops growing, the roles the growing group satisfies
+    /// for the classes of free area `j` in `pending`: worked out from the members now, then
+    /// updated by [`Self::add`]. Call before scoring `j` for the growing group.
+    fn watch(&mut self, j: usize) {
+        if self.watched[j] || self.growing == NONE {
+            return;
+        }
+        let (unit, k) = (self.unit, self.growing);
+        if unit.relevant != 0 {
+            let (members, label) = (&self.members[k as usize], &self.label);
+            for c in unit.class_ranges[j].clone() {
+                self.pending[c] = unit.satisfied(c, members, |h| label[h as usize] == k);
             }
         }
+        self.watched[j] = true;
+        self.watched_list.push(j as u32);
     }
 
     fn stop_growing(&mut self) {
@@ -724,6 +745,13 @@ impl<'u> State<'u> {
             self.pending[c as usize] = 0;
         }
         self.touched.clear();
+        for &a in &self.watched_list {
+            self.watched[a as usize] = false;
+            for c in self.unit.class_ranges[a as usize].clone() {
+                self.pending[c] = 0;
+            }
+        }
+        self.watched_list.clear();
         self.growing = NONE;
     }
 
@@ -750,7 +778,8 @@ impl<'u> State<'u> {
         }
         let label = &self.label;
         let mut changes = changes;
-        let growing = k == self.growing;
+        // Areas not watched (none in the constructions) are looked up among the members.
+        let growing = k == self.growing && self.watched[j];
         let members = &self.members[k as usize];
         let mask = |c: usize| {
             if growing {
@@ -783,6 +812,9 @@ impl<'u> State<'u> {
     }
 
     fn add(&mut self, k: u32, j: usize) {
+        if k == self.growing {
+            self.watch(j);
+        }
         let mut changes = std::mem::take(&mut self.changes);
         changes.clear();
         let acc = self.with(k, j, Some(&mut changes));
@@ -794,11 +826,14 @@ impl<'u> State<'u> {
         self.label[j] = k;
         self.members[k as usize].push(j as u32);
         if k == self.growing {
-            // Only the classes of free areas: no other area can join the group while it
-            // grows, and `pending` is read for joining areas only.
+            // Only the classes of the free areas watched: no other area can join the group
+            // while it grows, and `pending` is read for areas about to join only.
             let unit = self.unit;
-            for &Hosted { class: c, roles, .. } in unit.hosted_for(j, |area| self.label[area as usize] == NONE) {
-                note_pending(&mut self.pending, &mut self.touched, c, roles);
+            let (watched, label) = (&self.watched, &self.label);
+            for &Hosted { class: c, roles, .. } in
+                unit.hosted_for(j, |area| watched[area as usize] && label[area as usize] == NONE)
+            {
+                self.pending[c as usize] |= roles;
             }
         }
     }
@@ -973,6 +1008,7 @@ fn construct_to_beat<'u>(
             // (completes, key1, key2, random) - larger is better.
             let mut best: Option<(u32, (bool, f64, f64, f64))> = None;
             for &(j, links) in &frontier {
+                st.watch(j as usize);
                 st.with_into(k, j as usize, None, &mut scratch);
                 let after = scratch.deficit(floors);
                 let completes = after == 0.0;
@@ -1649,6 +1685,59 @@ mod tests {
         }
         // Groups missing a role were among them.
         assert!(missing > 0);
+    }
+
+    /// A growing group scores its candidates from the roles kept for the areas it watches:
+    /// the figures are those of the members and the candidate worked out from scratch
+    /// (whole-number demand: the same sums in any order), and those of looking the candidate's
+    /// classes up among the members (any demand), as members join one by one.
+    #[test]
+    fn a_growing_group_scores_candidates_as_from_scratch() {
+        let mut scored = 0;
+        for seed in 0..60u64 {
+            let mut rng = Pcg64Mcg::seed_from_u64(seed);
+            let whole = seed % 2 == 0;
+            let unit = random_unit_of(3 + (seed % 7) as usize, &mut rng, whole);
+            let mut st = State::new(&unit);
+            let k = st.open();
+            st.grow(k);
+            st.add(k, (rng.next_u64() % unit.len() as u64) as usize);
+            let mut frontier = Vec::new();
+            loop {
+                if whole {
+                    assert_eq!(
+                        st.accs[k as usize],
+                        unit.figures(&st.members[k as usize]),
+                        "seed {seed}"
+                    );
+                }
+                st.frontier(k, &mut frontier);
+                if frontier.is_empty() {
+                    break;
+                }
+                for (i, &(j, _)) in frontier.iter().enumerate() {
+                    let looked_up = st.with(k, j as usize, None);
+                    // Every other candidate watched: those scored both ways.
+                    if i % 2 == 0 {
+                        st.watch(j as usize);
+                        assert!(st.watched[j as usize]);
+                    }
+                    let scored_now = st.with(k, j as usize, None);
+                    assert_eq!(scored_now, looked_up, "seed {seed}, candidate {j}");
+                    let mut with = st.members[k as usize].clone();
+                    with.push(j);
+                    if whole {
+                        assert_eq!(scored_now, unit.figures(&with), "seed {seed}, candidate {j}");
+                    }
+                    scored += 1;
+                }
+                let pick = frontier[(rng.next_u64() % frontier.len() as u64) as usize].0;
+                st.add(k, pick as usize);
+            }
+            st.stop_growing();
+            assert!(st.pending.iter().all(|&p| p == 0) && st.watched.iter().all(|&w| !w));
+        }
+        assert!(scored > 1_000, "only {scored} candidates scored");
     }
 
     /// A construction given a count to beat gives up only when it would have ended with
