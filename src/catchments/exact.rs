@@ -20,7 +20,7 @@
 
 use std::collections::HashMap;
 
-use crate::catchments::maxp::Unit;
+use crate::catchments::maxp::{Acc, Unit};
 
 /// Units up to this many areas are searched exactly with [`BUDGET`].
 pub const EXACT_MAX_AREAS: usize = 30;
@@ -157,6 +157,13 @@ struct Search<'u> {
     feasible: rustc_hash::FxHashMap<u64, bool>,
     /// The areas of a set, as [`Unit::figures_of_set`] lists them.
     members: Vec<u32>,
+    /// Where the unit's sets add up ([`Unit::sets_add_up`]): the figures of the sets being
+    /// grown, one per [`Search::grow`] under way (storage kept past `depth`), each its
+    /// parent's with one area added; the classes' masks inside them, with the gains to undo.
+    figures: Vec<Acc>,
+    depth: usize,
+    masks: Vec<u64>,
+    undo: Vec<(u32, u64)>,
     tried: u64,
     budget: u64,
 }
@@ -182,6 +189,10 @@ pub fn maximum(unit: &Unit, known: usize, budget: u64) -> Exact {
         most: HashMap::new(),
         feasible: Default::default(),
         members: Vec::new(),
+        figures: Vec::new(),
+        depth: 0,
+        masks: vec![0; unit.class_count()],
+        undo: Vec::new(),
         tried: 0,
         budget,
     };
@@ -262,7 +273,7 @@ impl Search<'_> {
             return true;
         };
         let set = 1u64 << start;
-        if !self.grow(free, set, self.neighbours[start] & free, 0) {
+        if !self.grow(free, set, start, self.neighbours[start] & free, 0) {
             return false;
         }
         // Everything under `free` was searched against a best that only grew.
@@ -272,7 +283,8 @@ impl Search<'_> {
 
     /// Every connected set of `free` that holds `set` and grows by areas of `extension`
     /// (areas of `excluded` never join): each becomes a group if it meets the floors.
-    fn grow(&mut self, free: u64, set: u64, extension: u64, excluded: u64) -> bool {
+    /// `added` is the area `set` took last (its only one when it opens a group).
+    fn grow(&mut self, free: u64, set: u64, added: usize, extension: u64, excluded: u64) -> bool {
         self.tried += 1;
         if self.tried > self.budget {
             return false;
@@ -283,11 +295,47 @@ impl Search<'_> {
             _ => return true,
         }
         let unit = self.unit;
-        let members = &mut self.members;
-        let feasible = *self
-            .feasible
-            .entry(set)
-            .or_insert_with(|| unit.figures_of_set(set, members).feasible(&unit.floors));
+        if !unit.sets_add_up() {
+            let members = &mut self.members;
+            let feasible = *self
+                .feasible
+                .entry(set)
+                .or_insert_with(|| unit.figures_of_set(set, members).feasible(&unit.floors));
+            return self.extend(free, set, extension, excluded, feasible);
+        }
+        // The set's figures from its parent's (one level up) and the area added.
+        let (d, mark) = (self.depth, self.undo.len());
+        if self.figures.len() == d {
+            self.figures.push(unit.figures_of_set(0, &mut self.members));
+        }
+        if set == 1 << added {
+            self.figures[d] = unit.figures_of_area(added, &mut self.masks);
+        } else {
+            let (parents, this) = self.figures.split_at_mut(d);
+            this[0].clone_from(&parents[d - 1]);
+            unit.add_to_set(
+                &mut this[0],
+                set & !(1 << added),
+                added,
+                &mut self.masks,
+                &mut self.undo,
+            );
+        }
+        let feasible = self.figures[d].feasible(&unit.floors);
+        self.depth += 1;
+        let ok = self.extend(free, set, extension, excluded, feasible);
+        self.depth -= 1;
+        while self.undo.len() > mark {
+            if let Some((c, mask)) = self.undo.pop() {
+                self.masks[c as usize] = mask;
+            }
+        }
+        ok
+    }
+
+    /// The rest of [`Search::grow`]: `set` as a group when `feasible`, then every larger set.
+    fn extend(&mut self, free: u64, set: u64, extension: u64, excluded: u64, feasible: bool) -> bool {
+        let rest = free & !set;
         if feasible {
             self.groups.push(set);
             let ok = self.go(rest);
@@ -303,7 +351,7 @@ impl Search<'_> {
             ext &= ext - 1;
             let bit = 1u64 << v;
             let next_ext = (ext | (self.neighbours[v] & free)) & !set & !bit & !excluded;
-            if !self.grow(free, set | bit, next_ext, excluded) {
+            if !self.grow(free, set | bit, v, next_ext, excluded) {
                 return false;
             }
             excluded |= bit;

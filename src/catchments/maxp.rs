@@ -102,6 +102,9 @@ pub struct Unit {
     /// 2^53 (head counts): then every partial sum of shares is exact, in any order, and an
     /// area's classes may be summed in two parts, `fixed` and `open`.
     exact: bool,
+    /// With `exact`, whether every area's demand is a whole number too, all adding up to at
+    /// most 2^53: then a group's figures are the same whatever order its areas join in.
+    exact_areas: bool,
     /// With `exact`, per area and share function (`a * functions + s`): the demand of the
     /// area's classes whose own area hosts every role the function needs.
     fixed: Vec<f64>,
@@ -210,6 +213,9 @@ impl Unit {
                 .iter()
                 .all(|d| d.is_finite() && *d >= 0.0 && d.fract() == 0.0)
             && class_demand.iter().sum::<f64>() <= 9_007_199_254_740_992.0;
+        let exact_areas = exact
+            && demand.iter().all(|d| d.is_finite() && *d >= 0.0 && d.fract() == 0.0)
+            && demand.iter().sum::<f64>() <= 9_007_199_254_740_992.0;
         let (mut fixed, mut open_ranges, mut open) = (Vec::new(), Vec::new(), Vec::new());
         if exact {
             fixed = vec![0.0; n * functions.len()];
@@ -270,6 +276,7 @@ impl Unit {
             host_sets,
             class_demand,
             exact,
+            exact_areas,
             fixed,
             open_ranges,
             open,
@@ -414,6 +421,62 @@ impl Unit {
             }
         }
         acc
+    }
+
+    /// Whether sets' figures may be grown one area at a time ([`Self::add_to_set`]): at most
+    /// 64 areas, and whole-number demand (the same sums in any order).
+    pub fn sets_add_up(&self) -> bool {
+        self.exact_areas && (self.relevant == 0 || !self.set_ranges.is_empty())
+    }
+
+    /// Makes `acc`, the figures of the areas of `set` (as bits), those of `set` with area `v`
+    /// added, exactly [`Self::figures_of_set`]'s when [`Self::sets_add_up`]. `masks` holds
+    /// each class's satisfied roles inside `set` for the classes of its areas (every role for
+    /// a class its own area serves for every function): `v`'s are written, the others' gains
+    /// logged in `undo` (class, mask before) and written.
+    pub fn add_to_set(&self, acc: &mut Acc, set: u64, v: usize, masks: &mut [u64], undo: &mut Vec<(u32, u64)>) {
+        acc.add_area(self, v);
+        if self.relevant == 0 {
+            return;
+        }
+        let with = set | 1 << v;
+        if self.exact {
+            // Only the classes their own area leaves short of a function can gain: the others
+            // count as meeting every role.
+            for c in self.class_ranges[v].clone() {
+                masks[c] = u64::MAX;
+            }
+            let range = &self.open_ranges[v];
+            for &(c, _) in &self.open[range.start as usize..range.end as usize] {
+                masks[c as usize] = self.satisfied_in_set(c as usize, with);
+            }
+        } else {
+            for c in self.class_ranges[v].clone() {
+                masks[c] = self.satisfied_in_set(c, with);
+            }
+        }
+        self.add_classes(acc, v, |c| masks[c]);
+        for &Hosted { class: c, roles, .. } in self.hosted_for(v, |area| set >> area & 1 == 1) {
+            let old = masks[c as usize];
+            if old | roles != old {
+                acc.add_gain(self, old, old | roles, self.class_demand[c as usize]);
+                undo.push((c, old));
+                masks[c as usize] = old | roles;
+            }
+        }
+    }
+
+    /// [`Self::figures_of_set`] of one area, writing its classes' masks as
+    /// [`Self::add_to_set`] does.
+    pub fn figures_of_area(&self, v: usize, masks: &mut [u64]) -> Acc {
+        let mut acc = Acc::empty(self);
+        self.add_to_set(&mut acc, 0, v, masks, &mut Vec::new());
+        acc
+    }
+
+    /// Classes of places, across all areas.
+    pub fn class_count(&self) -> usize {
+        self.classes.len()
     }
 
     /// Figures of `members`, `inside` saying whether an area is one of them.
@@ -1685,6 +1748,61 @@ mod tests {
         }
         // Groups missing a role were among them.
         assert!(missing > 0);
+    }
+
+    /// Sets grown one area at a time ([`Unit::add_to_set`]), and shrunk again by undoing the
+    /// masks, have the figures [`Unit::figures_of_set`] works out from scratch, bit for bit,
+    /// in units whose sets add up; units with fractional demand do not claim to.
+    #[test]
+    fn sets_grown_one_area_at_a_time_add_up() {
+        let mut checked = 0;
+        for seed in 0..24u64 {
+            let mut rng = Pcg64Mcg::seed_from_u64(seed);
+            let whole = seed % 3 != 0;
+            let drawn = random_unit_of(3 + (seed % 6) as usize, &mut rng, whole);
+            assert!(!drawn.sets_add_up(), "areas' demand in thirds");
+            // The same unit with its areas' demand as whole numbers.
+            let unit = Unit::new(
+                drawn.neighbours.clone(),
+                drawn.demand.iter().map(|d| (d * 3.0).round()).collect(),
+                drawn.roles,
+                drawn.providers.clone(),
+                drawn.classes.clone(),
+                drawn.hosts.clone(),
+                drawn.dist.clone(),
+                drawn.floors.clone(),
+            );
+            assert_eq!(unit.sets_add_up(), whole, "seed {seed}");
+            if !whole {
+                continue;
+            }
+            let n = unit.len();
+            let (mut members, mut masks, mut undo) = (Vec::new(), vec![0; unit.class_count()], Vec::new());
+            for _ in 0..30 {
+                // Areas in a random order, each added to those before it; then the last few
+                // taken off again (their gains undone) and others added instead.
+                let mut order: Vec<u32> = (0..n as u32).collect();
+                shuffle(&mut order, &mut rng);
+                let first = order[0] as usize;
+                let mut stack = vec![(1u64 << first, unit.figures_of_area(first, &mut masks), 0)];
+                for &v in order.iter().skip(1) {
+                    if rng.next_u64() % 3 == 0 && stack.len() > 1 {
+                        let (_, _, mark) = stack.pop().unwrap();
+                        while undo.len() > mark {
+                            let (c, m): (u32, u64) = undo.pop().unwrap();
+                            masks[c as usize] = m;
+                        }
+                    }
+                    let (set, acc, _) = stack.last().unwrap();
+                    let (set, mut acc, mark) = (*set, acc.clone(), undo.len());
+                    unit.add_to_set(&mut acc, set, v as usize, &mut masks, &mut undo);
+                    assert_eq!(acc, unit.figures_of_set(set | 1 << v, &mut members), "seed {seed}");
+                    stack.push((set | 1 << v, acc, mark));
+                    checked += 1;
+                }
+            }
+        }
+        assert!(checked > 1_000, "only {checked} sets checked");
     }
 
     /// A growing group scores its candidates from the roles kept for the areas it watches:
