@@ -358,14 +358,15 @@ pub fn build(
     let mut providers = vec![0u32; municipalities * roles];
     // Per role, side by side: groups by municipality, and an R-tree of the groups' bounding
     // boxes.
-    let indexes: Vec<(Vec<Group>, GroupTree)> = rules
-        .roles
-        .par_iter()
-        .map(|role| {
+    // Each institution's roles found once, not once per role.
+    let masks = rules.role_masks(institutions).expect("at most 64 roles, checked above");
+    let indexes: Vec<(Vec<Group>, GroupTree)> = (0..roles)
+        .into_par_iter()
+        .map(|r| {
             let mut by_muni: Vec<Vec<(f64, f64)>> = vec![Vec::new(); municipalities];
-            for (inst, m) in institutions.iter().zip(located) {
+            for ((inst, m), &mask) in institutions.iter().zip(located).zip(&masks) {
                 if let Some(m) = *m {
-                    if role.matches(inst) {
+                    if mask >> r & 1 == 1 {
                         by_muni[m].push((inst.lon, inst.lat));
                     }
                 }

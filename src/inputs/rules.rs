@@ -294,6 +294,23 @@ pub struct Rules {
 }
 
 impl Rules {
+    /// Per institution, the roles it fills as bits (role `r`: bit `r`), in one pass over the
+    /// institutions; `None` past 64 roles.
+    pub fn role_masks(&self, institutions: &[Institution]) -> Option<Vec<u64>> {
+        (self.roles.len() <= 64).then(|| {
+            institutions
+                .iter()
+                .map(|inst| {
+                    self.roles
+                        .iter()
+                        .enumerate()
+                        .filter(|(_, role)| role.matches(inst))
+                        .fold(0u64, |mask, (r, _)| mask | 1 << r)
+                })
+                .collect()
+        })
+    }
+
     /// The built-in rules.
     pub fn builtin() -> Rules {
         let mut rules = Rules::parse(&Source::new("built-in rules", DEFAULT_RULES.as_bytes()))

@@ -946,6 +946,29 @@ pub fn role_points(institutions: &[Institution], role: &crate::inputs::rules::Ro
         .collect()
 }
 
+/// [`role_points`] of every role of `rules`, in their order: one pass over the institutions
+/// for all roles (each institution's roles found while it is at hand), where there are at
+/// most 64 of them.
+pub fn roles_points(institutions: &[Institution], rules: &Rules) -> Vec<Vec<(f64, f64)>> {
+    let Some(masks) = rules.role_masks(institutions) else {
+        return rules
+            .roles
+            .par_iter()
+            .map(|role| role_points(institutions, role))
+            .collect();
+    };
+    let mut points = vec![Vec::new(); rules.roles.len()];
+    for (inst, &mask) in institutions.iter().zip(&masks) {
+        let mut rest = mask;
+        while rest != 0 {
+            let r = rest.trailing_zeros() as usize;
+            rest &= rest - 1;
+            points[r].push((inst.lon, inst.lat));
+        }
+    }
+    points
+}
+
 /// Reach of one role's providers at every place, block by block in parallel, with each
 /// place's nearest provider (see [`NearestProviders`]); `done(n)` after each block of `n`
 /// places.
@@ -1007,10 +1030,9 @@ pub fn straight_line_reach_with_nearest(
     let shortest = rules.roles.iter().map(|r| r.reach_km).fold(f64::INFINITY, f64::min);
     let blocks = blocks_for(places, shortest.min(1e4) * 1000.0);
     // The roles' indexes are built side by side, then each role's places in parallel.
-    let indexes: Vec<ProviderIndex> = rules
-        .roles
+    let indexes: Vec<ProviderIndex> = roles_points(institutions, rules)
         .par_iter()
-        .map(|role| ProviderIndex::new(&role_points(institutions, role)))
+        .map(|points| ProviderIndex::new(points))
         .collect();
     let (roles, nearest): (Vec<RoleReach>, NearestProviders) = rules
         .roles
@@ -1130,10 +1152,9 @@ pub fn straight_line_presence(
     let bar = progress.bar((places.len() * rules.roles.len()) as u64, "reach");
     let shortest = rules.roles.iter().map(|r| r.reach_km).fold(f64::INFINITY, f64::min);
     let blocks = blocks_for(places, shortest.min(1e4) * 1000.0);
-    let indexes: Vec<PresenceIndex> = rules
-        .roles
+    let indexes: Vec<PresenceIndex> = roles_points(institutions, rules)
         .par_iter()
-        .map(|role| PresenceIndex::new(&role_points(institutions, role)))
+        .map(|points| PresenceIndex::new(points))
         .collect();
     let present = rules
         .roles
@@ -1293,6 +1314,34 @@ mod tests {
             d.iter().copied().fold(f64::INFINITY, f64::min),
             d.iter().filter(|&&x| x <= reach_m).count() as u32,
         )
+    }
+
+    /// Every role's points found in one pass are those found role by role (the demo's
+    /// institutions and the built-in rules): the same institutions, in input order.
+    #[test]
+    fn roles_points_in_one_pass_are_each_roles_points() {
+        use crate::inputs::source::Source;
+        let source = Source::new("demo institutions", crate::demo::INSTITUTIONS);
+        let institutions = crate::inputs::institutions::read_institutions(&source, &mut Default::default())
+            .unwrap()
+            .institutions;
+        let rules = Rules::builtin();
+        let all = roles_points(&institutions, &rules);
+        assert_eq!(all.len(), rules.roles.len());
+        let masks = rules.role_masks(&institutions).unwrap();
+        for (r, role) in rules.roles.iter().enumerate() {
+            assert_eq!(all[r], role_points(&institutions, role), "role {}", role.id);
+            let filling = institutions.iter().filter(|i| role.matches(i)).count();
+            assert_eq!(
+                masks.iter().filter(|&&m| m >> r & 1 == 1).count(),
+                filling,
+                "role {}",
+                role.id
+            );
+        }
+        // Not a vacuous match: most roles have providers, and some institution fills several.
+        assert!(all.iter().filter(|p| !p.is_empty()).count() * 2 > rules.roles.len());
+        assert!(masks.iter().any(|m| m.count_ones() > 1));
     }
 
     #[test]
