@@ -358,15 +358,20 @@ pub fn build(
     let mut providers = vec![0u32; municipalities * roles];
     // Per role, side by side: groups by municipality, and an R-tree of the groups' bounding
     // boxes.
-    // Each institution's roles found once, not once per role.
-    let masks = rules.role_masks(institutions).expect("at most 64 roles, checked above");
+    // Each institution's roles found once, not once per role (at most 64 roles, checked
+    // above, so the masks are there).
+    let masks = rules.role_masks(institutions);
+    let fills = |k: usize, r: usize| match &masks {
+        Some(masks) => masks[k] >> r & 1 == 1,
+        None => rules.roles[r].matches(&institutions[k]),
+    };
     let indexes: Vec<(Vec<Group>, GroupTree)> = (0..roles)
         .into_par_iter()
         .map(|r| {
             let mut by_muni: Vec<Vec<(f64, f64)>> = vec![Vec::new(); municipalities];
-            for ((inst, m), &mask) in institutions.iter().zip(located).zip(&masks) {
+            for (k, (inst, m)) in institutions.iter().zip(located).enumerate() {
                 if let Some(m) = *m {
-                    if mask >> r & 1 == 1 {
+                    if fills(k, r) {
                         by_muni[m].push((inst.lon, inst.lat));
                     }
                 }
