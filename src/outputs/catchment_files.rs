@@ -8,7 +8,7 @@ use crate::outputs::tables::write_csv;
 use crate::outputs::{fmt_full, fmt_num, round, OutDir};
 use crate::study::Study;
 use geo::winding_order::{Winding, WindingOrder};
-use geo::{Area, MultiPolygon, Orient};
+use geo::{Area, MultiPolygon};
 use i_overlay::core::fill_rule::FillRule;
 use i_overlay::core::overlay_rule::OverlayRule;
 use i_overlay::core::solver::Solver;
@@ -99,8 +99,8 @@ fn union_of<'a>(outlines: impl Iterator<Item = &'a MultiPolygon<f64>>) -> MultiP
         .0
         .into_iter()
         .map(|p| {
-            let (exterior, holes) = p.into_inner();
-            let holes = holes
+            let (mut exterior, holes) = p.into_inner();
+            let mut holes: Vec<geo::LineString<f64>> = holes
                 .into_iter()
                 .filter(|h| {
                     let perimeter = h.lines().map(|l| l.dx().hypot(l.dy())).sum::<f64>();
@@ -108,10 +108,16 @@ fn union_of<'a>(outlines: impl Iterator<Item = &'a MultiPolygon<f64>>) -> MultiP
                     perimeter > 0.0 && 2.0 * area / perimeter >= SEAM_DEG
                 })
                 .collect();
+            // geo's `orient(Direction::Default)` (exteriors counter-clockwise, holes
+            // clockwise) done in place, where it copies every ring.
+            exterior.make_ccw_winding();
+            for hole in &mut holes {
+                hole.make_cw_winding();
+            }
             geo::Polygon::new(exterior, holes)
         })
         .collect::<Vec<_>>();
-    MultiPolygon::new(cleaned).orient(geo::orient::Direction::Default)
+    MultiPolygon::new(cleaned)
 }
 
 /// Share of the demand of `members` covered with every provider counted (the coverage
@@ -594,6 +600,33 @@ mod tests {
         }
         ring.push(ring[0]);
         MultiPolygon::new(vec![geo::Polygon::new(geo::LineString::new(ring), vec![])])
+    }
+
+    /// Outlines come out with exteriors counter-clockwise and holes clockwise, however the
+    /// members' rings turn: a 3 x 3 frame around a 1 x 1 hole, drawn both ways, next to a
+    /// unit square.
+    #[test]
+    fn outlines_turn_counter_clockwise_around_clockwise_holes() {
+        let ring = |points: &[(f64, f64)]| geo::LineString::from(points.to_vec());
+        let outer = [(0.0, -1.0), (3.0, -1.0), (3.0, 2.0), (0.0, 2.0), (0.0, -1.0)];
+        let inner = [(1.0, 0.0), (2.0, 0.0), (2.0, 1.0), (1.0, 1.0), (1.0, 0.0)];
+        let reversed = |points: &[(f64, f64)]| points.iter().rev().copied().collect::<Vec<_>>();
+        for clockwise in [false, true] {
+            let frame = if clockwise {
+                geo::Polygon::new(ring(&reversed(&outer)), vec![ring(&inner)])
+            } else {
+                geo::Polygon::new(ring(&outer), vec![ring(&reversed(&inner))])
+            };
+            let frame = MultiPolygon::new(vec![frame]);
+            let united = union_of([&frame, &square(3.0, 4)].into_iter());
+            assert_eq!(united.0.len(), 1, "clockwise {clockwise}");
+            let polygon = &united.0[0];
+            assert_eq!(polygon.exterior().winding_order(), Some(WindingOrder::CounterClockwise));
+            assert_eq!(polygon.interiors().len(), 1);
+            assert_eq!(polygon.interiors()[0].winding_order(), Some(WindingOrder::Clockwise));
+            // 3 x 3 less the hole, and the square.
+            assert!((polygon.unsigned_area() - 9.0).abs() < 1e-9, "clockwise {clockwise}");
+        }
     }
 
     #[test]
