@@ -356,8 +356,6 @@ pub fn build(
     let roles = rules.roles.len();
     assert!(roles <= MAX_ROLES, "at most {MAX_ROLES} roles");
     let mut providers = vec![0u32; municipalities * roles];
-    // Per role, side by side: groups by municipality, and an R-tree of the groups' bounding
-    // boxes.
     // Each institution's roles found once, not once per role (at most 64 roles, checked
     // above, so the masks are there).
     let masks = rules.role_masks(institutions);
@@ -365,6 +363,8 @@ pub fn build(
         Some(masks) => masks[k] >> r & 1 == 1,
         None => rules.roles[r].matches(&institutions[k]),
     };
+    // Per role, side by side: groups by municipality, and an R-tree of the groups' bounding
+    // boxes.
     let indexes: Vec<(Vec<Group>, GroupTree)> = (0..roles)
         .into_par_iter()
         .map(|r| {
