@@ -210,6 +210,13 @@ pub struct MunicipalityLocator<'a> {
 
 impl<'a> MunicipalityLocator<'a> {
     pub fn new(municipalities: &'a [Municipality]) -> Self {
+        Self::with_shapes(municipalities, None)
+    }
+
+    /// A locator with the point-in-polygon indexes of an earlier one of the same
+    /// municipalities ([`MunicipalityLocator::into_shapes`]); built anew when `shapes` is
+    /// `None` or holds another number of municipalities.
+    pub fn with_shapes(municipalities: &'a [Municipality], shapes: Option<Vec<PolygonIndex>>) -> Self {
         let boxes = municipalities
             .iter()
             .enumerate()
@@ -220,10 +227,13 @@ impl<'a> MunicipalityLocator<'a> {
                 )
             })
             .collect();
-        let shapes = municipalities
-            .par_iter()
-            .map(|m| PolygonIndex::new(&m.geometry))
-            .collect();
+        let shapes = match shapes {
+            Some(shapes) if shapes.len() == municipalities.len() => shapes,
+            _ => municipalities
+                .par_iter()
+                .map(|m| PolygonIndex::new(&m.geometry))
+                .collect(),
+        };
         MunicipalityLocator {
             municipalities,
             tree: RTree::bulk_load(boxes),
@@ -234,6 +244,16 @@ impl<'a> MunicipalityLocator<'a> {
     /// The point-in-polygon index of each municipality, in their order.
     pub fn shapes(&self) -> &[PolygonIndex] {
         &self.shapes
+    }
+
+    /// The municipalities it locates points in.
+    pub fn municipalities(&self) -> &'a [Municipality] {
+        self.municipalities
+    }
+
+    /// The point-in-polygon indexes, kept for a later locator of the same municipalities.
+    pub fn into_shapes(self) -> Vec<PolygonIndex> {
+        self.shapes
     }
 
     /// The municipality whose polygon contains the point (the lowest code if several do).
@@ -311,6 +331,17 @@ pub fn place_population(
     column: DemandColumn,
     progress: Progress,
 ) -> Result<(Demand, Vec<Reject>)> {
+    place_population_in(inputs, &MunicipalityLocator::new(municipalities), column, progress)
+}
+
+/// [`place_population`] with a locator of the municipalities, made once for every stage
+/// that locates points.
+pub fn place_population_in(
+    inputs: &[PopulationInput],
+    locator: &MunicipalityLocator,
+    column: DemandColumn,
+    progress: Progress,
+) -> Result<(Demand, Vec<Reject>)> {
     let missing = match column {
         DemandColumn::Population65Plus => inputs.iter().find(|p| !p.has_65plus),
         DemandColumn::Population75Plus => inputs.iter().find(|p| !p.has_75plus),
@@ -335,7 +366,6 @@ pub fn place_population(
             },
         ));
     }
-    let locator = MunicipalityLocator::new(municipalities);
     let all: Vec<(&str, &PopulationCell)> = inputs
         .iter()
         .flat_map(|p| p.cells.iter().map(move |c| (p.file.as_str(), c)))

@@ -802,6 +802,7 @@ fn execute(cli: Cli) -> zaitaku::Result<()> {
                 progress,
                 &zaitaku::catchments::Params::default(),
                 None,
+                None,
             )?;
             // Capacity: need served under providers' capacities, AccessMod's fill beside it.
             let (capacity, capacity_written) = run::capacity_into(

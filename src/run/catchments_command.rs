@@ -85,9 +85,11 @@ pub fn catchments(
     allow_partial: bool,
 ) -> Result<(Study, CatchmentsRun)> {
     let spinner = progress.spinner("reading");
-    let study = study::load(sources, progress);
+    // The municipalities' point-in-polygon indexes built to place the population serve
+    // contiguity and the institutions' homes too.
+    let study = study::load_keeping_index(sources, progress, true);
     spinner.finish_and_clear();
-    let study = study?;
+    let (study, index) = study?;
     check_regions_complete(&study, allow_partial)?;
     let served = served_by(&study, progress)?;
     // A layout proposed for one year of a projection is also checked in every other year.
@@ -96,7 +98,7 @@ pub fn catchments(
         None => None,
     };
     let years = sources.year.zip(values.as_ref());
-    let run = catchments_on(&study, &served, out_dir, progress, params, years)?;
+    let run = catchments_into(&study, &served, None, out_dir, progress, params, years, index)?;
     Ok((study, run))
 }
 
@@ -136,11 +138,13 @@ pub fn catchments_on(
     params: &crate::catchments::Params,
     years: Option<(u16, &study::YearValues)>,
 ) -> Result<CatchmentsRun> {
-    catchments_into(study, served, None, out_dir, progress, params, years)
+    catchments_into(study, served, None, out_dir, progress, params, years, None)
 }
 
 /// [`catchments_on`] writing into `out` when given (so that its layers join a report's
-/// GeoPackage; the caller commits), else into a new folder `out_dir` (committed here).
+/// GeoPackage; the caller commits), else into a new folder `out_dir` (committed here);
+/// `index`: the municipalities' point-in-polygon indexes, when already built
+/// ([`study::load_keeping_index`]).
 #[allow(clippy::too_many_arguments)]
 pub fn catchments_into(
     study: &Study,
@@ -150,6 +154,7 @@ pub fn catchments_into(
     progress: Progress,
     params: &crate::catchments::Params,
     years: Option<(u16, &study::YearValues)>,
+    index: Option<Vec<crate::demand::PolygonIndex>>,
 ) -> Result<CatchmentsRun> {
     use crate::catchments::{adjacency, supply};
     if study.rules.roles.len() > supply::MAX_ROLES {
@@ -164,7 +169,7 @@ pub fn catchments_into(
     let t = Instant::now();
     spinner.set_message("contiguity");
     // One set of point-in-polygon indexes serves contiguity and the institutions' homes.
-    let locator = crate::demand::MunicipalityLocator::new(&study.municipalities);
+    let locator = crate::demand::MunicipalityLocator::with_shapes(&study.municipalities, index);
     let adj = adjacency::adjacency_with(&study.municipalities, params.snap_m, Some(locator.shapes()));
     if study.municipalities.len() > 1
         && adj.count(adjacency::LinkKind::Rook) + adj.count(adjacency::LinkKind::Queen) == 0

@@ -44,6 +44,7 @@ pub fn report(
             progress,
             params,
             years,
+            None,
         )?)
     };
     let located = catchments.as_ref().map(|c| c.located.as_slice());

@@ -164,7 +164,19 @@ pub fn credits(sources: &InputSources, files: &[FileReport]) -> Vec<String> {
 /// when several files have one, the first in the order municipalities, institutions,
 /// population is reported. The municipal polygons are read while the tables are.
 pub fn load(sources: &InputSources, progress: Progress) -> Result<Study> {
-    let mut study = load_raw(sources, progress)?;
+    load_keeping_index(sources, progress, false).map(|(study, _)| study)
+}
+
+/// [`load`], also returning, when `keep`, the point-in-polygon indexes of the municipalities
+/// built to locate the population's cells and the institutions' declared municipalities
+/// (`None` when there were none to locate), for a later stage
+/// that locates points again ([`demand::MunicipalityLocator::with_shapes`]).
+pub fn load_keeping_index(
+    sources: &InputSources,
+    progress: Progress,
+    keep: bool,
+) -> Result<(Study, Option<Vec<demand::PolygonIndex>>)> {
+    let (mut study, index) = load_raw_keeping_index(sources, progress, keep)?;
     apply_scenario(&mut study, sources)?;
     if let Some(src) = &sources.od_matrix {
         if sources.network.is_some() {
@@ -188,11 +200,21 @@ pub fn load(sources: &InputSources, progress: Progress) -> Result<Study> {
         study.rejects.extend(rejects);
         study.od = Some((src.name.clone(), od));
     }
-    Ok(study)
+    Ok((study, index))
 }
 
 /// Reads every input of a study without applying the scenario's edits.
 pub fn load_raw(sources: &InputSources, progress: Progress) -> Result<Study> {
+    load_raw_keeping_index(sources, progress, false).map(|(study, _)| study)
+}
+
+/// [`load_raw`], also returning the municipalities' point-in-polygon indexes when `keep`
+/// (see [`load_keeping_index`]).
+fn load_raw_keeping_index(
+    sources: &InputSources,
+    progress: Progress,
+    keep: bool,
+) -> Result<(Study, Option<Vec<demand::PolygonIndex>>)> {
     let (rules, rules_source) = match &sources.rules {
         Some(src) => (Rules::parse(src)?, src.name.clone()),
         None => (Rules::builtin(), "built-in".to_string()),
@@ -262,51 +284,66 @@ pub fn load_raw(sources: &InputSources, progress: Progress) -> Result<Study> {
         None => Vec::new(),
     };
 
-    check_declared_municipalities(&tables.institutions, &tables.declared, &municipalities, &mut files);
-    let demand = if sources.population.is_empty() {
-        demand::area_grid(&municipalities)
-    } else {
-        let (demand, placement_rejects) =
-            demand::place_population(&tables.population, &municipalities, rules.demand, progress)?;
-        // Cells outside every municipality are rejected at placement: move them from
-        // accepted to rejected in their file's account, and their people from placed to
-        // rejected (cells are in line order in the files whose readers count people).
-        for r in &placement_rejects {
-            let cell = tables.population.iter().find(|p| p.file == r.file).and_then(|p| {
-                let Location::Line(line) = r.location else { return None };
-                let k = p.cells.partition_point(|c| c.line < line);
-                p.cells.get(k).filter(|c| c.line == line)
-            });
-            if let Some(f) = files.iter_mut().find(|f| f.role == "population" && f.file == r.file) {
-                f.accepted -= 1;
-                f.rejected += 1;
-                if let (Some(people), Some(c)) = (f.people.as_mut(), cell) {
-                    people.population.placed -= c.population;
-                    people.population.rejected += c.population;
-                    people.population_65plus.placed -= c.population_65plus;
-                    people.population_65plus.rejected += c.population_65plus;
+    // One set of point-in-polygon indexes for every point located here (and, when `keep`,
+    // after).
+    let locator = (!tables.declared.is_empty() || !sources.population.is_empty())
+        .then(|| demand::MunicipalityLocator::new(&municipalities));
+    if let Some(locator) = &locator {
+        check_declared_municipalities(&tables.institutions, &tables.declared, locator, &mut files);
+    }
+    let demand = match &locator {
+        Some(locator) if !sources.population.is_empty() => {
+            let (demand, placement_rejects) =
+                demand::place_population_in(&tables.population, locator, rules.demand, progress)?;
+            // Cells outside every municipality are rejected at placement: move them from
+            // accepted to rejected in their file's account, and their people from placed to
+            // rejected (cells are in line order in the files whose readers count people).
+            for r in &placement_rejects {
+                let cell = tables.population.iter().find(|p| p.file == r.file).and_then(|p| {
+                    let Location::Line(line) = r.location else { return None };
+                    let k = p.cells.partition_point(|c| c.line < line);
+                    p.cells.get(k).filter(|c| c.line == line)
+                });
+                if let Some(f) = files.iter_mut().find(|f| f.role == "population" && f.file == r.file) {
+                    f.accepted -= 1;
+                    f.rejected += 1;
+                    if let (Some(people), Some(c)) = (f.people.as_mut(), cell) {
+                        people.population.placed -= c.population;
+                        people.population.rejected += c.population;
+                        people.population_65plus.placed -= c.population_65plus;
+                        people.population_65plus.rejected += c.population_65plus;
+                    }
                 }
             }
+            rejects.extend(placement_rejects);
+            demand
         }
-        rejects.extend(placement_rejects);
-        demand
+        _ => demand::area_grid(&municipalities),
+    };
+    let index = if keep {
+        locator.map(demand::MunicipalityLocator::into_shapes)
+    } else {
+        None
     };
     let credits = credits(sources, &files);
-    Ok(Study {
-        municipalities,
-        demand,
-        institutions: tables.institutions,
-        rules,
-        rules_source,
-        regions,
-        rejects,
-        files,
-        scenario: None,
-        network,
-        od: None,
-        secrecy: tables.secrecy,
-        credits,
-    })
+    Ok((
+        Study {
+            municipalities,
+            demand,
+            institutions: tables.institutions,
+            rules,
+            rules_source,
+            regions,
+            rejects,
+            files,
+            scenario: None,
+            network,
+            od: None,
+            secrecy: tables.secrecy,
+            credits,
+        },
+        index,
+    ))
 }
 
 /// Compares the municipality each open-data row declares with the polygon its point falls
@@ -316,13 +353,13 @@ pub fn load_raw(sources: &InputSources, progress: Progress) -> Result<Study> {
 fn check_declared_municipalities(
     institutions: &[Institution],
     declared: &[Declared],
-    municipalities: &[Municipality],
+    locator: &demand::MunicipalityLocator,
     files: &mut [FileReport],
 ) {
     if declared.is_empty() {
         return;
     }
-    let locator = demand::MunicipalityLocator::new(municipalities);
+    let municipalities = locator.municipalities();
     let by_id: std::collections::HashMap<&str, &Institution> =
         institutions.iter().map(|i| (i.id.as_str(), i)).collect();
     let mut per_file: std::collections::BTreeMap<&str, (Vec<String>, usize)> = Default::default();
