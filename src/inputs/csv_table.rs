@@ -46,6 +46,12 @@ impl<'a> CsvTable<'a> {
         Location::Line(1 + self.breaks.partition_point(|&b| b <= byte) as u64)
     }
 
+    /// The records the table holds at most: its lines after the header (a quoted field
+    /// can span lines, so fewer records is possible).
+    pub fn records_at_most(&self) -> usize {
+        self.breaks.len()
+    }
+
     pub fn column(&self, column: &str) -> Option<usize> {
         self.headers.iter().position(|h| h == column)
     }

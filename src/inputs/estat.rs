@@ -382,6 +382,9 @@ pub fn read_estat(
             .collect(),
         ..Default::default()
     };
+    // Room for every row at once (see `population::read_population_with`).
+    out.cells.reserve(table.records_at_most());
+    seen.reserve(table.records_at_most());
     let mut rejects = Vec::new();
     let mut skipped_header = 0;
     let mut extra_header = None;

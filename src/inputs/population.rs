@@ -118,6 +118,10 @@ pub fn read_population_with(
         layout: "simple",
         ..Default::default()
     };
+    // Room for every row at once: grown by doubling, the cells were copied again at each
+    // step into memory the system had to clear first.
+    out.cells.reserve(table.records_at_most());
+    seen.reserve(table.records_at_most());
     let mut rejects = Vec::new();
     let mut tally = [estat::Tally::default(); 2];
     let rows_read = table.for_each(&mut rejects, |location, record| {

@@ -175,17 +175,27 @@ const BATCH: usize = 16_384;
 /// Coordinates encoded at a time, about: a batch closes once its features hold this many.
 const BATCH_POINTS: usize = 1 << 19;
 
+/// The points of a geometry, every ring's closing point counted.
+fn points(g: &OutGeometry) -> usize {
+    let rings = |p: &Polygon<f64>| p.exterior().0.len() + p.interiors().iter().map(|r| r.0.len()).sum::<usize>();
+    match g {
+        OutGeometry::MultiPolygon(mp) => mp.0.iter().map(rings).sum(),
+        OutGeometry::Polygon(p) => rings(p),
+        OutGeometry::Point(..) => 1,
+    }
+}
+
+/// Bytes a feature's line is made in at first. A point, `[x,y],`, takes at most 42 bytes
+/// at full precision (17 significant digits, a sign and a decimal point on each side), and
+/// about 25 on outlines snapped to 1e-7 degrees; properties take a few hundred. Grown from
+/// nothing by doubling, a large outline's line was copied again at every doubling.
+fn line_capacity(g: &OutGeometry) -> usize {
+    points(g) * 40 + 512
+}
+
 /// The features in batches of consecutive indexes, each of at most [`BATCH`] features and
 /// about [`BATCH_POINTS`] coordinates (a few large outlines make a batch of their own).
 fn batches(geometries: &[OutGeometry]) -> Vec<std::ops::Range<usize>> {
-    let points = |g: &OutGeometry| -> usize {
-        let rings = |p: &Polygon<f64>| p.exterior().0.len() + p.interiors().iter().map(|r| r.0.len()).sum::<usize>();
-        match g {
-            OutGeometry::MultiPolygon(mp) => mp.0.iter().map(rings).sum(),
-            OutGeometry::Polygon(p) => rings(p),
-            OutGeometry::Point(..) => 1,
-        }
-    };
     let mut out = Vec::new();
     let (mut start, mut sum) = (0, 0);
     for (i, g) in geometries.iter().enumerate() {
@@ -246,7 +256,7 @@ fn write_layer(out: &mut OutDir, name: &str, geometries: Vec<OutGeometry>, prope
                 .into_par_iter()
                 .map(|i| {
                     let geometry = &geometries[i];
-                    let mut buf = Vec::new();
+                    let mut buf = Vec::with_capacity(line_capacity(geometry));
                     if i > 0 {
                         buf.extend_from_slice(b",\n");
                     }
