@@ -195,7 +195,11 @@ struct SegmentGrid<'a> {
     lines: &'a [Line<f64>],
     x0: f64,
     y0: f64,
-    cell: f64,
+    /// The segments' greatest x and y: with `x0` and `y0` the box of them all.
+    x1: f64,
+    y1: f64,
+    /// The inverse of the cells' side.
+    per_cell: f64,
     nx: usize,
     ny: usize,
     /// Per cell (row-major), a range into `items`: `starts[k]..starts[k + 1]`.
@@ -226,7 +230,9 @@ impl<'a> SegmentGrid<'a> {
             lines,
             x0: lo[0],
             y0: lo[1],
-            cell,
+            x1: hi[0],
+            y1: hi[1],
+            per_cell: 1.0 / cell,
             nx,
             ny,
             starts: vec![0; nx * ny + 1],
@@ -263,8 +269,10 @@ impl<'a> SegmentGrid<'a> {
     /// lies inside it). Monotone in the box's sides, so any box meeting a segment's box
     /// shares a cell with it.
     fn cells(&self, x_lo: f64, x_hi: f64, y_lo: f64, y_hi: f64) -> (std::ops::Range<usize>, std::ops::Range<usize>) {
-        // Truncation is the floor of a value made non-negative (and sends NaN to 0).
-        let at = |v: f64, o: f64, n: usize| (((v - o) / self.cell).max(0.0) as usize).min(n - 1);
+        // Truncation is the floor of a value made non-negative (and sends NaN to 0). Times
+        // the inverse of the cell's side, not divided by it: the columns move by a unit in
+        // the last place, but stay monotone in the value, which is all the search needs.
+        let at = |v: f64, o: f64, n: usize| (((v - o) * self.per_cell).max(0.0) as usize).min(n - 1);
         (
             at(x_lo, self.x0, self.nx)..at(x_hi, self.x0, self.nx) + 1,
             at(y_lo, self.y0, self.ny)..at(y_hi, self.y0, self.ny) + 1,
@@ -283,7 +291,9 @@ impl<'a> SegmentGrid<'a> {
 
     /// Whether some segment passes `test`, among those whose cells a box meets.
     fn any_near(&self, x_lo: f64, x_hi: f64, y_lo: f64, y_hi: f64, mut test: impl FnMut(&Line<f64>) -> bool) -> bool {
-        if self.lines.is_empty() {
+        // A box apart from the box of all the segments meets none of theirs (the cells at
+        // the grid's edges, where such a box is clamped to, would be searched in vain).
+        if self.lines.is_empty() || x_hi < self.x0 || x_lo > self.x1 || y_hi < self.y0 || y_lo > self.y1 {
             return false;
         }
         let (xs, ys) = self.cells(x_lo, x_hi, y_lo, y_hi);
