@@ -133,52 +133,68 @@ fn overlaps(a: &Rect<f64>, b: &Rect<f64>) -> bool {
     a.min().x <= b.max().x && b.min().x <= a.max().x && a.min().y <= b.max().y && b.min().y <= a.max().y
 }
 
-/// A municipality's boundary segments in runs of [`CHUNK`] with the box of each run, so
-/// that the segments near a neighbour are found without visiting all of them.
-struct Outline {
-    segments: Vec<Line<f64>>,
-    chunks: Vec<Rect<f64>>,
+/// A municipality's boundary segments in runs of at most [`CHUNK`] (within one ring) with
+/// the box of each run, so that the segments near a neighbour are found without visiting
+/// all of them. The segments are read from the municipality's rings: as lines of their own
+/// the national boundaries took 197 MB more, which the system had to clear before use.
+struct Outline<'a> {
+    rings: Vec<&'a [Coord<f64>]>,
+    /// Per run: its ring, its first segment, and the box of its points.
+    chunks: Vec<(u32, u32, Rect<f64>)>,
 }
 
 const CHUNK: usize = 32;
 
-impl Outline {
-    fn new(mp: &MultiPolygon<f64>) -> Outline {
-        let segments: Vec<Line<f64>> = rings(mp).flat_map(|ring| ring.lines()).collect();
-        let chunks = segments
-            .chunks(CHUNK)
-            .map(|c| {
-                c.iter()
-                    .map(|l| l.bounding_rect())
-                    .reduce(|a, b| {
-                        Rect::new(
-                            Coord {
-                                x: a.min().x.min(b.min().x),
-                                y: a.min().y.min(b.min().y),
-                            },
-                            Coord {
-                                x: a.max().x.max(b.max().x),
-                                y: a.max().y.max(b.max().y),
-                            },
-                        )
-                    })
-                    // `chunks` never yields an empty slice.
-                    .unwrap_or(Rect::new(Coord::zero(), Coord::zero()))
-            })
-            .collect();
-        Outline { segments, chunks }
+impl<'a> Outline<'a> {
+    fn new(mp: &'a MultiPolygon<f64>) -> Outline<'a> {
+        let rings: Vec<&[Coord<f64>]> = rings(mp).map(|r| r.0.as_slice()).collect();
+        let mut chunks = Vec::new();
+        for (i, ring) in rings.iter().enumerate() {
+            let segments = ring.len().saturating_sub(1);
+            for first in (0..segments).step_by(CHUNK) {
+                let points = &ring[first..=(first + CHUNK).min(segments)];
+                let (mut lo, mut hi) = (points[0], points[0]);
+                for c in &points[1..] {
+                    lo = Coord {
+                        x: lo.x.min(c.x),
+                        y: lo.y.min(c.y),
+                    };
+                    hi = Coord {
+                        x: hi.x.max(c.x),
+                        y: hi.y.max(c.y),
+                    };
+                }
+                chunks.push((i as u32, first as u32, Rect::new(lo, hi)));
+            }
+        }
+        Outline { rings, chunks }
     }
 
-    /// The segments whose boxes meet `window`, in degrees.
-    fn near_raw(&self, window: &Rect<f64>) -> Vec<Line<f64>> {
-        self.chunks
+    /// Every segment, ring after ring.
+    fn lines(&self) -> impl Iterator<Item = Line<f64>> + '_ {
+        self.rings
             .iter()
-            .enumerate()
-            .filter(|(_, b)| overlaps(b, window))
-            .flat_map(|(k, _)| &self.segments[k * CHUNK..((k + 1) * CHUNK).min(self.segments.len())])
-            .filter(|l| overlaps(&l.bounding_rect(), window))
-            .copied()
-            .collect()
+            .flat_map(|ring| ring.windows(2).map(|w| Line::new(w[0], w[1])))
+    }
+
+    /// The segments whose boxes meet `window`, in degrees, in the order of [`Self::lines`].
+    fn near_raw(&self, window: &Rect<f64>) -> Vec<Line<f64>> {
+        let mut out = Vec::new();
+        for &(ring, first, bbox) in &self.chunks {
+            if !overlaps(&bbox, window) {
+                continue;
+            }
+            let ring = self.rings[ring as usize];
+            let first = first as usize;
+            let points = &ring[first..=(first + CHUNK).min(ring.len() - 1)];
+            out.extend(
+                points
+                    .windows(2)
+                    .map(|w| Line::new(w[0], w[1]))
+                    .filter(|l| overlaps(&l.bounding_rect(), window)),
+            );
+        }
+        out
     }
 
     /// The segments whose boxes meet `window`, projected.
@@ -565,8 +581,7 @@ struct Shape {
 impl Shape {
     fn new(outline: &Outline, bbox: Rect<f64>, plane: Plane) -> Shape {
         let lines: Vec<Line<f64>> = outline
-            .segments
-            .iter()
+            .lines()
             .map(|l| Line::new(plane.project(l.start), plane.project(l.end)))
             .collect();
         Shape {
@@ -736,6 +751,7 @@ pub fn adjacency_with(municipalities: &[Municipality], snap_m: f64, shapes: Opti
 #[cfg(test)]
 mod tests {
     use super::*;
+    use geo::Polygon;
     use proptest::prelude::*;
 
     fn segments(raw: &[(f64, f64, f64, f64)]) -> Vec<Line<f64>> {
@@ -807,6 +823,37 @@ mod tests {
                 if let Some(within) = squared_distance_apart(&line, p, r * r) {
                     prop_assert_eq!(within, want, "{:?} {:?} {}", line, p, r);
                 }
+            }
+        }
+
+        /// An outline's segments are its rings' lines in order (rings of every length, runs
+        /// cut at ring ends), and those near a window are the ones whose boxes meet it, in
+        /// the same order.
+        #[test]
+        fn outline_segments_are_the_rings_lines(
+            sizes in proptest::collection::vec(prop::sample::select(vec![0usize, 1, 2, 3, 31, 32, 33, 34, 64, 65, 66, 100]), 1..5),
+            seed in 0u64..1000,
+            windows in proptest::collection::vec((-20.0f64..120.0, -20.0f64..120.0, 0.0f64..60.0, 0.0f64..60.0), 1..8),
+        ) {
+            let mut state = seed;
+            let mut next = || {
+                state = state.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+                (state >> 11) as f64 / (1u64 << 53) as f64 * 100.0
+            };
+            let mut rings: Vec<LineString<f64>> = sizes
+                .iter()
+                .map(|&n| (0..n).map(|_| Coord { x: next(), y: next() }).collect::<Vec<_>>().into())
+                .collect();
+            let exterior = rings.remove(0);
+            let mp = MultiPolygon::new(vec![Polygon::new(exterior, rings)]);
+            let outline = Outline::new(&mp);
+            let want: Vec<Line<f64>> = super::rings(&mp).flat_map(|r| r.lines()).collect();
+            let got: Vec<Line<f64>> = outline.lines().collect();
+            prop_assert_eq!(&got, &want);
+            for &(x, y, w, h) in &windows {
+                let window = Rect::new(Coord { x, y }, Coord { x: x + w, y: y + h });
+                let near: Vec<Line<f64>> = want.iter().filter(|l| overlaps(&l.bounding_rect(), &window)).copied().collect();
+                prop_assert_eq!(outline.near_raw(&window), near);
             }
         }
 
