@@ -22,19 +22,31 @@ pub struct OutFeature<'a> {
     pub properties: Map<String, Value>,
 }
 
+/// A number as serde_json writes an `f64`: Żmij's shortest text when finite (serde_json's
+/// own formatter calls it), else `null`; without serde_json's writer around each number
+/// (the outlines' coordinates are millions).
+fn push_f64(buf: &mut Vec<u8>, digits: &mut zmij::Buffer, x: f64) {
+    if x.is_finite() {
+        buf.extend_from_slice(digits.format_finite(x).as_bytes());
+    } else {
+        buf.extend_from_slice(b"null");
+    }
+}
+
 /// Writes `{"type":"Feature","geometry":...,"properties":` straight from geo's types,
 /// numbers formatted as serde_json formats them; the properties and the closing brace follow.
 fn write_feature_start(buf: &mut Vec<u8>, geometry: &OutGeometry) -> serde_json::Result<()> {
     fn ring(buf: &mut Vec<u8>, ring: &LineString<f64>) -> serde_json::Result<()> {
+        let mut digits = zmij::Buffer::new();
         buf.push(b'[');
         for (i, c) in ring.0.iter().enumerate() {
             if i > 0 {
                 buf.push(b',');
             }
             buf.push(b'[');
-            serde_json::to_writer(&mut *buf, &c.x)?;
+            push_f64(buf, &mut digits, c.x);
             buf.push(b',');
-            serde_json::to_writer(&mut *buf, &c.y)?;
+            push_f64(buf, &mut digits, c.y);
             buf.push(b']');
         }
         buf.push(b']');
@@ -386,6 +398,35 @@ pub fn write_area_layer<'a>(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Numbers written as serde_json writes an `f64`, byte for byte: every bit pattern
+    /// drawn (finite or not), whole numbers, signed zeros, the extremes, and coordinates
+    /// snapped to 1e-7 degrees as outlines are.
+    #[test]
+    fn numbers_as_serde_json_writes_them() {
+        let mut values = vec![0.0, -0.0, 1.0, -1.0, 1e22, 1e-7, 5e-324, f64::MAX, f64::MIN_POSITIVE];
+        values.extend([f64::NAN, f64::INFINITY, f64::NEG_INFINITY]);
+        let mut state = 5u64;
+        for k in 0..200_000 {
+            state = state
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            values.push(f64::from_bits(state));
+            values.push((state >> 11) as f64 / (1u64 << 53) as f64 * 360.0 - 180.0);
+            values.push((((state >> 11) % 1_800_000_000) as f64 * 1e-7 - 90.0).round());
+            values.push(((state >> 11) % 1_800_000_000) as f64 * 1e-7 + f64::from(k % 3));
+        }
+        let (mut digits, mut buf) = (zmij::Buffer::new(), Vec::new());
+        for x in values {
+            buf.clear();
+            push_f64(&mut buf, &mut digits, x);
+            assert_eq!(
+                String::from_utf8_lossy(&buf),
+                serde_json::to_string(&x).unwrap(),
+                "{x:e}"
+            );
+        }
+    }
 
     #[test]
     fn batches_cover_every_feature_once_in_order_within_their_limits() {
