@@ -144,27 +144,32 @@ impl Unit {
         let mut hosted_by: Vec<Vec<Hosted>> = vec![Vec::new(); n];
         let mut own = vec![0u64; classes.len()];
         let mut host_ranges = Vec::with_capacity(classes.len());
+        // Per class, its hosts (other than its own area) ascending, each with the roles it
+        // hosts: the roles gathered per area in `gathered`, the areas met listed once and
+        // sorted (a few dozen, where the roles' lists together run to hundreds).
         let mut class_hosts: Vec<(u32, u64)> = Vec::new();
+        let mut gathered = vec![0u64; n];
+        let mut met: Vec<u32> = Vec::new();
         for class in &classes {
             let start = class_hosts.len();
+            met.clear();
             for (r, range) in class.roles.iter().enumerate() {
                 if relevant & (1 << r) != 0 {
-                    let list = &hosts[range.start as usize..range.end as usize];
-                    class_hosts.extend(list.iter().filter(|&&h| h != class.area).map(|&h| (h, 1u64 << r)));
+                    for &h in &hosts[range.start as usize..range.end as usize] {
+                        if h != class.area {
+                            if gathered[h as usize] == 0 {
+                                met.push(h);
+                            }
+                            gathered[h as usize] |= 1u64 << r;
+                        }
+                    }
                 }
             }
-            class_hosts[start..].sort_unstable_by_key(|e| e.0);
-            let mut end = start;
-            for k in start..class_hosts.len() {
-                if end > start && class_hosts[end - 1].0 == class_hosts[k].0 {
-                    class_hosts[end - 1].1 |= class_hosts[k].1;
-                } else {
-                    class_hosts[end] = class_hosts[k];
-                    end += 1;
-                }
+            met.sort_unstable();
+            for &h in &met {
+                class_hosts.push((h, std::mem::take(&mut gathered[h as usize])));
             }
-            class_hosts.truncate(end);
-            host_ranges.push(start as u32..end as u32);
+            host_ranges.push(start as u32..class_hosts.len() as u32);
         }
         for (c, class) in classes.iter().enumerate() {
             for (r, range) in class.roles.iter().enumerate() {
