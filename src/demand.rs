@@ -156,6 +156,27 @@ impl PolygonIndex {
         self.band(lo)..=self.band(hi)
     }
 
+    /// [`boundary_distance_m`] of the point, looking only at the segments of the bands
+    /// within `limit_m` of it: the same distance when it is at most `limit_m`, else some
+    /// distance above `limit_m` (infinite when no segment is near). The nearest segment
+    /// within the limit has a point within it north or south, so it lies in those bands.
+    pub fn boundary_distance_within_m(&self, lon: f64, lat: f64, limit_m: f64) -> f64 {
+        if self.segments.is_empty() {
+            return f64::INFINITY;
+        }
+        let ky = crate::reach::EARTH_RADIUS_M.to_radians();
+        let kx = ky * lat.to_radians().cos();
+        // A hair wider than the limit, for the rounding of the projection.
+        let dlat = limit_m / ky * (1.0 + 1e-9) + 1e-12;
+        let (first, last) = (self.band(lat - dlat), self.band(lat + dlat));
+        let mut best = f64::INFINITY;
+        for &at in &self.segments[self.starts[first] as usize..self.starts[last + 1] as usize] {
+            let (p, q) = (self.points[at as usize], self.points[at as usize + 1]);
+            best = best.min(segment_distance_m(p, q, lon, lat, kx, ky));
+        }
+        best
+    }
+
     /// Whether the point lies inside (not on the boundary), as geo's
     /// `IntervalTreeMultiPolygon::contains` says.
     pub fn contains(&self, c: &Coord<f64>) -> bool {
@@ -280,7 +301,12 @@ impl<'a> MunicipalityLocator<'a> {
         let envelope = AABB::from_corners([lon - dlon, lat - dlat], [lon + dlon, lat + dlat]);
         self.tree
             .locate_in_envelope_intersecting(&envelope)
-            .map(|g| (g.data, boundary_distance_m(&self.municipalities[g.data], lon, lat)))
+            .map(|g| {
+                (
+                    g.data,
+                    self.shapes[g.data].boundary_distance_within_m(lon, lat, limit_m),
+                )
+            })
             .filter(|&(_, d)| d <= limit_m)
             .min_by(|a, b| a.1.total_cmp(&b.1).then(a.0.cmp(&b.0)))
     }
@@ -289,28 +315,39 @@ impl<'a> MunicipalityLocator<'a> {
 /// Distance from a point to a municipality's boundary, metres, in a local equirectangular
 /// projection around the point (exact enough at the 1 km scale it is used for).
 pub(crate) fn boundary_distance_m(m: &Municipality, lon: f64, lat: f64) -> f64 {
+    outline_distance_m(&m.geometry, lon, lat)
+}
+
+/// [`boundary_distance_m`] of a multipolygon.
+fn outline_distance_m(mp: &geo::MultiPolygon<f64>, lon: f64, lat: f64) -> f64 {
     let ky = crate::reach::EARTH_RADIUS_M.to_radians();
     let kx = ky * lat.to_radians().cos();
-    let project = |c: Coord<f64>| ((c.x - lon) * kx, (c.y - lat) * ky);
     let mut best = f64::INFINITY;
-    for poly in &m.geometry.0 {
+    for poly in &mp.0 {
         for ring in std::iter::once(poly.exterior()).chain(poly.interiors()) {
             for line in ring.lines() {
-                let (ax, ay) = project(line.start);
-                let (bx, by) = project(line.end);
-                let (dx, dy) = (bx - ax, by - ay);
-                let len2 = dx * dx + dy * dy;
-                let t = if len2 > 0.0 {
-                    (-(ax * dx + ay * dy) / len2).clamp(0.0, 1.0)
-                } else {
-                    0.0
-                };
-                let (px, py) = (ax + t * dx, ay + t * dy);
-                best = best.min((px * px + py * py).sqrt());
+                best = best.min(segment_distance_m(line.start, line.end, lon, lat, kx, ky));
             }
         }
     }
     best
+}
+
+/// Distance from the point (`lon`, `lat`) to the segment `a`-`b`, metres, in the
+/// equirectangular projection of [`boundary_distance_m`] (`kx`, `ky` metres per degree).
+fn segment_distance_m(a: Coord<f64>, b: Coord<f64>, lon: f64, lat: f64, kx: f64, ky: f64) -> f64 {
+    let project = |c: Coord<f64>| ((c.x - lon) * kx, (c.y - lat) * ky);
+    let (ax, ay) = project(a);
+    let (bx, by) = project(b);
+    let (dx, dy) = (bx - ax, by - ay);
+    let len2 = dx * dx + dy * dy;
+    let t = if len2 > 0.0 {
+        (-(ax * dx + ay * dy) / len2).clamp(0.0, 1.0)
+    } else {
+        0.0
+    };
+    let (px, py) = (ax + t * dx, ay + t * dy);
+    (px * px + py * py).sqrt()
 }
 
 /// The cells of one population file, with the file's name for rejects.
@@ -555,6 +592,44 @@ mod tests {
             for (x, y) in points {
                 let c = Coord { x: f64::from(x) * 0.5, y: f64::from(y) * 0.5 };
                 prop_assert_eq!(ours.contains(&c), geos.contains(&c), "{:?}", c);
+            }
+        }
+    }
+
+    proptest! {
+        /// The index's distance to the boundary within a limit is the whole outline's
+        /// wherever that is within the limit, and above the limit elsewhere: rings of about
+        /// 100 m steps near 35 N, points on and around them, limits from 10 m to 3 km.
+        #[test]
+        fn boundary_distance_within_a_limit_is_the_outlines(
+            parts in prop::collection::vec(
+                (prop::collection::vec((0i32..40, 0i32..40), 3..12), prop::collection::vec((0i32..40, 0i32..40), 0..6)),
+                1..3,
+            ),
+            points in prop::collection::vec((-20i32..60, -20i32..60, 0.0f64..1.0), 1..40),
+            limit in 10.0f64..3000.0,
+        ) {
+            let degrees = |(x, y): (f64, f64)| Coord { x: 139.0 + x * 1e-3, y: 35.0 + y * 1e-3 };
+            let scaled = |r: &LineString<f64>| -> LineString<f64> { r.0.iter().map(|c| degrees((c.x, c.y))).collect() };
+            let mp = MultiPolygon::new(
+                parts
+                    .iter()
+                    .map(|(shell, hole)| {
+                        let holes = if hole.len() >= 3 { vec![scaled(&ring(hole))] } else { vec![] };
+                        Polygon::new(scaled(&ring(shell)), holes)
+                    })
+                    .collect(),
+            );
+            let index = PolygonIndex::new(&mp);
+            for (x, y, f) in points {
+                let c = degrees((f64::from(x) + f, f64::from(y) * 0.5));
+                let whole = outline_distance_m(&mp, c.x, c.y);
+                let near = index.boundary_distance_within_m(c.x, c.y, limit);
+                if whole <= limit {
+                    prop_assert_eq!(near.to_bits(), whole.to_bits(), "{:?}", c);
+                } else {
+                    prop_assert!(near > limit, "{:?}: {} within {}", c, near, limit);
+                }
             }
         }
     }
