@@ -49,6 +49,10 @@ pub fn multi_polygon(text: &str) -> Option<Vec<Vec<Vec<Coord<f64>>>>> {
 pub struct Scan<'a> {
     bytes: &'a [u8],
     at: usize,
+    /// A ring's points as they are read, reused from ring to ring: each ring is then kept
+    /// in a vector of its own length, not one grown by doubling (up to twice as long, each
+    /// step copied into memory the system had to clear first).
+    ring: Vec<Coord<f64>>,
 }
 
 impl<'a> Scan<'a> {
@@ -56,6 +60,7 @@ impl<'a> Scan<'a> {
         Scan {
             bytes: text.as_bytes(),
             at: 0,
+            ring: Vec::new(),
         }
     }
 
@@ -64,6 +69,7 @@ impl<'a> Scan<'a> {
         Scan {
             bytes: text.as_bytes(),
             at,
+            ring: Vec::new(),
         }
     }
 
@@ -161,12 +167,13 @@ impl<'a> Scan<'a> {
     pub fn rings(&mut self) -> Option<Vec<Vec<Coord<f64>>>> {
         let mut rings = Vec::new();
         self.list(|s| {
-            let mut ring = Vec::new();
+            s.ring.clear();
             s.list(|s| {
-                ring.push(s.position()?);
+                let position = s.position()?;
+                s.ring.push(position);
                 Some(())
             })?;
-            rings.push(ring);
+            rings.push(s.ring.as_slice().to_vec());
             Some(())
         })?;
         Some(rings)
