@@ -120,9 +120,14 @@ impl SetBound {
             bound = bound.min((total * (1.0 + 1e-12) / self.min_demand).floor() as usize);
         }
         for (counts, hosts) in &self.providers {
-            let total: u64 = bits(set).map(|a| u64::from(counts[a])).sum();
             let hosting = (set & hosts).count_ones() as usize;
-            bound = bound.min(hosting).min((total / self.min_providers) as usize);
+            bound = bound.min(hosting);
+            // With a floor of one provider the providers number at least the areas hosting
+            // them, so only a higher floor needs them counted.
+            if self.min_providers > 1 {
+                let total: u64 = bits(set).map(|a| u64::from(counts[a])).sum();
+                bound = bound.min((total / self.min_providers) as usize);
+            }
         }
         let empty = (set & self.empty).count_ones() as usize;
         for hosts in &self.share_hosts {

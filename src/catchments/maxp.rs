@@ -1755,6 +1755,51 @@ mod tests {
         assert!(missing > 0);
     }
 
+    /// The exact search's bound of a set ([`crate::catchments::exact::SetBound::of`]) is
+    /// [`Unit::bound_of`] of its areas, with floors of one, two and three providers and
+    /// areas holding up to three providers of a role.
+    #[test]
+    fn set_bounds_are_the_units_bounds() {
+        use crate::catchments::exact::SetBound;
+        for seed in 0..24u64 {
+            let mut rng = Pcg64Mcg::seed_from_u64(seed);
+            let drawn = random_unit(3 + (seed % 6) as usize, &mut rng);
+            let providers: Vec<u32> = drawn
+                .providers
+                .iter()
+                .map(|&p| p * (1 + (rng.next_u64() % 3) as u32))
+                .collect();
+            for min_providers in [1, 2, 3] {
+                let mut floors = drawn.floors.clone();
+                floors.min_providers = min_providers;
+                let unit = Unit::new(
+                    drawn.neighbours.clone(),
+                    drawn.demand.clone(),
+                    drawn.roles,
+                    providers.clone(),
+                    drawn.classes.clone(),
+                    drawn.hosts.clone(),
+                    drawn.dist.clone(),
+                    floors,
+                );
+                let bound = SetBound::new(&unit);
+                let all = if unit.len() == 64 {
+                    u64::MAX
+                } else {
+                    (1u64 << unit.len()) - 1
+                };
+                for _ in 0..50 {
+                    let set = rng.next_u64() & all;
+                    assert_eq!(
+                        bound.of(set),
+                        unit.bound_of(|a| set >> a & 1 == 1),
+                        "seed {seed}, floor {min_providers}, set {set:b}"
+                    );
+                }
+            }
+        }
+    }
+
     /// Sets grown one area at a time ([`Unit::add_to_set`]), and shrunk again by undoing the
     /// masks, have the figures [`Unit::figures_of_set`] works out from scratch, bit for bit,
     /// in units whose sets add up; units with fractional demand do not claim to.
