@@ -254,11 +254,18 @@ impl<'a> SegmentGrid<'a> {
             starts: vec![0; nx * ny + 1],
             items: Vec::new(),
         };
-        // Counts, then offsets, then the segments in place.
-        for l in lines {
-            let (xs, ys) = grid.segment_cells(l);
-            for y in ys {
-                for x in xs.clone() {
+        // Counts, then offsets, then the segments in place (their cells found once: at most
+        // 4096 columns and rows, so two bytes each).
+        let spans: Vec<[u16; 4]> = lines
+            .iter()
+            .map(|l| {
+                let (xs, ys) = grid.segment_cells(l);
+                [xs.start, xs.end, ys.start, ys.end].map(|v| v as u16)
+            })
+            .collect();
+        for &[x0, x1, y0, y1] in &spans {
+            for y in y0 as usize..y1 as usize {
+                for x in x0 as usize..x1 as usize {
                     grid.starts[y * nx + x + 1] += 1;
                 }
             }
@@ -268,10 +275,9 @@ impl<'a> SegmentGrid<'a> {
         }
         let mut fill = grid.starts.clone();
         grid.items = vec![0; grid.starts[nx * ny] as usize];
-        for (i, l) in lines.iter().enumerate() {
-            let (xs, ys) = grid.segment_cells(l);
-            for y in ys {
-                for x in xs.clone() {
+        for (i, &[x0, x1, y0, y1]) in spans.iter().enumerate() {
+            for y in y0 as usize..y1 as usize {
+                for x in x0 as usize..x1 as usize {
                     let k = y * nx + x;
                     grid.items[fill[k] as usize] = i as u32;
                     fill[k] += 1;
