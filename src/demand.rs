@@ -158,8 +158,9 @@ impl PolygonIndex {
 
     /// [`boundary_distance_m`] of the point, looking only at the segments of the bands
     /// within `limit_m` of it: the same distance when it is at most `limit_m`, else some
-    /// distance above `limit_m` (infinite when no segment is near). The nearest segment
-    /// within the limit has a point within it north or south, so it lies in those bands.
+    /// distance above `limit_m` (infinite when no segment is near). A segment within the
+    /// limit has a point less than the limit north or south of the point: it is in those
+    /// bands.
     pub fn boundary_distance_within_m(&self, lon: f64, lat: f64, limit_m: f64) -> f64 {
         if self.segments.is_empty() {
             return f64::INFINITY;
