@@ -169,8 +169,8 @@ pub fn load(sources: &InputSources, progress: Progress) -> Result<Study> {
 
 /// [`load`], also returning, when `keep`, the point-in-polygon indexes of the municipalities
 /// built to locate the population's cells and the institutions' declared municipalities
-/// (`None` when there were none to locate), for a later stage
-/// that locates points again ([`demand::MunicipalityLocator::with_shapes`]).
+/// (`None` when there were none to locate), for a later stage that locates points again
+/// ([`demand::MunicipalityLocator::with_shapes`]).
 pub fn load_keeping_index(
     sources: &InputSources,
     progress: Progress,
