@@ -566,6 +566,28 @@ mod tests {
         r
     }
 
+    /// Polygons of a shell and a hole each (a hole of fewer than three points left out),
+    /// every point moved by `place`.
+    fn polygons(
+        parts: &[(Vec<(i32, i32)>, Vec<(i32, i32)>)],
+        place: impl Fn(Coord<f64>) -> Coord<f64>,
+    ) -> MultiPolygon<f64> {
+        let placed = |r: LineString<f64>| -> LineString<f64> { r.0.into_iter().map(&place).collect() };
+        MultiPolygon::new(
+            parts
+                .iter()
+                .map(|(shell, hole)| {
+                    let holes = if hole.len() >= 3 {
+                        vec![placed(ring(hole))]
+                    } else {
+                        vec![]
+                    };
+                    Polygon::new(placed(ring(shell)), holes)
+                })
+                .collect(),
+        )
+    }
+
     proptest! {
         /// The banded index answers as geo's interval tree does, for points on and off the
         /// boundary (integer and half-integer points on a small grid, so that points fall on
@@ -579,15 +601,7 @@ mod tests {
             ),
             points in prop::collection::vec((0i32..21, 0i32..21), 1..40),
         ) {
-            let mp = MultiPolygon::new(
-                parts
-                    .iter()
-                    .map(|(shell, hole)| {
-                        let holes = if hole.len() >= 3 { vec![ring(hole)] } else { vec![] };
-                        Polygon::new(ring(shell), holes)
-                    })
-                    .collect(),
-            );
+            let mp = polygons(&parts, |c| c);
             let ours = PolygonIndex::new(&mp);
             let geos = geo::indexed::IntervalTreeMultiPolygon::new(&mp);
             for (x, y) in points {
@@ -611,16 +625,7 @@ mod tests {
             limit in 10.0f64..3000.0,
         ) {
             let degrees = |(x, y): (f64, f64)| Coord { x: 139.0 + x * 1e-3, y: 35.0 + y * 1e-3 };
-            let scaled = |r: &LineString<f64>| -> LineString<f64> { r.0.iter().map(|c| degrees((c.x, c.y))).collect() };
-            let mp = MultiPolygon::new(
-                parts
-                    .iter()
-                    .map(|(shell, hole)| {
-                        let holes = if hole.len() >= 3 { vec![scaled(&ring(hole))] } else { vec![] };
-                        Polygon::new(scaled(&ring(shell)), holes)
-                    })
-                    .collect(),
-            );
+            let mp = polygons(&parts, |c| degrees((c.x, c.y)));
             let index = PolygonIndex::new(&mp);
             for (x, y, f) in points {
                 let c = degrees((f64::from(x) + f, f64::from(y) * 0.5));
