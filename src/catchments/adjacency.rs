@@ -12,7 +12,7 @@
 //! shifted lines), the usual reason contiguity tools miss a neighbour.
 
 use crate::demand::PolygonIndex;
-use crate::inputs::municipalities::Municipality;
+use crate::inputs::municipalities::{box_of, Municipality};
 use crate::reach::straight::metres_per_degree;
 use geo::line_intersection::{line_intersection, LineIntersection};
 use geo::{BoundingRect, Coord, Distance, Euclidean, Line, LineString, MultiPolygon, Point, Rect};
@@ -153,18 +153,7 @@ impl<'a> Outline<'a> {
             let segments = ring.len().saturating_sub(1);
             for first in (0..segments).step_by(CHUNK) {
                 let points = &ring[first..=(first + CHUNK).min(segments)];
-                let (mut lo, mut hi) = (points[0], points[0]);
-                for c in &points[1..] {
-                    lo = Coord {
-                        x: lo.x.min(c.x),
-                        y: lo.y.min(c.y),
-                    };
-                    hi = Coord {
-                        x: hi.x.max(c.x),
-                        y: hi.y.max(c.y),
-                    };
-                }
-                chunks.push((i as u32, first as u32, Rect::new(lo, hi)));
+                chunks.push((i as u32, first as u32, box_of(points.iter().copied())));
             }
         }
         Outline { rings, chunks }

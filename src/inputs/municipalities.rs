@@ -844,6 +844,30 @@ fn rings_are_simple(polygon: &Polygon<f64>) -> bool {
     simple_given(polygon, &segments, hits)
 }
 
+/// The box of some points (from infinite corners: an empty list gives a box with no
+/// points in it).
+pub(crate) fn box_of(points: impl IntoIterator<Item = Coord<f64>>) -> Rect<f64> {
+    let mut lo = Coord {
+        x: f64::INFINITY,
+        y: f64::INFINITY,
+    };
+    let mut hi = Coord {
+        x: f64::NEG_INFINITY,
+        y: f64::NEG_INFINITY,
+    };
+    for c in points {
+        lo = Coord {
+            x: lo.x.min(c.x),
+            y: lo.y.min(c.y),
+        };
+        hi = Coord {
+            x: hi.x.max(c.x),
+            y: hi.y.max(c.y),
+        };
+    }
+    Rect::new(lo, hi)
+}
+
 /// The segments of a polygon's rings; `None` when a ring is open, has fewer than three
 /// segments or a segment of no length.
 fn ring_segments(polygon: &Polygon<f64>) -> Option<Vec<RingSegment>> {
@@ -1058,25 +1082,7 @@ fn join_meeting_parts(
         match ring_segments(part) {
             Some(own) => {
                 for run in own.chunks(RUN) {
-                    let mut lo = Coord {
-                        x: f64::INFINITY,
-                        y: f64::INFINITY,
-                    };
-                    let mut hi = Coord {
-                        x: f64::NEG_INFINITY,
-                        y: f64::NEG_INFINITY,
-                    };
-                    for c in run.iter().flat_map(|s| [s.line.start, s.line.end]) {
-                        lo = Coord {
-                            x: lo.x.min(c.x),
-                            y: lo.y.min(c.y),
-                        };
-                        hi = Coord {
-                            x: hi.x.max(c.x),
-                            y: hi.y.max(c.y),
-                        };
-                    }
-                    let run_box = Rect::new(lo, hi);
+                    let run_box = box_of(run.iter().flat_map(|s| [s.line.start, s.line.end]));
                     if windows.iter().any(|w| run_box.intersects(w)) {
                         segments.extend(run.iter().map(|s| RingSegment { part: k, ..s.clone() }));
                     }
