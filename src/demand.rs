@@ -566,12 +566,12 @@ mod tests {
         r
     }
 
+    /// A shell and a hole, as points on the grid.
+    type Part = (Vec<(i32, i32)>, Vec<(i32, i32)>);
+
     /// Polygons of a shell and a hole each (a hole of fewer than three points left out),
     /// every point moved by `place`.
-    fn polygons(
-        parts: &[(Vec<(i32, i32)>, Vec<(i32, i32)>)],
-        place: impl Fn(Coord<f64>) -> Coord<f64>,
-    ) -> MultiPolygon<f64> {
+    fn polygons(parts: &[Part], place: impl Fn(Coord<f64>) -> Coord<f64>) -> MultiPolygon<f64> {
         let placed = |r: LineString<f64>| -> LineString<f64> { r.0.into_iter().map(&place).collect() };
         MultiPolygon::new(
             parts
