@@ -697,14 +697,37 @@ fn nearest_outside(municipalities: &[Municipality], outlines: &[Outline], part: 
             }
         }
     }
-    candidates.sort_by(|x, y| x.0.total_cmp(&y.0).then((part[x.1], x.2).cmp(&(part[y.1], y.2))));
+    let order = |x: &(f64, usize, usize), y: &(f64, usize, usize)| {
+        x.0.total_cmp(&y.0).then((part[x.1], x.2).cmp(&(part[y.1], y.2)))
+    };
+    // The candidates are measured in order of their lower bounds until a bound exceeds the
+    // best distance, which after the first is at most that first's distance: only the
+    // candidates whose bound is within it are sorted (a part of a whole island region
+    // faces the nation's 1,900 municipalities with each of its hundreds).
+    let Some(&(_, k0, b0)) = candidates.iter().min_by(|x, y| order(x, y)) else {
+        return Link {
+            a: usize::MAX,
+            b: usize::MAX,
+            kind: LinkKind::IslandLink,
+            shared_m: 0.0,
+            gap_m: f64::INFINITY,
+        };
+    };
+    let first = shape(k0).distance(&outlines[b0], plane, f64::INFINITY);
+    // The first is kept whatever rounding did to its bound.
+    candidates.retain(|c| !(c.0 > first) || (c.1, c.2) == (k0, b0));
+    candidates.sort_by(order);
     let mut best = (f64::INFINITY, usize::MAX, usize::MAX);
-    for &(lower, k, b) in &candidates {
+    for (i, &(lower, k, b)) in candidates.iter().enumerate() {
         if lower > best.0 {
             break;
         }
         let a = part[k];
-        let d = shape(k).distance(&outlines[b], plane, best.0);
+        let d = if i == 0 {
+            first
+        } else {
+            shape(k).distance(&outlines[b], plane, best.0)
+        };
         if d < best.0 || (d == best.0 && (a.min(b), a.max(b)) < (best.1.min(best.2), best.1.max(best.2))) {
             best = (d, a, b);
         }
