@@ -448,27 +448,36 @@ pub fn place_population_in(
             snapped,
         ))
     };
-    // The bar moves a chunk at a time (a step per cell made every thread read the clock).
-    let placed: Vec<std::result::Result<(DemandCell, bool), Reject>> = all
+    // Per chunk of cells, side by side: the placed cells, the rejects and the number
+    // snapped. The bar moves a chunk at a time (a step per cell made every thread read the
+    // clock). The chunks' cells are then laid out once, at their total size: collected as
+    // results and sorted into cells and rejects after, one thread had copied them twice.
+    type Chunk = (Vec<DemandCell>, Vec<Reject>, usize);
+    let chunks: Vec<Chunk> = all
         .par_chunks(1024)
-        .flat_map_iter(|chunk| {
-            let out: Vec<_> = chunk.iter().map(place).collect();
+        .map(|chunk| {
+            let mut out: Chunk = (Vec::with_capacity(chunk.len()), Vec::new(), 0);
+            for placed in chunk.iter().map(place) {
+                match placed {
+                    Ok((cell, snapped)) => {
+                        out.2 += usize::from(snapped);
+                        out.0.push(cell);
+                    }
+                    Err(r) => out.1.push(r),
+                }
+            }
             bar.inc(chunk.len() as u64);
             out
         })
         .collect();
     bar.finish_and_clear();
-    let mut cells = Vec::with_capacity(placed.len());
+    let mut cells = Vec::with_capacity(chunks.iter().map(|c| c.0.len()).sum());
     let mut rejects = Vec::new();
     let mut snapped_to_coast = 0;
-    for p in placed {
-        match p {
-            Ok((cell, snapped)) => {
-                snapped_to_coast += usize::from(snapped);
-                cells.push(cell);
-            }
-            Err(r) => rejects.push(r),
-        }
+    for (placed, rejected, snapped) in chunks {
+        cells.extend(placed);
+        rejects.extend(rejected);
+        snapped_to_coast += snapped;
     }
     // Stable, as the plain sort is: cells of one mesh keep their input order.
     cells.par_sort_by(|a, b| a.municipality.cmp(&b.municipality).then(a.mesh.cmp(&b.mesh)));

@@ -145,8 +145,11 @@ enum FeatureRead {
 pub fn read_municipalities(source: &Source, keys: &MunicipalityKeys) -> Result<MunicipalitiesRead> {
     let (text, _) = decode_text(source)?;
     // Straight into coordinates when the file is plain N03 polygons (the usual case); any
-    // surprise is read again through geojson's values, which name the problem.
-    let plain = parse_plain_in_pieces(&text, 4 * rayon::current_num_threads())
+    // surprise is read again through geojson's values, which name the problem. The pieces
+    // are small (32 a thread): the tables are read side by side with this, and a thread
+    // done with them early takes pieces from the rest; with 4 a thread it waited a tenth
+    // of a second on the national file's last piece.
+    let plain = parse_plain_in_pieces(&text, 32 * rayon::current_num_threads())
         .map_or_else(|| serde_json::from_str::<PlainCollection>(&text), Ok);
     let read: Vec<Result<FeatureRead>> = match plain {
         Ok(fc) if fc.kind == "FeatureCollection" => {
