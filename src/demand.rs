@@ -74,35 +74,43 @@ impl Demand {
 /// the answers of geo's `IntervalTreeMultiPolygon` (the same winding-number test with the
 /// same robust predicates, on the segments whose y range holds the point's y), built in
 /// linear time where the interval tree sorts its segments (the build was most of the cost
-/// of placing the national cells).
+/// of placing the national cells). It holds no coordinates: the queries take the rings it
+/// was built from ([`Rings`]), which the municipality holds anyway.
 pub struct PolygonIndex {
     y0: f64,
     /// Band height, degrees.
     height: f64,
     /// Per band, a range into `segments`: `starts[b]..starts[b + 1]`.
     starts: Vec<u32>,
-    /// Each segment once in every band its y range meets, as the position of its first end
-    /// in `points` (the second end follows it). A segment meets one to a few bands; as two
-    /// coordinates in every band the national boundaries' indexes took 320 MB, as positions
-    /// with the points once 140 MB.
-    segments: Vec<u32>,
-    /// The rings' points one after another: a ring's last point ends its last segment only.
-    points: Vec<Coord<f64>>,
+    /// Each segment once in every band its y range meets, as its ring (in the order of
+    /// [`rings_of`]) and the position of its first end there (the second end follows it). A
+    /// segment meets one to a few bands; as two coordinates in every band the national
+    /// boundaries' indexes took 320 MB, as positions with a copy of the points 140 MB, as
+    /// positions in the municipalities' own rings 70 MB.
+    segments: Vec<(u32, u32)>,
+}
+
+/// The rings of a multipolygon, each polygon's exterior then its holes: what a
+/// [`PolygonIndex`] built from it reads its segments from.
+pub type Rings<'a> = [&'a [Coord<f64>]];
+
+/// The rings of `mp` in a [`PolygonIndex`]'s order.
+pub fn rings_of(mp: &geo::MultiPolygon<f64>) -> Vec<&[Coord<f64>]> {
+    mp.0.iter()
+        .flat_map(|p| std::iter::once(p.exterior()).chain(p.interiors()))
+        .map(|r| r.0.as_slice())
+        .collect()
 }
 
 impl PolygonIndex {
     pub fn new(mp: &geo::MultiPolygon<f64>) -> PolygonIndex {
-        let rings = || {
-            mp.0.iter()
-                .flat_map(|p| std::iter::once(p.exterior()).chain(p.interiors()))
-                .filter(|r| r.0.len() >= 2)
-        };
+        let rings = rings_of(mp);
         // The y range of the segments' ends (every point of a ring of two or more) and
         // their number.
         let (mut lo, mut hi, mut n) = (f64::INFINITY, f64::NEG_INFINITY, 0usize);
-        for r in rings() {
-            n += r.0.len() - 1;
-            for c in &r.0 {
+        for r in rings.iter().filter(|r| r.len() >= 2) {
+            n += r.len() - 1;
+            for c in r.iter() {
                 lo = lo.min(c.y);
                 hi = hi.max(c.y);
             }
@@ -114,27 +122,24 @@ impl PolygonIndex {
             height,
             starts: vec![0; bands + 1],
             segments: Vec::new(),
-            points: Vec::with_capacity(n + rings().count()),
         };
         // Each segment's bands, found once: counted, then filled in the same order.
-        let mut spans: Vec<(u32, u32, u32)> = Vec::with_capacity(n);
-        for r in rings() {
-            let start = index.points.len() as u32;
-            index.points.extend_from_slice(&r.0);
-            for (k, w) in r.0.windows(2).enumerate() {
+        let mut spans: Vec<((u32, u32), u32, u32)> = Vec::with_capacity(n);
+        for (i, r) in rings.iter().enumerate().filter(|(_, r)| r.len() >= 2) {
+            for (k, w) in r.windows(2).enumerate() {
                 let range = index.bands_of(w[0].y, w[1].y);
                 let (a, b) = (*range.start(), *range.end());
                 for count in &mut index.starts[a + 1..=b + 1] {
                     *count += 1;
                 }
-                spans.push((start + k as u32, a as u32, b as u32));
+                spans.push(((i as u32, k as u32), a as u32, b as u32));
             }
         }
         for b in 1..index.starts.len() {
             index.starts[b] += index.starts[b - 1];
         }
         let mut fill = index.starts.clone();
-        index.segments = vec![0; index.starts[bands] as usize];
+        index.segments = vec![(0, 0); index.starts[bands] as usize];
         for &(at, first, last) in &spans {
             for f in &mut fill[first as usize..=last as usize] {
                 index.segments[*f as usize] = at;
@@ -144,8 +149,12 @@ impl PolygonIndex {
         index
     }
 
-    /// The band of a y, clamped to the bands (monotone in y, so a segment whose y range
-    /// holds a point's y is in the point's band).
+    /// The ends of the segment at `at` of `rings`.
+    fn ends(rings: &Rings, (ring, k): (u32, u32)) -> (Coord<f64>, Coord<f64>) {
+        let ring = rings[ring as usize];
+        (ring[k as usize], ring[k as usize + 1])
+    }
+
     fn band(&self, y: f64) -> usize {
         let last = self.starts.len() - 2;
         (((y - self.y0) / self.height).max(0.0) as usize).min(last)
@@ -161,7 +170,7 @@ impl PolygonIndex {
     /// distance above `limit_m` (infinite when no segment is near). A segment within the
     /// limit has a point less than the limit north or south of the point: it is in those
     /// bands.
-    pub fn boundary_distance_within_m(&self, lon: f64, lat: f64, limit_m: f64) -> f64 {
+    pub fn boundary_distance_within_m(&self, rings: &Rings, lon: f64, lat: f64, limit_m: f64) -> f64 {
         if self.segments.is_empty() {
             return f64::INFINITY;
         }
@@ -172,15 +181,15 @@ impl PolygonIndex {
         let (first, last) = (self.band(lat - dlat), self.band(lat + dlat));
         let mut best = f64::INFINITY;
         for &at in &self.segments[self.starts[first] as usize..self.starts[last + 1] as usize] {
-            let (p, q) = (self.points[at as usize], self.points[at as usize + 1]);
+            let (p, q) = Self::ends(rings, at);
             best = best.min(segment_distance_m(p, q, lon, lat, kx, ky));
         }
         best
     }
 
     /// Whether the point lies inside (not on the boundary), as geo's
-    /// `IntervalTreeMultiPolygon::contains` says.
-    pub fn contains(&self, c: &Coord<f64>) -> bool {
+    /// `IntervalTreeMultiPolygon::contains` says; `rings` are those the index was built from.
+    pub fn contains(&self, rings: &Rings, c: &Coord<f64>) -> bool {
         use geo::kernels::{Kernel, Orientation, RobustKernel};
         let between = |v: f64, a: f64, b: f64| if a < b { v >= a && v <= b } else { v >= b && v <= a };
         if self.segments.is_empty() {
@@ -189,7 +198,7 @@ impl PolygonIndex {
         let b = self.band(c.y);
         let mut winding = 0i64;
         for &at in &self.segments[self.starts[b] as usize..self.starts[b + 1] as usize] {
-            let (p, q) = (self.points[at as usize], self.points[at as usize + 1]);
+            let (p, q) = Self::ends(rings, at);
             // The interval tree's visit: y_min <= y <= y_max in the total order; then its
             // test of the largest x.
             let (y_min, y_max) = if p.y.total_cmp(&q.y).is_le() {
@@ -228,6 +237,8 @@ pub struct MunicipalityLocator<'a> {
     municipalities: &'a [Municipality],
     tree: RTree<GeomWithData<Rectangle<[f64; 2]>, usize>>,
     shapes: Vec<PolygonIndex>,
+    /// Each municipality's rings, which its index reads.
+    rings: Vec<Vec<&'a [Coord<f64>]>>,
 }
 
 impl<'a> MunicipalityLocator<'a> {
@@ -253,6 +264,7 @@ impl<'a> MunicipalityLocator<'a> {
             Some(shapes) if shapes.len() == municipalities.len() => shapes,
             _ => municipalities
                 .par_iter()
+                .with_max_len(4)
                 .map(|m| PolygonIndex::new(&m.geometry))
                 .collect(),
         };
@@ -260,6 +272,7 @@ impl<'a> MunicipalityLocator<'a> {
             municipalities,
             tree: RTree::bulk_load(boxes),
             shapes,
+            rings: municipalities.iter().map(|m| rings_of(&m.geometry)).collect(),
         }
     }
 
@@ -284,7 +297,7 @@ impl<'a> MunicipalityLocator<'a> {
         self.tree
             .locate_all_at_point(&[lon, lat])
             .map(|g| g.data)
-            .filter(|&i| self.shapes[i].contains(&c))
+            .filter(|&i| self.shapes[i].contains(&self.rings[i], &c))
             .min()
     }
 
@@ -305,7 +318,7 @@ impl<'a> MunicipalityLocator<'a> {
             .map(|g| {
                 (
                     g.data,
-                    self.shapes[g.data].boundary_distance_within_m(lon, lat, limit_m),
+                    self.shapes[g.data].boundary_distance_within_m(&self.rings[g.data], lon, lat, limit_m),
                 )
             })
             .filter(|&(_, d)| d <= limit_m)
@@ -409,31 +422,63 @@ pub fn place_population_in(
         .flat_map(|p| p.cells.iter().map(move |c| (p.file.as_str(), c)))
         .collect();
     let bar = progress.bar(all.len() as u64, "placing");
-    let place = |&(file, cell): &(&str, &PopulationCell)| {
+    // Each cell's municipality, and whether it was snapped from the sea.
+    let home = |cell: &PopulationCell| {
         let c = cell.mesh.centre();
-        let (municipality, snapped) = match locator.containing(c.x, c.y) {
-            Some(m) => (m, false),
-            None => match locator.nearest_within(c.x, c.y, COAST_SNAP_M) {
-                Some((m, _)) => (m, true),
-                None => {
-                    return Err(Reject::new(
-                        file,
-                        Location::Line(cell.line),
-                        format!(
-                            "centre of mesh {} (lon {:.5}, lat {:.5}) is in no municipality and more than 1 km from all of them",
-                            cell.mesh, c.x, c.y
-                        ),
-                    ))
-                }
-            },
-        };
-        let demand = match column {
-            DemandColumn::Population => cell.population,
-            DemandColumn::Population65Plus => cell.population_65plus,
-            DemandColumn::Population75Plus => cell.population_75plus.unwrap_or(0.0),
-            DemandColumn::Population0To14 => cell.population_0_14.unwrap_or(0.0),
-        };
-        Ok((
+        match locator.containing(c.x, c.y) {
+            Some(m) => Some((m, false)),
+            None => locator.nearest_within(c.x, c.y, COAST_SNAP_M).map(|(m, _)| (m, true)),
+        }
+    };
+    // Found side by side a chunk at a time (the bar moves a chunk at a time: a step per cell
+    // made every thread read the clock); then the kept cells are made side by side, each
+    // straight into its place. Gathered from lists made per chunk, the nation's 230,000
+    // cells had been laid out by one thread alone.
+    let mut homes: Vec<Option<(usize, bool)>> = vec![None; all.len()];
+    homes
+        .par_chunks_mut(1024)
+        .zip(all.par_chunks(1024))
+        .with_max_len(1)
+        .for_each(|(out, chunk)| {
+            for (o, &(_, cell)) in out.iter_mut().zip(chunk) {
+                *o = home(cell);
+            }
+            bar.inc(chunk.len() as u64);
+        });
+    bar.finish_and_clear();
+    let kept: Vec<(usize, usize)> = homes
+        .iter()
+        .enumerate()
+        .filter_map(|(i, h)| h.map(|(m, _)| (i, m)))
+        .collect();
+    let snapped_to_coast = homes.iter().filter(|h| matches!(h, Some((_, true)))).count();
+    let rejects: Vec<Reject> = all
+        .iter()
+        .zip(&homes)
+        .filter(|(_, h)| h.is_none())
+        .map(|(&(file, cell), _)| {
+            let c = cell.mesh.centre();
+            Reject::new(
+                file,
+                Location::Line(cell.line),
+                format!(
+                    "centre of mesh {} (lon {:.5}, lat {:.5}) is in no municipality and more than 1 km from all of them",
+                    cell.mesh, c.x, c.y
+                ),
+            )
+        })
+        .collect();
+    let mut cells: Vec<DemandCell> = kept
+        .par_iter()
+        .map(|&(i, municipality)| {
+            let cell = all[i].1;
+            let c = cell.mesh.centre();
+            let demand = match column {
+                DemandColumn::Population => cell.population,
+                DemandColumn::Population65Plus => cell.population_65plus,
+                DemandColumn::Population75Plus => cell.population_75plus.unwrap_or(0.0),
+                DemandColumn::Population0To14 => cell.population_0_14.unwrap_or(0.0),
+            };
             DemandCell {
                 mesh: cell.mesh,
                 municipality,
@@ -444,41 +489,9 @@ pub fn place_population_in(
                 population_75plus: cell.population_75plus,
                 population_0_14: cell.population_0_14,
                 demand,
-            },
-            snapped,
-        ))
-    };
-    // Per chunk of cells, side by side: the placed cells, the rejects and the number
-    // snapped. The bar moves a chunk at a time (a step per cell made every thread read the
-    // clock). The chunks' cells are then laid out once, at their total size: collected as
-    // results and sorted into cells and rejects after, one thread had copied them twice.
-    type Chunk = (Vec<DemandCell>, Vec<Reject>, usize);
-    let chunks: Vec<Chunk> = all
-        .par_chunks(1024)
-        .map(|chunk| {
-            let mut out: Chunk = (Vec::with_capacity(chunk.len()), Vec::new(), 0);
-            for placed in chunk.iter().map(place) {
-                match placed {
-                    Ok((cell, snapped)) => {
-                        out.2 += usize::from(snapped);
-                        out.0.push(cell);
-                    }
-                    Err(r) => out.1.push(r),
-                }
             }
-            bar.inc(chunk.len() as u64);
-            out
         })
         .collect();
-    bar.finish_and_clear();
-    let mut cells = Vec::with_capacity(chunks.iter().map(|c| c.0.len()).sum());
-    let mut rejects = Vec::new();
-    let mut snapped_to_coast = 0;
-    for (placed, rejected, snapped) in chunks {
-        cells.extend(placed);
-        rejects.extend(rejected);
-        snapped_to_coast += snapped;
-    }
     // Stable, as the plain sort is: cells of one mesh keep their input order.
     cells.par_sort_by(|a, b| a.municipality.cmp(&b.municipality).then(a.mesh.cmp(&b.mesh)));
     Ok((
@@ -500,7 +513,7 @@ pub fn area_grid(municipalities: &[Municipality]) -> Demand {
         .par_iter()
         .enumerate()
         .map(|(i, m)| {
-            let shape = PolygonIndex::new(&m.geometry);
+            let (shape, rings) = (PolygonIndex::new(&m.geometry), rings_of(&m.geometry));
             let (min, max) = (m.bbox.min(), m.bbox.max());
             let (Some(sw), Some(ne)) = (
                 Mesh::containing(min.x, min.y, level),
@@ -516,7 +529,7 @@ pub fn area_grid(municipalities: &[Municipality]) -> Demand {
                 for c in 0..=cols {
                     let lat = sw.centre().y + r as f64 * h;
                     let lon = sw.centre().x + c as f64 * w;
-                    if !shape.contains(&Coord { x: lon, y: lat }) {
+                    if !shape.contains(&rings, &Coord { x: lon, y: lat }) {
                         continue;
                     }
                     if let Some(mesh) = Mesh::containing(lon, lat, level) {
@@ -611,11 +624,11 @@ mod tests {
             points in prop::collection::vec((0i32..21, 0i32..21), 1..40),
         ) {
             let mp = polygons(&parts, |c| c);
-            let ours = PolygonIndex::new(&mp);
+            let (ours, rings) = (PolygonIndex::new(&mp), rings_of(&mp));
             let geos = geo::indexed::IntervalTreeMultiPolygon::new(&mp);
             for (x, y) in points {
                 let c = Coord { x: f64::from(x) * 0.5, y: f64::from(y) * 0.5 };
-                prop_assert_eq!(ours.contains(&c), geos.contains(&c), "{:?}", c);
+                prop_assert_eq!(ours.contains(&rings, &c), geos.contains(&c), "{:?}", c);
             }
         }
     }
@@ -635,11 +648,11 @@ mod tests {
         ) {
             let degrees = |(x, y): (f64, f64)| Coord { x: 139.0 + x * 1e-3, y: 35.0 + y * 1e-3 };
             let mp = polygons(&parts, |c| degrees((c.x, c.y)));
-            let index = PolygonIndex::new(&mp);
+            let (index, rings) = (PolygonIndex::new(&mp), rings_of(&mp));
             for (x, y, f) in points {
                 let c = degrees((f64::from(x) + f, f64::from(y) * 0.5));
                 let whole = outline_distance_m(&mp, c.x, c.y);
-                let near = index.boundary_distance_within_m(c.x, c.y, limit);
+                let near = index.boundary_distance_within_m(&rings, c.x, c.y, limit);
                 if whole <= limit {
                     prop_assert_eq!(near.to_bits(), whole.to_bits(), "{:?}", c);
                 } else {
@@ -655,8 +668,8 @@ mod tests {
             ring(&[(0, 0), (4, 0), (4, 4), (0, 4)]),
             vec![ring(&[(1, 1), (1, 3), (3, 3), (3, 1)])],
         )]);
-        let index = PolygonIndex::new(&mp);
-        let at = |x: f64, y: f64| index.contains(&Coord { x, y });
+        let (index, rings) = (PolygonIndex::new(&mp), rings_of(&mp));
+        let at = |x: f64, y: f64| index.contains(&rings, &Coord { x, y });
         assert!(at(0.5, 0.5));
         assert!(!at(2.0, 2.0), "in the hole");
         assert!(!at(4.0, 2.0), "on the boundary");

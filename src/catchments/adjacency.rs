@@ -11,7 +11,7 @@
 //! borders drawn with different vertices on each side (T-junctions, densified or slightly
 //! shifted lines), the usual reason contiguity tools miss a neighbour.
 
-use crate::demand::PolygonIndex;
+use crate::demand::{PolygonIndex, Rings};
 use crate::inputs::municipalities::{box_of, Municipality};
 use crate::reach::straight::metres_per_degree;
 use geo::line_intersection::{line_intersection, LineIntersection};
@@ -147,7 +147,7 @@ const CHUNK: usize = 32;
 
 impl<'a> Outline<'a> {
     fn new(mp: &'a MultiPolygon<f64>) -> Outline<'a> {
-        let rings: Vec<&[Coord<f64>]> = rings(mp).map(|r| r.0.as_slice()).collect();
+        let rings = crate::demand::rings_of(mp);
         let mut chunks = Vec::new();
         for (i, ring) in rings.iter().enumerate() {
             let segments = ring.len().saturating_sub(1);
@@ -423,7 +423,7 @@ fn crossing(own: &[Line<f64>], other: &SegmentGrid) -> bool {
 fn pokes_into(
     raw: &[Line<f64>],
     projected: &[Line<f64>],
-    other: &PolygonIndex,
+    other: (&PolygonIndex, &Rings),
     other_grid: &SegmentGrid,
     snap_m: f64,
 ) -> bool {
@@ -434,17 +434,17 @@ fn pokes_into(
     raw.iter().zip(projected).any(|(r, p)| {
         [(r.start, p.start), (mid(r), mid(p))]
             .into_iter()
-            .any(|(c, q)| other.contains(&c) && !other_grid.any_within(Point::from(q), snap_m * snap_m))
+            .any(|(c, q)| other.0.contains(other.1, &c) && !other_grid.any_within(Point::from(q), snap_m * snap_m))
     })
 }
 
 /// Whether a vertex of `mp` inside `window` lies inside `other` (for a part drawn wholly
 /// inside another municipality, whose boundary does not reach the window).
-fn inside_window(mp: &MultiPolygon<f64>, window: &Rect<f64>, other: &PolygonIndex) -> bool {
+fn inside_window(mp: &MultiPolygon<f64>, window: &Rect<f64>, other: (&PolygonIndex, &Rings)) -> bool {
     rings(mp)
         .flat_map(|r| r.0.iter())
         .filter(|c| window.min().x <= c.x && c.x <= window.max().x && window.min().y <= c.y && c.y <= window.max().y)
-        .any(|c| other.contains(c))
+        .any(|c| other.0.contains(other.1, c))
 }
 
 /// Rook and queen links between municipalities whose boundaries come within `snap_m`
@@ -484,12 +484,17 @@ fn contiguity(
         Some(_) => Vec::new(),
         None => (0..municipalities.len()).map(|_| std::sync::OnceLock::new()).collect(),
     };
-    let shape = |m: usize| match given {
-        Some(given) => &given[m],
-        None => shapes[m].get_or_init(|| PolygonIndex::new(&municipalities[m].geometry)),
+    // Each with the rings it reads, the outline's.
+    let shape = |m: usize| {
+        let index = match given {
+            Some(given) => &given[m],
+            None => shapes[m].get_or_init(|| PolygonIndex::new(&municipalities[m].geometry)),
+        };
+        (index, outlines[m].rings.as_slice())
     };
     let mut links: Vec<Link> = pairs
         .par_iter()
+        .with_max_len(32)
         .filter_map(|&(a, b)| {
             let window = Rect::new(
                 Coord {

@@ -481,6 +481,7 @@ pub fn build(
     type Lists = Vec<Vec<Vec<u32>>>;
     let per_muni: Vec<(Classes, Lists)> = ranges
         .par_iter()
+        .with_max_len(4)
         .map(|range| {
             let mut index: rustc_hash::FxHashMap<Vec<u32>, usize> = Default::default();
             let mut classes: Classes = Vec::new();

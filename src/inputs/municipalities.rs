@@ -156,6 +156,7 @@ pub fn read_municipalities(source: &Source, keys: &MunicipalityKeys) -> Result<M
             drop(text);
             fc.features
                 .into_par_iter()
+                .with_max_len(16)
                 .enumerate()
                 .map(|(i, f)| {
                     let shape = match f.geometry {
@@ -221,6 +222,7 @@ pub fn read_municipalities(source: &Source, keys: &MunicipalityKeys) -> Result<M
         .into_iter()
         .collect::<Vec<_>>()
         .into_par_iter()
+        .with_max_len(4)
         .map(|(code, (name, prefecture, parts))| {
             let geometry = dissolve(parts).orient(geo::orient::Direction::Default);
             let bbox = geometry
@@ -319,8 +321,11 @@ fn parse_plain_in_pieces(text: &str, pieces: usize) -> Option<PlainCollection> {
             }
         }
     };
-    let read: Vec<Option<(Vec<PlainFeature>, usize, bool)>> =
-        (0..starts.len()).into_par_iter().map(read_piece).collect();
+    let read: Vec<Option<(Vec<PlainFeature>, usize, bool)>> = (0..starts.len())
+        .into_par_iter()
+        .with_max_len(1)
+        .map(read_piece)
+        .collect();
     let mut features = Vec::new();
     let mut close = None;
     for (k, piece) in read.into_iter().enumerate() {
