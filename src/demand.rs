@@ -294,11 +294,26 @@ impl<'a> MunicipalityLocator<'a> {
     /// The municipality whose polygon contains the point (the lowest code if several do).
     pub fn containing(&self, lon: f64, lat: f64) -> Option<usize> {
         let c = Coord { x: lon, y: lat };
-        self.tree
-            .locate_all_at_point(&[lon, lat])
-            .map(|g| g.data)
-            .filter(|&i| self.shapes[i].contains(&self.rings[i], &c))
-            .min()
+        let inside = |&i: &usize| self.shapes[i].contains(&self.rings[i], &c);
+        // The boxes holding the point, lowest first, tested until one polygon holds it: a
+        // point is held by one polygon, and in the boxes of a few.
+        let mut boxes = [0usize; 16];
+        let mut n = 0;
+        for g in self.tree.locate_all_at_point(&[lon, lat]) {
+            if n == boxes.len() {
+                return self
+                    .tree
+                    .locate_all_at_point(&[lon, lat])
+                    .map(|g| g.data)
+                    .filter(inside)
+                    .min();
+            }
+            boxes[n] = g.data;
+            n += 1;
+        }
+        let boxes = &mut boxes[..n];
+        boxes.sort_unstable();
+        boxes.iter().copied().find(inside)
     }
 
     /// Where an institution at the point belongs: the municipality containing it, else the

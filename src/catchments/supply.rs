@@ -438,6 +438,9 @@ pub fn build(
                         Verdict::Each => each.push((m, lo, hi)),
                     }
                 }
+                // Both ascending, once per tile: a place's list is then the two merged.
+                sure.sort_unstable();
+                each.sort_unstable_by_key(|e| e.0);
                 (sure, each, radii)
             })
             .collect()
@@ -457,15 +460,19 @@ pub fn build(
         let at = (cells[i].lon, cells[i].lat);
         for (r, (sure, each, radii)) in lists.iter().enumerate() {
             if present[r][i] {
+                // The groups surely within reach and those that reach this place, merged in
+                // ascending order (a group is in one list or the other).
                 let groups = &indexes[r].0;
-                let start = key.len();
-                key.extend_from_slice(sure);
-                key.extend(
-                    each.iter()
-                        .filter(|&&(m, lo, hi)| place_reaches(at, lo, hi, &groups[m as usize].points, *radii))
-                        .map(|g| g.0),
-                );
-                key[start..].sort_unstable();
+                let mut sure = sure.iter().copied().peekable();
+                for &(m, lo, hi) in each {
+                    if place_reaches(at, lo, hi, &groups[m as usize].points, *radii) {
+                        while let Some(s) = sure.next_if(|&s| s < m) {
+                            key.push(s);
+                        }
+                        key.push(m);
+                    }
+                }
+                key.extend(sure);
             }
             key.push(END);
         }
