@@ -539,7 +539,12 @@ fn read_institution_tables(sources: &InputSources, out: &mut Tables) -> Result<(
                 }),
         );
         out.addresses.extend(r.addresses);
-        out.institutions.extend(r.institutions);
+        // The first file's list taken whole (the usual single file is not copied).
+        if out.institutions.is_empty() {
+            out.institutions = r.institutions;
+        } else {
+            out.institutions.extend(r.institutions);
+        }
         out.rejects.extend(r.rejects);
     }
     reject_shared_placeholders(out);
