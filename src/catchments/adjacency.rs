@@ -720,7 +720,7 @@ fn nearest_outside(municipalities: &[Municipality], outlines: &[Outline], part: 
     };
     let first = shape(k0).distance(&outlines[b0], plane, f64::INFINITY);
     // The first is kept whatever rounding did to its bound.
-    candidates.retain(|c| !(c.0 > first) || (c.1, c.2) == (k0, b0));
+    candidates.retain(|c| c.0.partial_cmp(&first) != Some(std::cmp::Ordering::Greater) || (c.1, c.2) == (k0, b0));
     candidates.sort_by(order);
     let mut best = (f64::INFINITY, usize::MAX, usize::MAX);
     for (i, &(lower, k, b)) in candidates.iter().enumerate() {
