@@ -626,6 +626,39 @@ mod tests {
     }
 
     proptest! {
+        /// The locator names the lowest municipality whose polygon holds a point, as geo's
+        /// `contains` finds it over them all: random rings (many self-crossing), overlapping
+        /// each other, with more boxes holding a point than the few tested at once first.
+        #[test]
+        fn located_is_the_lowest_holding_municipality(
+            shells in prop::collection::vec(prop::collection::vec((0i32..12, 0i32..12), 3..8), 1..24),
+            points in prop::collection::vec((0i32..25, 0i32..25), 1..40),
+        ) {
+            let municipalities: Vec<crate::inputs::municipalities::Municipality> = shells
+                .iter()
+                .enumerate()
+                .map(|(i, shell)| {
+                    let geometry = MultiPolygon::new(vec![Polygon::new(ring(shell), vec![])]);
+                    let bbox = geo::BoundingRect::bounding_rect(&geometry).unwrap();
+                    crate::inputs::municipalities::Municipality {
+                        code: format!("{i:05}"),
+                        name: String::new(),
+                        prefecture: String::new(),
+                        geometry,
+                        bbox,
+                    }
+                })
+                .collect();
+            let locator = MunicipalityLocator::new(&municipalities);
+            for (x, y) in points {
+                let c = Coord { x: f64::from(x) * 0.5, y: f64::from(y) * 0.5 };
+                let want = municipalities.iter().position(|m| m.geometry.contains(&c));
+                prop_assert_eq!(locator.containing(c.x, c.y), want, "{:?}", c);
+            }
+        }
+    }
+
+    proptest! {
         /// The banded index answers as geo's interval tree does, for points on and off the
         /// boundary (integer and half-integer points on a small grid, so that points fall on
         /// vertices, on edges and on the y of horizontal edges), over random rings (many of

@@ -484,7 +484,7 @@ fn contiguity(
         Some(_) => Vec::new(),
         None => (0..municipalities.len()).map(|_| std::sync::OnceLock::new()).collect(),
     };
-    // Each with the rings it reads, the outline's.
+    // Each index with the rings it reads: the outline's, in the index's order.
     let shape = |m: usize| {
         let index = match given {
             Some(given) => &given[m],
@@ -708,19 +708,15 @@ fn nearest_outside(municipalities: &[Municipality], outlines: &[Outline], part: 
     // The candidates are measured in order of their lower bounds until a bound exceeds the
     // best distance, which after the first is at most that first's distance: only the
     // candidates whose bound is within it are sorted (a part of a whole island region
-    // faces the nation's 1,900 municipalities with each of its hundreds).
-    let Some(&(_, k0, b0)) = candidates.iter().min_by(|x, y| order(x, y)) else {
-        return Link {
-            a: usize::MAX,
-            b: usize::MAX,
-            kind: LinkKind::IslandLink,
-            shared_m: 0.0,
-            gap_m: f64::INFINITY,
-        };
-    };
-    let first = shape(k0).distance(&outlines[b0], plane, f64::INFINITY);
-    // The first is kept whatever rounding did to its bound.
-    candidates.retain(|c| c.0.partial_cmp(&first) != Some(std::cmp::Ordering::Greater) || (c.1, c.2) == (k0, b0));
+    // faces the nation's 1,900 municipalities with each of its hundreds). The first stays
+    // whatever rounding did to its bound, and leads the sorted list.
+    let first = candidates
+        .iter()
+        .min_by(|x, y| order(x, y))
+        .map(|&(_, k, b)| (k, b, shape(k).distance(&outlines[b], plane, f64::INFINITY)));
+    if let Some((k0, b0, d0)) = first {
+        candidates.retain(|c| c.0.partial_cmp(&d0) != Some(std::cmp::Ordering::Greater) || (c.1, c.2) == (k0, b0));
+    }
     candidates.sort_by(order);
     let mut best = (f64::INFINITY, usize::MAX, usize::MAX);
     for (i, &(lower, k, b)) in candidates.iter().enumerate() {
@@ -728,10 +724,9 @@ fn nearest_outside(municipalities: &[Municipality], outlines: &[Outline], part: 
             break;
         }
         let a = part[k];
-        let d = if i == 0 {
-            first
-        } else {
-            shape(k).distance(&outlines[b], plane, best.0)
+        let d = match first {
+            Some((_, _, d0)) if i == 0 => d0,
+            _ => shape(k).distance(&outlines[b], plane, best.0),
         };
         if d < best.0 || (d == best.0 && (a.min(b), a.max(b)) < (best.1.min(best.2), best.1.max(best.2))) {
             best = (d, a, b);
@@ -776,6 +771,75 @@ mod tests {
     use super::*;
     use geo::Polygon;
     use proptest::prelude::*;
+
+    /// The nearest municipality outside `part` by measuring the candidates in the order of
+    /// their lower bounds, all of them sorted (the search before only those within the
+    /// first one's distance were): the reference for `nearest_outside`.
+    fn nearest_by_sorting_all(
+        municipalities: &[Municipality],
+        outlines: &[Outline],
+        part: &[usize],
+        group: &[usize],
+    ) -> Link {
+        let b = municipalities[part[0]].bbox;
+        let plane = Plane::at(0.5 * (b.min().y + b.max().y));
+        let mut candidates: Vec<(f64, usize, usize)> = Vec::new();
+        for (k, &a) in part.iter().enumerate() {
+            for &b in group.iter().filter(|b| !part.contains(b)) {
+                candidates.push((box_gap_m(&municipalities[a].bbox, &municipalities[b].bbox, plane), k, b));
+            }
+        }
+        candidates.sort_by(|x, y| x.0.total_cmp(&y.0).then((part[x.1], x.2).cmp(&(part[y.1], y.2))));
+        let mut best = (f64::INFINITY, usize::MAX, usize::MAX);
+        for &(lower, k, b) in &candidates {
+            if lower > best.0 {
+                break;
+            }
+            let a = part[k];
+            let shape = Shape::new(&outlines[a], municipalities[a].bbox, plane);
+            let d = shape.distance(&outlines[b], plane, best.0);
+            if d < best.0 || (d == best.0 && (a.min(b), a.max(b)) < (best.1.min(best.2), best.1.max(best.2))) {
+                best = (d, a, b);
+            }
+        }
+        Link {
+            a: best.1.min(best.2),
+            b: best.1.max(best.2),
+            kind: LinkKind::IslandLink,
+            shared_m: 0.0,
+            gap_m: best.0,
+        }
+    }
+
+    proptest! {
+        /// The nearest municipality outside a part is the one the search over every
+        /// candidate finds: squares of 100 to 300 m scattered over 4 km (overlapping,
+        /// touching, at equal distances), parts of any of them.
+        #[test]
+        fn nearest_outside_is_the_full_searchs(
+            squares in proptest::collection::vec((0i32..40, 0i32..40, 1i32..4), 3..12),
+            take in proptest::collection::vec(any::<bool>(), 12),
+        ) {
+            let municipalities: Vec<Municipality> = squares
+                .iter()
+                .enumerate()
+                .map(|(i, &(x, y, size))| {
+                    let (x0, y0, d) = (139.0 + f64::from(x) * 1e-3, 35.0 + f64::from(y) * 1e-3, f64::from(size) * 1e-3);
+                    let ring = LineString::from(vec![(x0, y0), (x0 + d, y0), (x0 + d, y0 + d), (x0, y0 + d), (x0, y0)]);
+                    let geometry = MultiPolygon::new(vec![Polygon::new(ring, vec![])]);
+                    let bbox = geometry.bounding_rect().unwrap();
+                    Municipality { code: format!("{i:05}"), name: String::new(), prefecture: String::new(), geometry, bbox }
+                })
+                .collect();
+            let outlines: Vec<Outline> = municipalities.iter().map(|m| Outline::new(&m.geometry)).collect();
+            let group: Vec<usize> = (0..municipalities.len()).collect();
+            let part: Vec<usize> = group.iter().copied().filter(|&i| take[i]).collect();
+            prop_assume!(!part.is_empty() && part.len() < group.len());
+            let got = nearest_outside(&municipalities, &outlines, &part, &group);
+            let want = nearest_by_sorting_all(&municipalities, &outlines, &part, &group);
+            prop_assert_eq!((got.a, got.b, got.gap_m.to_bits()), (want.a, want.b, want.gap_m.to_bits()));
+        }
+    }
 
     fn segments(raw: &[(f64, f64, f64, f64)]) -> Vec<Line<f64>> {
         raw.iter()
