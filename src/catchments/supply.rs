@@ -658,6 +658,63 @@ mod tests {
     use super::*;
     use proptest::prelude::*;
 
+    proptest! {
+        /// Every place's class holds, per role, exactly the place's hosts, and its demand is
+        /// the sum of its places': hosts given per role and place (as by travel time), drawn
+        /// from a few lists so that classes share some roles' lists and not others.
+        #[test]
+        fn classes_hold_their_places_hosts(
+            places in prop::collection::vec((0usize..4, 1u32..50, prop::collection::vec(0usize..4, 14)), 1..60),
+        ) {
+            use crate::demand::{DemandBasis, DemandCell};
+            use crate::inputs::mesh::{Level, Mesh};
+            let rules = Rules::builtin();
+            let roles = rules.roles.len();
+            prop_assume!(roles == 14);
+            // The lists a role's hosts are drawn from.
+            let pool: [Vec<u32>; 4] = [vec![], vec![0], vec![1, 2], vec![0, 2, 3]];
+            let mut sorted = places.clone();
+            sorted.sort_by_key(|p| p.0);
+            let cells: Vec<DemandCell> = sorted
+                .iter()
+                .enumerate()
+                .map(|(i, &(m, d, _))| {
+                    let (lon, lat) = (139.0 + i as f64 * 0.01, 35.0);
+                    DemandCell {
+                        mesh: Mesh::containing(lon, lat, Level::Half).unwrap(),
+                        municipality: m,
+                        lon,
+                        lat,
+                        population: f64::from(d),
+                        population_65plus: f64::from(d),
+                        population_75plus: None,
+                        population_0_14: None,
+                        demand: f64::from(d),
+                    }
+                })
+                .collect();
+            let demand = Demand { cells, basis: DemandBasis::AreaGrid, snapped_to_coast: 0 };
+            let hosts: Vec<Vec<Vec<u32>>> = (0..roles)
+                .map(|r| sorted.iter().map(|p| pool[p.2[r]].clone()).collect())
+                .collect();
+            let present = vec![vec![true; sorted.len()]; roles];
+            let supply = build(&demand, 4, &[], &[], &rules, &present, &[], Some(&hosts));
+            let mut demand_of = vec![0.0; supply.classes.len()];
+            for (i, cell) in demand.cells.iter().enumerate() {
+                let m = cell.municipality;
+                let range = supply.class_ranges[m].clone();
+                let found: Vec<usize> = range
+                    .filter(|&c| (0..roles).all(|r| supply.hosts_of(&supply.classes[c], r) == hosts[r][i].as_slice()))
+                    .collect();
+                prop_assert_eq!(found.len(), 1, "place {} in {} classes", i, found.len());
+                demand_of[found[0]] += cell.demand;
+            }
+            for (class, d) in supply.classes.iter().zip(&demand_of) {
+                prop_assert_eq!(class.demand, *d);
+            }
+        }
+    }
+
     /// The box of some points, as a group's box is made.
     fn box_of(points: &[(f64, f64)]) -> ([f64; 2], [f64; 2]) {
         points
