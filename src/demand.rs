@@ -155,6 +155,8 @@ impl PolygonIndex {
         (ring[k as usize], ring[k as usize + 1])
     }
 
+    /// The band of a y, clamped to the bands (monotone in y, so a segment whose y range
+    /// holds a point's y is in the point's band).
     fn band(&self, y: f64) -> usize {
         let last = self.starts.len() - 2;
         (((y - self.y0) / self.height).max(0.0) as usize).min(last)
