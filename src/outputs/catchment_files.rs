@@ -681,11 +681,10 @@ mod tests {
         ] {
             values.extend([v, -v]);
         }
-        let mut state = 7u64;
+        use rand_core::Rng;
+        let mut rng = rand_pcg::Pcg64Mcg::new(7);
         for _ in 0..200_000 {
-            state = state
-                .wrapping_mul(6364136223846793005)
-                .wrapping_add(1442695040888963407);
+            let state = rng.next_u64();
             values.push(f64::from_bits(state));
             // Coordinates in degrees over the grid, as the dissolve rounds them.
             let degrees = 120.0 + 30.0 * (state >> 11) as f64 / (1u64 << 53) as f64;

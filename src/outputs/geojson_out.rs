@@ -406,11 +406,10 @@ mod tests {
     fn numbers_as_serde_json_writes_them() {
         let mut values = vec![0.0, -0.0, 1.0, -1.0, 1e22, 1e-7, 5e-324, f64::MAX, f64::MIN_POSITIVE];
         values.extend([f64::NAN, f64::INFINITY, f64::NEG_INFINITY]);
-        let mut state = 5u64;
+        use rand_core::Rng;
+        let mut rng = rand_pcg::Pcg64Mcg::new(5);
         for k in 0..200_000 {
-            state = state
-                .wrapping_mul(6364136223846793005)
-                .wrapping_add(1442695040888963407);
+            let state = rng.next_u64();
             values.push(f64::from_bits(state));
             values.push((state >> 11) as f64 / (1u64 << 53) as f64 * 360.0 - 180.0);
             values.push((((state >> 11) % 1_800_000_000) as f64 * 1e-7 - 90.0).round());
