@@ -322,16 +322,22 @@ impl<'a> SegmentGrid<'a> {
         // A segment within the distance has its box within it on each axis; a hair wider
         // for the rounding of the square root.
         let r = max2.sqrt() * (1.0 + 1e-9) + 1e-9;
-        self.any_near(
-            p.x() - r,
-            p.x() + r,
-            p.y() - r,
-            p.y() + r,
-            |line| match squared_distance_apart(line, p, max2) {
+        self.any_near(p.x() - r, p.x() + r, p.y() - r, p.y() + r, |line| {
+            // A segment whose box is farther than `r` on an axis is farther than the
+            // distance (both tests below would say so), found without their divisions.
+            let (a, b) = (line.start, line.end);
+            if p.x() - a.x.max(b.x) > r
+                || a.x.min(b.x) - p.x() > r
+                || p.y() - a.y.max(b.y) > r
+                || a.y.min(b.y) - p.y() > r
+            {
+                return false;
+            }
+            match squared_distance_apart(line, p, max2) {
                 Some(within) => within,
                 None => line.distance_2_if_less_or_equal(&p, max2).is_some(),
-            },
-        )
+            }
+        })
     }
 
     /// Whether a segment whose box meets `l`'s (as rstar's envelope query finds them)

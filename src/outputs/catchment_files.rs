@@ -79,10 +79,15 @@ fn union_of<'a>(outlines: impl Iterator<Item = &'a MultiPolygon<f64>>) -> MultiP
         FillRule::Negative
     };
     let segments: usize = subject.iter().map(Vec::len).sum();
-    let solver = if segments > LIST_SEGMENTS {
-        Solver::FRAG
-    } else {
-        Solver::AUTO
+    // Serial sorts: i_overlay's parallel sorts split their work by the machine's processors
+    // (not the run's threads), and the unions already run side by side.
+    let solver = Solver {
+        multithreading: None,
+        ..if segments > LIST_SEGMENTS {
+            Solver::FRAG
+        } else {
+            Solver::AUTO
+        }
     };
     let shapes =
         FloatOverlay::with_subj_custom(&subject, OverlayOptions::ogc(), solver).overlay(OverlayRule::Subject, fill);
