@@ -297,9 +297,11 @@ impl Rules {
     /// Per institution, the roles it fills as bits (role `r`: bit `r`), in one pass over the
     /// institutions; `None` past 64 roles.
     pub fn role_masks(&self, institutions: &[Institution]) -> Option<Vec<u64>> {
+        use rayon::prelude::*;
         (self.roles.len() <= 64).then(|| {
             institutions
-                .iter()
+                .par_iter()
+                .with_min_len(4096)
                 .map(|inst| {
                     self.roles
                         .iter()

@@ -296,34 +296,41 @@ impl Blocks {
     pub fn new(points: &[(f64, f64)], max_radius_m: f64) -> Blocks {
         let xyz: Vec<[f64; 3]> = points.par_iter().map(|&(lon, lat)| to_xyz(lon, lat)).collect();
         let order = z_order(points);
-        let mut runs = Vec::with_capacity(order.len() / BLOCK + 1);
-        let mut todo: Vec<std::ops::Range<usize>> = (0..order.len())
-            .step_by(BLOCK)
-            .map(|s| s..(s + BLOCK).min(order.len()))
-            .rev()
-            .collect();
-        while let Some(run) = todo.pop() {
-            let members = &order[run.clone()];
-            let n = members.len() as f64;
-            let mut c = [0.0; 3];
-            for &i in members {
-                for (a, v) in c.iter_mut().zip(xyz[i as usize]) {
-                    *a += v / n;
+        // Each run of BLOCK points is halved, depth first, until its parts are narrow
+        // enough; the runs side by side, their parts in the order of the points.
+        let starts: Vec<usize> = (0..order.len()).step_by(BLOCK).collect();
+        let runs: Vec<(std::ops::Range<usize>, [f64; 3], f64)> = starts
+            .par_iter()
+            .with_min_len(64)
+            .flat_map_iter(|&s| {
+                let mut parts = Vec::new();
+                let mut todo = Vec::with_capacity(8);
+                todo.push(s..(s + BLOCK).min(order.len()));
+                while let Some(run) = todo.pop() {
+                    let members = &order[run.clone()];
+                    let n = members.len() as f64;
+                    let mut c = [0.0; 3];
+                    for &i in members {
+                        for (a, v) in c.iter_mut().zip(xyz[i as usize]) {
+                            *a += v / n;
+                        }
+                    }
+                    let radius = members
+                        .iter()
+                        .map(|&i| dist2(&c, &xyz[i as usize]))
+                        .fold(0.0, f64::max)
+                        .sqrt();
+                    if radius > max_radius_m && run.len() > 1 {
+                        let mid = run.start + run.len() / 2;
+                        todo.push(mid..run.end);
+                        todo.push(run.start..mid);
+                    } else {
+                        parts.push((run, c, radius));
+                    }
                 }
-            }
-            let radius = members
-                .iter()
-                .map(|&i| dist2(&c, &xyz[i as usize]))
-                .fold(0.0, f64::max)
-                .sqrt();
-            if radius > max_radius_m && run.len() > 1 {
-                let mid = run.start + run.len() / 2;
-                todo.push(mid..run.end);
-                todo.push(run.start..mid);
-            } else {
-                runs.push((run, c, radius));
-            }
-        }
+                parts
+            })
+            .collect();
         Blocks { order, runs, xyz }
     }
 
@@ -1605,6 +1612,52 @@ mod tests {
                     prop_assert_eq!(*n, idx.reach_at(at, reach).1);
                 }
             }
+        }
+
+        /// Blocks are the runs of [`BLOCK`] points along the Z-order, each halved (the lower
+        /// half first) only while it is wider than the radius: the runs cover the order in
+        /// turn, each inside one run of `BLOCK`, narrow enough or a single point, with its
+        /// centroid and radius, and the run each was halved from was too wide.
+        #[test]
+        fn blocks_are_runs_halved_while_too_wide(
+            places in proptest::collection::vec((136.8f64..139.2, 34.8f64..37.2), 0..400),
+            block_km in 0.0f64..60.0,
+        ) {
+            let max = block_km * 1000.0;
+            let blocks = Blocks::new(&places, max);
+            prop_assert_eq!(&blocks.order, &z_order(&places));
+            let xyz = &blocks.xyz;
+            let centre_and_radius = |run: &std::ops::Range<usize>| {
+                let members = &blocks.order[run.clone()];
+                let n = members.len() as f64;
+                let mut c = [0.0; 3];
+                for &i in members {
+                    for (a, v) in c.iter_mut().zip(xyz[i as usize]) {
+                        *a += v / n;
+                    }
+                }
+                let r = members.iter().map(|&i| dist2(&c, &xyz[i as usize])).fold(0.0, f64::max).sqrt();
+                (c, r)
+            };
+            let mut next = 0;
+            for (run, c, r) in &blocks.runs {
+                prop_assert_eq!(run.start, next);
+                prop_assert!(run.end > run.start);
+                next = run.end;
+                prop_assert_eq!((c.to_vec(), *r), { let (c, r) = centre_and_radius(run); (c.to_vec(), r) });
+                prop_assert!(*r <= max || run.len() == 1);
+                // Down from its run of BLOCK points, halving toward it: every range above it
+                // was too wide.
+                let base = run.start / BLOCK * BLOCK;
+                let mut range = base..(base + BLOCK).min(places.len());
+                while range != *run {
+                    prop_assert!(range.start <= run.start && run.end <= range.end && range.len() > 1);
+                    prop_assert!(centre_and_radius(&range).1 > max);
+                    let mid = range.start + range.len() / 2;
+                    range = if run.start < mid { range.start..mid } else { mid..range.end };
+                }
+            }
+            prop_assert_eq!(next, places.len());
         }
 
         /// Places taken in blocks give exactly what each place gives alone: the same
