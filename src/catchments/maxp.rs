@@ -150,13 +150,16 @@ impl Unit {
         let mut class_hosts: Vec<(u32, u64)> = Vec::new();
         let mut gathered = vec![0u64; n];
         let mut met: Vec<u32> = Vec::new();
-        for class in &classes {
+        // Each host's list of the classes it hosts roles for follows, class after class.
+        for (c, class) in classes.iter().enumerate() {
             let start = class_hosts.len();
             met.clear();
             for (r, range) in class.roles.iter().enumerate() {
                 if relevant & (1 << r) != 0 {
                     for &h in &hosts[range.start as usize..range.end as usize] {
-                        if h != class.area {
+                        if h == class.area {
+                            own[c] |= 1 << r;
+                        } else {
                             if gathered[h as usize] == 0 {
                                 met.push(h);
                             }
@@ -167,31 +170,15 @@ impl Unit {
             }
             met.sort_unstable();
             for &h in &met {
-                class_hosts.push((h, std::mem::take(&mut gathered[h as usize])));
+                let roles = std::mem::take(&mut gathered[h as usize]);
+                class_hosts.push((h, roles));
+                hosted_by[h as usize].push(Hosted {
+                    class: c as u32,
+                    area: class.area,
+                    roles,
+                });
             }
             host_ranges.push(start as u32..class_hosts.len() as u32);
-        }
-        for (c, class) in classes.iter().enumerate() {
-            for (r, range) in class.roles.iter().enumerate() {
-                if relevant & (1 << r) == 0 {
-                    continue;
-                }
-                for &h in &hosts[range.start as usize..range.end as usize] {
-                    if h == class.area {
-                        own[c] |= 1 << r;
-                        continue;
-                    }
-                    let list = &mut hosted_by[h as usize];
-                    match list.last_mut() {
-                        Some(last) if last.class == c as u32 => last.roles |= 1 << r,
-                        _ => list.push(Hosted {
-                            class: c as u32,
-                            area: class.area,
-                            roles: 1 << r,
-                        }),
-                    }
-                }
-            }
         }
         let mut set_ranges = Vec::new();
         let mut host_sets: Vec<(u64, u64)> = Vec::new();
