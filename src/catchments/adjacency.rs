@@ -612,8 +612,14 @@ impl Shape {
             return f64::INFINITY;
         }
         let mut best = f64::INFINITY;
+        // A segment's start is mostly the end of the one before it: measured once.
+        let mut last: Option<Coord<f64>> = None;
         for l in &near {
             for c in [l.start, l.end] {
+                if last == Some(c) {
+                    continue;
+                }
+                last = Some(c);
                 if let Some(n) = self.tree.nearest_neighbor(&Point::from(c)) {
                     best = best.min(Euclidean.distance(&**n, &Point::from(c)));
                 }
@@ -844,6 +850,58 @@ mod tests {
             let got = nearest_outside(&municipalities, &outlines, &part, &group);
             let want = nearest_by_sorting_all(&municipalities, &outlines, &part, &group);
             prop_assert_eq!((got.a, got.b, got.gap_m.to_bits()), (want.a, want.b, want.gap_m.to_bits()));
+        }
+    }
+
+    proptest! {
+        /// A shape's distance to another outline, without a limit, is the least distance
+        /// between a vertex of one and a segment of the other, measured over every pair in
+        /// the plane (star-shaped rings of 3 to 12 points, apart, touching or overlapping;
+        /// a second ring sharing some of the first's points).
+        #[test]
+        fn shape_distance_is_the_least_vertex_to_segment(
+            a in proptest::collection::vec((0.0f64..1.0, 0.2f64..1.0), 3..12),
+            b in proptest::collection::vec((0.0f64..1.0, 0.2f64..1.0), 3..12),
+            offset in (-3.0f64..3.0, -3.0f64..3.0),
+            shared in 0usize..4,
+        ) {
+            let star = |points: &[(f64, f64)], cx: f64, cy: f64| {
+                let mut around: Vec<(f64, f64)> = points.to_vec();
+                around.sort_by(|p, q| p.0.total_cmp(&q.0));
+                let mut ring: Vec<(f64, f64)> = around
+                    .iter()
+                    .enumerate()
+                    .map(|(k, &(t, r))| {
+                        let angle = (k as f64 + t) / around.len() as f64 * std::f64::consts::TAU;
+                        (cx + 1e-3 * r * angle.cos(), cy + 1e-3 * r * angle.sin())
+                    })
+                    .collect();
+                ring.push(ring[0]);
+                ring
+            };
+            let ring_a = star(&a, 139.0, 35.0);
+            let mut ring_b = star(&b, 139.0 + 1e-3 * offset.0, 35.0 + 1e-3 * offset.1);
+            // Points of the first ring at the start of the second: a shared stretch.
+            let n = ring_b.len();
+            let k = shared.min(ring_a.len() - 1).min(n - 2);
+            ring_b[..k].copy_from_slice(&ring_a[..k]);
+            ring_b[n - 1] = ring_b[0];
+            let geometry = |ring: Vec<(f64, f64)>| MultiPolygon::new(vec![Polygon::new(LineString::from(ring), vec![])]);
+            let (ga, gb) = (geometry(ring_a), geometry(ring_b));
+            let (oa, ob) = (Outline::new(&ga), Outline::new(&gb));
+            let plane = Plane::at(35.0);
+            let shape = Shape::new(&oa, ga.bounding_rect().unwrap(), plane);
+            let got = shape.distance(&ob, plane, f64::INFINITY);
+            let (la, lb) = (plane.lines(&oa.lines().collect::<Vec<_>>()), plane.lines(&ob.lines().collect::<Vec<_>>()));
+            let least = |vertices: &[Line<f64>], segments: &[Line<f64>]| {
+                vertices
+                    .iter()
+                    .flat_map(|v| [v.start, v.end])
+                    .flat_map(|c| segments.iter().map(move |l| Euclidean.distance(l, &Point::from(c))))
+                    .fold(f64::INFINITY, f64::min)
+            };
+            let want = least(&la, &lb).min(least(&lb, &la));
+            prop_assert!((got - want).abs() <= 1e-9 * want.max(1.0), "got {got}, want {want}");
         }
     }
 
