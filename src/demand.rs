@@ -641,14 +641,7 @@ mod tests {
                 .enumerate()
                 .map(|(i, shell)| {
                     let geometry = MultiPolygon::new(vec![Polygon::new(ring(shell), vec![])]);
-                    let bbox = geo::BoundingRect::bounding_rect(&geometry).unwrap();
-                    crate::inputs::municipalities::Municipality {
-                        code: format!("{i:05}"),
-                        name: String::new(),
-                        prefecture: String::new(),
-                        geometry,
-                        bbox,
-                    }
+                    crate::inputs::municipalities::Municipality::numbered(i, geometry)
                 })
                 .collect();
             let locator = MunicipalityLocator::new(&municipalities);

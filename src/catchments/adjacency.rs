@@ -838,9 +838,7 @@ mod tests {
                 .map(|(i, &(x, y, size))| {
                     let (x0, y0, d) = (139.0 + f64::from(x) * 1e-3, 35.0 + f64::from(y) * 1e-3, f64::from(size) * 1e-3);
                     let ring = LineString::from(vec![(x0, y0), (x0 + d, y0), (x0 + d, y0 + d), (x0, y0 + d), (x0, y0)]);
-                    let geometry = MultiPolygon::new(vec![Polygon::new(ring, vec![])]);
-                    let bbox = geometry.bounding_rect().unwrap();
-                    Municipality { code: format!("{i:05}"), name: String::new(), prefecture: String::new(), geometry, bbox }
+                    Municipality::numbered(i, MultiPolygon::new(vec![Polygon::new(ring, vec![])]))
                 })
                 .collect();
             let outlines: Vec<Outline> = municipalities.iter().map(|m| Outline::new(&m.geometry)).collect();

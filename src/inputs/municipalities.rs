@@ -86,6 +86,20 @@ pub struct Municipality {
 }
 
 impl Municipality {
+    /// A municipality of the given outline, coded by its number (`00007`), without a name
+    /// or prefecture: for tests that need shapes only.
+    #[cfg(test)]
+    pub(crate) fn numbered(i: usize, geometry: MultiPolygon<f64>) -> Municipality {
+        let bbox = geometry.bounding_rect().expect("a test outline has points");
+        Municipality {
+            code: format!("{i:05}"),
+            name: String::new(),
+            prefecture: String::new(),
+            geometry,
+            bbox,
+        }
+    }
+
     /// Geodesic area on WGS84, km².
     pub fn area_km2(&self) -> f64 {
         self.geometry.geodesic_area_unsigned() / 1e6
